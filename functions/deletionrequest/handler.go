@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Handler serves GET and POST /v1/portal/account-deletion.
+type Handler struct {
+	svc *erasure.Service
+	log *slog.Logger
+}
+
+type postBody struct {
+	Confirm *bool `json:"confirm"`
+}
+
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	status, body, err := h.serve(ctx, req)
+	if err != nil {
+		return apigw.Error(ctx, h.log, err), nil
+	}
+	return apigw.JSON(status, body), nil
+}
+
+func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (int, any, error) {
+	actor, err := apigw.Actor(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch m := apigw.Method(req); m {
+	case http.MethodGet:
+		v, err := h.svc.Portal(ctx, actor)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, apigw.NewPortalView(v), nil
+	case http.MethodPost:
+		var body postBody
+		if err := apigw.DecodeJSON(req, &body); err != nil {
+			return 0, nil, err
+		}
+		if body.Confirm == nil || !*body.Confirm {
+			return 0, nil, erasure.Errorf(erasure.EConfirmationRequired, `send {"confirm":true} to confirm that the account's content should be deleted`)
+		}
+		r, created, err := h.svc.RequestDeletion(ctx, actor)
+		if err != nil {
+			return 0, nil, err
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusAccepted
+		}
+		return status, apigw.NewRequestView(r), nil
+	default:
+		return 0, nil, apigw.MethodNotAllowed(m)
+	}
+}

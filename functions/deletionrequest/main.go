@@ -1,0 +1,60 @@
+// Command deletionrequest is the Lambda behind GET and POST
+// /v1/portal/account-deletion: a client sees whether they may delete their
+// account and asks to; accepting the request schedules the purge and tells
+// the practitioners.
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/wellness-rtbf/rtbf/internal/config"
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/sesmail"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	var env config.Env
+	table := env.String("TABLE_NAME")
+	sched := purgeschedule.Config{
+		Group:         env.String("SCHEDULE_GROUP"),
+		TargetARN:     env.String("PURGE_FUNCTION_ARN"),
+		RoleARN:       env.String("SCHEDULER_ROLE_ARN"),
+		DeadLetterARN: env.String("SCHEDULE_DLQ_ARN"),
+	}
+	sender := env.String("SENDER_EMAIL")
+	delayDays := env.Int("PURGE_DELAY_DAYS", 30, 1, 365)
+	if err := env.Err(); err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	cfg, err := config.AWS(context.Background())
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	svc := &erasure.Service{
+		Settings:      store,
+		Directory:     store,
+		Requests:      store,
+		Notifications: store,
+		Content:       store,
+		Scheduler:     purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
+		Mailer:        sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		PurgeDelay:    time.Duration(delayDays) * 24 * time.Hour,
+		Log:           log,
+	}
+	h := &Handler{svc: svc, log: log}
+	lambda.StartHandlerFunc(h.Handle)
+}

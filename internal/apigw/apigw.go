@@ -1,0 +1,206 @@
+// Package apigw is the API Gateway HTTP API (payload v2) edge: it reads the
+// caller from the JWT authorizer's verified claims, decodes JSON bodies
+// strictly, and maps erasure error codes to HTTP statuses in one table.
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Claim names of the claims contract (README, "API and claims contract").
+const (
+	ClaimSubject    = "sub"
+	ClaimRole       = "custom:role"
+	ClaimPracticeID = "custom:practice_id"
+	ClaimClientID   = "custom:client_id"
+	ClaimTeamRole   = "custom:team_role"
+)
+
+// MaxBodyBytes bounds every request body: the API's bodies are a few bytes.
+const MaxBodyBytes = 4 << 10
+
+// Actor builds the caller from the claims the JWT authorizer verified.
+// Nothing in the body, query or headers can change who the caller is.
+func Actor(req events.APIGatewayV2HTTPRequest) (erasure.Actor, error) {
+	auth := req.RequestContext.Authorizer
+	if auth == nil || auth.JWT == nil || len(auth.JWT.Claims) == 0 {
+		return erasure.Actor{}, erasure.Errorf(erasure.EUnauthorized, "a valid bearer token is required")
+	}
+	c := auth.JWT.Claims
+	return erasure.NewActor(c[ClaimSubject], c[ClaimRole], c[ClaimPracticeID], c[ClaimClientID], c[ClaimTeamRole])
+}
+
+// DecodeJSON decodes the body into v: it must be JSON (by content type, when
+// one is given), at most MaxBodyBytes, one object with no unknown fields.
+func DecodeJSON(req events.APIGatewayV2HTTPRequest, v any) error {
+	if ct := header(req, "content-type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return erasure.Errorf(erasure.EUnsupportedMedia, "the body must be application/json")
+		}
+	}
+	body := req.Body
+	if len(body) > 2*MaxBodyBytes {
+		return erasure.Errorf(erasure.ETooLarge, "the body must be at most %d bytes", MaxBodyBytes)
+	}
+	raw := []byte(body)
+	if req.IsBase64Encoded {
+		var err error
+		if raw, err = base64.StdEncoding.DecodeString(body); err != nil {
+			return erasure.Errorf(erasure.EInvalid, "the body is not valid base64")
+		}
+	}
+	if len(raw) > MaxBodyBytes {
+		return erasure.Errorf(erasure.ETooLarge, "the body must be at most %d bytes", MaxBodyBytes)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return erasure.Errorf(erasure.EInvalid, "a JSON body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return erasure.Errorf(erasure.EInvalid, "%s", describe(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return erasure.Errorf(erasure.EInvalid, "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+// describe turns a decoding error into a message that names the problem
+// but repeats nothing of the input beyond a field name.
+func describe(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is not valid JSON"
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type.Kind())
+		}
+		return "the body must be a JSON object"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "the body is not valid JSON"
+}
+
+func header(req events.APIGatewayV2HTTPRequest, name string) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// JSON is a response with v as its JSON body.
+func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Our own response types always marshal; this is a bug.
+		panic(err)
+	}
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers: map[string]string{
+			"Content-Type":           "application/json",
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+		},
+		Body: string(b),
+	}
+}
+
+// statuses is the one table from error code to HTTP status.
+var statuses = map[string]int{
+	erasure.EInvalid:              http.StatusBadRequest,
+	erasure.EConfirmationRequired: http.StatusBadRequest,
+	erasure.EUnauthorized:         http.StatusUnauthorized,
+	erasure.EForbidden:            http.StatusForbidden,
+	erasure.EDeletionDisabled:     http.StatusForbidden,
+	erasure.EAccountClosed:        http.StatusForbidden,
+	erasure.ENotFound:             http.StatusNotFound,
+	erasure.EMethodNotAllowed:     http.StatusMethodNotAllowed,
+	erasure.EConflict:             http.StatusConflict,
+	erasure.ETooLarge:             http.StatusRequestEntityTooLarge,
+	erasure.EUnsupportedMedia:     http.StatusUnsupportedMediaType,
+	erasure.EUnavailable:          http.StatusServiceUnavailable,
+}
+
+// Status is the HTTP status for err's code; 500 for an internal error.
+func Status(err error) int {
+	if s, ok := statuses[erasure.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Error is the response for err. An internal error is logged once here and
+// answered with a fixed message: its text never reaches the caller.
+func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
+	code := erasure.ErrorCode(err)
+	status := Status(err)
+	if code == "" {
+		code = "internal"
+		log.ErrorContext(ctx, "internal error", "err", err)
+	}
+	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: erasure.ErrorMessage(err)}})
+	if status == http.StatusServiceUnavailable {
+		resp.Headers["Retry-After"] = "5"
+	}
+	return resp
+}
+
+// Method returns the request's HTTP method.
+func Method(req events.APIGatewayV2HTTPRequest) string {
+	if m := req.RequestContext.HTTP.Method; m != "" {
+		return strings.ToUpper(m)
+	}
+	if i := strings.IndexByte(req.RouteKey, ' '); i > 0 {
+		return req.RouteKey[:i]
+	}
+	return ""
+}
+
+// MethodNotAllowed is the error for a method the route does not serve.
+func MethodNotAllowed(method string) error {
+	return erasure.Errorf(erasure.EMethodNotAllowed, "method %s is not allowed here", sanitizeToken(method))
+}
+
+func sanitizeToken(s string) string {
+	if len(s) > 16 {
+		s = s[:16]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 'A' || r > 'Z' {
+			return -1
+		}
+		return r
+	}, strings.ToUpper(s))
+}

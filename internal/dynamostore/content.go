@@ -1,0 +1,208 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// ContentItem holds the attributes of client content that the purge reads.
+// The platform's writers set authorRole ("client" or "practitioner") and
+// authorId (the client id or practitioner id) on every journal entry,
+// document and chat message; documents list their S3 objects in objectKeys.
+type ContentItem struct {
+	PK         string   `dynamodbav:"pk"`
+	SK         string   `dynamodbav:"sk"`
+	AuthorRole string   `dynamodbav:"authorRole,omitempty"`
+	AuthorID   string   `dynamodbav:"authorId,omitempty"`
+	ObjectKeys []string `dynamodbav:"objectKeys,omitempty"`
+	SessionID  string   `dynamodbav:"sessionId,omitempty"`
+	ClientIDs  []string `dynamodbav:"clientIds,omitempty"`
+}
+
+func (c ContentItem) key() erasure.ItemKey { return erasure.ItemKey{PK: c.PK, SK: c.SK} }
+func (c ContentItem) author() erasure.Author {
+	return erasure.Author{Role: c.AuthorRole, ID: c.AuthorID}
+}
+
+// authoredQuery reads the items under pk with the prefix that the client
+// created: the filter saves returning the rest; the domain checks again.
+func authoredQuery(pk, prefix, clientID string, extra ...string) *dynamodb.QueryInput {
+	in := prefixQuery(pk, prefix)
+	in.FilterExpression = aws.String("authorRole = :client AND authorId = :cid")
+	in.ExpressionAttributeValues[":client"] = str(erasure.RoleClient)
+	in.ExpressionAttributeValues[":cid"] = str(clientID)
+	in.ProjectionExpression = aws.String("#pk, #sk, authorRole, authorId")
+	for _, a := range extra {
+		*in.ProjectionExpression += ", " + a
+	}
+	return in
+}
+
+func decodeAll(items []map[string]ddbtypes.AttributeValue) ([]ContentItem, error) {
+	out := make([]ContentItem, len(items))
+	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
+		return nil, fmt.Errorf("decode content: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]erasure.JournalEntry) error) error {
+	return s.query(ctx, authoredQuery(ClientPK(practiceID, clientID), prefixJournal, clientID), func(items []map[string]ddbtypes.AttributeValue) error {
+		cs, err := decodeAll(items)
+		if err != nil {
+			return err
+		}
+		page := make([]erasure.JournalEntry, len(cs))
+		for i, c := range cs {
+			page[i] = erasure.JournalEntry{Key: c.key(), Author: c.author()}
+		}
+		return fn(page)
+	})
+}
+
+func (s *Store) Documents(ctx context.Context, practiceID, clientID string, fn func([]erasure.Document) error) error {
+	return s.query(ctx, authoredQuery(ClientPK(practiceID, clientID), prefixDocument, clientID, "objectKeys"), func(items []map[string]ddbtypes.AttributeValue) error {
+		cs, err := decodeAll(items)
+		if err != nil {
+			return err
+		}
+		page := make([]erasure.Document, len(cs))
+		for i, c := range cs {
+			page[i] = erasure.Document{Key: c.key(), Author: c.author(), ObjectKeys: c.ObjectKeys}
+		}
+		return fn(page)
+	})
+}
+
+func (s *Store) ChatRefs(ctx context.Context, practiceID, clientID string, fn func([]erasure.ChatRef) error) error {
+	in := prefixQuery(ClientPK(practiceID, clientID), prefixChatRef)
+	in.ProjectionExpression = aws.String("#pk, #sk, sessionId")
+	return s.query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
+		cs, err := decodeAll(items)
+		if err != nil {
+			return err
+		}
+		page := make([]erasure.ChatRef, len(cs))
+		for i, c := range cs {
+			page[i] = erasure.ChatRef{Key: c.key(), SessionID: c.SessionID}
+		}
+		return fn(page)
+	})
+}
+
+func (s *Store) ChatSession(ctx context.Context, practiceID, sessionID string) (erasure.ChatSession, error) {
+	var c ContentItem
+	if err := s.get(ctx, ChatPK(practiceID, sessionID), skSession, &c); err != nil {
+		return erasure.ChatSession{}, err
+	}
+	return erasure.ChatSession{Key: c.key(), ID: sessionID, ClientIDs: c.ClientIDs}, nil
+}
+
+func (s *Store) ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]erasure.ChatMessage) error) error {
+	in := prefixQuery(ChatPK(practiceID, sessionID), prefixMessage)
+	in.ProjectionExpression = aws.String("#pk, #sk, authorRole, authorId")
+	return s.query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
+		cs, err := decodeAll(items)
+		if err != nil {
+			return err
+		}
+		page := make([]erasure.ChatMessage, len(cs))
+		for i, c := range cs {
+			page[i] = erasure.ChatMessage{Key: c.key(), Author: c.author()}
+		}
+		return fn(page)
+	})
+}
+
+// batchLimit is BatchWriteItem's maximum number of requests.
+const batchLimit = 25
+
+// maxBatchAttempts bounds the retries of unprocessed items; past it the
+// purge fails and is retried whole, which is safe.
+const maxBatchAttempts = 12
+
+// DeleteItems deletes keys in batches of 25, retrying unprocessed items
+// with backoff.
+func (s *Store) DeleteItems(ctx context.Context, keys []erasure.ItemKey) error {
+	for start := 0; start < len(keys); start += batchLimit {
+		chunk := keys[start:min(start+batchLimit, len(keys))]
+		reqs := make([]ddbtypes.WriteRequest, len(chunk))
+		for i, k := range chunk {
+			reqs[i] = ddbtypes.WriteRequest{DeleteRequest: &ddbtypes.DeleteRequest{Key: key(k.PK, k.SK)}}
+		}
+		pending := map[string][]ddbtypes.WriteRequest{s.table: reqs}
+		for attempt := 0; len(pending[s.table]) > 0; attempt++ {
+			if attempt == maxBatchAttempts {
+				return fmt.Errorf("delete items: %d still unprocessed after %d attempts", len(pending[s.table]), attempt)
+			}
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			res, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return translate("batch delete", err)
+			}
+			pending = res.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// ---- notifications ----
+
+type notificationItem struct {
+	PK             string         `dynamodbav:"pk"`
+	SK             string         `dynamodbav:"sk"`
+	ID             string         `dynamodbav:"notificationId"`
+	PractitionerID string         `dynamodbav:"practitionerId"`
+	PracticeID     string         `dynamodbav:"practiceId"`
+	Kind           string         `dynamodbav:"kind"`
+	RequestID      string         `dynamodbav:"requestId"`
+	ClientID       string         `dynamodbav:"clientId"`
+	ClientName     string         `dynamodbav:"clientName"`
+	CreatedAt      time.Time      `dynamodbav:"createdAt"`
+	PurgeAt        time.Time      `dynamodbav:"purgeAt"`
+	Counts         erasure.Counts `dynamodbav:"counts"`
+	Message        string         `dynamodbav:"message"`
+	Read           bool           `dynamodbav:"read"`
+}
+
+// PutNotification writes the notification under a time-ordered sort key,
+// together with a marker keyed by its id, in one transaction: the marker
+// makes a second write of the same notification a no-op.
+func (s *Store) PutNotification(ctx context.Context, n erasure.Notification) error {
+	pk := PractitionerPK(n.PracticeID, n.PractitionerID)
+	item, err := attributevalue.MarshalMap(notificationItem{
+		PK: pk, SK: prefixNotification + n.CreatedAt.UTC().Format(timeKeyLayout) + "#" + n.ID,
+		ID: n.ID, PractitionerID: n.PractitionerID, PracticeID: n.PracticeID, Kind: n.Kind,
+		RequestID: n.RequestID, ClientID: n.ClientID, ClientName: n.ClientName,
+		CreatedAt: n.CreatedAt, PurgeAt: n.PurgeAt, Counts: n.Counts, Message: n.Message,
+	})
+	if err != nil {
+		return err
+	}
+	marker := key(pk, prefixNoticeID+n.ID)
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []ddbtypes.TransactWriteItem{
+			{Put: &ddbtypes.Put{TableName: &s.table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+			{Put: &ddbtypes.Put{TableName: &s.table, Item: item}},
+		},
+	})
+	if err = translate("put notification", err); err != nil && !isCondition(err) {
+		return err
+	}
+	return nil
+}
+
+func isCondition(err error) bool { return err != nil && errors.Is(err, erasure.ErrConditionFailed) }

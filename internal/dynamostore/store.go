@@ -1,0 +1,254 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Store implements the erasure storage ports on one DynamoDB table.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+}
+
+var (
+	_ erasure.SettingStore      = (*Store)(nil)
+	_ erasure.Directory         = (*Store)(nil)
+	_ erasure.RequestStore      = (*Store)(nil)
+	_ erasure.NotificationStore = (*Store)(nil)
+	_ erasure.Content           = (*Store)(nil)
+)
+
+// New returns a Store on the named table.
+func New(db *dynamodb.Client, table string) *Store { return &Store{db: db, table: table} }
+
+// Table is the table's name.
+func (s *Store) Table() string { return s.table }
+
+func key(pk, sk string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		attrPK: &ddbtypes.AttributeValueMemberS{Value: pk},
+		attrSK: &ddbtypes.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func str(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+func num(v int64) ddbtypes.AttributeValue {
+	return &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(v)}
+}
+
+// translate maps SDK errors onto the erasure sentinels.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("%s: %w", op, erasure.ErrConditionFailed)
+	}
+	var tce *ddbtypes.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return fmt.Errorf("%s: %w", op, erasure.ErrConditionFailed)
+			}
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return translate("get item", err)
+	}
+	if res.Item == nil {
+		return erasure.ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return fmt.Errorf("decode item: %w", err)
+	}
+	return nil
+}
+
+// query calls fn with each page of items under pk whose sort key starts
+// with prefix. filter and projection are optional.
+func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, fn func([]map[string]ddbtypes.AttributeValue) error) error {
+	in.TableName = &s.table
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return translate("query", err)
+		}
+		if len(page.Items) == 0 {
+			continue
+		}
+		if err := fn(page.Items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func prefixQuery(pk, prefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK, "#sk": attrSK,
+		},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":pk": str(pk), ":prefix": str(prefix),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+}
+
+// ---- settings ----
+
+type settingItem struct {
+	PK        string     `dynamodbav:"pk"`
+	SK        string     `dynamodbav:"sk"`
+	Enabled   bool       `dynamodbav:"enabled"`
+	UpdatedAt *time.Time `dynamodbav:"updatedAt,omitempty"`
+	UpdatedBy string     `dynamodbav:"updatedBy,omitempty"`
+}
+
+func (s *Store) GetSetting(ctx context.Context, practiceID string) (erasure.Setting, error) {
+	var it settingItem
+	err := s.get(ctx, PracticePK(practiceID), skSetting, &it)
+	if errors.Is(err, erasure.ErrNotFound) {
+		return erasure.Setting{PracticeID: practiceID}, nil
+	}
+	if err != nil {
+		return erasure.Setting{}, err
+	}
+	return erasure.Setting{PracticeID: practiceID, Enabled: it.Enabled, UpdatedAt: it.UpdatedAt, UpdatedBy: it.UpdatedBy}, nil
+}
+
+func (s *Store) PutSetting(ctx context.Context, st erasure.Setting) error {
+	item, err := attributevalue.MarshalMap(settingItem{
+		PK: PracticePK(st.PracticeID), SK: skSetting,
+		Enabled: st.Enabled, UpdatedAt: st.UpdatedAt, UpdatedBy: st.UpdatedBy,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
+	return translate("put setting", err)
+}
+
+// ---- directory ----
+
+// PracticeItem is a practice's record, written by the platform.
+type PracticeItem struct {
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	Name    string `dynamodbav:"name"`
+	OwnerID string `dynamodbav:"ownerId"`
+}
+
+// PractitionerItem is a team member's record, written by the platform.
+type PractitionerItem struct {
+	PK       string `dynamodbav:"pk"`
+	SK       string `dynamodbav:"sk"`
+	ID       string `dynamodbav:"practitionerId"`
+	Name     string `dynamodbav:"name"`
+	Email    string `dynamodbav:"email"`
+	TeamRole string `dynamodbav:"teamRole"`
+}
+
+// ClientItem is a client's profile, written by the platform and never by
+// this service.
+type ClientItem struct {
+	PK              string   `dynamodbav:"pk"`
+	SK              string   `dynamodbav:"sk"`
+	ID              string   `dynamodbav:"clientId"`
+	FirstName       string   `dynamodbav:"firstName"`
+	LastName        string   `dynamodbav:"lastName"`
+	Email           string   `dynamodbav:"email,omitempty"`
+	PractitionerIDs []string `dynamodbav:"practitionerIds"`
+}
+
+func (s *Store) GetPractice(ctx context.Context, practiceID string) (erasure.Practice, error) {
+	var it PracticeItem
+	if err := s.get(ctx, PracticePK(practiceID), skPractice, &it); err != nil {
+		return erasure.Practice{}, err
+	}
+	return erasure.Practice{ID: practiceID, Name: it.Name, OwnerID: it.OwnerID}, nil
+}
+
+func (s *Store) GetPractitioners(ctx context.Context, practiceID string, ids []string) ([]erasure.Practitioner, error) {
+	var out []erasure.Practitioner
+	// BatchGetItem takes at most 100 keys; practices are far smaller, but
+	// chunk anyway.
+	for len(ids) > 0 {
+		n := min(len(ids), 100)
+		keys := make([]map[string]ddbtypes.AttributeValue, 0, n)
+		for _, id := range ids[:n] {
+			keys = append(keys, key(PracticePK(practiceID), PractitionerSK(id)))
+		}
+		ids = ids[n:]
+		req := map[string]ddbtypes.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, translate("batch get practitioners", err)
+			}
+			for _, item := range res.Responses[s.table] {
+				var it PractitionerItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return nil, fmt.Errorf("decode practitioner: %w", err)
+				}
+				out = append(out, erasure.Practitioner{ID: it.ID, Name: it.Name, Email: it.Email})
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) GetClient(ctx context.Context, practiceID, clientID string) (erasure.Client, error) {
+	var it ClientItem
+	if err := s.get(ctx, ClientPK(practiceID, clientID), skProfile, &it); err != nil {
+		return erasure.Client{}, err
+	}
+	return erasure.Client{
+		PracticeID: practiceID, ID: clientID,
+		FirstName: it.FirstName, LastName: it.LastName, PractitionerIDs: it.PractitionerIDs,
+	}, nil
+}
+
+// backoff sleeps before retry attempt n (1, 2, ...): exponential with full
+// jitter, capped at two seconds.
+func backoff(ctx context.Context, attempt int) error {
+	maxDelay := min(25*time.Millisecond<<min(attempt, 10), 2*time.Second)
+	d := time.Duration(rand.Int64N(int64(maxDelay)) + 1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

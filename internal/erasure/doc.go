@@ -1,0 +1,11 @@
+// Package erasure owns the client "right to be forgotten" lifecycle: the
+// practice setting that allows client-initiated deletion, the deletion
+// request a client makes, the commitment to purge (a one-shot schedule), the
+// practitioners' notice, and the purge of exactly the content the client
+// created: journal entries, uploaded documents and secure-messenger chats.
+//
+// The package is the domain: entities, their invariants, coded errors and the
+// Service. It talks to the world only through the small interfaces in
+// ports.go, which the adapters in internal/dynamostore, internal/sesmail,
+// internal/purgeschedule and internal/s3objects implement.
+package erasure

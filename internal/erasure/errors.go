@@ -1,0 +1,67 @@
+package erasure
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The API edge maps each code to one HTTP status
+// (internal/apigw); anything without a code is an internal error.
+const (
+	EInvalid              = "invalid_request"
+	EConfirmationRequired = "confirmation_required"
+	EUnauthorized         = "unauthorized"
+	EForbidden            = "forbidden"
+	EDeletionDisabled     = "deletion_disabled"
+	EAccountClosed        = "account_closed"
+	ENotFound             = "not_found"
+	EConflict             = "conflict"
+	EUnavailable          = "service_unavailable"
+	ETooLarge             = "payload_too_large"
+	EUnsupportedMedia     = "unsupported_media_type"
+	EMethodNotAllowed     = "method_not_allowed"
+)
+
+// Error is a domain error with a stable code and a message that is safe to
+// show to the caller.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Errorf returns an *Error with the given code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or "" when
+// there is none (an internal error).
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// ErrorMessage returns the caller-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// Sentinel errors the ports return; adapters wrap them with %w.
+var (
+	// ErrNotFound: the item does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConditionFailed: a conditional write lost (another writer got there
+	// first, or the item is not in the expected state).
+	ErrConditionFailed = errors.New("condition failed")
+	// ErrAlreadyExists: a schedule with the same name exists already.
+	ErrAlreadyExists = errors.New("already exists")
+)

@@ -1,0 +1,201 @@
+package erasure
+
+import (
+	"regexp"
+	"time"
+)
+
+// Roles and team roles as they appear in the verified token claims.
+const (
+	RolePractitioner = "practitioner"
+	RoleClient       = "client"
+	TeamOwner        = "owner"
+	TeamMember       = "member"
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,128}$`)
+
+// ValidID reports whether s may be used as an identifier in storage keys:
+// short, printable and free of the '#' key separator.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Actor is the caller, built only from the verified JWT claims.
+type Actor struct {
+	Subject    string // sub
+	Role       string // practitioner | client
+	PracticeID string
+	ClientID   string // clients only
+	TeamRole   string // practitioners only: owner | member
+}
+
+// NewActor validates claims into an Actor. A token without the claims its
+// role needs is refused: identity never comes from anywhere else.
+func NewActor(sub, role, practiceID, clientID, teamRole string) (Actor, error) {
+	a := Actor{Subject: sub, Role: role, PracticeID: practiceID, ClientID: clientID, TeamRole: teamRole}
+	if sub == "" {
+		return Actor{}, Errorf(EUnauthorized, "the token carries no subject")
+	}
+	if !ValidID(sub) || !ValidID(practiceID) {
+		return Actor{}, Errorf(EForbidden, "the token does not name a valid practice")
+	}
+	switch role {
+	case RolePractitioner:
+		if teamRole != TeamOwner && teamRole != TeamMember {
+			return Actor{}, Errorf(EForbidden, "the token carries no valid team role")
+		}
+		a.ClientID = ""
+	case RoleClient:
+		if !ValidID(clientID) {
+			return Actor{}, Errorf(EForbidden, "the token does not name a valid client")
+		}
+		a.TeamRole = ""
+	default:
+		return Actor{}, Errorf(EForbidden, "the token carries no valid role")
+	}
+	return a, nil
+}
+
+// Setting is a practice's Right To Be Forgotten setting. The zero value (off,
+// never changed) is what a practice has until its owner changes it.
+type Setting struct {
+	PracticeID string
+	Enabled    bool
+	UpdatedAt  *time.Time
+	UpdatedBy  string
+}
+
+// Practice is the part of a practice record the purge flow reads.
+type Practice struct {
+	ID      string
+	Name    string
+	OwnerID string // the practitioner id (token sub) of the team owner
+}
+
+// Practitioner is a member of a practice's team.
+type Practitioner struct {
+	ID    string // token sub
+	Name  string
+	Email string
+}
+
+// Client is the part of a client's profile the flow reads. It is never
+// written by this service.
+type Client struct {
+	PracticeID      string
+	ID              string
+	FirstName       string
+	LastName        string
+	PractitionerIDs []string // assigned practitioners
+}
+
+// DisplayName is the client's name for practitioner-facing notices.
+func (c Client) DisplayName() string {
+	switch {
+	case c.FirstName != "" && c.LastName != "":
+		return c.FirstName + " " + c.LastName
+	case c.FirstName+c.LastName != "":
+		return c.FirstName + c.LastName
+	default:
+		return "Client " + c.ID
+	}
+}
+
+// Counts is what a purge removes (or removed), per category.
+type Counts struct {
+	JournalEntries int `json:"journalEntries"`
+	Documents      int `json:"documents"`
+	ChatSessions   int `json:"chatSessions"`
+	ChatMessages   int `json:"chatMessages"`
+}
+
+// Add returns the sum of c and o.
+func (c Counts) Add(o Counts) Counts {
+	return Counts{
+		JournalEntries: c.JournalEntries + o.JournalEntries,
+		Documents:      c.Documents + o.Documents,
+		ChatSessions:   c.ChatSessions + o.ChatSessions,
+		ChatMessages:   c.ChatMessages + o.ChatMessages,
+	}
+}
+
+// Status is where a deletion request is in its life.
+type Status string
+
+const (
+	// StatusAccepting: recorded, its schedule not yet confirmed. A request
+	// never stays here: the client's retry or the acceptance itself moves it
+	// on, or the acceptance rolls it back.
+	StatusAccepting Status = "accepting"
+	// StatusScheduled: the purge schedule exists; the purge will happen.
+	StatusScheduled Status = "scheduled"
+	// StatusPurging: the purge has started.
+	StatusPurging Status = "purging"
+	// StatusCompleted: the client's content is gone.
+	StatusCompleted Status = "completed"
+)
+
+// Pending reports whether the purge is still to be done.
+func (s Status) Pending() bool {
+	return s == StatusAccepting || s == StatusScheduled || s == StatusPurging
+}
+
+// Request is a client's deletion request.
+type Request struct {
+	ID          string
+	PracticeID  string
+	ClientID    string
+	RequestedBy string // the client's token sub
+	Status      Status
+	RequestedAt time.Time
+	PurgeAt     time.Time
+	WillDelete  Counts
+
+	ScheduleName string
+	// NotifiedAt is set once the practitioners' in-portal notifications
+	// are written and their email is sent.
+	NotifiedAt *time.Time
+	// EmailClaimedAt is set while one invocation is sending the email, so
+	// concurrent invocations send it once.
+	EmailClaimedAt *time.Time
+
+	PurgeStartedAt *time.Time
+	CompletedAt    *time.Time
+	Deleted        Counts
+	Invocations    int
+}
+
+// BackupsClearBy is when no backup holds the purged data any more: the
+// point-in-time-recovery window (and the documents bucket's noncurrent
+// version expiry) after completion.
+func (r Request) BackupsClearBy() *time.Time {
+	if r.CompletedAt == nil {
+		return nil
+	}
+	t := r.CompletedAt.Add(BackupRetention)
+	return &t
+}
+
+// BackupRetention is how long backups (DynamoDB point-in-time recovery, S3
+// noncurrent versions) keep data after it is deleted.
+const BackupRetention = 30 * 24 * time.Hour
+
+// Notification is an in-portal notice to one practitioner.
+type Notification struct {
+	PractitionerID string
+	PracticeID     string
+	ID             string
+	Kind           string
+	RequestID      string
+	ClientID       string
+	ClientName     string
+	CreatedAt      time.Time
+	PurgeAt        time.Time
+	Counts         Counts
+	Message        string
+}
+
+// Notification kinds.
+const (
+	NoticeDeletionRequested = "client_deletion_requested"
+	NoticeDeletionCompleted = "client_deletion_completed"
+)

@@ -1,0 +1,172 @@
+package erasure
+
+import (
+	"context"
+	"time"
+)
+
+// The ports below are what the Service consumes. Each is small so that a
+// function wires only what it uses and a fake can implement it honestly;
+// internal/erasuretest holds the fakes and the contract suites that keep
+// them in step with the real adapters.
+
+// SettingStore keeps the practice setting.
+type SettingStore interface {
+	// GetSetting returns the practice's setting, or the zero Setting (off,
+	// never updated) when the practice has none.
+	GetSetting(ctx context.Context, practiceID string) (Setting, error)
+	PutSetting(ctx context.Context, s Setting) error
+}
+
+// Directory reads records other services of the platform own.
+type Directory interface {
+	// GetPractice returns ErrNotFound when there is no such practice.
+	GetPractice(ctx context.Context, practiceID string) (Practice, error)
+	// GetPractitioners returns those of ids that exist, in any order.
+	GetPractitioners(ctx context.Context, practiceID string, ids []string) ([]Practitioner, error)
+	// GetClient returns ErrNotFound when there is no such client.
+	GetClient(ctx context.Context, practiceID, clientID string) (Client, error)
+}
+
+// RequestStore keeps deletion requests and the client's portal access.
+type RequestStore interface {
+	// PortalClosed reports whether the client's portal access was closed by
+	// a completed purge.
+	PortalClosed(ctx context.Context, practiceID, clientID string) (bool, error)
+	// ActiveRequest returns the client's pending request, or
+	// ErrNotFound.
+	ActiveRequest(ctx context.Context, practiceID, clientID string) (Request, error)
+	// CreateRequest records r and makes it the client's active request in
+	// one conditional write; ErrConditionFailed when the client already has
+	// one or their portal is closed.
+	CreateRequest(ctx context.Context, r Request) error
+	// GetRequest returns ErrNotFound when there is no such request.
+	GetRequest(ctx context.Context, id string) (Request, error)
+	// DeleteAcceptingRequest removes a request still in StatusAccepting
+	// (its schedule could not be made); ErrConditionFailed otherwise.
+	DeleteAcceptingRequest(ctx context.Context, r Request) error
+	// MarkScheduled moves an accepting request to StatusScheduled; it is a
+	// no-op for a request already past that, and ErrNotFound for none.
+	MarkScheduled(ctx context.Context, id string) error
+	// ClaimEmail takes the right to send the request's email: it fails with
+	// ErrConditionFailed when the email was sent, or another claim newer
+	// than staleBefore holds it.
+	ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) error
+	// ReleaseEmailClaim gives the claim back after a failed send.
+	ReleaseEmailClaim(ctx context.Context, id string) error
+	// MarkNotified records that the practitioners were told.
+	MarkNotified(ctx context.Context, id string, at time.Time) error
+	// StartPurge moves a pending request to StatusPurging, counts the
+	// invocation and takes the purge lease until leaseUntil. It returns
+	// ErrConditionFailed when the request is not pending or another
+	// invocation holds an unexpired lease.
+	StartPurge(ctx context.Context, id string, now, leaseUntil time.Time) (Request, error)
+	// AddDeleted adds to the request's deleted counts.
+	AddDeleted(ctx context.Context, id string, c Counts) error
+	// ClosePortal closes the client's portal access for good.
+	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
+	// CompletePurge marks the request completed and releases the lease.
+	CompletePurge(ctx context.Context, id string, at time.Time) (Request, error)
+	// PendingRequests calls fn with every request still pending, a page at
+	// a time.
+	PendingRequests(ctx context.Context, fn func([]Request) error) error
+}
+
+// NotificationStore keeps practitioners' in-portal notifications.
+type NotificationStore interface {
+	// PutNotification writes n once: writing the same notification again
+	// (same practitioner and id) changes nothing.
+	PutNotification(ctx context.Context, n Notification) error
+}
+
+// ItemKey is the storage key of one item, opaque to the domain.
+type ItemKey struct{ PK, SK string }
+
+// Author is who created an item, as the platform records it.
+type Author struct {
+	Role string // client | practitioner
+	ID   string // client id or practitioner id
+}
+
+// JournalEntry is one journal entry in a client's file.
+type JournalEntry struct {
+	Key    ItemKey
+	Author Author
+}
+
+// Document is one document in a client's file: uploaded by the client or
+// shared with them by a practitioner. ObjectKeys are every S3 object it
+// points to (the file, previews, ...).
+type Document struct {
+	Key        ItemKey
+	Author     Author
+	ObjectKeys []string
+}
+
+// ChatRef links a client to a secure-messenger chat session.
+type ChatRef struct {
+	Key       ItemKey
+	SessionID string
+}
+
+// ChatSession is a secure-messenger conversation.
+type ChatSession struct {
+	Key       ItemKey
+	ID        string
+	ClientIDs []string // the clients taking part
+}
+
+// ChatMessage is one message in a chat session.
+type ChatMessage struct {
+	Key    ItemKey
+	Author Author
+}
+
+// Content reads a client's file and deletes items from it. Readers call fn
+// a page at a time and stop at the first error fn returns. They may return
+// more than the client created (filters are an optimisation); the Service
+// decides what is in scope.
+type Content interface {
+	JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]JournalEntry) error) error
+	Documents(ctx context.Context, practiceID, clientID string, fn func([]Document) error) error
+	ChatRefs(ctx context.Context, practiceID, clientID string, fn func([]ChatRef) error) error
+	// ChatSession returns ErrNotFound when there is no such session.
+	ChatSession(ctx context.Context, practiceID, sessionID string) (ChatSession, error)
+	ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]ChatMessage) error) error
+	// DeleteItems deletes the items; deleting a missing item is no error.
+	DeleteItems(ctx context.Context, keys []ItemKey) error
+}
+
+// Objects deletes document objects.
+type Objects interface {
+	// DeleteObjects deletes the current version of each key; a missing key
+	// is no error.
+	DeleteObjects(ctx context.Context, keys []string) error
+}
+
+// PurgeSchedule is the one-shot schedule that starts a request's purge.
+type PurgeSchedule struct {
+	Name      string
+	At        time.Time // UTC
+	RequestID string
+}
+
+// Scheduler creates purge schedules.
+type Scheduler interface {
+	// CreatePurgeSchedule returns ErrAlreadyExists when a schedule with
+	// that name exists.
+	CreatePurgeSchedule(ctx context.Context, s PurgeSchedule) error
+}
+
+// Email is a message with a text and an HTML part.
+type Email struct {
+	To      []string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Mailer sends email.
+type Mailer interface {
+	Send(ctx context.Context, e Email) error
+}

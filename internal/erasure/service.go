@@ -1,0 +1,363 @@
+package erasure
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Service runs the deletion lifecycle. A function sets the ports it uses
+// and leaves the others nil.
+type Service struct {
+	Settings      SettingStore
+	Directory     Directory
+	Requests      RequestStore
+	Notifications NotificationStore
+	Content       Content
+	Objects       Objects
+	Scheduler     Scheduler
+	Mailer        Mailer
+
+	// PurgeDelay is how long after the request the purge runs.
+	PurgeDelay time.Duration
+	// SweepGrace is how far past its purge time a pending request must be
+	// before the sweep purges it itself (the schedule gets the first go).
+	SweepGrace time.Duration
+
+	Now   func() time.Time
+	NewID func() string
+	Log   *slog.Logger
+}
+
+// DefaultPurgeDelay is the 30 days the product promises.
+const DefaultPurgeDelay = 30 * 24 * time.Hour
+
+// emailClaimTTL is how long a claim to send a request's email holds before
+// another invocation may take it over.
+const emailClaimTTL = 5 * time.Minute
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// NewRequestID returns a random, URL-safe request id.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ScheduleName is the deterministic name of a request's purge schedule, so
+// that creating it twice cannot make two.
+func ScheduleName(requestID string) string { return "rtbf-purge-" + requestID }
+
+func requirePractitioner(a Actor) error {
+	if a.Role != RolePractitioner {
+		return Errorf(EForbidden, "only practitioners may do this")
+	}
+	return nil
+}
+
+func requireClient(a Actor) error {
+	if a.Role != RoleClient {
+		return Errorf(EForbidden, "only clients may do this")
+	}
+	return nil
+}
+
+// GetSetting returns the practice's Right To Be Forgotten setting.
+func (s *Service) GetSetting(ctx context.Context, a Actor) (Setting, error) {
+	if err := requirePractitioner(a); err != nil {
+		return Setting{}, err
+	}
+	return s.Settings.GetSetting(ctx, a.PracticeID)
+}
+
+// PutSetting turns client-initiated deletion on or off. Only the team owner
+// may; turning it off does not cancel requests already accepted.
+func (s *Service) PutSetting(ctx context.Context, a Actor, enabled bool) (Setting, error) {
+	if err := requirePractitioner(a); err != nil {
+		return Setting{}, err
+	}
+	if a.TeamRole != TeamOwner {
+		return Setting{}, Errorf(EForbidden, "only the team owner may change this setting")
+	}
+	now := s.now()
+	st := Setting{PracticeID: a.PracticeID, Enabled: enabled, UpdatedAt: &now, UpdatedBy: a.Subject}
+	if err := s.Settings.PutSetting(ctx, st); err != nil {
+		return Setting{}, fmt.Errorf("put setting: %w", err)
+	}
+	return st, nil
+}
+
+// PortalView is what the client portal needs to show My Profile.
+type PortalView struct {
+	Available bool
+	Request   *Request
+}
+
+// Portal tells a client whether they may delete their account and what
+// became of a request they made.
+func (s *Service) Portal(ctx context.Context, a Actor) (PortalView, error) {
+	if err := s.requireOpenClient(ctx, a); err != nil {
+		return PortalView{}, err
+	}
+	st, err := s.Settings.GetSetting(ctx, a.PracticeID)
+	if err != nil {
+		return PortalView{}, fmt.Errorf("get setting: %w", err)
+	}
+	v := PortalView{Available: st.Enabled}
+	r, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return PortalView{}, fmt.Errorf("active request: %w", err)
+	default:
+		v.Request = &r
+	}
+	return v, nil
+}
+
+func (s *Service) requireOpenClient(ctx context.Context, a Actor) error {
+	if err := requireClient(a); err != nil {
+		return err
+	}
+	closed, err := s.Requests.PortalClosed(ctx, a.PracticeID, a.ClientID)
+	if err != nil {
+		return fmt.Errorf("portal access: %w", err)
+	}
+	if closed {
+		return Errorf(EAccountClosed, "this account was deleted at the client's request")
+	}
+	return nil
+}
+
+// RequestDeletion accepts a client's request to delete their account. It
+// returns the request and whether this call created it; a repeat call while
+// a request is pending returns that request and creates nothing.
+//
+// A returned request means the purge will happen: its schedule exists. When
+// the schedule cannot be made the request is rolled back and the caller gets
+// EUnavailable, so a retry starts afresh.
+func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, error) {
+	if err := s.requireOpenClient(ctx, a); err != nil {
+		return Request{}, false, err
+	}
+	existing, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
+	if err == nil {
+		r, err := s.accept(ctx, existing, false)
+		return r, false, err
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return Request{}, false, fmt.Errorf("active request: %w", err)
+	}
+
+	st, err := s.Settings.GetSetting(ctx, a.PracticeID)
+	if err != nil {
+		return Request{}, false, fmt.Errorf("get setting: %w", err)
+	}
+	if !st.Enabled {
+		return Request{}, false, Errorf(EDeletionDisabled, "your practitioner has not enabled account deletion from the client portal; please contact them")
+	}
+	if _, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Request{}, false, Errorf(EForbidden, "no client profile matches this token")
+		}
+		return Request{}, false, fmt.Errorf("get client: %w", err)
+	}
+	counts, err := s.Scope(ctx, a.PracticeID, a.ClientID)
+	if err != nil {
+		return Request{}, false, fmt.Errorf("count scope: %w", err)
+	}
+
+	now := s.now()
+	id := s.newID()
+	r := Request{
+		ID:           id,
+		PracticeID:   a.PracticeID,
+		ClientID:     a.ClientID,
+		RequestedBy:  a.Subject,
+		Status:       StatusAccepting,
+		RequestedAt:  now,
+		PurgeAt:      now.Add(s.purgeDelay()).Truncate(time.Second),
+		WillDelete:   counts,
+		ScheduleName: ScheduleName(id),
+	}
+	err = s.Requests.CreateRequest(ctx, r)
+	if errors.Is(err, ErrConditionFailed) {
+		// Another call won the race (or the portal closed meanwhile):
+		// answer with what it made.
+		if err := s.requireOpenClient(ctx, a); err != nil {
+			return Request{}, false, err
+		}
+		existing, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
+		if err != nil {
+			return Request{}, false, Errorf(EConflict, "another request for this account is being made; try again")
+		}
+		r, err := s.accept(ctx, existing, false)
+		return r, false, err
+	}
+	if err != nil {
+		return Request{}, false, fmt.Errorf("create request: %w", err)
+	}
+	r, err = s.accept(ctx, r, true)
+	return r, err == nil, err
+}
+
+func (s *Service) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return NewRequestID()
+}
+
+func (s *Service) purgeDelay() time.Duration {
+	if s.PurgeDelay > 0 {
+		return s.PurgeDelay
+	}
+	return DefaultPurgeDelay
+}
+
+// accept brings a recorded request to the point where the purge is
+// committed (its schedule exists) and tries to tell the practitioners.
+// Every step is idempotent, so concurrent and repeated calls converge.
+func (s *Service) accept(ctx context.Context, r Request, created bool) (Request, error) {
+	if r.Status == StatusAccepting {
+		err := s.Scheduler.CreatePurgeSchedule(ctx, PurgeSchedule{Name: r.ScheduleName, At: r.PurgeAt, RequestID: r.ID})
+		if err != nil && !errors.Is(err, ErrAlreadyExists) {
+			s.log().ErrorContext(ctx, "create purge schedule", "requestId", r.ID, "err", err)
+			if created {
+				if err := s.Requests.DeleteAcceptingRequest(ctx, r); err != nil {
+					s.log().ErrorContext(ctx, "roll back request", "requestId", r.ID, "err", err)
+				}
+			}
+			return Request{}, Errorf(EUnavailable, "your request could not be scheduled just now; nothing was changed, please try again")
+		}
+		if err := s.Requests.MarkScheduled(ctx, r.ID); err != nil {
+			s.log().ErrorContext(ctx, "mark scheduled", "requestId", r.ID, "err", err)
+			return Request{}, Errorf(EUnavailable, "your request could not be confirmed just now; please try again")
+		}
+		r.Status = StatusScheduled
+	}
+	if r.NotifiedAt == nil && r.Status == StatusScheduled {
+		// The purge is committed whatever happens here. What fails is
+		// retried by the client's next call or by the sweep.
+		if err := s.notifyRequested(ctx, r); err != nil {
+			s.log().WarnContext(ctx, "notify practitioners; the sweep will retry", "requestId", r.ID, "err", err)
+		}
+	}
+	return r, nil
+}
+
+// recipients are the practice owner and the client's assigned
+// practitioners, each once.
+func (s *Service) recipients(ctx context.Context, practiceID string, c Client) ([]Practitioner, Practice, error) {
+	p, err := s.Directory.GetPractice(ctx, practiceID)
+	if err != nil {
+		return nil, Practice{}, fmt.Errorf("get practice: %w", err)
+	}
+	ids := append([]string{p.OwnerID}, c.PractitionerIDs...)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	ps, err := s.Directory.GetPractitioners(ctx, practiceID, ids)
+	if err != nil {
+		return nil, Practice{}, fmt.Errorf("get practitioners: %w", err)
+	}
+	slices.SortFunc(ps, func(a, b Practitioner) int {
+		switch {
+		case a.ID == p.OwnerID:
+			return -1
+		case b.ID == p.OwnerID:
+			return 1
+		}
+		return cmpString(a.ID, b.ID)
+	})
+	return ps, p, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// notifyRequested writes each practitioner's in-portal notification and
+// sends them one email, once per request.
+func (s *Service) notifyRequested(ctx context.Context, r Request) error {
+	c, err := s.Directory.GetClient(ctx, r.PracticeID, r.ClientID)
+	if err != nil {
+		return fmt.Errorf("get client: %w", err)
+	}
+	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		n := requestedNotification(r, c, p)
+		if err := s.Notifications.PutNotification(ctx, n); err != nil {
+			return fmt.Errorf("put notification: %w", err)
+		}
+	}
+
+	now := s.now()
+	if err := s.Requests.ClaimEmail(ctx, r.ID, now, now.Add(-emailClaimTTL)); err != nil {
+		if errors.Is(err, ErrConditionFailed) {
+			return nil // sent already, or being sent by another call
+		}
+		return fmt.Errorf("claim email: %w", err)
+	}
+	var to []string
+	for _, p := range ps {
+		if p.Email != "" {
+			to = append(to, p.Email)
+		}
+	}
+	if len(to) > 0 {
+		if err := s.Mailer.Send(ctx, RequestedEmail(r, c, practice, to)); err != nil {
+			if rerr := s.Requests.ReleaseEmailClaim(ctx, r.ID); rerr != nil {
+				s.log().ErrorContext(ctx, "release email claim", "requestId", r.ID, "err", rerr)
+			}
+			return fmt.Errorf("send email: %w", err)
+		}
+	}
+	if err := s.Requests.MarkNotified(ctx, r.ID, s.now()); err != nil {
+		return fmt.Errorf("mark notified: %w", err)
+	}
+	return nil
+}
+
+func requestedNotification(r Request, c Client, p Practitioner) Notification {
+	return Notification{
+		PractitionerID: p.ID,
+		PracticeID:     r.PracticeID,
+		ID:             r.ID + "-requested",
+		Kind:           NoticeDeletionRequested,
+		RequestID:      r.ID,
+		ClientID:       r.ClientID,
+		ClientName:     c.DisplayName(),
+		CreatedAt:      r.RequestedAt,
+		PurgeAt:        r.PurgeAt,
+		Counts:         r.WillDelete,
+		Message: fmt.Sprintf("%s asked to delete their account. On %s we will delete %s. Export the client's file first if you need a copy.",
+			c.DisplayName(), r.PurgeAt.Format("2 January 2006"), CountsInWords(r.WillDelete)),
+	}
+}

@@ -1,0 +1,574 @@
+// Package erasuretest holds in-memory fakes of the erasure ports, for fast
+// tests of the domain, and contract suites that run the same checks against
+// a fake and against a real adapter, so the fakes stay honest.
+package erasuretest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Memory implements every storage port of erasure in memory: settings,
+// directory, requests, notifications and content. It is safe for
+// concurrent use and records the deletes it was asked to make.
+type Memory struct {
+	mu            sync.Mutex
+	settings      map[string]erasure.Setting
+	practices     map[string]erasure.Practice
+	practitioners map[string]erasure.Practitioner // practiceID/id
+	clients       map[string]erasure.Client       // practiceID/id
+	requests      map[string]*memRequest
+	active        map[string]string    // practiceID/clientID -> request id
+	closed        map[string]time.Time // practiceID/clientID
+	notifications map[string]erasure.Notification
+	// Items is the client content, by key; values are what a page returns.
+	items   map[erasure.ItemKey]any
+	Deleted []erasure.ItemKey
+	// PageSize bounds the pages the content readers return.
+	PageSize int
+}
+
+type memRequest struct {
+	erasure.Request
+	leaseUntil time.Time
+}
+
+var (
+	_ erasure.SettingStore      = (*Memory)(nil)
+	_ erasure.Directory         = (*Memory)(nil)
+	_ erasure.RequestStore      = (*Memory)(nil)
+	_ erasure.NotificationStore = (*Memory)(nil)
+	_ erasure.Content           = (*Memory)(nil)
+)
+
+// NewMemory returns an empty store.
+func NewMemory() *Memory {
+	return &Memory{
+		settings:      map[string]erasure.Setting{},
+		practices:     map[string]erasure.Practice{},
+		practitioners: map[string]erasure.Practitioner{},
+		clients:       map[string]erasure.Client{},
+		requests:      map[string]*memRequest{},
+		active:        map[string]string{},
+		closed:        map[string]time.Time{},
+		notifications: map[string]erasure.Notification{},
+		items:         map[erasure.ItemKey]any{},
+		PageSize:      3,
+	}
+}
+
+func k2(a, b string) string { return a + "/" + b }
+
+// AddPractice, AddPractitioner and AddClient seed the directory.
+func (m *Memory) AddPractice(p erasure.Practice) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.practices[p.ID] = p
+}
+
+func (m *Memory) AddPractitioner(practiceID string, p erasure.Practitioner) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.practitioners[k2(practiceID, p.ID)] = p
+}
+
+func (m *Memory) AddClient(c erasure.Client) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clients[k2(c.PracticeID, c.ID)] = c
+}
+
+// Content keys, shaped like the real layout so that tests read alike.
+func clientPK(practiceID, clientID string) string {
+	return "PRACTICE#" + practiceID + "#CLIENT#" + clientID
+}
+func chatPK(practiceID, sessionID string) string {
+	return "PRACTICE#" + practiceID + "#CHAT#" + sessionID
+}
+
+// AddJournal, AddDocument, AddChat and AddMessage seed content and return
+// the item's key.
+func (m *Memory) AddJournal(practiceID, clientID, id string, author erasure.Author) erasure.ItemKey {
+	k := erasure.ItemKey{PK: clientPK(practiceID, clientID), SK: "JOURNAL#" + id}
+	m.put(k, erasure.JournalEntry{Key: k, Author: author})
+	return k
+}
+
+func (m *Memory) AddDocument(practiceID, clientID, id string, author erasure.Author, objects ...string) erasure.ItemKey {
+	k := erasure.ItemKey{PK: clientPK(practiceID, clientID), SK: "DOCUMENT#" + id}
+	m.put(k, erasure.Document{Key: k, Author: author, ObjectKeys: objects})
+	return k
+}
+
+// AddChat adds a session and a reference to it for each client.
+func (m *Memory) AddChat(practiceID, sessionID string, clientIDs ...string) erasure.ItemKey {
+	k := erasure.ItemKey{PK: chatPK(practiceID, sessionID), SK: "SESSION"}
+	m.put(k, erasure.ChatSession{Key: k, ID: sessionID, ClientIDs: clientIDs})
+	for _, c := range clientIDs {
+		rk := erasure.ItemKey{PK: clientPK(practiceID, c), SK: "CHAT#" + sessionID}
+		m.put(rk, erasure.ChatRef{Key: rk, SessionID: sessionID})
+	}
+	return k
+}
+
+func (m *Memory) AddMessage(practiceID, sessionID, id string, author erasure.Author) erasure.ItemKey {
+	k := erasure.ItemKey{PK: chatPK(practiceID, sessionID), SK: "MESSAGE#" + id}
+	m.put(k, erasure.ChatMessage{Key: k, Author: author})
+	return k
+}
+
+// AddOther adds an item the purge must never touch (a note, an invoice).
+func (m *Memory) AddOther(pk, sk string) erasure.ItemKey {
+	k := erasure.ItemKey{PK: pk, SK: sk}
+	m.put(k, k)
+	return k
+}
+
+func (m *Memory) put(k erasure.ItemKey, v any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.items[k] = v
+}
+
+// Keys returns every content item key, sorted.
+func (m *Memory) Keys() []erasure.ItemKey {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ks []erasure.ItemKey
+	for k := range m.items {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b erasure.ItemKey) int { return strings.Compare(a.PK+"\x00"+a.SK, b.PK+"\x00"+b.SK) })
+	return ks
+}
+
+// Notifications returns every notification written, by practitioner.
+func (m *Memory) Notifications() []erasure.Notification {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ns []erasure.Notification
+	for _, n := range m.notifications {
+		ns = append(ns, n)
+	}
+	slices.SortFunc(ns, func(a, b erasure.Notification) int {
+		return strings.Compare(a.PractitionerID+a.ID, b.PractitionerID+b.ID)
+	})
+	return ns
+}
+
+// Requests returns every request recorded.
+func (m *Memory) Requests() []erasure.Request {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var rs []erasure.Request
+	for _, r := range m.requests {
+		rs = append(rs, r.Request)
+	}
+	return rs
+}
+
+func (m *Memory) GetSetting(_ context.Context, practiceID string) (erasure.Setting, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.settings[practiceID]; ok {
+		return s, nil
+	}
+	return erasure.Setting{PracticeID: practiceID}, nil
+}
+
+func (m *Memory) PutSetting(_ context.Context, s erasure.Setting) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.settings[s.PracticeID] = s
+	return nil
+}
+
+func (m *Memory) GetPractice(_ context.Context, id string) (erasure.Practice, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.practices[id]
+	if !ok {
+		return erasure.Practice{}, erasure.ErrNotFound
+	}
+	return p, nil
+}
+
+func (m *Memory) GetPractitioners(_ context.Context, practiceID string, ids []string) ([]erasure.Practitioner, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ps []erasure.Practitioner
+	for _, id := range ids {
+		if p, ok := m.practitioners[k2(practiceID, id)]; ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps, nil
+}
+
+func (m *Memory) GetClient(_ context.Context, practiceID, clientID string) (erasure.Client, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clients[k2(practiceID, clientID)]
+	if !ok {
+		return erasure.Client{}, erasure.ErrNotFound
+	}
+	return c, nil
+}
+
+func (m *Memory) PortalClosed(_ context.Context, practiceID, clientID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.closed[k2(practiceID, clientID)]
+	return ok, nil
+}
+
+func (m *Memory) ActiveRequest(_ context.Context, practiceID, clientID string) (erasure.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.active[k2(practiceID, clientID)]
+	if !ok {
+		return erasure.Request{}, erasure.ErrNotFound
+	}
+	return m.requests[id].Request, nil
+}
+
+func (m *Memory) CreateRequest(_ context.Context, r erasure.Request) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ck := k2(r.PracticeID, r.ClientID)
+	if _, ok := m.active[ck]; ok {
+		return erasure.ErrConditionFailed
+	}
+	if _, ok := m.closed[ck]; ok {
+		return erasure.ErrConditionFailed
+	}
+	if _, ok := m.requests[r.ID]; ok {
+		return erasure.ErrConditionFailed
+	}
+	m.requests[r.ID] = &memRequest{Request: r}
+	m.active[ck] = r.ID
+	return nil
+}
+
+func (m *Memory) GetRequest(_ context.Context, id string) (erasure.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.Request{}, erasure.ErrNotFound
+	}
+	return r.Request, nil
+}
+
+func (m *Memory) DeleteAcceptingRequest(_ context.Context, r erasure.Request) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.requests[r.ID]
+	if !ok || cur.Status != erasure.StatusAccepting {
+		return erasure.ErrConditionFailed
+	}
+	delete(m.requests, r.ID)
+	if m.active[k2(r.PracticeID, r.ClientID)] == r.ID {
+		delete(m.active, k2(r.PracticeID, r.ClientID))
+	}
+	return nil
+}
+
+func (m *Memory) MarkScheduled(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.ErrNotFound
+	}
+	if r.Status == erasure.StatusAccepting {
+		r.Status = erasure.StatusScheduled
+	}
+	return nil
+}
+
+func (m *Memory) ClaimEmail(_ context.Context, id string, now, staleBefore time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok || r.NotifiedAt != nil || (r.EmailClaimedAt != nil && !r.EmailClaimedAt.Before(staleBefore)) {
+		return erasure.ErrConditionFailed
+	}
+	r.EmailClaimedAt = &now
+	return nil
+}
+
+func (m *Memory) ReleaseEmailClaim(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.requests[id]; ok {
+		r.EmailClaimedAt = nil
+	}
+	return nil
+}
+
+func (m *Memory) MarkNotified(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.ErrNotFound
+	}
+	r.NotifiedAt = &at
+	return nil
+}
+
+func (m *Memory) StartPurge(_ context.Context, id string, now, leaseUntil time.Time) (erasure.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok || !r.Status.Pending() || now.Before(r.leaseUntil) {
+		return erasure.Request{}, erasure.ErrConditionFailed
+	}
+	r.Status = erasure.StatusPurging
+	if r.PurgeStartedAt == nil {
+		r.PurgeStartedAt = &now
+	}
+	r.Invocations++
+	r.leaseUntil = leaseUntil
+	return r.Request, nil
+}
+
+func (m *Memory) AddDeleted(_ context.Context, id string, c erasure.Counts) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.ErrNotFound
+	}
+	r.Deleted = r.Deleted.Add(c)
+	return nil
+}
+
+func (m *Memory) ClosePortal(_ context.Context, practiceID, clientID, _ string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.closed[k2(practiceID, clientID)]; !ok {
+		m.closed[k2(practiceID, clientID)] = at
+	}
+	return nil
+}
+
+func (m *Memory) CompletePurge(_ context.Context, id string, at time.Time) (erasure.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok || r.Status != erasure.StatusPurging {
+		return erasure.Request{}, erasure.ErrConditionFailed
+	}
+	r.Status = erasure.StatusCompleted
+	r.CompletedAt = &at
+	r.leaseUntil = time.Time{}
+	if m.active[k2(r.PracticeID, r.ClientID)] == id {
+		delete(m.active, k2(r.PracticeID, r.ClientID))
+	}
+	return r.Request, nil
+}
+
+func (m *Memory) PendingRequests(_ context.Context, fn func([]erasure.Request) error) error {
+	m.mu.Lock()
+	var rs []erasure.Request
+	for _, r := range m.requests {
+		if r.Status.Pending() {
+			rs = append(rs, r.Request)
+		}
+	}
+	m.mu.Unlock()
+	slices.SortFunc(rs, func(a, b erasure.Request) int { return a.PurgeAt.Compare(b.PurgeAt) })
+	if len(rs) == 0 {
+		return nil
+	}
+	return fn(rs)
+}
+
+func (m *Memory) PutNotification(_ context.Context, n erasure.Notification) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := k2(n.PractitionerID, n.ID)
+	if _, ok := m.notifications[k]; !ok {
+		m.notifications[k] = n
+	}
+	return nil
+}
+
+// pages calls fn with the items of type T under pk whose sort key starts
+// with prefix, PageSize at a time.
+func pages[T any](m *Memory, pk, prefix string, fn func([]T) error) error {
+	m.mu.Lock()
+	var all []erasure.ItemKey
+	for k, v := range m.items {
+		if _, ok := v.(T); ok && k.PK == pk && strings.HasPrefix(k.SK, prefix) {
+			all = append(all, k)
+		}
+	}
+	slices.SortFunc(all, func(a, b erasure.ItemKey) int { return strings.Compare(a.SK, b.SK) })
+	var vs []T
+	for _, k := range all {
+		vs = append(vs, m.items[k].(T))
+	}
+	size := max(m.PageSize, 1)
+	m.mu.Unlock()
+	for page := range slices.Chunk(vs, size) {
+		if err := fn(page); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Memory) JournalEntries(_ context.Context, practiceID, clientID string, fn func([]erasure.JournalEntry) error) error {
+	return pages(m, clientPK(practiceID, clientID), "JOURNAL#", fn)
+}
+
+func (m *Memory) Documents(_ context.Context, practiceID, clientID string, fn func([]erasure.Document) error) error {
+	return pages(m, clientPK(practiceID, clientID), "DOCUMENT#", fn)
+}
+
+func (m *Memory) ChatRefs(_ context.Context, practiceID, clientID string, fn func([]erasure.ChatRef) error) error {
+	return pages(m, clientPK(practiceID, clientID), "CHAT#", fn)
+}
+
+func (m *Memory) ChatSession(_ context.Context, practiceID, sessionID string) (erasure.ChatSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.items[erasure.ItemKey{PK: chatPK(practiceID, sessionID), SK: "SESSION"}].(erasure.ChatSession)
+	if !ok {
+		return erasure.ChatSession{}, erasure.ErrNotFound
+	}
+	return s, nil
+}
+
+func (m *Memory) ChatMessages(_ context.Context, practiceID, sessionID string, fn func([]erasure.ChatMessage) error) error {
+	return pages(m, chatPK(practiceID, sessionID), "MESSAGE#", fn)
+}
+
+func (m *Memory) DeleteItems(_ context.Context, keys []erasure.ItemKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range keys {
+		delete(m.items, k)
+		m.Deleted = append(m.Deleted, k)
+	}
+	return nil
+}
+
+// Objects is a fake object store.
+type Objects struct {
+	mu      sync.Mutex
+	objects map[string]bool
+	Calls   int
+	// Fail, when set, fails the next calls.
+	Fail error
+}
+
+var _ erasure.Objects = (*Objects)(nil)
+
+func NewObjects(keys ...string) *Objects {
+	o := &Objects{objects: map[string]bool{}}
+	for _, k := range keys {
+		o.objects[k] = true
+	}
+	return o
+}
+
+func (o *Objects) Put(keys ...string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range keys {
+		o.objects[k] = true
+	}
+}
+
+func (o *Objects) DeleteObjects(_ context.Context, keys []string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(keys) == 0 {
+		return nil
+	}
+	o.Calls++
+	if o.Fail != nil {
+		return o.Fail
+	}
+	for _, k := range keys {
+		delete(o.objects, k)
+	}
+	return nil
+}
+
+// Keys returns the objects left, sorted.
+func (o *Objects) Keys() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var ks []string
+	for k := range o.objects {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Scheduler is a fake schedule store that records what it made.
+type Scheduler struct {
+	mu        sync.Mutex
+	Schedules map[string]erasure.PurgeSchedule
+	// FailNext fails this many calls before succeeding.
+	FailNext int
+	Calls    int
+}
+
+var _ erasure.Scheduler = (*Scheduler)(nil)
+
+func NewScheduler() *Scheduler { return &Scheduler{Schedules: map[string]erasure.PurgeSchedule{}} }
+
+func (s *Scheduler) CreatePurgeSchedule(_ context.Context, ps erasure.PurgeSchedule) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Calls++
+	if s.FailNext > 0 {
+		s.FailNext--
+		return fmt.Errorf("scheduler unavailable")
+	}
+	if _, ok := s.Schedules[ps.Name]; ok {
+		return erasure.ErrAlreadyExists
+	}
+	s.Schedules[ps.Name] = ps
+	return nil
+}
+
+// Mailer is a fake mailer that records what it sent.
+type Mailer struct {
+	mu       sync.Mutex
+	Sent     []erasure.Email
+	FailNext int
+}
+
+var _ erasure.Mailer = (*Mailer)(nil)
+
+func (m *Mailer) Send(_ context.Context, e erasure.Email) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.FailNext > 0 {
+		m.FailNext--
+		return fmt.Errorf("mail unavailable")
+	}
+	m.Sent = append(m.Sent, e)
+	return nil
+}
+
+// Emails returns a copy of what was sent.
+func (m *Mailer) Emails() []erasure.Email {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.Sent)
+}

@@ -1,0 +1,78 @@
+// Package s3objects is the S3 adapter of erasure.Objects: it deletes
+// document objects with DeleteObjects, 1000 keys a call, retrying the keys
+// S3 reports as failed.
+package s3objects
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Objects deletes objects from the documents bucket. In a versioned bucket
+// a delete adds a delete marker; the bucket's lifecycle expires the
+// noncurrent versions after 30 days.
+type Objects struct {
+	client *s3.Client
+	bucket string
+}
+
+var _ erasure.Objects = (*Objects)(nil)
+
+func New(client *s3.Client, bucket string) *Objects { return &Objects{client: client, bucket: bucket} }
+
+// deleteLimit is DeleteObjects' maximum number of keys.
+const deleteLimit = 1000
+
+const maxAttempts = 8
+
+func (o *Objects) DeleteObjects(ctx context.Context, keys []string) error {
+	for start := 0; start < len(keys); start += deleteLimit {
+		pending := keys[start:min(start+deleteLimit, len(keys))]
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt == maxAttempts {
+				return fmt.Errorf("delete objects: %d keys still failing after %d attempts", len(pending), attempt)
+			}
+			if attempt > 0 {
+				if err := sleep(ctx, attempt); err != nil {
+					return err
+				}
+			}
+			ids := make([]s3types.ObjectIdentifier, len(pending))
+			for i, k := range pending {
+				ids[i] = s3types.ObjectIdentifier{Key: aws.String(k)}
+			}
+			res, err := o.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+				Bucket: &o.bucket,
+				Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+			})
+			if err != nil {
+				return fmt.Errorf("delete objects: %w", err)
+			}
+			pending = pending[:0:0]
+			for _, e := range res.Errors {
+				pending = append(pending, aws.ToString(e.Key))
+			}
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, attempt int) error {
+	maxDelay := min(50*time.Millisecond<<min(attempt, 10), 2*time.Second)
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(maxDelay)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
