@@ -229,6 +229,18 @@ func (s *Store) StartPurge(ctx context.Context, id string, now, leaseUntil time.
 	})
 }
 
+func (s *Store) ReleasePurge(ctx context.Context, id string, leaseUntil time.Time) error {
+	_, err := s.update(ctx, "release purge", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("REMOVE leaseUntilMs"),
+		ConditionExpression:       aws.String("leaseUntilMs = :lease"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":lease": num(leaseUntil.UnixMilli())},
+	})
+	if errors.Is(err, erasure.ErrConditionFailed) {
+		return nil // another lease, or none: not ours to release
+	}
+	return err
+}
+
 func (s *Store) AddDeleted(ctx context.Context, id string, c erasure.Counts) error {
 	_, err := s.update(ctx, "add deleted", id, &dynamodb.UpdateItemInput{
 		UpdateExpression:    aws.String("ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m"),

@@ -61,6 +61,9 @@ type RequestStore interface {
 	// ErrConditionFailed when the request is not pending or another
 	// invocation holds an unexpired lease.
 	StartPurge(ctx context.Context, id string, now, leaseUntil time.Time) (Request, error)
+	// ReleasePurge gives back the lease taken until leaseUntil, if it is
+	// still that lease, so a retry need not wait for it to expire.
+	ReleasePurge(ctx context.Context, id string, leaseUntil time.Time) error
 	// AddDeleted adds to the request's deleted counts.
 	AddDeleted(ctx context.Context, id string, c Counts) error
 	// ClosePortal closes the client's portal access for good.

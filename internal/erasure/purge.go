@@ -13,6 +13,10 @@ import (
 // never runs alongside a live one.
 const purgeLease = 16 * time.Minute
 
+// staleAccepting is how long a request may stay in StatusAccepting before
+// the sweep rolls it back: far longer than any acceptance takes.
+const staleAccepting = time.Hour
+
 // createdBy reports whether the client created an item. It is the one rule
 // that decides what a purge may delete: the stores' filters only narrow
 // what is read.
@@ -112,18 +116,37 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 		return r, nil
 	}
 	now := s.now()
-	r, err = s.Requests.StartPurge(ctx, requestID, now, now.Add(purgeLease))
+	lease := now.Add(purgeLease)
+	r, err = s.Requests.StartPurge(ctx, requestID, now, lease)
 	if errors.Is(err, ErrConditionFailed) {
 		cur, gerr := s.Requests.GetRequest(ctx, requestID)
 		if gerr != nil {
 			return Request{}, fmt.Errorf("get request: %w", gerr)
 		}
-		s.log().InfoContext(ctx, "purge not started: done or running elsewhere", "requestId", r.ID, "status", cur.Status)
+		if cur.Status.Pending() {
+			// Another invocation holds the lease. Fail, so that this
+			// delivery is retried and finds the purge done, or the lease
+			// free if that invocation died.
+			return Request{}, Errorf(EConflict, "purge of %s is running in another invocation", requestID)
+		}
 		return cur, nil
 	}
 	if err != nil {
 		return Request{}, fmt.Errorf("start purge: %w", err)
 	}
+	r, err = s.finishPurge(ctx, r, now)
+	if err != nil {
+		// Give the lease back so the retry can start at once.
+		if rerr := s.Requests.ReleasePurge(ctx, requestID, lease); rerr != nil {
+			s.log().ErrorContext(ctx, "release purge lease", "requestId", requestID, "err", rerr)
+		}
+		return Request{}, err
+	}
+	return r, nil
+}
+
+func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Request, error) {
+	requestID := r.ID
 	// Close the portal first, so the client cannot add content while it
 	// is being removed.
 	if err := s.Requests.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, now); err != nil {
@@ -132,7 +155,7 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 	if err := s.purgeContent(ctx, r); err != nil {
 		return Request{}, err
 	}
-	r, err = s.Requests.GetRequest(ctx, requestID)
+	r, err := s.Requests.GetRequest(ctx, requestID)
 	if err != nil {
 		return Request{}, fmt.Errorf("get request: %w", err)
 	}
@@ -246,9 +269,9 @@ func (s *Service) recordDeleted(ctx context.Context, id string, c Counts, err er
 }
 
 func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) error {
-	c, err := s.Directory.GetClient(ctx, r.PracticeID, r.ClientID)
+	c, err := s.client(ctx, r)
 	if err != nil {
-		return fmt.Errorf("get client: %w", err)
+		return err
 	}
 	ps, _, err := s.recipients(ctx, r.PracticeID, c)
 	if err != nil {
@@ -295,6 +318,14 @@ func (s *Service) Sweep(ctx context.Context) error {
 			if r.Status != StatusAccepting && now.After(r.PurgeAt.Add(s.SweepGrace)) {
 				ids = append(ids, r.ID)
 			}
+			if r.Status == StatusAccepting && now.After(r.RequestedAt.Add(staleAccepting)) {
+				// Its acceptance died before the schedule was confirmed and
+				// the client never retried: no 2xx promised a purge, so
+				// roll it back rather than leave it half made.
+				if err := s.Requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, ErrConditionFailed) {
+					errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
+				}
+			}
 		}
 		return nil
 	})
@@ -304,7 +335,11 @@ func (s *Service) Sweep(ctx context.Context) error {
 	slices.Sort(ids)
 	for _, id := range ids {
 		s.log().WarnContext(ctx, "sweep: purging an overdue request", "requestId", id)
-		if _, err := s.Purge(ctx, id); err != nil {
+		_, err := s.Purge(ctx, id)
+		if ErrorCode(err) == EConflict {
+			continue // running in another invocation
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("purge %s: %w", id, err))
 		}
 	}

@@ -303,9 +303,9 @@ func cmpString(a, b string) int {
 // notifyRequested writes each practitioner's in-portal notification and
 // sends them one email, once per request.
 func (s *Service) notifyRequested(ctx context.Context, r Request) error {
-	c, err := s.Directory.GetClient(ctx, r.PracticeID, r.ClientID)
+	c, err := s.client(ctx, r)
 	if err != nil {
-		return fmt.Errorf("get client: %w", err)
+		return err
 	}
 	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
 	if err != nil {
@@ -343,6 +343,20 @@ func (s *Service) notifyRequested(ctx context.Context, r Request) error {
 		return fmt.Errorf("mark notified: %w", err)
 	}
 	return nil
+}
+
+// client is the request's client for notices. A profile removed since the
+// request must not stop the purge or its notices: the client is then named
+// by id.
+func (s *Service) client(ctx context.Context, r Request) (Client, error) {
+	c, err := s.Directory.GetClient(ctx, r.PracticeID, r.ClientID)
+	if errors.Is(err, ErrNotFound) {
+		return Client{PracticeID: r.PracticeID, ID: r.ClientID}, nil
+	}
+	if err != nil {
+		return Client{}, fmt.Errorf("get client: %w", err)
+	}
+	return c, nil
 }
 
 func requestedNotification(r Request, c Client, p Practitioner) Notification {

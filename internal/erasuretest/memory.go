@@ -340,6 +340,15 @@ func (m *Memory) StartPurge(_ context.Context, id string, now, leaseUntil time.T
 	return r.Request, nil
 }
 
+func (m *Memory) ReleasePurge(_ context.Context, id string, leaseUntil time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.requests[id]; ok && r.leaseUntil.Equal(leaseUntil) {
+		r.leaseUntil = time.Time{}
+	}
+	return nil
+}
+
 func (m *Memory) AddDeleted(_ context.Context, id string, c erasure.Counts) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -1,0 +1,359 @@
+package erasure_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+var (
+	byClient = erasure.Author{Role: erasure.RoleClient, ID: clientID}
+	byOther  = erasure.Author{Role: erasure.RoleClient, ID: otherID}
+	byPracA  = erasure.Author{Role: erasure.RolePractitioner, ID: "prac-a"}
+	// A practitioner whose id happens to equal the client's: not the client.
+	byPracNamedLikeClient = erasure.Author{Role: erasure.RolePractitioner, ID: clientID}
+)
+
+// wantScope is what seedContent gives c1 to delete.
+var wantScope = erasure.Counts{JournalEntries: 2, Documents: 3, ChatSessions: 1, ChatMessages: 6}
+
+// seeded records what seedContent put in the fakes and what of it a purge of
+// c1 must remove.
+type seeded struct {
+	gone        []erasure.ItemKey
+	goneObjects []string
+}
+
+// seedContent gives c1 journal entries, documents and chats by themselves
+// and by others, gives c2 content of their own, adds items no purge may
+// touch, and returns what a purge of c1 removes. With the Memory's page
+// size of 3 every category spans more than one page.
+func seedContent(f *fixture) seeded {
+	m := f.mem
+	var s seeded
+	gone := func(k erasure.ItemKey) { s.gone = append(s.gone, k) }
+
+	// Journal: two by the client go; the practitioner's stay.
+	gone(m.AddJournal(practiceID, clientID, "j1", byClient))
+	m.AddJournal(practiceID, clientID, "j2", byPracA)
+	gone(m.AddJournal(practiceID, clientID, "j3", byClient))
+	m.AddJournal(practiceID, clientID, "j4", byPracNamedLikeClient)
+
+	// Documents: uploaded by the client go with their objects; shared by a
+	// practitioner stay.
+	gone(m.AddDocument(practiceID, clientID, "d1", byClient, "docs/c1/d1.pdf", "docs/c1/d1.preview.png"))
+	m.AddDocument(practiceID, clientID, "d2", byPracA, "docs/c1/d2.pdf", "docs/c1/d2.preview.png")
+	gone(m.AddDocument(practiceID, clientID, "d3", byClient, "docs/c1/d3.pdf"))
+	m.AddDocument(practiceID, clientID, "d4", byPracNamedLikeClient, "docs/c1/d4.pdf")
+	gone(m.AddDocument(practiceID, clientID, "d5", byClient, "docs/c1/d5.pdf"))
+	s.goneObjects = []string{"docs/c1/d1.pdf", "docs/c1/d1.preview.png", "docs/c1/d3.pdf", "docs/c1/d5.pdf"}
+	f.objects.Put(s.goneObjects...)
+	f.objects.Put("docs/c1/d2.pdf", "docs/c1/d2.preview.png", "docs/c1/d4.pdf")
+
+	// The client's direct chat goes whole: session, reference and every
+	// message whoever wrote it.
+	gone(m.AddChat(practiceID, "s-direct", clientID))
+	gone(erasure.ItemKey{PK: "PRACTICE#" + practiceID + "#CLIENT#" + clientID, SK: "CHAT#s-direct"})
+	gone(m.AddMessage(practiceID, "s-direct", "m1", byClient))
+	gone(m.AddMessage(practiceID, "s-direct", "m2", byPracA))
+	gone(m.AddMessage(practiceID, "s-direct", "m3", byClient))
+	gone(m.AddMessage(practiceID, "s-direct", "m4", byPracA))
+
+	// In a group chat with c2 only the client's messages go.
+	m.AddChat(practiceID, "s-group", clientID, otherID)
+	gone(m.AddMessage(practiceID, "s-group", "g1", byClient))
+	m.AddMessage(practiceID, "s-group", "g2", byOther)
+	m.AddMessage(practiceID, "s-group", "g3", byPracA)
+	gone(m.AddMessage(practiceID, "s-group", "g4", byClient))
+	m.AddMessage(practiceID, "s-group", "g5", byPracNamedLikeClient)
+
+	// The other client's content stays.
+	m.AddJournal(practiceID, otherID, "j1", byOther)
+	m.AddDocument(practiceID, otherID, "d1", byOther, "docs/c2/d1.pdf")
+	f.objects.Put("docs/c2/d1.pdf")
+	m.AddChat(practiceID, "s-c2", otherID)
+	m.AddMessage(practiceID, "s-c2", "m1", byOther)
+	m.AddMessage(practiceID, "s-c2", "m2", byPracA)
+
+	// The rest of the client's file stays.
+	m.AddOther("PRACTICE#"+practiceID+"#CLIENT#"+clientID, "NOTE#n1")
+	m.AddOther("PRACTICE#"+practiceID+"#CLIENT#"+clientID, "INVOICE#i1")
+	m.AddOther("PRACTICE#"+practiceID+"#CLIENT#"+clientID, "PROFILE")
+	return s
+}
+
+func without[T comparable](all, drop []T) []T {
+	return slices.DeleteFunc(slices.Clone(all), func(x T) bool { return slices.Contains(drop, x) })
+}
+
+func equalKeys(t *testing.T, what string, got, want []erasure.ItemKey) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n got  %v\n want %v\n extra %v\n missing %v", what, got, want, without(got, want), without(want, got))
+	}
+}
+
+func equalStrings(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+// requested seeds the content, turns the setting on and has c1 ask, then
+// moves the clock to the purge time.
+func requested(t *testing.T, f *fixture) (erasure.Request, seeded) {
+	t.Helper()
+	s := seedContent(f)
+	f.setEnabled(t, true)
+	r := f.request(t, clientActor(t, clientID))
+	if r.WillDelete != wantScope {
+		t.Fatalf("WillDelete: got %+v, want %+v", r.WillDelete, wantScope)
+	}
+	f.clock.Set(r.PurgeAt)
+	return r, s
+}
+
+func TestService_Purge(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t)
+		r, s := requested(t, f)
+		keysBefore, objectsBefore := f.mem.Keys(), f.objects.Keys()
+
+		got, err := f.svc.Purge(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("Purge: got error %v, want nil", err)
+		}
+		equalKeys(t, "items left", f.mem.Keys(), without(keysBefore, s.gone))
+		equalStrings(t, "objects left", f.objects.Keys(), without(objectsBefore, s.goneObjects))
+
+		for _, rr := range []erasure.Request{got, f.stored(t, r.ID)} {
+			if rr.Status != erasure.StatusCompleted {
+				t.Errorf("Status: got %q, want %q", rr.Status, erasure.StatusCompleted)
+			}
+			if rr.Deleted != r.WillDelete {
+				t.Errorf("Deleted: got %+v, want %+v", rr.Deleted, r.WillDelete)
+			}
+			if rr.Invocations != 1 {
+				t.Errorf("Invocations: got %d, want 1", rr.Invocations)
+			}
+			if rr.CompletedAt == nil || !rr.CompletedAt.Equal(r.PurgeAt) {
+				t.Errorf("CompletedAt: got %v, want %v", rr.CompletedAt, r.PurgeAt)
+			}
+			if want := r.PurgeAt.Add(erasure.BackupRetention); rr.BackupsClearBy() == nil || !rr.BackupsClearBy().Equal(want) {
+				t.Errorf("BackupsClearBy: got %v, want %v", rr.BackupsClearBy(), want)
+			}
+		}
+
+		_, err = f.svc.Portal(ctx, clientActor(t, clientID))
+		wantCode(t, err, erasure.EAccountClosed)
+		if v, err := f.svc.Portal(ctx, clientActor(t, otherID)); err != nil {
+			t.Errorf("Portal(c2): got %+v, %v, want open", v, err)
+		}
+
+		ns := f.notifications(erasure.NoticeDeletionCompleted)
+		var who []string
+		for _, n := range ns {
+			who = append(who, n.PractitionerID)
+			if n.RequestID != r.ID || n.ID != r.ID+"-completed" || n.Counts != r.WillDelete || n.ClientName != "Ada Lovelace" {
+				t.Errorf("completion notice: got %+v, want request %s with %+v", n, r.ID, r.WillDelete)
+			}
+		}
+		equalStrings(t, "completion notices", who, c1Practitioners)
+		if got := len(f.mailer.Emails()); got != 1 {
+			t.Errorf("emails: got %d, want 1 (the request's)", got)
+		}
+	})
+
+	t.Run("OK/Again", func(t *testing.T) {
+		f := newFixture(t)
+		r, _ := requested(t, f)
+		first, err := f.svc.Purge(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("Purge: got error %v, want nil", err)
+		}
+		keys, objects, notices := f.mem.Keys(), f.objects.Keys(), f.mem.Notifications()
+		deletes := len(f.mem.Deleted)
+
+		f.clock.Advance(24 * time.Hour)
+		again, err := f.svc.Purge(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("Purge again: got error %v, want nil", err)
+		}
+		if again.Status != erasure.StatusCompleted || again.Invocations != 1 || again.Deleted != first.Deleted ||
+			!again.CompletedAt.Equal(*first.CompletedAt) {
+			t.Errorf("again: got %+v, want %+v", again, first)
+		}
+		equalKeys(t, "items", f.mem.Keys(), keys)
+		equalStrings(t, "objects", f.objects.Keys(), objects)
+		if got := len(f.mem.Deleted); got != deletes {
+			t.Errorf("deletes: got %d, want %d", got, deletes)
+		}
+		if got := f.mem.Notifications(); len(got) != len(notices) {
+			t.Errorf("notifications: got %d, want %d", len(got), len(notices))
+		}
+	})
+
+	t.Run("OK/Concurrent", func(t *testing.T) {
+		f := newFixture(t)
+		r, s := requested(t, f)
+		keysBefore := f.mem.Keys()
+		var wg sync.WaitGroup
+		errs := make([]error, 5)
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = f.svc.Purge(ctx, r.ID) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Purge %d: got error %v, want nil", i, err)
+			}
+		}
+		got := f.stored(t, r.ID)
+		if got.Status != erasure.StatusCompleted || got.Invocations != 1 || got.Deleted != r.WillDelete {
+			t.Errorf("request: got status %q, %d invocations, deleted %+v, want completed, 1, %+v",
+				got.Status, got.Invocations, got.Deleted, r.WillDelete)
+		}
+		equalKeys(t, "items left", f.mem.Keys(), without(keysBefore, s.gone))
+	})
+
+	t.Run("OK/UnknownRequest", func(t *testing.T) {
+		f := newFixture(t)
+		seedContent(f)
+		keys := f.mem.Keys()
+		got, err := f.svc.Purge(ctx, "req-404")
+		if err != nil {
+			t.Fatalf("Purge: got error %v, want nil", err)
+		}
+		if got.ID != "" {
+			t.Errorf("request: got %+v, want zero", got)
+		}
+		equalKeys(t, "items", f.mem.Keys(), keys)
+	})
+
+	t.Run("ErrObjects", func(t *testing.T) {
+		f := newFixture(t)
+		r, s := requested(t, f)
+		keysBefore, objectsBefore := f.mem.Keys(), f.objects.Keys()
+		f.objects.Fail = errors.New("s3 unavailable")
+
+		if _, err := f.svc.Purge(ctx, r.ID); err == nil {
+			t.Fatalf("Purge: got nil error, want one")
+		}
+		got := f.stored(t, r.ID)
+		if got.Status != erasure.StatusPurging || got.CompletedAt != nil {
+			t.Errorf("request: got status %q completed %v, want purging, not completed", got.Status, got.CompletedAt)
+		}
+		// The journal went before the documents failed; it is counted.
+		if want := (erasure.Counts{JournalEntries: wantScope.JournalEntries}); got.Deleted != want {
+			t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
+		}
+		equalStrings(t, "objects", f.objects.Keys(), objectsBefore)
+		if n := f.notifications(erasure.NoticeDeletionCompleted); len(n) != 0 {
+			t.Errorf("completion notices: got %d, want 0", len(n))
+		}
+		// The portal is closed from the start of the purge.
+		_, err := f.svc.Portal(ctx, clientActor(t, clientID))
+		wantCode(t, err, erasure.EAccountClosed)
+
+		// The retry, once the failed invocation's lease has run out,
+		// finishes the work and counts everything once.
+		f.objects.Fail = nil
+		f.clock.Advance(20 * time.Minute)
+		done, err := f.svc.Purge(ctx, r.ID)
+		if err != nil {
+			t.Fatalf("retry: got error %v, want nil", err)
+		}
+		if done.Status != erasure.StatusCompleted || done.Deleted != r.WillDelete || done.Invocations != 2 {
+			t.Errorf("retry: got status %q, deleted %+v, %d invocations, want completed, %+v, 2",
+				done.Status, done.Deleted, done.Invocations, r.WillDelete)
+		}
+		equalKeys(t, "items left", f.mem.Keys(), without(keysBefore, s.gone))
+		equalStrings(t, "objects left", f.objects.Keys(), without(objectsBefore, s.goneObjects))
+		for _, n := range f.notifications(erasure.NoticeDeletionCompleted) {
+			if n.Counts != r.WillDelete {
+				t.Errorf("completion notice for %s: got %+v, want %+v", n.PractitionerID, n.Counts, r.WillDelete)
+			}
+		}
+	})
+}
+
+func TestService_Scope(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t)
+		seedContent(f)
+		for _, tc := range []struct {
+			client string
+			want   erasure.Counts
+		}{
+			{clientID, wantScope},
+			// c2: one journal entry, one document, its direct chat with two
+			// messages and its one message in the group.
+			{otherID, erasure.Counts{JournalEntries: 1, Documents: 1, ChatSessions: 1, ChatMessages: 3}},
+			{"c404", erasure.Counts{}},
+		} {
+			got, err := f.svc.Scope(context.Background(), practiceID, tc.client)
+			if err != nil {
+				t.Fatalf("Scope(%s): got error %v, want nil", tc.client, err)
+			}
+			if got != tc.want {
+				t.Errorf("Scope(%s): got %+v, want %+v", tc.client, got, tc.want)
+			}
+		}
+	})
+}
+
+func TestService_Sweep(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t)
+		seedContent(f)
+		f.setEnabled(t, true)
+		due := f.request(t, clientActor(t, clientID))
+		f.clock.Advance(48 * time.Hour)
+		notDue := f.request(t, clientActor(t, otherID))
+
+		for _, tc := range []struct {
+			name       string
+			at         time.Time
+			wantDue    erasure.Status
+			wantNotDue erasure.Status
+		}{
+			{"AtPurgeTime", due.PurgeAt, erasure.StatusScheduled, erasure.StatusScheduled},
+			{"WithinGrace", due.PurgeAt.Add(sweepGrace), erasure.StatusScheduled, erasure.StatusScheduled},
+			{"PastGrace", due.PurgeAt.Add(sweepGrace + time.Second), erasure.StatusCompleted, erasure.StatusScheduled},
+		} {
+			f.clock.Set(tc.at)
+			if err := f.svc.Sweep(ctx); err != nil {
+				t.Fatalf("%s: Sweep: got error %v, want nil", tc.name, err)
+			}
+			if got := f.stored(t, due.ID).Status; got != tc.wantDue {
+				t.Errorf("%s: due request: got %q, want %q", tc.name, got, tc.wantDue)
+			}
+			if got := f.stored(t, notDue.ID).Status; got != tc.wantNotDue {
+				t.Errorf("%s: later request: got %q, want %q", tc.name, got, tc.wantNotDue)
+			}
+		}
+		if got := f.stored(t, due.ID).Deleted; got != wantScope {
+			t.Errorf("Deleted: got %+v, want %+v", got, wantScope)
+		}
+		if got := len(f.mailer.Emails()); got != 2 {
+			t.Errorf("emails: got %d, want 2 (one per request)", got)
+		}
+	})
+
+	t.Run("OK/Empty", func(t *testing.T) {
+		f := newFixture(t)
+		if err := f.svc.Sweep(ctx); err != nil {
+			t.Fatalf("Sweep: got error %v, want nil", err)
+		}
+	})
+}
