@@ -6,11 +6,13 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -24,6 +26,17 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.StartHandlerFunc(h.Handle)
+}
+
+// build wires the handler from the environment: configuration, the AWS
+// clients (built once, per cold start) and the service.
+func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Handler, error) {
 	var env config.Env
 	table := env.String("TABLE_NAME")
 	sched := purgeschedule.Config{
@@ -35,13 +48,11 @@ func main() {
 	sender := env.String("SENDER_EMAIL")
 	delayDays := env.Int("PURGE_DELAY_DAYS", 30, 1, 365)
 	if err := env.Err(); err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(1)
+		return nil, err
 	}
-	cfg, err := config.AWS(context.Background())
+	cfg, err := config.AWS(ctx, opts...)
 	if err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(1)
+		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	svc := &erasure.Service{
@@ -55,6 +66,5 @@ func main() {
 		PurgeDelay:    time.Duration(delayDays) * 24 * time.Hour,
 		Log:           log,
 	}
-	h := &Handler{svc: svc, log: log}
-	lambda.StartHandlerFunc(h.Handle)
+	return &Handler{svc: svc, log: log}, nil
 }

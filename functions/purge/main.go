@@ -5,11 +5,13 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -23,19 +25,28 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.StartHandlerFunc(h.Handle)
+}
+
+// build wires the handler from the environment: configuration, the AWS
+// clients (built once, per cold start) and the service.
+func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Handler, error) {
 	var env config.Env
 	table := env.String("TABLE_NAME")
 	bucket := env.String("DOCUMENTS_BUCKET")
 	sender := env.String("SENDER_EMAIL")
 	pathStyle := env.Bool("S3_USE_PATH_STYLE") // local emulators only
 	if err := env.Err(); err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(1)
+		return nil, err
 	}
-	cfg, err := config.AWS(context.Background())
+	cfg, err := config.AWS(ctx, opts...)
 	if err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(1)
+		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
@@ -50,6 +61,5 @@ func main() {
 		SweepGrace:    time.Hour,
 		Log:           log,
 	}
-	h := &Handler{svc: svc, log: log}
-	lambda.StartHandlerFunc(h.Handle)
+	return &Handler{svc: svc, log: log}, nil
 }

@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wellness-rtbf/rtbf/internal/config"
@@ -18,19 +20,26 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	var env config.Env
-	table := env.String("TABLE_NAME")
-	if err := env.Err(); err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(1)
-	}
-	cfg, err := config.AWS(context.Background())
+	h, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		os.Exit(1)
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	h := &Handler{svc: &erasure.Service{Settings: store, Log: log}, log: log}
 	lambda.StartHandlerFunc(h.Handle)
 }
 
+// build wires the handler from the environment: configuration, the AWS
+// clients (built once, per cold start) and the service.
+func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Handler, error) {
+	var env config.Env
+	table := env.String("TABLE_NAME")
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	cfg, err := config.AWS(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	return &Handler{svc: &erasure.Service{Settings: store, Log: log}, log: log}, nil
+}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func Config(t testing.TB, transport http.RoundTripper) aws.Config {
 		awsconfig.WithBaseEndpoint(URL(t)),
 	}
 	if transport != nil {
-		opts = append(opts, awsconfig.WithHTTPClient(&http.Client{Transport: transport}))
+		opts = append(opts, awsconfig.WithHTTPClient(&http.Client{Transport: transport}), awsconfig.WithCustomCABundle(nil))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
@@ -75,6 +76,9 @@ func SetEnv(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	t.Setenv("S3_USE_PATH_STYLE", "true")
+	// A custom CA bundle makes the SDK refuse a caller's HTTP client (the
+	// fault injector); the emulator speaks plain HTTP and needs none.
+	t.Setenv("AWS_CA_BUNDLE", "")
 }
 
 // Stack names one test's copy of the resources template.yaml declares.
@@ -196,6 +200,10 @@ func SentEmails(t testing.TB, sender string) []SentEmail {
 	var out []SentEmail
 	for _, m := range data.SES.RawMessage {
 		if strings.Contains(m.Source, sender) {
+			// moto lists the envelope recipients and again those of the
+			// To header: keep each once, sorted.
+			slices.Sort(m.Destinations)
+			m.Destinations = slices.Compact(m.Destinations)
 			out = append(out, m)
 		}
 	}
@@ -225,6 +233,13 @@ func (f *Faults) Fail(n, status int, match func(*http.Request) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules = append(f.rules, &rule{match: match, left: n, status: status})
+}
+
+// Clear drops every rule.
+func (f *Faults) Clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = nil
 }
 
 // Path matches requests whose URL path contains s.

@@ -1,0 +1,502 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/sesmail"
+)
+
+// env is one test's stack, seeded practice and handler built by the
+// function's own wiring (build) from its environment.
+type env struct {
+	st       *emulatortest.Stack
+	store    *dynamostore.Store
+	practice emulatortest.Practice
+	h        *Handler
+	faults   *emulatortest.Faults
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	st := emulatortest.Provision(t)
+	emulatortest.SetEnv(t)
+	t.Setenv("TABLE_NAME", st.Table)
+	t.Setenv("SCHEDULE_GROUP", st.ScheduleGroup)
+	t.Setenv("PURGE_FUNCTION_ARN", st.PurgeARN)
+	t.Setenv("SCHEDULER_ROLE_ARN", st.SchedulerRole)
+	t.Setenv("SCHEDULE_DLQ_ARN", st.DeadLetterARN)
+	t.Setenv("SENDER_EMAIL", st.Sender)
+	t.Setenv("PURGE_DELAY_DAYS", "30")
+	faults := emulatortest.NewFaults()
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler), awsconfig.WithHTTPClient(&http.Client{Transport: faults}))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	store := dynamostore.New(st.DynamoDB, st.Table)
+	return &env{st: st, store: store, practice: emulatortest.SeedPractice(t, st, store, "prac-"+emulatortest.Suffix()), h: h, faults: faults}
+}
+
+func (e *env) enable(t *testing.T, on bool) {
+	t.Helper()
+	now := time.Now().UTC()
+	if err := e.store.PutSetting(context.Background(), erasure.Setting{PracticeID: e.practice.ID, Enabled: on, UpdatedAt: &now, UpdatedBy: e.practice.OwnerID}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func clientClaims(practiceID, clientID string) map[string]string {
+	return map[string]string{"sub": clientID + "-sub", "custom:role": "client", "custom:practice_id": practiceID, "custom:client_id": clientID}
+}
+
+func practitionerClaims(practiceID, sub, teamRole string) map[string]string {
+	return map[string]string{"sub": sub, "custom:role": "practitioner", "custom:practice_id": practiceID, "custom:team_role": teamRole}
+}
+
+func event(method, body string, claims map[string]string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		Version:  "2.0",
+		RouteKey: method + " /v1/portal/account-deletion",
+		RawPath:  "/v1/portal/account-deletion",
+		Headers:  map[string]string{"content-type": "application/json"},
+		Body:     body,
+	}
+	req.RequestContext.HTTP.Method = method
+	req.RequestContext.HTTP.Path = req.RawPath
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+func (e *env) call(t *testing.T, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+	t.Helper()
+	resp, err := e.h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("handler returned an error: %v", err)
+	}
+	if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+		t.Fatalf("got Content-Type %q, want application/json", ct)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("body is not JSON: %v: %s", err, resp.Body)
+	}
+	return resp.StatusCode, body
+}
+
+func errCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (e *env) schedules(t *testing.T) []schedtypes.ScheduleSummary {
+	t.Helper()
+	var out []schedtypes.ScheduleSummary
+	p := scheduler.NewListSchedulesPaginator(e.st.Scheduler, &scheduler.ListSchedulesInput{GroupName: &e.st.ScheduleGroup})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, page.Schedules...)
+	}
+	return out
+}
+
+func TestDeletionRequest_Routes(t *testing.T) {
+	e := setup(t)
+	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ava", "Ava", "Lin", "")
+	pid := e.practice.ID
+	client := clientClaims(pid, "cl-ava")
+	owner := practitionerClaims(pid, e.practice.OwnerID, "owner")
+	member := practitionerClaims(pid, e.practice.MemberID, "member")
+	confirm := `{"confirm":true}`
+
+	t.Run("DefaultOff", func(t *testing.T) {
+		status, body := e.call(t, event("GET", "", client))
+		if status != 200 || body["available"] != false || body["request"] != nil {
+			t.Fatalf("got %d %v, want 200 available=false request=null", status, body)
+		}
+		status, body = e.call(t, event("POST", confirm, client))
+		if status != 403 || errCode(body) != "deletion_disabled" {
+			t.Fatalf("got %d %v, want 403 deletion_disabled", status, body)
+		}
+		if n := len(e.schedules(t)); n != 0 {
+			t.Fatalf("got %d schedules, want 0", n)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"ErrForbidden/OwnerGet", event("GET", "", owner), 403, "forbidden"},
+		{"ErrForbidden/OwnerPost", event("POST", confirm, owner), 403, "forbidden"},
+		{"ErrForbidden/MemberPost", event("POST", confirm, member), 403, "forbidden"},
+		{"ErrUnauthorized/NoClaims", event("POST", confirm, nil), 401, "unauthorized"},
+		{"ErrForbidden/NoClientID", event("POST", confirm, map[string]string{"sub": "x", "custom:role": "client", "custom:practice_id": pid}), 403, "forbidden"},
+		{"ErrConfirmationRequired", event("POST", `{"confirm":false}`, client), 400, "confirmation_required"},
+		{"ErrInvalid/Malformed", event("POST", `{"confirm":`, client), 400, "invalid_request"},
+		{"ErrInvalid/UnknownField", event("POST", `{"confirm":true,"clientId":"cl-other"}`, client), 400, "invalid_request"},
+		{"ErrTooLarge", event("POST", `{"confirm":true,"pad":"`+strings.Repeat("x", 8000)+`"}`, client), 413, "payload_too_large"},
+		{"ErrMethodNotAllowed", event("DELETE", "", client), 405, "method_not_allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.enable(t, true)
+			status, body := e.call(t, tc.req)
+			if status != tc.status || errCode(body) != tc.code {
+				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
+			}
+			if n := len(e.schedules(t)); n != 0 {
+				t.Fatalf("got %d schedules after a rejected request, want 0", n)
+			}
+			if _, err := e.store.ActiveRequest(context.Background(), pid, "cl-ava"); err == nil {
+				t.Fatal("a rejected request recorded a deletion request")
+			}
+		})
+	}
+}
+
+// TestDeletionRequest_Accept follows the whole accept path and reads back
+// everything it made: the request, the schedule, the email and the
+// notifications.
+func TestDeletionRequest_Accept(t *testing.T) {
+	e := setup(t)
+	pid := e.practice.ID
+	file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ava", "Ava", "O'Brien & <Co>", "cl-ben")
+	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ben", "Ben", "Okafor", "")
+	e.enable(t, true)
+	client := clientClaims(pid, "cl-ava")
+
+	status, body := e.call(t, event("GET", "", client))
+	if status != 200 || body["available"] != true || body["request"] != nil {
+		t.Fatalf("got %d %v, want 200 available=true request=null", status, body)
+	}
+
+	before := time.Now().UTC()
+	status, body = e.call(t, event("POST", `{"confirm":true}`, client))
+	if status != 202 {
+		t.Fatalf("got status %d %v, want 202", status, body)
+	}
+	id, _ := body["id"].(string)
+	if body["status"] != "scheduled" || id == "" {
+		t.Fatalf("got %v, want status scheduled and an id", body)
+	}
+	requestedAt, _ := time.Parse(time.RFC3339Nano, body["requestedAt"].(string))
+	purgeAt, _ := time.Parse(time.RFC3339Nano, body["purgeAt"].(string))
+	if requestedAt.Before(before.Add(-time.Second)) || purgeAt.Sub(requestedAt) < 30*24*time.Hour-time.Second || purgeAt.Sub(requestedAt) > 30*24*time.Hour {
+		t.Fatalf("got requestedAt %v purgeAt %v, want purgeAt 30 days after the request", requestedAt, purgeAt)
+	}
+	wantCounts := map[string]any{"journalEntries": float64(3), "documents": float64(2), "chatSessions": float64(1), "chatMessages": float64(6)}
+	if got := body["willDelete"]; fmt.Sprint(got) != fmt.Sprint(wantCounts) {
+		t.Fatalf("got willDelete %v, want %v", got, wantCounts)
+	}
+	if file.Counts != (erasure.Counts{JournalEntries: 3, Documents: 2, ChatSessions: 1, ChatMessages: 6}) {
+		t.Fatalf("seeded counts %+v disagree with the test's expectation", file.Counts)
+	}
+
+	t.Run("Schedule", func(t *testing.T) {
+		got, err := e.st.Scheduler.GetSchedule(context.Background(), &scheduler.GetScheduleInput{GroupName: &e.st.ScheduleGroup, Name: aws.String(erasure.ScheduleName(id))})
+		if err != nil {
+			t.Fatalf("get schedule: %v", err)
+		}
+		wantExpr := "at(" + purgeAt.UTC().Format("2006-01-02T15:04:05") + ")"
+		checks := []struct{ name, got, want string }{
+			{"expression", aws.ToString(got.ScheduleExpression), wantExpr},
+			{"timezone", aws.ToString(got.ScheduleExpressionTimezone), "UTC"},
+			{"flexible window", string(got.FlexibleTimeWindow.Mode), "OFF"},
+			{"after completion", string(got.ActionAfterCompletion), "DELETE"},
+			{"target", aws.ToString(got.Target.Arn), e.st.PurgeARN},
+			{"role", aws.ToString(got.Target.RoleArn), e.st.SchedulerRole},
+			{"input", aws.ToString(got.Target.Input), `{"requestId":"` + id + `"}`},
+			{"dead letter", aws.ToString(got.Target.DeadLetterConfig.Arn), e.st.DeadLetterARN},
+			{"retries", fmt.Sprint(aws.ToInt32(got.Target.RetryPolicy.MaximumRetryAttempts)), "185"},
+			{"event age", fmt.Sprint(aws.ToInt32(got.Target.RetryPolicy.MaximumEventAgeInSeconds)), "86400"},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("schedule %s: got %q, want %q", c.name, c.got, c.want)
+			}
+		}
+	})
+
+	t.Run("Email", func(t *testing.T) {
+		sent := emulatortest.SentEmails(t, e.st.Sender)
+		if len(sent) != 1 {
+			t.Fatalf("got %d emails, want 1", len(sent))
+		}
+		m := sent[0]
+		wantTo := []string{e.practice.Emails[e.practice.MemberID], e.practice.Emails[e.practice.OwnerID]}
+		gotTo := slices.Clone(m.Destinations)
+		slices.Sort(gotTo)
+		slices.Sort(wantTo)
+		if !slices.Equal(gotTo, wantTo) {
+			t.Fatalf("got recipients %v, want the owner and the assigned practitioner %v", gotTo, wantTo)
+		}
+		text, html, subject := parseMIME(t, m.RawData)
+		if !strings.Contains(subject, "Ava O'Brien & <Co>") {
+			t.Errorf("got subject %q, want the client's name", subject)
+		}
+		date := purgeAt.UTC().Format("Monday 2 January 2006")
+		for _, want := range []string{"Ava O'Brien & <Co>", date, "3 journal entries", "2 documents", "1 Secure Messenger chat session", "6 chat messages", "export", "30 days after the final deletion step"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("text part lacks %q:\n%s", want, text)
+			}
+		}
+		for _, want := range []string{"Ava O&#39;Brien &amp; &lt;Co&gt;", date, "3 journal entries", "6 chat messages"} {
+			if !strings.Contains(html, want) {
+				t.Errorf("html part lacks %q", want)
+			}
+		}
+		if strings.Contains(html, "<Co>") {
+			t.Error("html part holds the client's text unescaped")
+		}
+	})
+
+	t.Run("Notifications", func(t *testing.T) {
+		for _, who := range []string{e.practice.OwnerID, e.practice.MemberID} {
+			ns, err := e.store.Notifications(context.Background(), pid, who)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ns) != 1 || ns[0].RequestID != id || ns[0].Kind != erasure.NoticeDeletionRequested || ns[0].Counts != file.Counts {
+				t.Fatalf("%s: got %+v, want one deletion_requested notification for %s", who, ns, id)
+			}
+		}
+		ns, err := e.store.Notifications(context.Background(), pid, e.practice.AssistantID)
+		if err != nil || len(ns) != 0 {
+			t.Fatalf("unassigned practitioner: got %v %v, want no notification", ns, err)
+		}
+	})
+
+	t.Run("RepeatReturnsSameRequest", func(t *testing.T) {
+		e.enable(t, false) // turning it off does not cancel an accepted request
+		status, body := e.call(t, event("POST", `{"confirm":true}`, client))
+		if status != 200 || body["id"] != id || body["status"] != "scheduled" {
+			t.Fatalf("got %d %v, want 200 with request %s", status, body, id)
+		}
+		status, body = e.call(t, event("GET", "", client))
+		req, _ := body["request"].(map[string]any)
+		if status != 200 || body["available"] != false || req["id"] != id {
+			t.Fatalf("got %d %v, want the pending request shown", status, body)
+		}
+		if n := len(e.schedules(t)); n != 1 {
+			t.Fatalf("got %d schedules, want 1", n)
+		}
+		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
+			t.Fatalf("got %d emails, want 1", n)
+		}
+	})
+}
+
+// parseMIME returns the text part, the HTML part and the decoded subject.
+func parseMIME(t *testing.T, raw string) (text, html, subject string) {
+	t.Helper()
+	msg, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatalf("parse email: %v", err)
+	}
+	subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatalf("decode subject: %v", err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("got content type %q (%v), want multipart/alternative", mt, err)
+	}
+	r := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := r.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read part: %v", err)
+		}
+		b, _ := io.ReadAll(p)
+		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
+		case "text/plain":
+			text = string(b)
+		case "text/html":
+			html = string(b)
+		}
+	}
+	if text == "" || html == "" {
+		t.Fatalf("got text %d bytes, html %d bytes, want both parts", len(text), len(html))
+	}
+	return text, html, subject
+}
+
+func TestDeletionRequest_ConcurrentPosts(t *testing.T) {
+	e := setup(t)
+	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-cleo", "Cleo", "Park", "")
+	e.enable(t, true)
+	client := clientClaims(e.practice.ID, "cl-cleo")
+	const n = 20
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	ids := make([]string, n)
+	for i := range n {
+		wg.Go(func() {
+			resp, err := e.h.Handle(context.Background(), event("POST", `{"confirm":true}`, client))
+			if err != nil {
+				t.Errorf("handler error: %v", err)
+				return
+			}
+			var body struct{ ID string }
+			_ = json.Unmarshal([]byte(resp.Body), &body)
+			statuses[i], ids[i] = resp.StatusCode, body.ID
+		})
+	}
+	wg.Wait()
+	var accepted int
+	for i := range n {
+		if statuses[i] == 202 {
+			accepted++
+		} else if statuses[i] != 200 {
+			t.Errorf("call %d: got status %d, want 200 or 202", i, statuses[i])
+		}
+		if ids[i] != ids[0] || ids[i] == "" {
+			t.Errorf("call %d: got request %q, want %q", i, ids[i], ids[0])
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("got %d 202 responses, want exactly 1", accepted)
+	}
+	if got := len(e.schedules(t)); got != 1 {
+		t.Errorf("got %d schedules, want 1", got)
+	}
+	if !emulatortest.Eventually(t, 2*time.Second, func() bool { return len(emulatortest.SentEmails(t, e.st.Sender)) >= 1 }) {
+		t.Fatal("no email sent")
+	}
+	if got := len(emulatortest.SentEmails(t, e.st.Sender)); got != 1 {
+		t.Errorf("got %d emails, want 1", got)
+	}
+	snap := emulatortest.TakeSnapshot(t, e.st)
+	var requests int
+	for k := range snap {
+		if strings.HasPrefix(k.PK, "DELETION#") {
+			requests++
+		}
+	}
+	if requests != 1 {
+		t.Errorf("got %d request items, want 1", requests)
+	}
+}
+
+func TestDeletionRequest_SchedulerFailure(t *testing.T) {
+	e := setup(t)
+	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-dan", "Dan", "Roe", "")
+	e.enable(t, true)
+	client := clientClaims(e.practice.ID, "cl-dan")
+
+	// Every attempt the SDK makes fails, as in a Scheduler outage.
+	e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/schedules/"))
+	status, body := e.call(t, event("POST", `{"confirm":true}`, client))
+	if status != 503 || errCode(body) != "service_unavailable" {
+		t.Fatalf("got %d %v, want 503 service_unavailable", status, body)
+	}
+	resp, _ := e.h.Handle(context.Background(), event("POST", `{"confirm":true}`, client))
+	if resp.Headers["Retry-After"] == "" {
+		t.Error("503 without Retry-After")
+	}
+	if _, err := e.store.ActiveRequest(context.Background(), e.practice.ID, "cl-dan"); err == nil {
+		t.Fatal("a request is left behind after the schedule failed")
+	}
+	if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 0 {
+		t.Fatalf("got %d emails for a request that was not accepted, want 0", n)
+	}
+	status, body = e.call(t, event("GET", "", client))
+	if status != 200 || body["request"] != nil {
+		t.Fatalf("got %d %v, want no request shown", status, body)
+	}
+
+	e.faults.Clear()
+	status, body = e.call(t, event("POST", `{"confirm":true}`, client))
+	if status != 202 || body["status"] != "scheduled" {
+		t.Fatalf("retry: got %d %v, want 202 scheduled", status, body)
+	}
+	if n := len(e.schedules(t)); n != 1 {
+		t.Fatalf("got %d schedules, want 1", n)
+	}
+	if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
+		t.Fatalf("got %d emails, want 1", n)
+	}
+}
+
+func TestDeletionRequest_EmailFailure(t *testing.T) {
+	t.Run("OnceThenRetriedBySDK", func(t *testing.T) {
+		e := setup(t)
+		emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-eve", "Eve", "Moss", "")
+		e.enable(t, true)
+		e.faults.Fail(1, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
+		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaims(e.practice.ID, "cl-eve")))
+		if status != 202 {
+			t.Fatalf("got %d %v, want 202", status, body)
+		}
+		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
+			t.Fatalf("got %d emails, want exactly 1", n)
+		}
+		r, err := e.store.GetRequest(context.Background(), body["id"].(string))
+		if err != nil || r.NotifiedAt == nil {
+			t.Fatalf("got %+v %v, want the request marked notified", r, err)
+		}
+	})
+	t.Run("OutageThenSweep", func(t *testing.T) {
+		e := setup(t)
+		emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-fay", "Fay", "Ng", "")
+		e.enable(t, true)
+		e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
+		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaims(e.practice.ID, "cl-fay")))
+		if status != 202 {
+			t.Fatalf("got %d %v, want 202: the purge is scheduled whatever the mail does", status, body)
+		}
+		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 0 {
+			t.Fatalf("got %d emails during the outage, want 0", n)
+		}
+		e.faults.Clear()
+		// The hourly sweep (the purge function's {"sweep":true}) sends it.
+		svc := &erasure.Service{
+			Directory: e.store, Requests: e.store, Notifications: e.store, Content: e.store,
+			Mailer: sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
+			Log:    slog.New(slog.DiscardHandler),
+		}
+		for range 2 {
+			if err := svc.Sweep(context.Background()); err != nil {
+				t.Fatalf("sweep: %v", err)
+			}
+		}
+		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
+			t.Fatalf("got %d emails after two sweeps, want exactly 1", n)
+		}
+	})
+}

@@ -1,0 +1,53 @@
+# SAM build targets and template checks; included by the top-level Makefile.
+#
+# Every function in template.yaml has CodeUri "." and "BuildMethod: makefile",
+# so `sam build` runs `make build-<LogicalId>` in the repository root with
+# ARTIFACTS_DIR set to that function's output directory. Each target builds a
+# static linux binary named bootstrap for the provided.al2023 runtime.
+
+# Including this file must not change the includer's default goal.
+sam_mk_default_goal := $(.DEFAULT_GOAL)
+
+SAM ?= .tools/sam/bin/sam
+CFN_LINT ?= .tools/sam/bin/cfn-lint
+GO ?= go
+# The functions run on arm64 (Graviton); override, e.g. GOARCH=amd64, to build
+# binaries that run on an amd64 host.
+GOARCH ?= arm64
+
+# Logical id in template.yaml -> package under ./functions.
+sam_function_dir.SettingsFunction := settings
+sam_function_dir.DeletionRequestFunction := deletionrequest
+sam_function_dir.PurgeFunction := purge
+
+SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction
+SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
+
+.PHONY: $(SAM_BUILD_TARGETS)
+$(SAM_BUILD_TARGETS): build-%:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "$@: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+		-ldflags "-s -w" -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(sam_function_dir.$*)
+
+# sam runs offline here: telemetry is off, and its configuration directory is
+# a git-ignored one under .aws-sam whose last version check is stamped "now"
+# (a float: SAM ignores an integer there), so sam does not call PyPI for its
+# weekly version check.
+# (__SAM_CLI_APP_DIR is how SAM CLI lets a caller choose that directory.)
+SAM_CLI_DIR := .aws-sam/sam-cli
+SAM_OFFLINE = SAM_CLI_TELEMETRY=0 __SAM_CLI_APP_DIR=$(CURDIR)/$(SAM_CLI_DIR)
+SAM_REGION ?= us-east-1
+
+# --build-in-source runs make in the repository itself: without it SAM first
+# copies the whole CodeUri (".", including .tools/) to a scratch directory for
+# every function. Builds are not --cached: the cache key is a checksum of every
+# file under CodeUri, .tools/ included.
+.PHONY: template-check
+template-check:
+	$(CFN_LINT) template.yaml
+	@mkdir -p $(SAM_CLI_DIR)
+	@printf '{"telemetryEnabled": false, "lastVersionCheck": %s.0}\n' "$$(date +%s)" > $(SAM_CLI_DIR)/metadata.json
+	$(SAM_OFFLINE) $(SAM) validate --lint --region $(SAM_REGION) --template-file template.yaml
+	$(SAM_OFFLINE) $(SAM) build --build-in-source --parallel --no-cached --template-file template.yaml
+
+.DEFAULT_GOAL := $(sam_mk_default_goal)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs a command with the local AWS emulator up: starts moto on a free
+# 127.0.0.1 port, exports RTBF_EMULATOR_URL, runs the command, and stops
+# the emulator however the command ends.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+url=$("$root/infra/moto.sh" start)
+trap '"$root/infra/moto.sh" stop' EXIT INT TERM
+export RTBF_EMULATOR_URL="$url"
+"$@"
