@@ -42,6 +42,9 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		}
 		return http.StatusOK, apigw.NewPortalView(v), nil
 	case http.MethodPost:
+		if err := erasure.RequireClient(actor); err != nil {
+			return 0, nil, err
+		}
 		var body postBody
 		if err := apigw.DecodeJSON(req, &body); err != nil {
 			return 0, nil, err

@@ -40,6 +40,9 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	case http.MethodGet:
 		return h.svc.GetSetting(ctx, actor)
 	case http.MethodPut:
+		if err := erasure.RequireOwner(actor); err != nil {
+			return erasure.Setting{}, err
+		}
 		var body putBody
 		if err := apigw.DecodeJSON(req, &body); err != nil {
 			return erasure.Setting{}, err

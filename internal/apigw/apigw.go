@@ -164,13 +164,15 @@ type ErrorDetail struct {
 // Error is the response for err. An internal error is logged once here and
 // answered with a fixed message: its text never reaches the caller.
 func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
-	code := erasure.ErrorCode(err)
+	code, msg := erasure.ErrorCode(err), erasure.ErrorMessage(err)
 	status := Status(err)
-	if code == "" {
-		code = "internal"
+	if status == http.StatusInternalServerError {
+		// No code, or one the table does not know: either way the caller
+		// learns nothing of it.
+		code, msg = "internal", "internal error"
 		log.ErrorContext(ctx, "internal error", "err", err)
 	}
-	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: erasure.ErrorMessage(err)}})
+	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 	if status == http.StatusServiceUnavailable {
 		resp.Headers["Retry-After"] = "5"
 	}

@@ -73,9 +73,22 @@ func requirePractitioner(a Actor) error {
 	return nil
 }
 
-func requireClient(a Actor) error {
+// RequireClient refuses anyone but a client. The API edge calls it before
+// reading a body, so that a caller who may not use a route learns only that.
+func RequireClient(a Actor) error {
 	if a.Role != RoleClient {
 		return Errorf(EForbidden, "only clients may do this")
+	}
+	return nil
+}
+
+// RequireOwner refuses anyone but the practice's team owner.
+func RequireOwner(a Actor) error {
+	if err := requirePractitioner(a); err != nil {
+		return err
+	}
+	if a.TeamRole != TeamOwner {
+		return Errorf(EForbidden, "only the team owner may change this setting")
 	}
 	return nil
 }
@@ -91,11 +104,8 @@ func (s *Service) GetSetting(ctx context.Context, a Actor) (Setting, error) {
 // PutSetting turns client-initiated deletion on or off. Only the team owner
 // may; turning it off does not cancel requests already accepted.
 func (s *Service) PutSetting(ctx context.Context, a Actor, enabled bool) (Setting, error) {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequireOwner(a); err != nil {
 		return Setting{}, err
-	}
-	if a.TeamRole != TeamOwner {
-		return Setting{}, Errorf(EForbidden, "only the team owner may change this setting")
 	}
 	now := s.now()
 	st := Setting{PracticeID: a.PracticeID, Enabled: enabled, UpdatedAt: &now, UpdatedBy: a.Subject}
@@ -121,6 +131,12 @@ func (s *Service) Portal(ctx context.Context, a Actor) (PortalView, error) {
 	if err != nil {
 		return PortalView{}, fmt.Errorf("get setting: %w", err)
 	}
+	if _, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return PortalView{}, Errorf(EForbidden, "no client profile matches this token")
+		}
+		return PortalView{}, fmt.Errorf("get client: %w", err)
+	}
 	v := PortalView{Available: st.Enabled}
 	r, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
 	switch {
@@ -134,7 +150,7 @@ func (s *Service) Portal(ctx context.Context, a Actor) (PortalView, error) {
 }
 
 func (s *Service) requireOpenClient(ctx context.Context, a Actor) error {
-	if err := requireClient(a); err != nil {
+	if err := RequireClient(a); err != nil {
 		return err
 	}
 	closed, err := s.Requests.PortalClosed(ctx, a.PracticeID, a.ClientID)

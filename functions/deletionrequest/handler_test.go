@@ -1,0 +1,525 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+)
+
+// t0 is the fixed "now" of every test.
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+var (
+	ownerClaims = map[string]string{
+		"sub": "pr-owner", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "owner",
+	}
+	memberClaims = map[string]string{
+		"sub": "pr-member", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "member",
+	}
+	clientClaims = map[string]string{
+		"sub": "cl-ava-sub", "custom:role": "client", "custom:practice_id": "prac-demo", "custom:client_id": "cl-ava",
+	}
+	clientActor = erasure.Actor{Subject: "cl-ava-sub", Role: erasure.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
+	ownerActor  = erasure.Actor{Subject: "pr-owner", Role: erasure.RolePractitioner, PracticeID: "prac-demo", TeamRole: erasure.TeamOwner}
+)
+
+// with returns a copy of claims with k set to v, or removed when v is "".
+func with(claims map[string]string, k, v string) map[string]string {
+	c := maps.Clone(claims)
+	if v == "" {
+		delete(c, k)
+	} else {
+		c[k] = v
+	}
+	return c
+}
+
+// newRequest is an HTTP API v2 event; nil claims means no authorizer.
+func newRequest(method string, claims map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		Version:  "2.0",
+		RouteKey: method + " " + route,
+		RawPath:  route,
+		Headers:  map[string]string{"accept": "application/json"},
+		Body:     body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: method + " " + route,
+			Stage:    "$default",
+			HTTP:     events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: route},
+		},
+	}
+	if body != "" {
+		req.Headers["content-type"] = "application/json"
+	}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+func get(claims map[string]string) events.APIGatewayV2HTTPRequest {
+	return newRequest(http.MethodGet, claims, "")
+}
+
+func post(claims map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	return newRequest(http.MethodPost, claims, body)
+}
+
+func withHeader(req events.APIGatewayV2HTTPRequest, k, v string) events.APIGatewayV2HTTPRequest {
+	req.Headers = maps.Clone(req.Headers)
+	req.Headers[k] = v
+	return req
+}
+
+func base64Body(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+	req.Body = base64.StdEncoding.EncodeToString([]byte(req.Body))
+	req.IsBase64Encoded = true
+	return req
+}
+
+// fixture is the handler wired to the in-memory fakes, with the demo
+// practice: owner pr-owner, member pr-member, and client cl-ava (assigned
+// to pr-member) who created 2 journal entries, 1 document and a direct
+// chat with 2 messages, beside content the practitioners created.
+type fixture struct {
+	mem     *erasuretest.Memory
+	objects *erasuretest.Objects
+	sched   *erasuretest.Scheduler
+	mailer  *erasuretest.Mailer
+	svc     *erasure.Service
+	h       *Handler
+	before  []erasure.ItemKey
+}
+
+// scope is what cl-ava's purge would delete.
+var scope = erasure.Counts{JournalEntries: 2, Documents: 1, ChatSessions: 1, ChatMessages: 2}
+
+func newFixture(t *testing.T, enabled bool) *fixture {
+	t.Helper()
+	f := &fixture{
+		mem:     erasuretest.NewMemory(),
+		objects: erasuretest.NewObjects("docs/cl-ava/d1.pdf", "docs/pr/d2.pdf"),
+		sched:   erasuretest.NewScheduler(),
+		mailer:  &erasuretest.Mailer{},
+	}
+	var n atomic.Int64
+	f.svc = &erasure.Service{
+		Settings:      f.mem,
+		Directory:     f.mem,
+		Requests:      f.mem,
+		Notifications: f.mem,
+		Content:       f.mem,
+		Objects:       f.objects, // the purge function's port; used here only to close an account
+		Scheduler:     f.sched,
+		Mailer:        f.mailer,
+		PurgeDelay:    erasure.DefaultPurgeDelay,
+		Now:           func() time.Time { return t0 },
+		NewID:         func() string { return fmt.Sprintf("req-%03d", n.Add(1)) },
+		Log:           slog.New(slog.DiscardHandler),
+	}
+	f.h = &Handler{svc: f.svc, log: slog.New(slog.DiscardHandler)}
+
+	m := f.mem
+	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
+	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
+	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
+	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}})
+	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
+	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+	m.AddJournal("prac-demo", "cl-ava", "j1", client)
+	m.AddJournal("prac-demo", "cl-ava", "j2", client)
+	m.AddJournal("prac-demo", "cl-ava", "j3", prac)
+	m.AddDocument("prac-demo", "cl-ava", "d1", client, "docs/cl-ava/d1.pdf")
+	m.AddDocument("prac-demo", "cl-ava", "d2", prac, "docs/pr/d2.pdf")
+	m.AddChat("prac-demo", "s1", "cl-ava")
+	m.AddMessage("prac-demo", "s1", "m1", client)
+	m.AddMessage("prac-demo", "s1", "m2", prac)
+	m.AddOther("PRACTICE#prac-demo#CLIENT#cl-ava", "NOTE#n1")
+	f.setEnabled(t, enabled)
+	f.before = m.Keys()
+	return f
+}
+
+func (f *fixture) setEnabled(t *testing.T, enabled bool) {
+	t.Helper()
+	if _, err := f.svc.PutSetting(context.Background(), ownerActor, enabled); err != nil {
+		t.Fatalf("PutSetting: got error %v, want nil", err)
+	}
+}
+
+// checkUnchanged: a rejected request made no request, no schedule, no
+// notification and no email, and touched no content.
+func (f *fixture) checkUnchanged(t *testing.T) {
+	t.Helper()
+	if rs := f.mem.Requests(); len(rs) != 0 {
+		t.Errorf("requests: got %+v, want none", rs)
+	}
+	if f.sched.Calls != 0 || len(f.sched.Schedules) != 0 {
+		t.Errorf("schedules: got %d calls and %v, want none", f.sched.Calls, f.sched.Schedules)
+	}
+	if es := f.mailer.Emails(); len(es) != 0 {
+		t.Errorf("emails: got %d, want none", len(es))
+	}
+	if ns := f.mem.Notifications(); len(ns) != 0 {
+		t.Errorf("notifications: got %d, want none", len(ns))
+	}
+	if got := f.mem.Keys(); !reflect.DeepEqual(got, f.before) {
+		t.Errorf("content: got %v, want %v", got, f.before)
+	}
+}
+
+// call invokes the handler and checks what every response must satisfy:
+// no Go error, never a 500, a JSON content type, and the status wanted.
+func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest, wantStatus int) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Handle: got error %v, want nil (API handlers answer every request)", err)
+	}
+	if resp.StatusCode == http.StatusInternalServerError {
+		t.Errorf("status: got 500 (%s), want no internal error", resp.Body)
+	}
+	if resp.StatusCode != wantStatus {
+		t.Errorf("status: got %d (%s), want %d", resp.StatusCode, resp.Body, wantStatus)
+	}
+	if got := resp.Headers["Content-Type"]; got != "application/json" {
+		t.Errorf("Content-Type: got %q, want %q", got, "application/json")
+	}
+	return resp
+}
+
+func strictDecode(t *testing.T, body string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("body %q: got decode error %v, want nil", body, err)
+	}
+}
+
+func checkError(t *testing.T, resp events.APIGatewayV2HTTPResponse, code string) {
+	t.Helper()
+	var b apigw.ErrorBody
+	strictDecode(t, resp.Body, &b)
+	if b.Error.Code != code {
+		t.Errorf("error code: got %q (%s), want %q", b.Error.Code, b.Error.Message, code)
+	}
+	if b.Error.Message == "" {
+		t.Errorf("error message: got none, want one")
+	}
+	if _, ok := resp.Headers["Retry-After"]; ok != (resp.StatusCode == http.StatusServiceUnavailable) {
+		t.Errorf("Retry-After: got %q on a %d, want it on a 503 only", resp.Headers["Retry-After"], resp.StatusCode)
+	}
+}
+
+func requestView(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.RequestView {
+	t.Helper()
+	var v apigw.RequestView
+	strictDecode(t, resp.Body, &v)
+	return v
+}
+
+func portalView(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.PortalView {
+	t.Helper()
+	var v apigw.PortalView
+	strictDecode(t, resp.Body, &v)
+	return v
+}
+
+// wantView is the first request of cl-ava, accepted at t0.
+func wantView(id string) apigw.RequestView {
+	return apigw.RequestView{
+		ID:          id,
+		Status:      erasure.StatusScheduled,
+		RequestedAt: t0,
+		PurgeAt:     t0.Add(erasure.DefaultPurgeDelay),
+		WillDelete:  scope,
+	}
+}
+
+func TestHandler_Handle(t *testing.T) {
+	huge := `{"confirm":true,"pad":"` + strings.Repeat("x", 5000-len(`{"confirm":true,"pad":""}`)) + `"}`
+	if len(huge) != 5000 {
+		t.Fatalf("huge body: got %d bytes, want 5000", len(huge))
+	}
+	emptyClaims := get(map[string]string{})
+
+	tests := []struct {
+		name    string
+		enabled bool
+		req     events.APIGatewayV2HTTPRequest
+		status  int
+		code    string // the error code; "" for success
+	}{
+		// GET: the client only.
+		{"OK/GetClient", true, get(clientClaims), http.StatusOK, ""},
+		{"OK/GetClientDisabled", false, get(clientClaims), http.StatusOK, ""},
+		{"ErrForbidden/GetOwner", true, get(ownerClaims), http.StatusForbidden, erasure.EForbidden},
+		{"ErrForbidden/GetMember", true, get(memberClaims), http.StatusForbidden, erasure.EForbidden},
+		{"ErrForbidden/GetClientWithoutClientID", true, get(with(clientClaims, "custom:client_id", "")), http.StatusForbidden, erasure.EForbidden},
+		{"ErrUnauthorized/GetNoAuthorizer", true, get(nil), http.StatusUnauthorized, erasure.EUnauthorized},
+		{"ErrUnauthorized/GetNoClaims", true, emptyClaims, http.StatusUnauthorized, erasure.EUnauthorized},
+
+		// POST: the client only, confirmed, when the practice allows it.
+		{"OK/PostClient", true, post(clientClaims, `{"confirm":true}`), http.StatusAccepted, ""},
+		{"OK/PostBase64", true, base64Body(post(clientClaims, `{"confirm":true}`)), http.StatusAccepted, ""},
+		{"OK/PostCharset", true, withHeader(post(clientClaims, `{"confirm":true}`), "content-type", "application/json; charset=utf-8"), http.StatusAccepted, ""},
+		{"ErrForbidden/PostOwner", true, post(ownerClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
+		{"ErrForbidden/PostMember", true, post(memberClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
+		{"ErrForbidden/PostNoClientProfile", true, post(with(clientClaims, "custom:client_id", "cl-ghost"), `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
+		{"ErrForbidden/PostNoRole", true, post(with(clientClaims, "custom:role", ""), `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
+		{"ErrUnauthorized/PostNoAuthorizer", true, post(nil, `{"confirm":true}`), http.StatusUnauthorized, erasure.EUnauthorized},
+		{"ErrUnauthorized/PostNoSubject", true, post(with(clientClaims, "sub", ""), `{"confirm":true}`), http.StatusUnauthorized, erasure.EUnauthorized},
+		{"ErrDeletionDisabled", false, post(clientClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EDeletionDisabled},
+		{"ErrConfirmationRequired/False", true, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest, erasure.EConfirmationRequired},
+		{"ErrConfirmationRequired/Missing", true, post(clientClaims, `{}`), http.StatusBadRequest, erasure.EConfirmationRequired},
+		{"ErrConfirmationRequired/Null", true, post(clientClaims, `null`), http.StatusBadRequest, erasure.EConfirmationRequired},
+
+		// Bodies.
+		{"ErrInvalid/Malformed", true, post(clientClaims, `{"confirm":`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrInvalid/UnknownField", true, post(clientClaims, `{"confirm":true,"clientId":"cl-bob"}`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrInvalid/WrongType", true, post(clientClaims, `{"confirm":"yes"}`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrInvalid/Empty", true, withHeader(post(clientClaims, ""), "content-type", "application/json"), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrInvalid/Trailing", true, post(clientClaims, `{"confirm":true}{}`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrTooLarge", true, post(clientClaims, huge), http.StatusRequestEntityTooLarge, erasure.ETooLarge},
+		{"ErrUnsupportedMedia", true, withHeader(post(clientClaims, `{"confirm":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, erasure.EUnsupportedMedia},
+
+		// Methods the route does not serve.
+		{"ErrMethodNotAllowed/Delete", true, newRequest(http.MethodDelete, clientClaims, ""), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
+		{"ErrMethodNotAllowed/Put", true, newRequest(http.MethodPut, clientClaims, `{"confirm":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
+		{"ErrUnauthorized/DeleteNoAuthorizer", true, newRequest(http.MethodDelete, nil, ""), http.StatusUnauthorized, erasure.EUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.enabled)
+			resp := call(t, f.h, tt.req, tt.status)
+			switch {
+			case tt.code != "":
+				checkError(t, resp, tt.code)
+				f.checkUnchanged(t)
+			case tt.req.RequestContext.HTTP.Method == http.MethodGet:
+				if got, want := portalView(t, resp), (apigw.PortalView{Available: tt.enabled}); !reflect.DeepEqual(got, want) {
+					t.Errorf("body: got %s, want %+v", resp.Body, want)
+				}
+				f.checkUnchanged(t)
+			default:
+				if got, want := requestView(t, resp), wantView("req-001"); !reflect.DeepEqual(got, want) {
+					t.Errorf("body: got %s, want %+v", resp.Body, want)
+				}
+				if rs := f.mem.Requests(); len(rs) != 1 {
+					t.Errorf("requests: got %d, want 1", len(rs))
+				}
+			}
+		})
+	}
+}
+
+func TestHandler_Handle_Post(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t, true)
+		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		want := wantView("req-001")
+		if got := requestView(t, resp); !reflect.DeepEqual(got, want) {
+			t.Errorf("body: got %s, want %+v", resp.Body, want)
+		}
+		wantSchedule := erasure.PurgeSchedule{Name: "rtbf-purge-req-001", At: want.PurgeAt, RequestID: "req-001"}
+		if got := f.sched.Schedules; len(got) != 1 || got[wantSchedule.Name] != wantSchedule {
+			t.Errorf("schedules: got %v, want only %+v", got, wantSchedule)
+		}
+		emails := f.mailer.Emails()
+		if len(emails) != 1 {
+			t.Fatalf("emails: got %d, want 1", len(emails))
+		}
+		if got, want := emails[0].To, []string{"owner@example.com", "member@example.com"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("email to: got %v, want %v", got, want)
+		}
+		if got := len(f.mem.Notifications()); got != 2 {
+			t.Errorf("notifications: got %d, want 2", got)
+		}
+		// Accepting a request deletes nothing yet.
+		if got := f.mem.Keys(); !reflect.DeepEqual(got, f.before) {
+			t.Errorf("content: got %v, want %v", got, f.before)
+		}
+
+		// The same client asking again gets the same request, and nothing
+		// is made twice.
+		resp = call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusOK)
+		if got := requestView(t, resp); !reflect.DeepEqual(got, want) {
+			t.Errorf("repeat body: got %s, want %+v", resp.Body, want)
+		}
+		if len(f.mem.Requests()) != 1 || len(f.sched.Schedules) != 1 || len(f.mailer.Emails()) != 1 || len(f.mem.Notifications()) != 2 {
+			t.Errorf("after repeat: got %d requests, %d schedules, %d emails, %d notifications, want 1, 1, 1, 2",
+				len(f.mem.Requests()), len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
+		}
+
+		// The portal shows it.
+		resp = call(t, f.h, get(clientClaims), http.StatusOK)
+		if got := portalView(t, resp); !got.Available || got.Request == nil || !reflect.DeepEqual(*got.Request, want) {
+			t.Errorf("portal: got %s, want available with %+v", resp.Body, want)
+		}
+	})
+
+	t.Run("OK/DisabledAfterRequest", func(t *testing.T) {
+		// Turning the setting off does not cancel an accepted request.
+		f := newFixture(t, true)
+		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		f.setEnabled(t, false)
+		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusOK)
+		if got := requestView(t, resp); got.ID != "req-001" {
+			t.Errorf("id: got %q, want %q", got.ID, "req-001")
+		}
+		resp = call(t, f.h, get(clientClaims), http.StatusOK)
+		if got := portalView(t, resp); got.Available || got.Request == nil || got.Request.ID != "req-001" {
+			t.Errorf("portal: got %s, want unavailable with request req-001", resp.Body)
+		}
+	})
+
+	t.Run("ErrUnavailable", func(t *testing.T) {
+		// The schedule cannot be made: the request is rolled back and the
+		// client told to retry; the retry starts afresh.
+		f := newFixture(t, true)
+		f.sched.FailNext = 1
+		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusServiceUnavailable)
+		checkError(t, resp, erasure.EUnavailable)
+		if got := resp.Headers["Retry-After"]; got != "5" {
+			t.Errorf("Retry-After: got %q, want %q", got, "5")
+		}
+		if rs := f.mem.Requests(); len(rs) != 0 {
+			t.Errorf("requests: got %+v, want none (rolled back)", rs)
+		}
+		if len(f.sched.Schedules) != 0 || len(f.mailer.Emails()) != 0 || len(f.mem.Notifications()) != 0 {
+			t.Errorf("got %d schedules, %d emails, %d notifications, want none",
+				len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
+		}
+		resp = call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		if got := requestView(t, resp); got.ID != "req-002" || got.Status != erasure.StatusScheduled {
+			t.Errorf("retry: got %s, want scheduled request req-002", resp.Body)
+		}
+	})
+
+	t.Run("ErrAccountClosed", func(t *testing.T) {
+		f := newFixture(t, true)
+		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		if _, err := f.svc.Purge(context.Background(), "req-001"); err != nil {
+			t.Fatalf("Purge: got error %v, want nil", err)
+		}
+		for _, req := range []events.APIGatewayV2HTTPRequest{get(clientClaims), post(clientClaims, `{"confirm":true}`)} {
+			resp := call(t, f.h, req, http.StatusForbidden)
+			checkError(t, resp, erasure.EAccountClosed)
+		}
+		if got := len(f.mem.Requests()); got != 1 {
+			t.Errorf("requests: got %d, want 1", got)
+		}
+		if got := len(f.sched.Schedules); got != 1 {
+			t.Errorf("schedules: got %d, want 1", got)
+		}
+	})
+
+	t.Run("ErrConfirmationRequired", func(t *testing.T) {
+		// Asked but not confirmed: nothing happens, then confirming works.
+		f := newFixture(t, true)
+		resp := call(t, f.h, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest)
+		checkError(t, resp, erasure.EConfirmationRequired)
+		f.checkUnchanged(t)
+		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+	})
+}
+
+// TestHandler_Handle_Concurrent: a client double-submitting gets one
+// request, one schedule and one email; exactly one call says it created it.
+func TestHandler_Handle_Concurrent(t *testing.T) {
+	f := newFixture(t, true)
+	const n = 8
+	var wg sync.WaitGroup
+	resps := make([]events.APIGatewayV2HTTPResponse, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			resps[i], errs[i] = f.h.Handle(context.Background(), post(clientClaims, `{"confirm":true}`))
+		})
+	}
+	wg.Wait()
+	accepted := 0
+	for i, resp := range resps {
+		if errs[i] != nil {
+			t.Fatalf("Handle: got error %v, want nil", errs[i])
+		}
+		switch resp.StatusCode {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusOK:
+		default:
+			t.Fatalf("status: got %d (%s), want 202 or 200", resp.StatusCode, resp.Body)
+		}
+		// Which call's id wins the race is not fixed; that all see it is.
+		if got, first := requestView(t, resp), requestView(t, resps[0]); got.ID != first.ID || got.Status != erasure.StatusScheduled {
+			t.Errorf("body: got %s, want scheduled request %s", resp.Body, first.ID)
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("202 responses: got %d, want 1", accepted)
+	}
+	if len(f.mem.Requests()) != 1 || len(f.sched.Schedules) != 1 || len(f.mailer.Emails()) != 1 || len(f.mem.Notifications()) != 2 {
+		t.Errorf("got %d requests, %d schedules, %d emails, %d notifications, want 1, 1, 1, 2",
+			len(f.mem.Requests()), len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
+	}
+}
+
+// TestHandler_Handle_Events replays the sample events
+// (events/deletionrequest-*.json) against the demo practice, setting on.
+func TestHandler_Handle_Events(t *testing.T) {
+	want := map[string]struct {
+		status int
+		code   string
+	}{
+		"deletionrequest-get-client":        {http.StatusOK, ""},
+		"deletionrequest-post-client":       {http.StatusAccepted, ""},
+		"deletionrequest-post-unconfirmed":  {http.StatusBadRequest, erasure.EConfirmationRequired},
+		"deletionrequest-post-practitioner": {http.StatusForbidden, erasure.EForbidden},
+		"deletionrequest-post-malformed":    {http.StatusBadRequest, erasure.EInvalid},
+	}
+	for _, path := range eventFiles(t) {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s: add it here", name)
+			}
+			f := newFixture(t, true)
+			resp := call(t, f.h, decodeEvent(t, path), w.status)
+			switch {
+			case w.code != "":
+				checkError(t, resp, w.code)
+				f.checkUnchanged(t)
+			case w.status == http.StatusAccepted:
+				if got := requestView(t, resp); !reflect.DeepEqual(got, wantView("req-001")) {
+					t.Errorf("body: got %s, want %+v", resp.Body, wantView("req-001"))
+				}
+			default:
+				if got := portalView(t, resp); !got.Available || got.Request != nil {
+					t.Errorf("body: got %s, want available and no request", resp.Body)
+				}
+				f.checkUnchanged(t)
+			}
+		})
+	}
+}

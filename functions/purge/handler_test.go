@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+)
+
+// t0 is when the request is made; the purge is due 30 days later.
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// requestID is the id of the seeded request: the one events/purge-scheduled.json names.
+const requestID = "0123456789abcdef0123456789abcdef"
+
+var clientActor = erasure.Actor{Subject: "cl-ava-sub", Role: erasure.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
+
+// scope is what cl-ava's purge deletes.
+var scope = erasure.Counts{JournalEntries: 2, Documents: 1, ChatSessions: 1, ChatMessages: 2}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// fixture is the purge handler wired as main.go wires it (no scheduler),
+// over the demo practice whose client cl-ava has asked for deletion.
+type fixture struct {
+	mem     *erasuretest.Memory
+	objects *erasuretest.Objects
+	mailer  *erasuretest.Mailer
+	clock   *clock
+	h       *Handler
+
+	// What is kept: the practitioners' content, and a note.
+	keep        []erasure.ItemKey
+	keepObjects []string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{
+		mem:     erasuretest.NewMemory(),
+		objects: erasuretest.NewObjects("docs/cl-ava/d1.pdf", "docs/cl-ava/d1-preview.png", "docs/pr/d2.pdf"),
+		mailer:  &erasuretest.Mailer{},
+		clock:   &clock{t: t0},
+	}
+	log := slog.New(slog.DiscardHandler)
+	m := f.mem
+	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
+	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
+	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
+	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}})
+	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
+	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+	m.AddJournal("prac-demo", "cl-ava", "j1", client)
+	m.AddJournal("prac-demo", "cl-ava", "j2", client)
+	f.keep = append(f.keep, m.AddJournal("prac-demo", "cl-ava", "j3", prac))
+	m.AddDocument("prac-demo", "cl-ava", "d1", client, "docs/cl-ava/d1.pdf", "docs/cl-ava/d1-preview.png")
+	f.keep = append(f.keep, m.AddDocument("prac-demo", "cl-ava", "d2", prac, "docs/pr/d2.pdf"))
+	m.AddChat("prac-demo", "s1", "cl-ava")
+	m.AddMessage("prac-demo", "s1", "m1", client)
+	m.AddMessage("prac-demo", "s1", "m2", prac)
+	f.keep = append(f.keep, m.AddOther("PRACTICE#prac-demo#CLIENT#cl-ava", "NOTE#n1"))
+	slices.SortFunc(f.keep, func(a, b erasure.ItemKey) int { return strings.Compare(a.PK+"\x00"+a.SK, b.PK+"\x00"+b.SK) })
+	f.keepObjects = []string{"docs/pr/d2.pdf"}
+
+	// The request is made as the deletionrequest function makes it.
+	accept := &erasure.Service{
+		Settings: m, Directory: m, Requests: m, Notifications: m, Content: m,
+		Scheduler: erasuretest.NewScheduler(), Mailer: f.mailer,
+		Now: f.clock.Now, NewID: func() string { return requestID }, Log: log,
+	}
+	ctx := context.Background()
+	owner := erasure.Actor{Subject: "pr-owner", Role: erasure.RolePractitioner, PracticeID: "prac-demo", TeamRole: erasure.TeamOwner}
+	if _, err := accept.PutSetting(ctx, owner, true); err != nil {
+		t.Fatalf("PutSetting: got error %v, want nil", err)
+	}
+	if _, created, err := accept.RequestDeletion(ctx, clientActor); err != nil || !created {
+		t.Fatalf("RequestDeletion: got created %v and error %v, want true and nil", created, err)
+	}
+
+	f.h = &Handler{
+		svc: &erasure.Service{
+			Settings: m, Directory: m, Requests: m, Notifications: m, Content: m,
+			Objects: f.objects, Mailer: f.mailer,
+			SweepGrace: time.Hour,
+			Now:        f.clock.Now,
+			Log:        log,
+		},
+		log: log,
+	}
+	return f
+}
+
+func (f *fixture) request(t *testing.T) erasure.Request {
+	t.Helper()
+	r, err := f.mem.GetRequest(context.Background(), requestID)
+	if err != nil {
+		t.Fatalf("GetRequest: got error %v, want nil", err)
+	}
+	return r
+}
+
+// state is everything an invocation might change.
+type state struct {
+	Keys          []erasure.ItemKey
+	Objects       []string
+	Requests      []erasure.Request
+	Notifications int
+	Emails        int
+	Closed        bool
+}
+
+func (f *fixture) state(t *testing.T) state {
+	t.Helper()
+	closed, err := f.mem.PortalClosed(context.Background(), "prac-demo", "cl-ava")
+	if err != nil {
+		t.Fatalf("PortalClosed: got error %v, want nil", err)
+	}
+	return state{
+		Keys:          f.mem.Keys(),
+		Objects:       f.objects.Keys(),
+		Requests:      f.mem.Requests(),
+		Notifications: len(f.mem.Notifications()),
+		Emails:        len(f.mailer.Emails()),
+		Closed:        closed,
+	}
+}
+
+// checkPurged: exactly the client's content is gone, the portal is closed,
+// the practitioners are told, and the request is complete.
+func (f *fixture) checkPurged(t *testing.T) {
+	t.Helper()
+	if got := f.mem.Keys(); !reflect.DeepEqual(got, f.keep) {
+		t.Errorf("content: got %v, want %v", got, f.keep)
+	}
+	if got := f.objects.Keys(); !reflect.DeepEqual(got, f.keepObjects) {
+		t.Errorf("objects: got %v, want %v", got, f.keepObjects)
+	}
+	r := f.request(t)
+	if r.Status != erasure.StatusCompleted || r.Deleted != scope {
+		t.Errorf("request: got status %q and deleted %+v, want %q and %+v", r.Status, r.Deleted, erasure.StatusCompleted, scope)
+	}
+	if s := f.state(t); !s.Closed {
+		t.Errorf("portal closed: got false, want true")
+	}
+	var completed int
+	for _, n := range f.mem.Notifications() {
+		if n.Kind == erasure.NoticeDeletionCompleted && n.RequestID == requestID {
+			completed++
+		}
+	}
+	if completed != 2 {
+		t.Errorf("completion notifications: got %d, want 2 (owner and member)", completed)
+	}
+}
+
+func (f *fixture) handle(t *testing.T, raw string) (Result, error) {
+	t.Helper()
+	return f.h.Handle(context.Background(), json.RawMessage(raw))
+}
+
+func TestHandler_Handle(t *testing.T) {
+	t.Run("OK/Scheduled", func(t *testing.T) {
+		f := newFixture(t)
+		f.clock.Set(f.request(t).PurgeAt)
+		res, err := f.handle(t, `{"requestId":"`+requestID+`"}`)
+		if err != nil {
+			t.Fatalf("Handle: got error %v, want nil", err)
+		}
+		want := Result{RequestID: requestID, Status: erasure.StatusCompleted, Deleted: &scope}
+		if !reflect.DeepEqual(res, want) {
+			t.Errorf("result: got %+v, want %+v", res, want)
+		}
+		b, _ := json.Marshal(res)
+		if got, want := string(b), `{"requestId":"`+requestID+`","status":"completed","deleted":{"journalEntries":2,"documents":1,"chatSessions":1,"chatMessages":2}}`; got != want {
+			t.Errorf("result JSON: got %s, want %s", got, want)
+		}
+		f.checkPurged(t)
+
+		// A second delivery of the same schedule changes nothing.
+		before := f.state(t)
+		res, err = f.handle(t, `{"requestId":"`+requestID+`"}`)
+		if err != nil {
+			t.Fatalf("repeat: got error %v, want nil", err)
+		}
+		if !reflect.DeepEqual(res, want) {
+			t.Errorf("repeat result: got %+v, want %+v", res, want)
+		}
+		if after := f.state(t); !reflect.DeepEqual(after, before) {
+			t.Errorf("repeat: got state %+v, want unchanged %+v", after, before)
+		}
+	})
+
+	t.Run("OK/Sweep", func(t *testing.T) {
+		f := newFixture(t)
+		// Before the purge is due, the sweep purges nothing.
+		before := f.state(t)
+		res, err := f.handle(t, `{"sweep":true}`)
+		if err != nil || !reflect.DeepEqual(res, Result{Swept: true}) {
+			t.Fatalf("Handle: got %+v and error %v, want %+v and nil", res, err, Result{Swept: true})
+		}
+		if after := f.state(t); !reflect.DeepEqual(after, before) {
+			t.Errorf("state: got %+v, want unchanged %+v", after, before)
+		}
+		// Past the purge time and the grace, it purges the request itself.
+		f.clock.Set(f.request(t).PurgeAt.Add(time.Hour + time.Minute))
+		res, err = f.handle(t, `{"sweep":true}`)
+		if err != nil || !reflect.DeepEqual(res, Result{Swept: true}) {
+			t.Fatalf("Handle: got %+v and error %v, want %+v and nil", res, err, Result{Swept: true})
+		}
+		f.checkPurged(t)
+	})
+
+	t.Run("OK/UnknownRequest", func(t *testing.T) {
+		// The schedule of a request rolled back: nothing to do, no retry.
+		f := newFixture(t)
+		before := f.state(t)
+		res, err := f.handle(t, `{"requestId":"fedcba9876543210fedcba9876543210"}`)
+		if err != nil {
+			t.Fatalf("Handle: got error %v, want nil", err)
+		}
+		if want := (Result{RequestID: "fedcba9876543210fedcba9876543210"}); !reflect.DeepEqual(res, want) {
+			t.Errorf("result: got %+v, want %+v", res, want)
+		}
+		if after := f.state(t); !reflect.DeepEqual(after, before) {
+			t.Errorf("state: got %+v, want unchanged %+v", after, before)
+		}
+	})
+
+	t.Run("ErrTransient", func(t *testing.T) {
+		// A failure the invoker should retry is returned as an error; the
+		// retry finishes the purge.
+		f := newFixture(t)
+		f.objects.Fail = errors.New("s3: service unavailable")
+		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err == nil {
+			t.Fatal("Handle: got nil error, want one so that Lambda retries")
+		}
+		if r := f.request(t); r.Status == erasure.StatusCompleted {
+			t.Errorf("status: got %q, want the request still pending", r.Status)
+		}
+		f.objects.Fail = nil
+		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err != nil {
+			t.Fatalf("retry: got error %v, want nil", err)
+		}
+		f.checkPurged(t)
+	})
+
+	t.Run("ErrTransient/Sweep", func(t *testing.T) {
+		f := newFixture(t)
+		f.clock.Set(f.request(t).PurgeAt.Add(2 * time.Hour))
+		f.objects.Fail = errors.New("s3: service unavailable")
+		if _, err := f.handle(t, `{"sweep":true}`); err == nil {
+			t.Fatal("Handle: got nil error, want one so that Lambda retries")
+		}
+	})
+}
+
+// TestHandler_Handle_Ignored: an event that names no valid request is
+// dropped (no error: retrying would not improve it) and changes nothing.
+func TestHandler_Handle_Ignored(t *testing.T) {
+	for _, tt := range []struct{ name, raw string }{
+		{"Malformed", `{"requestId":`},
+		{"Empty", ``},
+		{"Null", `null`},
+		{"EmptyObject", `{}`},
+		{"Array", `["` + requestID + `"]`},
+		{"String", `"` + requestID + `"`},
+		{"WrongType", `{"requestId":123}`},
+		{"SweepWrongType", `{"sweep":"true"}`},
+		{"SweepFalse", `{"sweep":false}`},
+		{"EmptyID", `{"requestId":""}`},
+		{"IDWithSeparator", `{"requestId":"` + requestID + `#CLIENT#cl-ava"}`},
+		{"IDOnlySeparator", `{"requestId":"#"}`},
+		{"IDWithSlash", `{"requestId":"../` + requestID + `"}`},
+		{"IDTooLong", `{"requestId":"` + strings.Repeat("a", 129) + `"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.clock.Set(f.request(t).PurgeAt.Add(2 * time.Hour))
+			before := f.state(t)
+			res, err := f.handle(t, tt.raw)
+			if err != nil {
+				t.Errorf("Handle: got error %v, want nil", err)
+			}
+			if res != (Result{}) {
+				t.Errorf("result: got %+v, want none", res)
+			}
+			if after := f.state(t); !reflect.DeepEqual(after, before) {
+				t.Errorf("state: got %+v, want unchanged %+v", after, before)
+			}
+		})
+	}
+}
+
+// TestHandler_Handle_Events replays the sample events (events/purge-*.json).
+func TestHandler_Handle_Events(t *testing.T) {
+	want := map[string]Result{
+		"purge-scheduled": {RequestID: requestID, Status: erasure.StatusCompleted, Deleted: &scope},
+		"purge-sweep":     {Swept: true},
+	}
+	for _, path := range eventFiles(t) {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s: add it here", name)
+			}
+			f := newFixture(t)
+			// Both events run once the purge is due (the sweep, past its grace).
+			f.clock.Set(f.request(t).PurgeAt.Add(2 * time.Hour))
+			raw, _ := readEvent(t, path)
+			res, err := f.h.Handle(context.Background(), raw)
+			if err != nil {
+				t.Fatalf("Handle: got error %v, want nil", err)
+			}
+			if !reflect.DeepEqual(res, w) {
+				t.Errorf("result: got %+v, want %+v", res, w)
+			}
+			f.checkPurged(t)
+		})
+	}
+}

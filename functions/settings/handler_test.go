@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+)
+
+// t0 is the fixed "now" of every test; seededAt is when the setting was
+// last changed before the test.
+var (
+	t0       = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	seededAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+)
+
+var (
+	ownerClaims = map[string]string{
+		"sub": "pr-owner", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "owner",
+	}
+	memberClaims = map[string]string{
+		"sub": "pr-member", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "member",
+	}
+	clientClaims = map[string]string{
+		"sub": "cl-ava-sub", "custom:role": "client", "custom:practice_id": "prac-demo", "custom:client_id": "cl-ava",
+	}
+)
+
+// with returns a copy of claims with k set to v, or removed when v is "".
+func with(claims map[string]string, k, v string) map[string]string {
+	c := maps.Clone(claims)
+	if v == "" {
+		delete(c, k)
+	} else {
+		c[k] = v
+	}
+	return c
+}
+
+// newRequest is an HTTP API v2 event; nil claims means no authorizer.
+func newRequest(method string, claims map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{
+		Version:  "2.0",
+		RouteKey: method + " " + route,
+		RawPath:  route,
+		Headers:  map[string]string{"accept": "application/json"},
+		Body:     body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: method + " " + route,
+			Stage:    "$default",
+			HTTP:     events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: route},
+		},
+	}
+	if body != "" {
+		req.Headers["content-type"] = "application/json"
+	}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+func withHeader(req events.APIGatewayV2HTTPRequest, k, v string) events.APIGatewayV2HTTPRequest {
+	req.Headers = maps.Clone(req.Headers)
+	if v == "" {
+		delete(req.Headers, k)
+	} else {
+		req.Headers[k] = v
+	}
+	return req
+}
+
+func base64Body(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+	req.Body = base64.StdEncoding.EncodeToString([]byte(req.Body))
+	req.IsBase64Encoded = true
+	return req
+}
+
+// seeded is the setting of prac-demo before each test: off, last changed
+// by the owner.
+func seeded() erasure.Setting {
+	at := seededAt
+	return erasure.Setting{PracticeID: "prac-demo", Enabled: false, UpdatedAt: &at, UpdatedBy: "pr-owner"}
+}
+
+func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
+	t.Helper()
+	mem := erasuretest.NewMemory()
+	if err := mem.PutSetting(context.Background(), seeded()); err != nil {
+		t.Fatalf("seed setting: got error %v, want nil", err)
+	}
+	h := &Handler{
+		// Only the ports the function wires in main.go.
+		svc: &erasure.Service{Settings: mem, Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)},
+		log: slog.New(slog.DiscardHandler),
+	}
+	return h, mem
+}
+
+func setting(t *testing.T, mem *erasuretest.Memory, practiceID string) erasure.Setting {
+	t.Helper()
+	s, err := mem.GetSetting(context.Background(), practiceID)
+	if err != nil {
+		t.Fatalf("GetSetting: got error %v, want nil", err)
+	}
+	return s
+}
+
+// call invokes the handler and checks what every response must satisfy:
+// no Go error, never a 500, a JSON content type, and the status wanted.
+func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest, wantStatus int) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Handle: got error %v, want nil (API handlers answer every request)", err)
+	}
+	if resp.StatusCode == http.StatusInternalServerError {
+		t.Errorf("status: got 500 (%s), want no internal error", resp.Body)
+	}
+	if resp.StatusCode != wantStatus {
+		t.Errorf("status: got %d (%s), want %d", resp.StatusCode, resp.Body, wantStatus)
+	}
+	if got := resp.Headers["Content-Type"]; got != "application/json" {
+		t.Errorf("Content-Type: got %q, want %q", got, "application/json")
+	}
+	return resp
+}
+
+// strictDecode decodes a response body with no unknown field allowed.
+func strictDecode(t *testing.T, body string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("body %q: got decode error %v, want nil", body, err)
+	}
+}
+
+func checkError(t *testing.T, resp events.APIGatewayV2HTTPResponse, code string) {
+	t.Helper()
+	var b apigw.ErrorBody
+	strictDecode(t, resp.Body, &b)
+	if b.Error.Code != code {
+		t.Errorf("error code: got %q (%s), want %q", b.Error.Code, b.Error.Message, code)
+	}
+	if b.Error.Message == "" {
+		t.Errorf("error message: got none, want one")
+	}
+}
+
+func checkSetting(t *testing.T, resp events.APIGatewayV2HTTPResponse, want erasure.Setting) {
+	t.Helper()
+	var got apigw.SettingView
+	strictDecode(t, resp.Body, &got)
+	if w := apigw.NewSettingView(want); !reflect.DeepEqual(got, w) {
+		t.Errorf("body: got %s, want %+v", resp.Body, w)
+	}
+	// The wire shape: updatedAt and updatedBy are always present.
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(resp.Body), &raw); err != nil {
+		t.Fatalf("body: got error %v, want an object", err)
+	}
+	for _, k := range []string{"enabled", "updatedAt", "updatedBy"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("body %s: got no %q, want it", resp.Body, k)
+		}
+	}
+}
+
+func enabledBy(enabled bool, by string) erasure.Setting {
+	at := t0
+	return erasure.Setting{PracticeID: "prac-demo", Enabled: enabled, UpdatedAt: &at, UpdatedBy: by}
+}
+
+func TestHandler_Handle(t *testing.T) {
+	put := func(claims map[string]string, body string) events.APIGatewayV2HTTPRequest {
+		return newRequest(http.MethodPut, claims, body)
+	}
+	get := func(claims map[string]string) events.APIGatewayV2HTTPRequest {
+		return newRequest(http.MethodGet, claims, "")
+	}
+	huge := `{"enabled":true,"pad":"` + strings.Repeat("x", 5000-len(`{"enabled":true,"pad":""}`)) + `"}`
+	if len(huge) != 5000 {
+		t.Fatalf("huge body: got %d bytes, want 5000", len(huge))
+	}
+	noClaims := newRequest(http.MethodPut, nil, `{"enabled":true}`)
+	noClaims.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{}},
+	}
+
+	tests := []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string           // the error code; "" for success
+		want   *erasure.Setting // the stored setting after; nil: unchanged
+	}{
+		// GET: every practitioner reads; nobody else.
+		{"OK/GetOwner", get(ownerClaims), http.StatusOK, "", nil},
+		{"OK/GetMember", get(memberClaims), http.StatusOK, "", nil},
+		{"ErrForbidden/GetClient", get(clientClaims), http.StatusForbidden, erasure.EForbidden, nil},
+		{"ErrUnauthorized/GetNoAuthorizer", get(nil), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+
+		// PUT: only the team owner.
+		{"OK/PutEnableOwner", put(ownerClaims, `{"enabled":true}`), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
+		{"OK/PutDisableOwner", put(ownerClaims, `{"enabled":false}`), http.StatusOK, "", ptr(enabledBy(false, "pr-owner"))},
+		{"OK/Base64Body", base64Body(put(ownerClaims, `{"enabled":true}`)), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
+		{"OK/Charset", withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", "application/json; charset=utf-8"), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
+		{"OK/HeaderCase", withHeader(withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", ""), "Content-Type", "application/json"), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
+		{"ErrForbidden/PutMember", put(memberClaims, `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
+		{"ErrForbidden/PutClient", put(clientClaims, `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
+		// A client token that also claims a team role is still a client.
+		{"ErrForbidden/PutClientClaimingOwner", put(with(clientClaims, "custom:team_role", "owner"), `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
+		{"ErrForbidden/PutNoTeamRole", put(with(ownerClaims, "custom:team_role", ""), `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
+		{"ErrForbidden/PutNoRole", put(with(ownerClaims, "custom:role", ""), `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
+		{"ErrUnauthorized/PutNoAuthorizer", put(nil, `{"enabled":true}`), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+		{"ErrUnauthorized/PutNoClaims", noClaims, http.StatusUnauthorized, erasure.EUnauthorized, nil},
+		{"ErrUnauthorized/PutNoSubject", put(with(ownerClaims, "sub", ""), `{"enabled":true}`), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+
+		// Bodies.
+		{"ErrInvalid/Malformed", put(ownerClaims, `{"enabled":`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/UnknownField", put(ownerClaims, `{"enabled":true,"practiceId":"prac-other"}`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/WrongType", put(ownerClaims, `{"enabled":"yes"}`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/MissingField", put(ownerClaims, `{}`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/Null", put(ownerClaims, `null`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/NullField", put(ownerClaims, `{"enabled":null}`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/Array", put(ownerClaims, `[{"enabled":true}]`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/Empty", withHeader(put(ownerClaims, ""), "content-type", "application/json"), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/Trailing", put(ownerClaims, `{"enabled":true}{}`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/BadBase64", func() events.APIGatewayV2HTTPRequest {
+			r := put(ownerClaims, "%%%not-base64")
+			r.IsBase64Encoded = true
+			return r
+		}(), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrTooLarge", put(ownerClaims, huge), http.StatusRequestEntityTooLarge, erasure.ETooLarge, nil},
+		{"ErrTooLarge/Base64", base64Body(put(ownerClaims, huge)), http.StatusRequestEntityTooLarge, erasure.ETooLarge, nil},
+		{"ErrUnsupportedMedia", withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, erasure.EUnsupportedMedia, nil},
+
+		// Methods the route does not serve.
+		{"ErrMethodNotAllowed/Delete", newRequest(http.MethodDelete, ownerClaims, ""), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed, nil},
+		{"ErrMethodNotAllowed/Post", newRequest(http.MethodPost, ownerClaims, `{"enabled":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed, nil},
+		{"ErrMethodNotAllowed/Patch", newRequest(http.MethodPatch, ownerClaims, `{"enabled":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed, nil},
+		{"ErrUnauthorized/DeleteNoAuthorizer", newRequest(http.MethodDelete, nil, ""), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, mem := newHandler(t)
+			resp := call(t, h, tt.req, tt.status)
+			want := seeded()
+			if tt.want != nil {
+				want = *tt.want
+			}
+			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, want) {
+				t.Errorf("stored setting: got %+v, want %+v", got, want)
+			}
+			if tt.code != "" {
+				checkError(t, resp, tt.code)
+				return
+			}
+			checkSetting(t, resp, want)
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestHandler_Handle_OtherPractice: the practice comes from the token, so
+// an owner changes only their own practice.
+func TestHandler_Handle_OtherPractice(t *testing.T) {
+	h, mem := newHandler(t)
+	other := with(ownerClaims, "custom:practice_id", "prac-other")
+	resp := call(t, h, newRequest(http.MethodPut, other, `{"enabled":true}`), http.StatusOK)
+	want := enabledBy(true, "pr-owner")
+	want.PracticeID = "prac-other"
+	checkSetting(t, resp, want)
+	if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
+		t.Errorf("prac-demo setting: got %+v, want %+v", got, seeded())
+	}
+
+	// A practice that never changed its setting reads as off, never updated.
+	resp = call(t, h, newRequest(http.MethodGet, with(ownerClaims, "custom:practice_id", "prac-new"), ""), http.StatusOK)
+	if resp.Body != `{"enabled":false,"updatedAt":null,"updatedBy":null}` {
+		t.Errorf("body: got %s, want %s", resp.Body, `{"enabled":false,"updatedAt":null,"updatedBy":null}`)
+	}
+}
+
+// TestHandler_Handle_Events replays the sample events (events/settings-*.json).
+func TestHandler_Handle_Events(t *testing.T) {
+	want := map[string]struct {
+		status  int
+		code    string
+		setting *erasure.Setting
+	}{
+		"settings-get-owner":        {http.StatusOK, "", nil},
+		"settings-put-enable-owner": {http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
+		"settings-put-member":       {http.StatusForbidden, erasure.EForbidden, nil},
+		"settings-get-client":       {http.StatusForbidden, erasure.EForbidden, nil},
+	}
+	for _, path := range eventFiles(t) {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s: add it here", name)
+			}
+			h, mem := newHandler(t)
+			resp := call(t, h, decodeEvent(t, path), w.status)
+			stored := seeded()
+			if w.setting != nil {
+				stored = *w.setting
+			}
+			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, stored) {
+				t.Errorf("stored setting: got %+v, want %+v", got, stored)
+			}
+			if w.code != "" {
+				checkError(t, resp, w.code)
+				return
+			}
+			checkSetting(t, resp, stored)
+		})
+	}
+}

@@ -1,0 +1,410 @@
+package apigw_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+func TestStatus(t *testing.T) {
+	// Every code erasure defines, with the status the API promises for it.
+	codes := []struct {
+		code string
+		want int
+	}{
+		{erasure.EInvalid, http.StatusBadRequest},
+		{erasure.EConfirmationRequired, http.StatusBadRequest},
+		{erasure.EUnauthorized, http.StatusUnauthorized},
+		{erasure.EForbidden, http.StatusForbidden},
+		{erasure.EDeletionDisabled, http.StatusForbidden},
+		{erasure.EAccountClosed, http.StatusForbidden},
+		{erasure.ENotFound, http.StatusNotFound},
+		{erasure.EConflict, http.StatusConflict},
+		{erasure.EUnavailable, http.StatusServiceUnavailable},
+		{erasure.ETooLarge, http.StatusRequestEntityTooLarge},
+		{erasure.EUnsupportedMedia, http.StatusUnsupportedMediaType},
+		{erasure.EMethodNotAllowed, http.StatusMethodNotAllowed},
+	}
+	for _, tt := range codes {
+		t.Run(tt.code, func(t *testing.T) {
+			if got := apigw.Status(erasure.Errorf(tt.code, "x")); got != tt.want {
+				t.Errorf("Status: got %d, want %d", got, tt.want)
+			}
+			// Adapters and the service wrap errors: the code still decides.
+			wrapped := fmt.Errorf("outer: %w", fmt.Errorf("inner: %w", erasure.Errorf(tt.code, "x")))
+			if got := apigw.Status(wrapped); got != tt.want {
+				t.Errorf("Status(wrapped): got %d, want %d", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("ErrInternal", func(t *testing.T) {
+		for _, err := range []error{
+			errors.New("dynamodb: ProvisionedThroughputExceeded"),
+			fmt.Errorf("get setting: %w", erasure.ErrNotFound),
+			erasure.ErrConditionFailed,
+			erasure.Errorf("no_such_code", "x"),
+		} {
+			if got := apigw.Status(err); got != http.StatusInternalServerError {
+				t.Errorf("Status(%v): got %d, want %d", err, got, http.StatusInternalServerError)
+			}
+		}
+	})
+}
+
+// countingHandler counts the records logged at error level.
+type countingHandler struct {
+	slog.Handler
+	errors *int
+	buf    *bytes.Buffer
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		*h.errors++
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func newCountingLogger() (*slog.Logger, *int, *bytes.Buffer) {
+	n := 0
+	var buf bytes.Buffer
+	return slog.New(countingHandler{Handler: slog.NewJSONHandler(&buf, nil), errors: &n, buf: &buf}), &n, &buf
+}
+
+// errorBody decodes an error response strictly: exactly {"error":{"code","message"}}.
+func errorBody(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.ErrorBody {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(resp.Body))
+	dec.DisallowUnknownFields()
+	var b apigw.ErrorBody
+	if err := dec.Decode(&b); err != nil {
+		t.Fatalf("error body %q: got decode error %v, want nil", resp.Body, err)
+	}
+	return b
+}
+
+func TestError(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		log, logged, _ := newCountingLogger()
+		err := fmt.Errorf("request deletion: %w", erasure.Errorf(erasure.EDeletionDisabled, "ask your practitioner"))
+		resp := apigw.Error(ctx, log, err)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status: got %d, want %d", resp.StatusCode, http.StatusForbidden)
+		}
+		if got := resp.Headers["Content-Type"]; got != "application/json" {
+			t.Errorf("Content-Type: got %q, want %q", got, "application/json")
+		}
+		b := errorBody(t, resp)
+		if b.Error.Code != erasure.EDeletionDisabled || b.Error.Message != "ask your practitioner" {
+			t.Errorf("body: got %+v, want code %q and message %q", b, erasure.EDeletionDisabled, "ask your practitioner")
+		}
+		if _, ok := resp.Headers["Retry-After"]; ok {
+			t.Errorf("Retry-After: got %q, want none on a 403", resp.Headers["Retry-After"])
+		}
+		if *logged != 0 {
+			t.Errorf("error logs: got %d, want 0 for a mapped error", *logged)
+		}
+	})
+
+	t.Run("ErrInternal", func(t *testing.T) {
+		log, logged, buf := newCountingLogger()
+		const secret = "dynamodb: table rtbf-prod, key PRACTICE#prac-demo#CLIENT#cl-ava"
+		resp := apigw.Error(ctx, log, fmt.Errorf("put setting: %w", errors.New(secret)))
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Errorf("status: got %d, want %d", resp.StatusCode, http.StatusInternalServerError)
+		}
+		b := errorBody(t, resp)
+		if b.Error.Code != "internal" || b.Error.Message != "internal error" {
+			t.Errorf("body: got %+v, want code %q and message %q", b, "internal", "internal error")
+		}
+		for _, leak := range []string{"dynamodb", "PRACTICE#", "put setting", "cl-ava"} {
+			if strings.Contains(resp.Body, leak) {
+				t.Errorf("body: got %q, want nothing of the internal error (%q)", resp.Body, leak)
+			}
+		}
+		if *logged != 1 {
+			t.Errorf("error logs: got %d, want 1", *logged)
+		}
+		if !strings.Contains(buf.String(), "rtbf-prod") {
+			t.Errorf("log: got %q, want the internal error logged", buf.String())
+		}
+	})
+
+	t.Run("ErrUnavailable", func(t *testing.T) {
+		log, _, _ := newCountingLogger()
+		resp := apigw.Error(ctx, log, erasure.Errorf(erasure.EUnavailable, "try again"))
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("status: got %d, want %d", resp.StatusCode, http.StatusServiceUnavailable)
+		}
+		if got := resp.Headers["Retry-After"]; got != "5" {
+			t.Errorf("Retry-After: got %q, want %q", got, "5")
+		}
+		if b := errorBody(t, resp); b.Error.Code != erasure.EUnavailable {
+			t.Errorf("code: got %q, want %q", b.Error.Code, erasure.EUnavailable)
+		}
+	})
+}
+
+func TestJSON(t *testing.T) {
+	resp := apigw.JSON(http.StatusAccepted, map[string]int{"n": 1})
+	if resp.StatusCode != http.StatusAccepted {
+		t.Errorf("status: got %d, want %d", resp.StatusCode, http.StatusAccepted)
+	}
+	if resp.Body != `{"n":1}` {
+		t.Errorf("body: got %q, want %q", resp.Body, `{"n":1}`)
+	}
+	for k, want := range map[string]string{
+		"Content-Type":           "application/json",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	} {
+		if got := resp.Headers[k]; got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	if resp.IsBase64Encoded {
+		t.Errorf("IsBase64Encoded: got true, want false")
+	}
+}
+
+func withClaims(claims map[string]string) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
+		Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		},
+	}}
+}
+
+func TestActor(t *testing.T) {
+	owner := map[string]string{"sub": "pr-owner", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "owner"}
+	client := map[string]string{"sub": "cl-ava-sub", "custom:role": "client", "custom:practice_id": "prac-demo", "custom:client_id": "cl-ava"}
+	with := func(base map[string]string, k, v string) map[string]string {
+		m := map[string]string{}
+		for kk, vv := range base {
+			m[kk] = vv
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+
+	ok := []struct {
+		name   string
+		claims map[string]string
+		want   erasure.Actor
+	}{
+		{"Owner", owner, erasure.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "owner"}},
+		{"Member", with(owner, "custom:team_role", "member"), erasure.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "member"}},
+		{"Client", client, erasure.Actor{Subject: "cl-ava-sub", Role: "client", PracticeID: "prac-demo", ClientID: "cl-ava"}},
+		// A claim that does not belong to the role is dropped, never used.
+		{"ClientWithTeamRole", with(client, "custom:team_role", "owner"), erasure.Actor{Subject: "cl-ava-sub", Role: "client", PracticeID: "prac-demo", ClientID: "cl-ava"}},
+		{"PractitionerWithClientID", with(owner, "custom:client_id", "cl-ava"), erasure.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "owner"}},
+	}
+	for _, tt := range ok {
+		t.Run("OK/"+tt.name, func(t *testing.T) {
+			got, err := apigw.Actor(withClaims(tt.claims))
+			if err != nil {
+				t.Fatalf("got error %v, want nil", err)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+
+	bad := []struct {
+		name string
+		req  events.APIGatewayV2HTTPRequest
+		code string
+	}{
+		{"NoAuthorizer", events.APIGatewayV2HTTPRequest{}, erasure.EUnauthorized},
+		{"NoJWT", events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{},
+		}}, erasure.EUnauthorized},
+		{"NoClaims", withClaims(nil), erasure.EUnauthorized},
+		{"EmptyClaims", withClaims(map[string]string{}), erasure.EUnauthorized},
+		{"NoSubject", withClaims(with(owner, "sub", "")), erasure.EUnauthorized},
+		{"NoRole", withClaims(with(owner, "custom:role", "")), erasure.EForbidden},
+		{"UnknownRole", withClaims(with(owner, "custom:role", "admin")), erasure.EForbidden},
+		{"NoPractice", withClaims(with(owner, "custom:practice_id", "")), erasure.EForbidden},
+		{"PracticeWithSeparator", withClaims(with(owner, "custom:practice_id", "prac-demo#CLIENT#x")), erasure.EForbidden},
+		{"NoTeamRole", withClaims(with(owner, "custom:team_role", "")), erasure.EForbidden},
+		{"UnknownTeamRole", withClaims(with(owner, "custom:team_role", "admin")), erasure.EForbidden},
+		{"ClientWithoutClientID", withClaims(with(client, "custom:client_id", "")), erasure.EForbidden},
+		{"ClientIDWithSeparator", withClaims(with(client, "custom:client_id", "cl#1")), erasure.EForbidden},
+	}
+	for _, tt := range bad {
+		t.Run("Err/"+tt.name, func(t *testing.T) {
+			_, err := apigw.Actor(tt.req)
+			if got := erasure.ErrorCode(err); got != tt.code {
+				t.Errorf("code: got %q (%v), want %q", got, err, tt.code)
+			}
+		})
+	}
+
+	t.Run("HeadersAndBodyIgnored", func(t *testing.T) {
+		req := withClaims(client)
+		req.Headers = map[string]string{"x-practice-id": "other", "custom:client_id": "cl-bob"}
+		req.Body = `{"sub":"pr-owner","custom:role":"practitioner"}`
+		req.QueryStringParameters = map[string]string{"clientId": "cl-bob"}
+		got, err := apigw.Actor(req)
+		if err != nil {
+			t.Fatalf("got error %v, want nil", err)
+		}
+		if got.ClientID != "cl-ava" || got.PracticeID != "prac-demo" || got.Role != "client" {
+			t.Errorf("got %+v, want the claims' client cl-ava of prac-demo", got)
+		}
+	})
+}
+
+type target struct {
+	Enabled *bool  `json:"enabled"`
+	Name    string `json:"name,omitempty"`
+}
+
+func TestDecodeJSON(t *testing.T) {
+	jsonReq := func(ct, body string) events.APIGatewayV2HTTPRequest {
+		r := events.APIGatewayV2HTTPRequest{Body: body, Headers: map[string]string{}}
+		if ct != "" {
+			r.Headers["content-type"] = ct
+		}
+		return r
+	}
+	b64 := func(r events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPRequest {
+		r.Body = base64.StdEncoding.EncodeToString([]byte(r.Body))
+		r.IsBase64Encoded = true
+		return r
+	}
+	// pad builds a valid object of exactly n bytes.
+	pad := func(n int) string {
+		const head, tail = `{"enabled":true,"name":"`, `"}`
+		return head + strings.Repeat("a", n-len(head)-len(tail)) + tail
+	}
+
+	tests := []struct {
+		name string
+		req  events.APIGatewayV2HTTPRequest
+		code string // "" for success
+		msg  string // a substring of the message, when code is set
+	}{
+		{"OK", jsonReq("application/json", `{"enabled":true}`), "", ""},
+		{"OK/Charset", jsonReq("application/json; charset=utf-8", `{"enabled":true}`), "", ""},
+		{"OK/SuffixJSON", jsonReq("application/merge-patch+json", `{"enabled":true}`), "", ""},
+		{"OK/NoContentType", jsonReq("", `{"enabled":true}`), "", ""},
+		{"OK/HeaderCase", events.APIGatewayV2HTTPRequest{Headers: map[string]string{"Content-Type": "Application/JSON"}, Body: `{"enabled":true}`}, "", ""},
+		{"OK/Whitespace", jsonReq("application/json", " \n{\"enabled\":true}\n\t "), "", ""},
+		{"OK/Base64", b64(jsonReq("application/json", `{"enabled":true}`)), "", ""},
+		{"OK/AtLimit", jsonReq("application/json", pad(apigw.MaxBodyBytes)), "", ""},
+		{"OK/Base64AtLimit", b64(jsonReq("application/json", pad(apigw.MaxBodyBytes))), "", ""},
+
+		{"ErrUnsupportedMedia/TextPlain", jsonReq("text/plain", `{"enabled":true}`), erasure.EUnsupportedMedia, ""},
+		{"ErrUnsupportedMedia/Form", jsonReq("application/x-www-form-urlencoded", `enabled=true`), erasure.EUnsupportedMedia, ""},
+		{"ErrUnsupportedMedia/Unparsable", jsonReq(";;", `{"enabled":true}`), erasure.EUnsupportedMedia, ""},
+		{"ErrTooLarge", jsonReq("application/json", pad(5000)), erasure.ETooLarge, ""},
+		{"ErrTooLarge/OneOver", jsonReq("application/json", pad(apigw.MaxBodyBytes+1)), erasure.ETooLarge, ""},
+		{"ErrTooLarge/Base64", b64(jsonReq("application/json", pad(apigw.MaxBodyBytes+1))), erasure.ETooLarge, ""},
+		{"ErrTooLarge/Huge", jsonReq("application/json", pad(1<<20)), erasure.ETooLarge, ""},
+		{"ErrInvalid/Base64", events.APIGatewayV2HTTPRequest{Body: "not base64!", IsBase64Encoded: true}, erasure.EInvalid, "base64"},
+		{"ErrInvalid/Empty", jsonReq("application/json", ""), erasure.EInvalid, "required"},
+		{"ErrInvalid/Blank", jsonReq("application/json", "  \n"), erasure.EInvalid, "required"},
+		{"ErrInvalid/Malformed", jsonReq("application/json", `{"enabled":`), erasure.EInvalid, "not valid JSON"},
+		{"ErrInvalid/Syntax", jsonReq("application/json", `{enabled:true}`), erasure.EInvalid, "not valid JSON"},
+		{"ErrInvalid/UnknownField", jsonReq("application/json", `{"enabled":true,"practiceId":"other"}`), erasure.EInvalid, `unknown field "practiceId"`},
+		{"ErrInvalid/WrongType", jsonReq("application/json", `{"enabled":"yes"}`), erasure.EInvalid, `field "enabled" must be a bool`},
+		{"ErrInvalid/Array", jsonReq("application/json", `[true]`), erasure.EInvalid, "JSON object"},
+		{"ErrInvalid/String", jsonReq("application/json", `"yes"`), erasure.EInvalid, "JSON object"},
+		{"ErrInvalid/Trailing", jsonReq("application/json", `{"enabled":true}{}`), erasure.EInvalid, "exactly one"},
+		{"ErrInvalid/TrailingGarbage", jsonReq("application/json", `{"enabled":true} x`), erasure.EInvalid, "exactly one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v target
+			err := apigw.DecodeJSON(tt.req, &v)
+			if got := erasure.ErrorCode(err); got != tt.code {
+				t.Fatalf("code: got %q (%v), want %q", got, err, tt.code)
+			}
+			if tt.code == "" {
+				if v.Enabled == nil || !*v.Enabled {
+					t.Errorf("enabled: got %v, want true", v.Enabled)
+				}
+				return
+			}
+			if msg := erasure.ErrorMessage(err); !strings.Contains(msg, tt.msg) {
+				t.Errorf("message: got %q, want it to contain %q", msg, tt.msg)
+			}
+		})
+	}
+
+	t.Run("NoEcho", func(t *testing.T) {
+		// A decoding error names the problem, never the caller's value.
+		const value = "SECRET-VALUE-<script>"
+		for _, body := range []string{`{"enabled":"` + value + `"}`, `{"enabled":true,"x":"` + value + `"}`, `{"enabled":` + value} {
+			var v target
+			err := apigw.DecodeJSON(jsonReq("application/json", body), &v)
+			if err == nil || strings.Contains(erasure.ErrorMessage(err), value) {
+				t.Errorf("DecodeJSON(%q): got %v, want an error without the value", body, err)
+			}
+		}
+	})
+}
+
+func TestMethod(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		route  string
+		want   string
+	}{
+		{"Context", "PUT", "PUT /v1/settings/right-to-be-forgotten", "PUT"},
+		{"LowerCase", "put", "", "PUT"},
+		{"ContextWins", "DELETE", "GET /x", "DELETE"},
+		{"RouteKey", "", "POST /v1/portal/account-deletion", "POST"},
+		{"Default", "", "$default", ""},
+		{"None", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := events.APIGatewayV2HTTPRequest{RouteKey: tt.route}
+			req.RequestContext.HTTP.Method = tt.method
+			if got := apigw.Method(req); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	for _, tt := range []struct{ method, want string }{
+		{"DELETE", "method DELETE is not allowed here"},
+		{"<script>alert(1)</script>", "method SCRIPTALERT is not allowed here"},
+	} {
+		err := apigw.MethodNotAllowed(tt.method)
+		if got := erasure.ErrorCode(err); got != erasure.EMethodNotAllowed {
+			t.Errorf("MethodNotAllowed(%q) code: got %q, want %q", tt.method, got, erasure.EMethodNotAllowed)
+		}
+		if got := erasure.ErrorMessage(err); got != tt.want {
+			t.Errorf("MethodNotAllowed(%q) message: got %q, want %q", tt.method, got, tt.want)
+		}
+		if got := apigw.Status(err); got != http.StatusMethodNotAllowed {
+			t.Errorf("MethodNotAllowed(%q) status: got %d, want %d", tt.method, got, http.StatusMethodNotAllowed)
+		}
+	}
+}
