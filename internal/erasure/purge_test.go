@@ -211,9 +211,11 @@ func TestService_Purge(t *testing.T) {
 			wg.Go(func() { _, errs[i] = f.svc.Purge(ctx, r.ID) })
 		}
 		wg.Wait()
+		// A delivery that finds another holding the lease fails with a
+		// conflict, so that it is retried; any other error is a bug.
 		for i, err := range errs {
-			if err != nil {
-				t.Errorf("Purge %d: got error %v, want nil", i, err)
+			if err != nil && erasure.ErrorCode(err) != erasure.EConflict {
+				t.Errorf("Purge %d: got error %v, want nil or %s", i, err, erasure.EConflict)
 			}
 		}
 		got := f.stored(t, r.ID)

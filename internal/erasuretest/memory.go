@@ -251,6 +251,8 @@ func (m *Memory) CreateRequest(_ context.Context, r erasure.Request) error {
 	if _, ok := m.requests[r.ID]; ok {
 		return erasure.ErrConditionFailed
 	}
+	// The real store hands these back in UTC, whatever zone they came in.
+	r.RequestedAt, r.PurgeAt = r.RequestedAt.UTC(), r.PurgeAt.UTC()
 	m.requests[r.ID] = &memRequest{Request: r}
 	m.active[ck] = r.ID
 	return nil
@@ -321,6 +323,7 @@ func (m *Memory) MarkNotified(_ context.Context, id string, at time.Time) error 
 		return erasure.ErrNotFound
 	}
 	r.NotifiedAt = &at
+	r.EmailClaimedAt = nil // the claim is held only while sending
 	return nil
 }
 
