@@ -69,11 +69,11 @@ func (e *env) enable(t *testing.T, on bool) {
 	}
 }
 
-func clientClaims(practiceID, clientID string) map[string]string {
+func clientClaimsFor(practiceID, clientID string) map[string]string {
 	return map[string]string{"sub": clientID + "-sub", "custom:role": "client", "custom:practice_id": practiceID, "custom:client_id": clientID}
 }
 
-func practitionerClaims(practiceID, sub, teamRole string) map[string]string {
+func practitionerClaimsFor(practiceID, sub, teamRole string) map[string]string {
 	return map[string]string{"sub": sub, "custom:role": "practitioner", "custom:practice_id": practiceID, "custom:team_role": teamRole}
 }
 
@@ -135,9 +135,9 @@ func TestDeletionRequest_Routes(t *testing.T) {
 	e := setup(t)
 	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ava", "Ava", "Lin", "")
 	pid := e.practice.ID
-	client := clientClaims(pid, "cl-ava")
-	owner := practitionerClaims(pid, e.practice.OwnerID, "owner")
-	member := practitionerClaims(pid, e.practice.MemberID, "member")
+	client := clientClaimsFor(pid, "cl-ava")
+	owner := practitionerClaimsFor(pid, e.practice.OwnerID, "owner")
+	member := practitionerClaimsFor(pid, e.practice.MemberID, "member")
 	confirm := `{"confirm":true}`
 
 	t.Run("DefaultOff", func(t *testing.T) {
@@ -195,7 +195,7 @@ func TestDeletionRequest_Accept(t *testing.T) {
 	file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ava", "Ava", "O'Brien & <Co>", "cl-ben")
 	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ben", "Ben", "Okafor", "")
 	e.enable(t, true)
-	client := clientClaims(pid, "cl-ava")
+	client := clientClaimsFor(pid, "cl-ava")
 
 	status, body := e.call(t, event("GET", "", client))
 	if status != 200 || body["available"] != true || body["request"] != nil {
@@ -360,7 +360,7 @@ func TestDeletionRequest_ConcurrentPosts(t *testing.T) {
 	e := setup(t)
 	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-cleo", "Cleo", "Park", "")
 	e.enable(t, true)
-	client := clientClaims(e.practice.ID, "cl-cleo")
+	client := clientClaimsFor(e.practice.ID, "cl-cleo")
 	const n = 20
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
@@ -417,7 +417,7 @@ func TestDeletionRequest_SchedulerFailure(t *testing.T) {
 	e := setup(t)
 	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-dan", "Dan", "Roe", "")
 	e.enable(t, true)
-	client := clientClaims(e.practice.ID, "cl-dan")
+	client := clientClaimsFor(e.practice.ID, "cl-dan")
 
 	// Every attempt the SDK makes fails, as in a Scheduler outage.
 	e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/schedules/"))
@@ -459,7 +459,7 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-eve", "Eve", "Moss", "")
 		e.enable(t, true)
 		e.faults.Fail(1, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
-		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaims(e.practice.ID, "cl-eve")))
+		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-eve")))
 		if status != 202 {
 			t.Fatalf("got %d %v, want 202", status, body)
 		}
@@ -476,7 +476,7 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-fay", "Fay", "Ng", "")
 		e.enable(t, true)
 		e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
-		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaims(e.practice.ID, "cl-fay")))
+		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-fay")))
 		if status != 202 {
 			t.Fatalf("got %d %v, want 202: the purge is scheduled whatever the mail does", status, body)
 		}
