@@ -37,3 +37,10 @@ test: tools fmt-check vet unit integration template-check
 
 clean:
 	rm -rf .aws-sam .run bin
+
+# Runs the whole system locally (infra/local): moto, the three functions
+# behind a local Lambda Runtime API, and the HTTP API on 127.0.0.1:3000
+# (RTBF_LOCAL_ADDR, RTBF_EMULATOR_PORT override). Ctrl-C stops everything.
+.PHONY: run
+run: tools
+	@mkdir -p .run && $(GO) build -o .run/local ./infra/local && exec .run/local

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// invoker runs a function synchronously with a JSON payload.
+type invoker interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// route is one route of template.yaml's HTTP API.
+type route struct {
+	method, path, function string
+}
+
+// routes are exactly the HttpApi events of template.yaml
+// (gateway_test.go checks the two agree).
+var routes = []route{
+	{http.MethodGet, "/v1/settings/right-to-be-forgotten", "SettingsFunction"},
+	{http.MethodPut, "/v1/settings/right-to-be-forgotten", "SettingsFunction"},
+	{http.MethodGet, "/v1/portal/account-deletion", "DeletionRequestFunction"},
+	{http.MethodPost, "/v1/portal/account-deletion", "DeletionRequestFunction"},
+}
+
+// maxRequestBody is API Gateway's request payload limit.
+const maxRequestBody = 10 << 20
+
+// gateway plays the HTTP API: route, JWT authorizer, v2 payload.
+type gateway struct {
+	functions map[string]invoker
+	auth      *issuer
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var rt *route
+	for i := range routes {
+		if routes[i].method == r.Method && routes[i].path == r.URL.Path {
+			rt = &routes[i]
+		}
+	}
+	if rt == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no route for " + r.Method + " " + r.URL.Path}})
+		return
+	}
+	reqID := newID()
+	w.Header().Set("Apigw-Requestid", reqID)
+	claims, err := g.authorize(r)
+	if err != nil {
+		g.log.Info("authorizer rejected", "route", rt.method+" "+rt.path, "reason", err.Error())
+		w.Header().Set("Www-Authenticate", `Bearer scope="" error="invalid_token" error_description="the token is missing or invalid"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Unauthorized"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "Bad Request"})
+		return
+	}
+	if len(body) > maxRequestBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"message": "Request Entity Too Large"})
+		return
+	}
+	ev := toEvent(r, *rt, reqID, body, claims, g.now())
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+		return
+	}
+	start := g.now()
+	out, err := g.functions[rt.function].Invoke(r.Context(), payload)
+	if err != nil {
+		g.log.Error("integration failed", "function", rt.function, "err", err)
+		if errors.Is(err, errTimeout) {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "Service Unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+		return
+	}
+	status := writeResponse(w, out)
+	g.log.Info("request", "requestId", reqID, "routeKey", ev.RouteKey, "status", status, "ms", g.now().Sub(start).Milliseconds())
+}
+
+// authorize does what the JWT authorizer does with the Authorization header.
+func (g *gateway) authorize(r *http.Request) (map[string]string, error) {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return nil, errors.New("no Authorization header")
+	}
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		h = strings.TrimSpace(h[7:])
+	}
+	return g.auth.Verify(h, g.now())
+}
+
+// toEvent builds the HTTP API payload v2 event for r.
+func toEvent(r *http.Request, rt route, reqID string, body []byte, claims map[string]string, now time.Time) events.APIGatewayV2HTTPRequest {
+	headers := map[string]string{}
+	var cookies []string
+	for k, vs := range r.Header {
+		lk := strings.ToLower(k)
+		if lk == "cookie" {
+			for _, v := range vs {
+				for _, c := range strings.Split(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cookies = append(cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		headers[lk] = strings.Join(vs, ",")
+	}
+	headers["host"] = r.Host
+	sourceIP, port, _ := net.SplitHostPort(r.RemoteAddr)
+	headers["x-forwarded-for"] = sourceIP
+	_, hostPort, _ := net.SplitHostPort(r.Host)
+	if hostPort == "" {
+		hostPort = port
+	}
+	headers["x-forwarded-port"] = hostPort
+	headers["x-forwarded-proto"] = "http"
+
+	var query map[string]string
+	if r.URL.RawQuery != "" {
+		q, _ := url.ParseQuery(r.URL.RawQuery)
+		query = map[string]string{}
+		for k, vs := range q {
+			query[k] = strings.Join(vs, ",")
+		}
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              rt.method + " " + rt.path,
+		RawPath:               r.URL.Path,
+		RawQueryString:        r.URL.RawQuery,
+		Cookies:               cookies,
+		Headers:               headers,
+		QueryStringParameters: query,
+	}
+	if len(body) > 0 {
+		if isText(headers["content-type"]) {
+			ev.Body = string(body)
+		} else {
+			ev.Body = base64.StdEncoding.EncodeToString(body)
+			ev.IsBase64Encoded = true
+		}
+	}
+	rc := &ev.RequestContext
+	rc.RouteKey = ev.RouteKey
+	rc.AccountID = "123456789012"
+	rc.Stage = "$default"
+	rc.RequestID = reqID
+	rc.APIID = "local"
+	rc.DomainName = r.Host
+	rc.DomainPrefix = strings.SplitN(r.Host, ".", 2)[0]
+	rc.Time = now.UTC().Format("02/Jan/2006:15:04:05 -0700")
+	rc.TimeEpoch = now.UnixMilli()
+	rc.HTTP = events.APIGatewayV2HTTPRequestContextHTTPDescription{
+		Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: sourceIP, UserAgent: r.UserAgent(),
+	}
+	rc.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: nil},
+	}
+	return ev
+}
+
+// isText reports whether API Gateway passes a body of this type as text;
+// anything else arrives base64-encoded.
+func isText(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"), strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
+		return true
+	}
+	switch mt {
+	case "application/json", "application/xml", "application/javascript", "application/x-www-form-urlencoded":
+		return true
+	}
+	return false
+}
+
+// writeResponse turns the function's v2 response into HTTP. A payload that
+// is not a response object is, as API Gateway does, sent as a 200 JSON body.
+func writeResponse(w http.ResponseWriter, out []byte) int {
+	var probe map[string]json.RawMessage
+	var resp events.APIGatewayV2HTTPResponse
+	if json.Unmarshal(out, &probe) != nil || probe["statusCode"] == nil || json.Unmarshal(out, &resp) != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(out)
+		return http.StatusOK
+	}
+	h := w.Header()
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	for k, v := range resp.Headers {
+		h.Set(k, v)
+	}
+	for _, c := range resp.Cookies {
+		h.Add("Set-Cookie", c)
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+			return http.StatusInternalServerError
+		}
+		body = b
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
+	return resp.StatusCode
+}

@@ -1,0 +1,201 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+)
+
+// TestLocal_Story stands the whole local system up on free ports (against
+// the emulator of RTBF_EMULATOR_URL when set, else its own moto) and drives
+// the product's story over HTTP, then checks no process is left behind.
+func TestLocal_Story(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	out := &syncWriter{w: &logs}
+	sys, err := Start(context.Background(), Options{
+		Root: root, Addr: "127.0.0.1:0", EmulatorURL: strings.TrimRight(os.Getenv("RTBF_EMULATOR_URL"), "/"),
+		Prefix: "rtbf-" + emulatortest.Suffix(), PracticeID: "demo-practice", BuildDir: t.TempDir(),
+		Audience: "rtbf-test", PurgeDelayDays: 30, TokenTTL: time.Hour,
+		Log: slog.New(slog.NewTextHandler(out, nil)), Output: out,
+	})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			sys.Close()
+		}
+	}
+	t.Cleanup(stop)
+	defer func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", out.String())
+		}
+	}()
+
+	call := func(t *testing.T, method, path, token, body string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(method, sys.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s %s: body is not a JSON object: %s", method, path, b)
+		}
+		return resp.StatusCode, m
+	}
+	token := func(t *testing.T, claims map[string]any) string {
+		t.Helper()
+		b, _ := json.Marshal(claims)
+		status, body := call(t, "POST", "/_local/token", "", string(b))
+		tok, _ := body["token"].(string)
+		if status != 200 || tok == "" {
+			t.Fatalf("token: got %d %v, want 200 and a token", status, body)
+		}
+		return tok
+	}
+	owner := token(t, sys.Demo.OwnerClaims())
+	ava := token(t, sys.Demo.ClientClaims("cl-ava"))
+	const settings, deletion = "/v1/settings/right-to-be-forgotten", "/v1/portal/account-deletion"
+
+	t.Run("ErrBadToken", func(t *testing.T) {
+		forged := ava[:len(ava)-4] + "AAAA"
+		for _, tok := range []string{"", "garbage", forged} {
+			status, body := call(t, "GET", deletion, tok, "")
+			if status != 401 || body["message"] != "Unauthorized" {
+				t.Fatalf("token %q: got %d %v, want 401 Unauthorized", tok, status, body)
+			}
+		}
+	})
+	t.Run("ErrUnknownRoute", func(t *testing.T) {
+		status, body := call(t, "DELETE", settings, owner, "")
+		if e, _ := body["error"].(map[string]any); status != 404 || e["code"] != "not_found" {
+			t.Fatalf("got %d %v, want 404 not_found", status, body)
+		}
+	})
+
+	var purgeAt time.Time
+	t.Run("Story", func(t *testing.T) {
+		if status, body := call(t, "GET", deletion, ava, ""); status != 200 || body["available"] != false {
+			t.Fatalf("client GET before: got %d %v, want 200 available=false", status, body)
+		}
+		if status, body := call(t, "PUT", settings, owner, `{"enabled":true}`); status != 200 || body["enabled"] != true {
+			t.Fatalf("owner PUT: got %d %v, want 200 enabled=true", status, body)
+		}
+		if status, body := call(t, "GET", deletion, ava, ""); status != 200 || body["available"] != true {
+			t.Fatalf("client GET: got %d %v, want 200 available=true", status, body)
+		}
+		status, body := call(t, "POST", deletion, ava, `{"confirm":true}`)
+		if status != 202 {
+			t.Fatalf("client POST: got %d %v, want 202", status, body)
+		}
+		purgeAt, err = time.Parse(time.RFC3339, body["purgeAt"].(string))
+		if err != nil {
+			t.Fatalf("purgeAt: %v", err)
+		}
+
+		var mails []sentMail
+		ok := emulatortest.Eventually(t, 10*time.Second, func() bool {
+			req, _ := http.NewRequest("GET", sys.URL+"/_local/mail?from="+url.QueryEscape(sys.Stack.Sender), nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			var got struct{ Messages []sentMail }
+			_ = json.NewDecoder(resp.Body).Decode(&got)
+			mails = got.Messages
+			return len(mails) > 0
+		})
+		if !ok {
+			t.Fatal("got no email from /_local/mail, want the practitioners' notification")
+		}
+		if m := mails[0]; m.Subject == "" || m.Text == "" || len(m.To) == 0 {
+			t.Fatalf("got mail %+v, want subject, text and recipients", m)
+		}
+
+		// Nothing is due before purgeAt.
+		status, run := call(t, "POST", "/_local/scheduler/run?at="+purgeAt.Add(-time.Minute).Format(time.RFC3339), "", "")
+		if ran, _ := run["ran"].([]any); status != 200 || len(ran) != 0 {
+			t.Fatalf("scheduler before purgeAt: got %d %v, want 200 and nothing run", status, run)
+		}
+		status, run = call(t, "POST", "/_local/scheduler/run?at="+purgeAt.Add(time.Minute).Format(time.RFC3339), "", "")
+		ran, _ := run["ran"].([]any)
+		if status != 200 || len(ran) != 1 {
+			t.Fatalf("scheduler: got %d %v, want 200 and one schedule run", status, run)
+		}
+		r := ran[0].(map[string]any)
+		res, _ := r["result"].(map[string]any)
+		if r["error"] != nil || r["deleted"] != true || res["status"] != "completed" {
+			t.Fatalf("scheduler ran %v, want the purge completed and the schedule deleted", r)
+		}
+
+		status, body = call(t, "GET", deletion, ava, "")
+		if e, _ := body["error"].(map[string]any); status != 403 || e["code"] != "account_closed" {
+			t.Fatalf("client GET after purge: got %d %v, want 403 account_closed", status, body)
+		}
+	})
+
+	pids := sys.PIDs()
+	if len(pids) < 3 {
+		t.Fatalf("got %d started processes, want at least the 3 functions", len(pids))
+	}
+	stop()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("process %d: got kill(0) = %v, want ESRCH (gone)", pid, err)
+		}
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}

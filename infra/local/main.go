@@ -1,0 +1,149 @@
+// Command local runs the whole service on this machine, with no AWS
+// account and on 127.0.0.1 only (`make run`): moto as AWS, the three
+// functions as processes behind a Lambda Runtime API, and the HTTP API with
+// its JWT authorizer in front of them. A local identity provider signs
+// tokens, and a local scheduler fires the purge schedules moto stores.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := Options{TokenTTL: time.Hour}
+	fs.StringVar(&o.Addr, "addr", envOr("RTBF_LOCAL_ADDR", "127.0.0.1:3000"), "API listen address (loopback only) [RTBF_LOCAL_ADDR]")
+	fs.StringVar(&o.EmulatorURL, "emulator-url", os.Getenv("RTBF_EMULATOR_URL"), "use this running emulator instead of starting moto [RTBF_EMULATOR_URL]")
+	port, _ := strconv.Atoi(envOr("RTBF_EMULATOR_PORT", "4566"))
+	fs.IntVar(&o.EmulatorPort, "emulator-port", port, "port of the moto this command starts; 0 picks a free one [RTBF_EMULATOR_PORT]")
+	fs.StringVar(&o.Prefix, "prefix", "rtbf-local", "name prefix of the emulated resources")
+	fs.StringVar(&o.PracticeID, "practice", "demo-practice", "id of the seeded demo practice")
+	fs.StringVar(&o.Audience, "audience", envOr("RTBF_LOCAL_AUDIENCE", "rtbf-local"), "JWT audience the authorizer accepts [RTBF_LOCAL_AUDIENCE]")
+	fs.IntVar(&o.PurgeDelayDays, "purge-delay-days", 30, "PURGE_DELAY_DAYS of the deletion request function")
+	fs.StringVar(&o.Root, "root", "", "repository root (default: the module containing the working directory)")
+	fs.StringVar(&o.BuildDir, "build-dir", "", "where functions are built (default: <root>/.run/build)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.Root == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			return err
+		}
+		o.Root = root
+	}
+	if o.BuildDir == "" {
+		o.BuildDir = filepath.Join(o.Root, ".run", "build")
+	}
+	var err error
+	if o.BuildDir, err = filepath.Abs(o.BuildDir); err != nil {
+		return err
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	o.Output = stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintln(stderr, "starting: building the functions, starting the emulator ...")
+	sys, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	if err := banner(stdout, sys); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stop() // a second Ctrl-C kills at once; children die with us (Pdeathsig)
+	fmt.Fprintln(stderr, "stopping ...")
+	sys.Close()
+	fmt.Fprintln(stderr, "stopped")
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// moduleRoot is the directory of the nearest go.mod above the working
+// directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory: pass -root")
+		}
+		dir = parent
+	}
+}
+
+func banner(w io.Writer, s *System) error {
+	now := time.Now()
+	const ttl = 12 * time.Hour
+	ava, err := s.Issuer.Sign(s.Demo.ClientClaims("cl-ava"), now, ttl)
+	if err != nil {
+		return err
+	}
+	owner, err := s.Issuer.Sign(s.Demo.OwnerClaims(), now, ttl)
+	if err != nil {
+		return err
+	}
+	var routeLines []string
+	for _, r := range routes {
+		routeLines = append(routeLines, fmt.Sprintf("    %-4s %s%s  -> %s", r.method, s.URL, r.path, r.function))
+	}
+	_, err = fmt.Fprintf(w, `
+rtbf is running locally (Ctrl-C stops everything)
+
+  API (JWT required):
+%s
+  emulator (moto):   %s
+  JWT issuer:        %s   audience %q
+  tokens:            POST %s/_local/token   body: a JSON object of claims
+  scheduler:         POST %s/_local/scheduler/run?at=<RFC3339>
+  sent mail:         GET  %s/_local/mail
+  demo practice:     %s  owner pr-owner, member pr-member, clients cl-ava (assigned to pr-member), cl-ben
+
+Try it (tokens valid 12h):
+  OWNER=%s
+  AVA=%s
+  curl -s -H "Authorization: Bearer $AVA" %s/v1/portal/account-deletion
+  curl -s -X PUT -H "Authorization: Bearer $OWNER" -H 'content-type: application/json' -d '{"enabled":true}' %s/v1/settings/right-to-be-forgotten
+  curl -s -X POST -H "Authorization: Bearer $AVA" -H 'content-type: application/json' -d '{"confirm":true}' %s/v1/portal/account-deletion
+  curl -s %s/_local/mail
+  curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
+
+`, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
+		s.URL, s.URL, s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL)
+	return err
+}

@@ -1,0 +1,124 @@
+// Package localstack provisions, in a local AWS emulator (moto), the
+// resources template.yaml declares and seeds a demo practice in them. It is
+// what `make run` and its tests stand the system up with; unlike
+// internal/emulatortest it reports errors instead of failing a test.
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go"
+
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+)
+
+// Region and Account are what every local resource and ARN uses.
+const (
+	Region  = "us-east-1"
+	Account = "123456789012"
+)
+
+// Stack names the local copy of the resources and holds clients for them.
+type Stack struct {
+	Endpoint      string
+	Table         string
+	Bucket        string
+	ScheduleGroup string
+	Sender        string
+	SchedulerRole string
+	DeadLetterARN string
+
+	Config    aws.Config
+	DynamoDB  *dynamodb.Client
+	S3        *s3.Client
+	Scheduler *scheduler.Client
+	SES       *sesv2.Client
+}
+
+// FunctionARN is the ARN a local function goes by.
+func FunctionARN(name string) string {
+	return "arn:aws:lambda:" + Region + ":" + Account + ":function:" + name
+}
+
+// Config is an SDK configuration for the emulator at endpoint, with fake
+// credentials and nothing read from the host's AWS profile.
+func Config(ctx context.Context, endpoint string) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRegion(Region),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		awsconfig.WithBaseEndpoint(endpoint),
+		awsconfig.WithSharedConfigFiles(nil),
+		awsconfig.WithSharedCredentialsFiles(nil),
+	)
+}
+
+// New names the resources after prefix (e.g. "rtbf-local") and builds the
+// clients; it creates nothing.
+func New(ctx context.Context, endpoint, prefix string) (*Stack, error) {
+	endpoint = strings.TrimRight(endpoint, "/")
+	cfg, err := Config(ctx, endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	return &Stack{
+		Endpoint:      endpoint,
+		Table:         prefix,
+		Bucket:        prefix + "-documents",
+		ScheduleGroup: prefix + "-purge",
+		Sender:        "no-reply@" + prefix + ".example.com",
+		SchedulerRole: "arn:aws:iam::" + Account + ":role/" + prefix + "-scheduler",
+		DeadLetterARN: "arn:aws:sqs:" + Region + ":" + Account + ":" + prefix + "-schedule-dlq",
+		Config:        cfg,
+		DynamoDB:      dynamodb.NewFromConfig(cfg),
+		S3:            s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		Scheduler:     scheduler.NewFromConfig(cfg),
+		SES:           sesv2.NewFromConfig(cfg),
+	}, nil
+}
+
+// Provision creates the table, versioned bucket, schedule group and
+// verified sender. Resources that already exist (a second run against the
+// same emulator) are kept.
+func (s *Stack) Provision(ctx context.Context) error {
+	if err := emulatortest.CreateTable(ctx, s.DynamoDB, s.Table); err != nil && !exists(err) {
+		return fmt.Errorf("create table %s: %w", s.Table, err)
+	}
+	if err := emulatortest.CreateBucket(ctx, s.S3, s.Bucket); err != nil && !exists(err) {
+		return fmt.Errorf("create bucket %s: %w", s.Bucket, err)
+	}
+	if _, err := s.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &s.ScheduleGroup}); err != nil && !exists(err) {
+		return fmt.Errorf("create schedule group %s: %w", s.ScheduleGroup, err)
+	}
+	if _, err := s.SES.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: &s.Sender}); err != nil && !exists(err) {
+		return fmt.Errorf("create email identity: %w", err)
+	}
+	return nil
+}
+
+func exists(err error) bool {
+	var inUse *ddbtypes.ResourceInUseException
+	var conflict *schedtypes.ConflictException
+	if errors.As(err, &inUse) || errors.As(err, &conflict) {
+		return true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "BucketAlreadyOwnedByYou", "BucketAlreadyExists", "AlreadyExistsException", "ResourceInUseException", "ConflictException":
+			return true
+		}
+	}
+	return false
+}
