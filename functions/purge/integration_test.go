@@ -39,6 +39,10 @@ func setup(t *testing.T) *env {
 	t.Setenv("TABLE_NAME", st.Table)
 	t.Setenv("DOCUMENTS_BUCKET", st.Bucket)
 	t.Setenv("SENDER_EMAIL", st.Sender)
+	t.Setenv("SCHEDULE_GROUP", st.ScheduleGroup)
+	t.Setenv("PURGE_FUNCTION_ARN", st.PurgeARN)
+	t.Setenv("SCHEDULER_ROLE_ARN", st.SchedulerRole)
+	t.Setenv("SCHEDULE_DLQ_ARN", st.DeadLetterARN)
 	faults := emulatortest.NewFaults()
 	h, err := build(context.Background(), slog.New(slog.DiscardHandler), awsconfig.WithHTTPClient(&http.Client{Transport: faults}))
 	if err != nil {

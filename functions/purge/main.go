@@ -14,11 +14,13 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
@@ -40,6 +42,13 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOp
 	table := env.String("TABLE_NAME")
 	bucket := env.String("DOCUMENTS_BUCKET")
 	sender := env.String("SENDER_EMAIL")
+	// Where an unfinished purge schedules its continuation.
+	sched := purgeschedule.Config{
+		Group:         env.String("SCHEDULE_GROUP"),
+		TargetARN:     env.String("PURGE_FUNCTION_ARN"),
+		RoleARN:       env.String("SCHEDULER_ROLE_ARN"),
+		DeadLetterARN: env.String("SCHEDULE_DLQ_ARN"),
+	}
 	pathStyle := env.Bool("S3_USE_PATH_STYLE") // local emulators only
 	if err := env.Err(); err != nil {
 		return nil, err
@@ -58,6 +67,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOp
 		Content:       store,
 		Objects:       s3objects.New(s3c, bucket),
 		Mailer:        sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		Scheduler:     purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
 		SweepGrace:    time.Hour,
 		Log:           log,
 	}

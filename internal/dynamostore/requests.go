@@ -37,6 +37,7 @@ type requestItem struct {
 	CompletedAt    *time.Time `dynamodbav:"completedAt,omitempty"`
 	LeaseUntilMs   int64      `dynamodbav:"leaseUntilMs,omitempty"`
 	Invocations    int        `dynamodbav:"invocations"`
+	PurgePhase     string     `dynamodbav:"purgePhase,omitempty"`
 
 	DeletedJournalEntries int `dynamodbav:"deletedJournalEntries"`
 	DeletedDocuments      int `dynamodbav:"deletedDocuments"`
@@ -50,7 +51,7 @@ func (it requestItem) request() erasure.Request {
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), PurgeAt: it.PurgeAt.UTC(),
 		WillDelete: it.WillDelete, ScheduleName: it.ScheduleName,
 		NotifiedAt: it.NotifiedAt, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt,
-		Invocations: it.Invocations,
+		Invocations: it.Invocations, PurgePhase: it.PurgePhase,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
 			ChatSessions: it.DeletedChatSessions, ChatMessages: it.DeletedChatMessages,
@@ -241,12 +242,13 @@ func (s *Store) ReleasePurge(ctx context.Context, id string, leaseUntil time.Tim
 	return err
 }
 
-func (s *Store) AddDeleted(ctx context.Context, id string, c erasure.Counts) error {
-	_, err := s.update(ctx, "add deleted", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:    aws.String("ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m"),
+func (s *Store) Checkpoint(ctx context.Context, id, phase string, c erasure.Counts) error {
+	_, err := s.update(ctx, "checkpoint", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:    aws.String("SET purgePhase = :phase ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":j": num(int64(c.JournalEntries)), ":d": num(int64(c.Documents)),
+			":phase": str(phase),
+			":j":     num(int64(c.JournalEntries)), ":d": num(int64(c.Documents)),
 			":s": num(int64(c.ChatSessions)), ":m": num(int64(c.ChatMessages)),
 		},
 	})

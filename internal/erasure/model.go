@@ -162,6 +162,8 @@ type Request struct {
 	CompletedAt    *time.Time
 	Deleted        Counts
 	Invocations    int
+	// PurgePhase is where the purge's next invocation starts.
+	PurgePhase string
 }
 
 // BackupsClearBy is when no backup holds the purged data any more: the

@@ -64,8 +64,9 @@ type RequestStore interface {
 	// ReleasePurge gives back the lease taken until leaseUntil, if it is
 	// still that lease, so a retry need not wait for it to expire.
 	ReleasePurge(ctx context.Context, id string, leaseUntil time.Time) error
-	// AddDeleted adds to the request's deleted counts.
-	AddDeleted(ctx context.Context, id string, c Counts) error
+	// Checkpoint records the phase a purge continues from and adds to the
+	// request's deleted counts, in one write.
+	Checkpoint(ctx context.Context, id, phase string, add Counts) error
 	// ClosePortal closes the client's portal access for good.
 	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
 	// CompletePurge marks the request completed and releases the lease.
@@ -142,8 +143,9 @@ type Content interface {
 
 // Objects deletes document objects.
 type Objects interface {
-	// DeleteObjects deletes the current version of each key; a missing key
-	// is no error.
+	// DeleteObjects deletes the current version of each key and returns nil
+	// only once the store confirms that none of them has a current version;
+	// a missing key is no error.
 	DeleteObjects(ctx context.Context, keys []string) error
 }
 

@@ -1,6 +1,7 @@
 package erasure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -134,16 +135,63 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 	if err != nil {
 		return Request{}, fmt.Errorf("start purge: %w", err)
 	}
-	r, err = s.finishPurge(ctx, r, now)
+	done, err := s.finishPurge(ctx, r, now)
 	if err != nil {
-		// Give the lease back so the retry can start at once.
-		if rerr := s.Requests.ReleasePurge(ctx, requestID, lease); rerr != nil {
+		// Give the lease back so the continuation or the retry can start
+		// at once, even when this invocation's context is done.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if rerr := s.Requests.ReleasePurge(rctx, requestID, lease); rerr != nil {
 			s.log().ErrorContext(ctx, "release purge lease", "requestId", requestID, "err", rerr)
+		}
+		if errors.Is(err, errHandedOver) {
+			return done, nil
 		}
 		return Request{}, err
 	}
-	return r, nil
+	return done, nil
 }
+
+// Purge phases, in order. The request records the phase it reached, so a
+// continuation starts there; verify sends the purge round again when it
+// finds anything left.
+const (
+	phaseJournal   = "journal"
+	phaseDocuments = "documents"
+	phaseChats     = "chats"
+	phaseVerify    = "verify"
+	phaseDone      = "done"
+)
+
+// Defaults of the purge's tuning knobs (Service fields).
+const (
+	defaultPurgeConcurrency = 8
+	// defaultPurgeMargin is kept free before the invocation's deadline to
+	// flush, checkpoint and hand over.
+	defaultPurgeMargin = time.Minute
+	// continueAfter is when the continuation of an unfinished purge runs.
+	continueAfter = time.Minute
+)
+
+// stopAt is when this invocation stops taking on work.
+func (s *Service) stopAt(ctx context.Context, start time.Time) time.Time {
+	margin := s.PurgeMargin
+	if margin <= 0 {
+		margin = defaultPurgeMargin
+	}
+	stop := time.Time{}
+	if d, ok := ctx.Deadline(); ok {
+		stop = d.Add(-margin)
+	}
+	if s.PurgeBudget > 0 {
+		if b := start.Add(s.PurgeBudget); stop.IsZero() || b.Before(stop) {
+			stop = b
+		}
+	}
+	return stop
+}
+
+func timeUp(stop time.Time) bool { return !stop.IsZero() && !time.Now().Before(stop) }
 
 func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Request, error) {
 	requestID := r.ID
@@ -152,8 +200,23 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	if err := s.Requests.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, now); err != nil {
 		return Request{}, fmt.Errorf("close portal: %w", err)
 	}
-	if err := s.purgeContent(ctx, r); err != nil {
-		return Request{}, err
+	stop := s.stopAt(ctx, time.Now())
+	phase := r.PurgePhase
+	if phase == "" || phase == phaseDone {
+		phase = phaseJournal
+	}
+	for phase != phaseDone {
+		if timeUp(stop) {
+			return s.handOver(ctx, r)
+		}
+		next, stopped, err := s.runPhase(ctx, r, phase, stop)
+		if err != nil {
+			return Request{}, fmt.Errorf("purge %s: %w", phase, err)
+		}
+		if stopped {
+			return s.handOver(ctx, r)
+		}
+		phase = next
 	}
 	r, err := s.Requests.GetRequest(ctx, requestID)
 	if err != nil {
@@ -168,105 +231,177 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	if err != nil {
 		return Request{}, fmt.Errorf("complete purge: %w", err)
 	}
-	s.log().InfoContext(ctx, "purge completed", "requestId", r.ID,
+	s.log().InfoContext(ctx, "purge completed", "requestId", r.ID, "invocations", r.Invocations,
 		"journalEntries", r.Deleted.JournalEntries, "documents", r.Deleted.Documents,
 		"chatSessions", r.Deleted.ChatSessions, "chatMessages", r.Deleted.ChatMessages)
 	return r, nil
 }
 
-// purgeContent deletes, page by page, every item in scope. Each category
-// records what it deleted before the next starts.
-func (s *Service) purgeContent(ctx context.Context, r Request) error {
-	pid, cid := r.PracticeID, r.ClientID
-	var journal Counts
-	err := s.Content.JournalEntries(ctx, pid, cid, func(page []JournalEntry) error {
-		var keys []ItemKey
+// runPhase runs one phase and records, in one write, what it deleted and
+// the phase to start from next time. stopped means the time ran out part
+// way: the phase is recorded as it was, to run again.
+func (s *Service) runPhase(ctx context.Context, r Request, phase string, stop time.Time) (next string, stopped bool, err error) {
+	if phase == phaseVerify {
+		clean, err := s.verify(ctx, r)
+		if err != nil {
+			return "", false, err
+		}
+		next = phaseDone
+		if !clean {
+			s.log().WarnContext(ctx, "verify found content left; purging again", "requestId", r.ID)
+			next = phaseJournal
+		}
+		if err := s.Requests.Checkpoint(ctx, r.ID, next, Counts{}); err != nil {
+			return "", false, fmt.Errorf("checkpoint: %w", err)
+		}
+		return next, false, nil
+	}
+
+	k := newSink(ctx, s.Content, s.Objects, cmp.Or(s.PurgeConcurrency, defaultPurgeConcurrency))
+	switch phase {
+	case phaseJournal:
+		stopped, err = s.purgeJournal(ctx, r, k, stop)
+		next = phaseDocuments
+	case phaseDocuments:
+		stopped, err = s.purgeDocuments(ctx, r, k, stop)
+		next = phaseChats
+	case phaseChats:
+		stopped, err = s.purgeChats(ctx, r, k, stop)
+		next = phaseVerify
+	default:
+		return "", false, fmt.Errorf("unknown purge phase %q", phase)
+	}
+	deleted, ferr := k.finish()
+	err = errors.Join(err, ferr)
+	if stopped || err != nil {
+		next = phase
+	}
+	// Record what is confirmed deleted even when the phase failed, with a
+	// context that outlives a cancelled invocation.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if cerr := s.Requests.Checkpoint(cctx, r.ID, next, deleted); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("checkpoint: %w", cerr))
+	}
+	return next, stopped, err
+}
+
+// errStop ends a page walk when the time is up.
+var errStop = errors.New("time is up")
+
+func stopped(err error) (bool, error) {
+	if errors.Is(err, errStop) {
+		return true, nil
+	}
+	return false, err
+}
+
+func (s *Service) purgeJournal(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
+	return stopped(s.Content.JournalEntries(ctx, r.PracticeID, r.ClientID, func(page []JournalEntry) error {
 		for _, e := range page {
-			if createdBy(e.Author, cid) {
-				keys = append(keys, e.Key)
+			if createdBy(e.Author, r.ClientID) {
+				k.item(e.Key, kindJournal)
 			}
 		}
-		if err := s.Content.DeleteItems(ctx, keys); err != nil {
-			return err
-		}
-		journal.JournalEntries += len(keys)
-		return nil
-	})
-	if err := s.recordDeleted(ctx, r.ID, journal, err); err != nil {
-		return fmt.Errorf("journal entries: %w", err)
-	}
+		return pageDone(k, stop)
+	}))
+}
 
-	var docs Counts
-	err = s.Content.Documents(ctx, pid, cid, func(page []Document) error {
-		var keys []ItemKey
-		var objects []string
+func (s *Service) purgeDocuments(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
+	return stopped(s.Content.Documents(ctx, r.PracticeID, r.ClientID, func(page []Document) error {
 		for _, d := range page {
-			if createdBy(d.Author, cid) {
-				keys = append(keys, d.Key)
-				objects = append(objects, d.ObjectKeys...)
+			if createdBy(d.Author, r.ClientID) {
+				k.document(d)
 			}
 		}
-		// Objects first: the item is the only pointer to them.
-		if err := s.Objects.DeleteObjects(ctx, objects); err != nil {
-			return err
-		}
-		if err := s.Content.DeleteItems(ctx, keys); err != nil {
-			return err
-		}
-		docs.Documents += len(keys)
-		return nil
-	})
-	if err := s.recordDeleted(ctx, r.ID, docs, err); err != nil {
-		return fmt.Errorf("documents: %w", err)
-	}
+		return pageDone(k, stop)
+	}))
+}
 
-	var chats Counts
-	err = s.chats(ctx, pid, cid, func(ref ChatRef, sess ChatSession, found bool) error {
+func (s *Service) purgeChats(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
+	cid := r.ClientID
+	return stopped(s.chats(ctx, r.PracticeID, cid, func(ref ChatRef, sess ChatSession, found bool) error {
 		if !found {
-			// A reference to a conversation that is gone.
-			return s.Content.DeleteItems(ctx, []ItemKey{ref.Key})
+			// A link to a conversation that is gone.
+			k.later(entry{ref.Key, kindNone})
+			return pageDone(k, stop)
 		}
 		whole := direct(sess, cid)
-		err := s.Content.ChatMessages(ctx, pid, sess.ID, func(page []ChatMessage) error {
-			var keys []ItemKey
+		err := s.Content.ChatMessages(ctx, r.PracticeID, sess.ID, func(page []ChatMessage) error {
 			for _, m := range page {
 				if whole || createdBy(m.Author, cid) {
-					keys = append(keys, m.Key)
+					k.item(m.Key, kindMessage)
 				}
 			}
-			if err := s.Content.DeleteItems(ctx, keys); err != nil {
-				return err
-			}
-			chats.ChatMessages += len(keys)
-			return nil
+			return pageDone(k, stop)
 		})
-		if err != nil || !whole {
+		if err != nil {
 			return err
 		}
-		// The session and the client's link to it go last, once no
-		// message is left behind them.
-		if err := s.Content.DeleteItems(ctx, []ItemKey{sess.Key, ref.Key}); err != nil {
-			return err
+		if whole {
+			// The session and the client's link to it go once no message
+			// is left behind them.
+			k.later(entry{sess.Key, kindSession}, entry{ref.Key, kindNone})
 		}
-		chats.ChatSessions++
-		return nil
-	})
-	if err := s.recordDeleted(ctx, r.ID, chats, err); err != nil {
-		return fmt.Errorf("chats: %w", err)
+		return pageDone(k, stop)
+	}))
+}
+
+// pageDone ends the walk when a batch failed or the time is up.
+func pageDone(k *sink, stop time.Time) error {
+	if err := k.failed(); err != nil {
+		return err
+	}
+	if timeUp(stop) {
+		return errStop
 	}
 	return nil
 }
 
-// recordDeleted adds what was deleted to the request, also when the work
-// stopped part way (err), so the counts survive a retry.
-func (s *Service) recordDeleted(ctx context.Context, id string, c Counts, err error) error {
-	if c != (Counts{}) {
-		if aerr := s.Requests.AddDeleted(ctx, id, c); aerr != nil {
-			return errors.Join(err, fmt.Errorf("record deleted counts: %w", aerr))
-		}
+// verify reads the scope again and reports whether nothing of it is left.
+// Every object was confirmed gone before its document's item was deleted.
+func (s *Service) verify(ctx context.Context, r Request) (bool, error) {
+	left, err := s.Scope(ctx, r.PracticeID, r.ClientID)
+	if err != nil {
+		return false, err
 	}
-	return err
+	dangling := false
+	err = s.chats(ctx, r.PracticeID, r.ClientID, func(_ ChatRef, _ ChatSession, found bool) error {
+		dangling = dangling || !found
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return left == (Counts{}) && !dangling, nil
 }
+
+// handOver ends an invocation whose time ran out before the purge did: it
+// schedules the continuation and gives back the lease. A one-shot schedule
+// a minute out, rather than an asynchronous self-invoke: it needs no Lambda
+// permission on itself, and carries Scheduler's retries and dead-letter
+// queue, like the first delivery.
+func (s *Service) handOver(ctx context.Context, r Request) (Request, error) {
+	cur, err := s.Requests.GetRequest(ctx, r.ID)
+	if err != nil {
+		return Request{}, fmt.Errorf("get request: %w", err)
+	}
+	next := PurgeSchedule{
+		Name:      fmt.Sprintf("%s-%d", ScheduleName(r.ID), cur.Invocations),
+		At:        s.now().Add(continueAfter).Truncate(time.Second),
+		RequestID: r.ID,
+	}
+	if err := s.Scheduler.CreatePurgeSchedule(ctx, next); err != nil && !errors.Is(err, ErrAlreadyExists) {
+		return Request{}, fmt.Errorf("schedule continuation: %w", err)
+	}
+	s.log().InfoContext(ctx, "purge continues in a new invocation", "requestId", r.ID,
+		"phase", cur.PurgePhase, "invocations", cur.Invocations, "at", next.At)
+	return cur, errHandedOver
+}
+
+// errHandedOver tells Purge that the invocation ended on time with the
+// purge continuing elsewhere.
+var errHandedOver = errors.New("handed over")
 
 func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) error {
 	c, err := s.client(ctx, r)

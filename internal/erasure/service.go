@@ -25,6 +25,14 @@ type Service struct {
 
 	// PurgeDelay is how long after the request the purge runs.
 	PurgeDelay time.Duration
+	// PurgeConcurrency bounds the delete batches in flight (default 8).
+	PurgeConcurrency int
+	// PurgeBudget, when set, caps one invocation's purge work; the
+	// invocation's deadline (less PurgeMargin, default a minute) caps it
+	// anyway.
+	PurgeBudget time.Duration
+	PurgeMargin time.Duration
+
 	// SweepGrace is how far past its purge time a pending request must be
 	// before the sweep purges it itself (the schedule gets the first go).
 	SweepGrace time.Duration

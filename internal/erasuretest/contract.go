@@ -384,9 +384,9 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 			s, _ := newStores(t)
 			r := newRequest("rq-1", "c-1")
 			must(t, s.CreateRequest(ctx, r))
-			must(t, s.AddDeleted(ctx, r.ID, erasure.Counts{JournalEntries: 3}))
-			must(t, s.AddDeleted(ctx, r.ID, erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
-			must(t, s.AddDeleted(ctx, r.ID, erasure.Counts{ChatMessages: 2}))
+			must(t, s.Checkpoint(ctx, r.ID, "journal", erasure.Counts{JournalEntries: 3}))
+			must(t, s.Checkpoint(ctx, r.ID, "journal", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
+			must(t, s.Checkpoint(ctx, r.ID, "journal", erasure.Counts{ChatMessages: 2}))
 			want := erasure.Counts{JournalEntries: 4, Documents: 2, ChatSessions: 1, ChatMessages: 7}
 			if got := getRequest(t, s, r.ID); got.Deleted != want {
 				t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)

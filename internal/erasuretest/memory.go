@@ -352,7 +352,7 @@ func (m *Memory) ReleasePurge(_ context.Context, id string, leaseUntil time.Time
 	return nil
 }
 
-func (m *Memory) AddDeleted(_ context.Context, id string, c erasure.Counts) error {
+func (m *Memory) Checkpoint(_ context.Context, id, phase string, c erasure.Counts) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
@@ -360,6 +360,7 @@ func (m *Memory) AddDeleted(_ context.Context, id string, c erasure.Counts) erro
 		return erasure.ErrNotFound
 	}
 	r.Deleted = r.Deleted.Add(c)
+	r.PurgePhase = phase
 	return nil
 }
 

@@ -1,6 +1,6 @@
 // Package s3objects is the S3 adapter of erasure.Objects: it deletes
-// document objects with DeleteObjects, 1000 keys a call, retrying the keys
-// S3 reports as failed.
+// document objects with DeleteObjects, 1000 keys a call, until S3 confirms
+// every key deleted.
 package s3objects
 
 import (
@@ -33,12 +33,16 @@ const deleteLimit = 1000
 
 const maxAttempts = 8
 
+// DeleteObjects deletes keys, 1000 a call. S3 answers for every key,
+// deleted or failed; a key is done only once S3 lists it as deleted, so a
+// failed key, or one S3 left out of its answer, is sent again. S3 is
+// strongly consistent: a key it reports deleted has no current version.
 func (o *Objects) DeleteObjects(ctx context.Context, keys []string) error {
 	for start := 0; start < len(keys); start += deleteLimit {
 		pending := keys[start:min(start+deleteLimit, len(keys))]
 		for attempt := 0; len(pending) > 0; attempt++ {
 			if attempt == maxAttempts {
-				return fmt.Errorf("delete objects: %d keys still failing after %d attempts", len(pending), attempt)
+				return fmt.Errorf("delete objects: %d keys still not confirmed after %d attempts", len(pending), attempt)
 			}
 			if attempt > 0 {
 				if err := sleep(ctx, attempt); err != nil {
@@ -51,15 +55,22 @@ func (o *Objects) DeleteObjects(ctx context.Context, keys []string) error {
 			}
 			res, err := o.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 				Bucket: &o.bucket,
-				Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+				Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(false)},
 			})
 			if err != nil {
 				return fmt.Errorf("delete objects: %w", err)
 			}
-			pending = pending[:0:0]
-			for _, e := range res.Errors {
-				pending = append(pending, aws.ToString(e.Key))
+			deleted := make(map[string]bool, len(res.Deleted))
+			for _, d := range res.Deleted {
+				deleted[aws.ToString(d.Key)] = true
 			}
+			var again []string
+			for _, k := range pending {
+				if !deleted[k] {
+					again = append(again, k)
+				}
+			}
+			pending = again
 		}
 	}
 	return nil

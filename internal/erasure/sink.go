@@ -1,0 +1,200 @@
+package erasure
+
+import (
+	"context"
+	"sync"
+)
+
+// kind says what a deleted key counts as in the receipt.
+type kind int
+
+const (
+	kindNone kind = iota // a link item: deleted, not counted
+	kindJournal
+	kindDocument
+	kindSession
+	kindMessage
+)
+
+type entry struct {
+	key  ItemKey
+	kind kind
+}
+
+// Batch sizes of the stores: BatchWriteItem takes 25 requests, S3
+// DeleteObjects 1000 keys.
+const (
+	itemBatch   = 25
+	objectBatch = 1000
+	// deferredMax bounds the keys held back until the rest is deleted.
+	deferredMax = 1000
+)
+
+// sink collects the keys a purge deletes and sends them in full batches,
+// several at once, so that the calls stay near their minimum however the
+// pages fall. It keeps three orders that make a purge safe to interrupt:
+//   - a document's item is deleted only after every object it points to is
+//     confirmed gone (the item is the only pointer to them);
+//   - deferred keys (a chat session and the client's link to it) are
+//     deleted only after everything sent before them is confirmed gone, so
+//     the way back to anything left always survives;
+//   - nothing is counted until its batch succeeded.
+//
+// Memory stays bounded: at most one batch of each kind is held, plus the
+// deferred keys (flushed at deferredMax) and the batches in flight.
+type sink struct {
+	ctx     context.Context
+	content Content
+	objects Objects
+	sem     chan struct{}
+	wg      sync.WaitGroup
+
+	items    []entry
+	objs     []string
+	objDocs  []entry
+	deferred []entry
+
+	mu      sync.Mutex
+	err     error
+	deleted Counts
+}
+
+func newSink(ctx context.Context, content Content, objects Objects, concurrency int) *sink {
+	return &sink{ctx: ctx, content: content, objects: objects, sem: make(chan struct{}, max(concurrency, 1))}
+}
+
+func (k *sink) failed() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.err == nil && k.ctx.Err() != nil {
+		k.err = k.ctx.Err()
+	}
+	return k.err
+}
+
+func (k *sink) fail(err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.err == nil {
+		k.err = err
+	}
+}
+
+// item queues a key for deletion.
+func (k *sink) item(key ItemKey, kd kind) {
+	k.items = append(k.items, entry{key, kd})
+	if len(k.items) >= itemBatch {
+		k.dispatch(k.items[:itemBatch])
+		k.items = append([]entry(nil), k.items[itemBatch:]...)
+	}
+}
+
+// document queues a document: its objects first, then its item.
+func (k *sink) document(d Document) {
+	k.objs = append(k.objs, d.ObjectKeys...)
+	k.objDocs = append(k.objDocs, entry{d.Key, kindDocument})
+	if len(k.objs) >= objectBatch {
+		k.flushObjects()
+	}
+}
+
+// defer queues keys to delete once everything queued before is gone.
+func (k *sink) later(es ...entry) {
+	k.deferred = append(k.deferred, es...)
+	if len(k.deferred) >= deferredMax {
+		k.barrier()
+	}
+}
+
+// flushObjects deletes the queued objects (the adapter confirms each is
+// gone) and then queues their documents' items.
+func (k *sink) flushObjects() {
+	if len(k.objDocs) == 0 {
+		return
+	}
+	if k.failed() == nil {
+		if err := k.objects.DeleteObjects(k.ctx, k.objs); err != nil {
+			k.fail(err)
+		}
+	}
+	docs := k.objDocs
+	k.objs, k.objDocs = nil, nil
+	if k.failed() != nil {
+		return
+	}
+	for _, d := range docs {
+		k.item(d.key, d.kind)
+	}
+}
+
+// dispatch deletes one batch in the background, at most cap(sem) at once.
+func (k *sink) dispatch(batch []entry) {
+	if len(batch) == 0 || k.failed() != nil {
+		return
+	}
+	batch = append([]entry(nil), batch...)
+	select {
+	case k.sem <- struct{}{}:
+	case <-k.ctx.Done():
+		k.fail(k.ctx.Err())
+		return
+	}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		defer func() { <-k.sem }()
+		keys := make([]ItemKey, len(batch))
+		for i, e := range batch {
+			keys[i] = e.key
+		}
+		if err := k.content.DeleteItems(k.ctx, keys); err != nil {
+			k.fail(err)
+			return
+		}
+		var c Counts
+		for _, e := range batch {
+			switch e.kind {
+			case kindJournal:
+				c.JournalEntries++
+			case kindDocument:
+				c.Documents++
+			case kindSession:
+				c.ChatSessions++
+			case kindMessage:
+				c.ChatMessages++
+			}
+		}
+		k.mu.Lock()
+		k.deleted = k.deleted.Add(c)
+		k.mu.Unlock()
+	}()
+}
+
+// barrier sends everything queued, waits for it, then sends the deferred
+// keys and waits for them.
+func (k *sink) barrier() {
+	k.flushObjects()
+	k.dispatch(k.items)
+	k.items = nil
+	k.wg.Wait()
+	if k.failed() != nil {
+		k.deferred = nil
+		return
+	}
+	for len(k.deferred) > 0 {
+		n := min(len(k.deferred), itemBatch)
+		k.dispatch(k.deferred[:n])
+		k.deferred = k.deferred[n:]
+	}
+	k.deferred = nil
+	k.wg.Wait()
+}
+
+// finish sends everything and returns what was deleted, and the first
+// error.
+func (k *sink) finish() (Counts, error) {
+	k.barrier()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.deleted, k.err
+}
