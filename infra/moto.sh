@@ -3,10 +3,11 @@
 #   infra/moto.sh start [PORT]   start it (PORT 0 or empty: a free port) and
 #                                print its endpoint URL once it answers
 #   infra/moto.sh stop           stop it
-# State lives in .run/moto.{pid,port,log} (git-ignored).
+# State lives in $MOTO_STATE_DIR (default .run/, git-ignored) as
+# moto.{pid,port,log}; give each concurrent user its own directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-run="$root/.run"
+run="${MOTO_STATE_DIR:-$root/.run}"
 mkdir -p "$run"
 moto="$root/.tools/moto/bin/moto_server"
 

@@ -4,7 +4,10 @@
 # the emulator however the command ends.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$root/.run"
+# An emulator of its own, so that concurrent runs do not stop each other's.
+export MOTO_STATE_DIR=$(mktemp -d "$root/.run/moto.XXXXXX")
 url=$("$root/infra/moto.sh" start)
-trap '"$root/infra/moto.sh" stop' EXIT INT TERM
+trap '"$root/infra/moto.sh" stop; rm -rf "$MOTO_STATE_DIR"' EXIT INT TERM
 export RTBF_EMULATOR_URL="$url"
 "$@"

@@ -27,11 +27,11 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
 // Region is the region every test uses.
@@ -124,10 +124,10 @@ func Provision(t testing.TB) *Stack {
 		Scheduler:     scheduler.NewFromConfig(cfg),
 		SES:           sesv2.NewFromConfig(cfg),
 	}
-	if err := CreateTable(ctx, st.DynamoDB, st.Table); err != nil {
+	if err := localstack.CreateTable(ctx, st.DynamoDB, st.Table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	if err := CreateBucket(ctx, st.S3, st.Bucket); err != nil {
+	if err := localstack.CreateBucket(ctx, st.S3, st.Bucket); err != nil {
 		t.Fatalf("create bucket: %v", err)
 	}
 	if _, err := st.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &st.ScheduleGroup}); err != nil {
@@ -137,40 +137,6 @@ func Provision(t testing.TB) *Stack {
 		t.Fatalf("create email identity: %v", err)
 	}
 	return st
-}
-
-// CreateTable creates the service's table as template.yaml declares it.
-func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
-	s := func(n string) ddbtypes.AttributeDefinition {
-		return ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ddbtypes.ScalarAttributeTypeS}
-	}
-	k := func(n string, kt ddbtypes.KeyType) ddbtypes.KeySchemaElement {
-		return ddbtypes.KeySchemaElement{AttributeName: aws.String(n), KeyType: kt}
-	}
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            &name,
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{s("pk"), s("sk"), s("pendingPk"), s("pendingSk")},
-		KeySchema:            []ddbtypes.KeySchemaElement{k("pk", ddbtypes.KeyTypeHash), k("sk", ddbtypes.KeyTypeRange)},
-		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
-			IndexName:  aws.String("pending"),
-			KeySchema:  []ddbtypes.KeySchemaElement{k("pendingPk", ddbtypes.KeyTypeHash), k("pendingSk", ddbtypes.KeyTypeRange)},
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-		}},
-	})
-	return err
-}
-
-// CreateBucket creates a versioned documents bucket.
-func CreateBucket(ctx context.Context, c *s3.Client, name string) error {
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
-		return err
-	}
-	_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-		Bucket:                  &name,
-		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
-	})
-	return err
 }
 
 // SentEmail is a raw message the emulator recorded as sent.

@@ -16,12 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go"
-
-	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 )
 
 // Region and Account are what every local resource and ARN uses.
@@ -92,10 +91,10 @@ func New(ctx context.Context, endpoint, prefix string) (*Stack, error) {
 // verified sender. Resources that already exist (a second run against the
 // same emulator) are kept.
 func (s *Stack) Provision(ctx context.Context) error {
-	if err := emulatortest.CreateTable(ctx, s.DynamoDB, s.Table); err != nil && !exists(err) {
+	if err := CreateTable(ctx, s.DynamoDB, s.Table); err != nil && !exists(err) {
 		return fmt.Errorf("create table %s: %w", s.Table, err)
 	}
-	if err := emulatortest.CreateBucket(ctx, s.S3, s.Bucket); err != nil && !exists(err) {
+	if err := CreateBucket(ctx, s.S3, s.Bucket); err != nil && !exists(err) {
 		return fmt.Errorf("create bucket %s: %w", s.Bucket, err)
 	}
 	if _, err := s.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &s.ScheduleGroup}); err != nil && !exists(err) {
@@ -121,4 +120,38 @@ func exists(err error) bool {
 		}
 	}
 	return false
+}
+
+// CreateTable creates the service's table as template.yaml declares it.
+func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
+	s := func(n string) ddbtypes.AttributeDefinition {
+		return ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ddbtypes.ScalarAttributeTypeS}
+	}
+	k := func(n string, kt ddbtypes.KeyType) ddbtypes.KeySchemaElement {
+		return ddbtypes.KeySchemaElement{AttributeName: aws.String(n), KeyType: kt}
+	}
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            &name,
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{s("pk"), s("sk"), s("pendingPk"), s("pendingSk")},
+		KeySchema:            []ddbtypes.KeySchemaElement{k("pk", ddbtypes.KeyTypeHash), k("sk", ddbtypes.KeyTypeRange)},
+		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
+			IndexName:  aws.String("pending"),
+			KeySchema:  []ddbtypes.KeySchemaElement{k("pendingPk", ddbtypes.KeyTypeHash), k("pendingSk", ddbtypes.KeyTypeRange)},
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+		}},
+	})
+	return err
+}
+
+// CreateBucket creates a versioned documents bucket.
+func CreateBucket(ctx context.Context, c *s3.Client, name string) error {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
+		return err
+	}
+	_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  &name,
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
+	})
+	return err
 }
