@@ -44,3 +44,9 @@ clean:
 .PHONY: run
 run: tools
 	@mkdir -p .run && $(GO) build -o .run/local ./infra/local && exec .run/local
+
+# Figures, not assertions: the purge at issue 3's size against the
+# emulator, beside a naive one-call-per-item baseline.
+bench: tools
+	$(GO) build -o .run/bench ./infra/bench
+	infra/with-emulator.sh .run/bench

@@ -83,8 +83,12 @@ func (s *Store) Documents(ctx context.Context, practiceID, clientID string, fn f
 	})
 }
 
-func (s *Store) ChatRefs(ctx context.Context, practiceID, clientID string, fn func([]erasure.ChatRef) error) error {
+func (s *Store) ChatRefs(ctx context.Context, practiceID, clientID, after string, fn func([]erasure.ChatRef) error) error {
 	in := prefixQuery(ClientPK(practiceID, clientID), prefixChatRef)
+	if after != "" {
+		// The start key need not exist: the query resumes after it.
+		in.ExclusiveStartKey = key(ClientPK(practiceID, clientID), after)
+	}
 	in.ProjectionExpression = aws.String("#pk, #sk, sessionId")
 	return s.query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
 		cs, err := decodeAll(items)
@@ -157,6 +161,44 @@ func (s *Store) DeleteItems(ctx context.Context, keys []erasure.ItemKey) error {
 		}
 	}
 	return nil
+}
+
+// ExistingItems reads keys with BatchGetItem (100 keys a call, consistent,
+// keys only) and returns those that exist.
+func (s *Store) ExistingItems(ctx context.Context, keys []erasure.ItemKey) ([]erasure.ItemKey, error) {
+	var out []erasure.ItemKey
+	for start := 0; start < len(keys); start += 100 {
+		chunk := keys[start:min(start+100, len(keys))]
+		ks := make([]map[string]ddbtypes.AttributeValue, len(chunk))
+		for i, k := range chunk {
+			ks[i] = key(k.PK, k.SK)
+		}
+		req := map[string]ddbtypes.KeysAndAttributes{s.table: {
+			Keys: ks, ConsistentRead: aws.Bool(true),
+			ProjectionExpression:     aws.String("#pk, #sk"),
+			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
+		}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, translate("batch get", err)
+			}
+			cs, err := decodeAll(res.Responses[s.table])
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range cs {
+				out = append(out, c.key())
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
 }
 
 // ---- notifications ----

@@ -38,6 +38,7 @@ type requestItem struct {
 	LeaseUntilMs   int64      `dynamodbav:"leaseUntilMs,omitempty"`
 	Invocations    int        `dynamodbav:"invocations"`
 	PurgePhase     string     `dynamodbav:"purgePhase,omitempty"`
+	PurgeCursor    string     `dynamodbav:"purgeCursor,omitempty"`
 
 	DeletedJournalEntries int `dynamodbav:"deletedJournalEntries"`
 	DeletedDocuments      int `dynamodbav:"deletedDocuments"`
@@ -51,7 +52,7 @@ func (it requestItem) request() erasure.Request {
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), PurgeAt: it.PurgeAt.UTC(),
 		WillDelete: it.WillDelete, ScheduleName: it.ScheduleName,
 		NotifiedAt: it.NotifiedAt, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt,
-		Invocations: it.Invocations, PurgePhase: it.PurgePhase,
+		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
 			ChatSessions: it.DeletedChatSessions, ChatMessages: it.DeletedChatMessages,
@@ -242,13 +243,13 @@ func (s *Store) ReleasePurge(ctx context.Context, id string, leaseUntil time.Tim
 	return err
 }
 
-func (s *Store) Checkpoint(ctx context.Context, id, phase string, c erasure.Counts) error {
+func (s *Store) Checkpoint(ctx context.Context, id, phase, cursor string, c erasure.Counts) error {
 	_, err := s.update(ctx, "checkpoint", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:    aws.String("SET purgePhase = :phase ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m"),
+		UpdateExpression:    aws.String("SET purgePhase = :phase, purgeCursor = :cursor ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":phase": str(phase),
-			":j":     num(int64(c.JournalEntries)), ":d": num(int64(c.Documents)),
+			":phase": str(phase), ":cursor": str(cursor),
+			":j": num(int64(c.JournalEntries)), ":d": num(int64(c.Documents)),
 			":s": num(int64(c.ChatSessions)), ":m": num(int64(c.ChatMessages)),
 		},
 	})

@@ -219,7 +219,7 @@ func TestStore_Layout(t *testing.T) {
 			t.Errorf("Documents: got %+v, want DOCUMENT#d-1 with its two objects", docs)
 		}
 		var refs []erasure.ChatRef
-		must(s.ChatRefs(ctx, "pr-1", "c-1", func(p []erasure.ChatRef) error { refs = append(refs, p...); return nil }))
+		must(s.ChatRefs(ctx, "pr-1", "c-1", "", func(p []erasure.ChatRef) error { refs = append(refs, p...); return nil }))
 		if want := []erasure.ChatRef{{Key: erasure.ItemKey{PK: clientPK, SK: "CHAT#s-1"}, SessionID: "s-1"}}; !slices.Equal(refs, want) {
 			t.Errorf("ChatRefs: got %+v, want %+v", refs, want)
 		}

@@ -162,8 +162,10 @@ type Request struct {
 	CompletedAt    *time.Time
 	Deleted        Counts
 	Invocations    int
-	// PurgePhase is where the purge's next invocation starts.
-	PurgePhase string
+	// PurgePhase and PurgeCursor are where the purge's next invocation
+	// starts.
+	PurgePhase  string
+	PurgeCursor string
 }
 
 // BackupsClearBy is when no backup holds the purged data any more: the

@@ -64,9 +64,10 @@ type RequestStore interface {
 	// ReleasePurge gives back the lease taken until leaseUntil, if it is
 	// still that lease, so a retry need not wait for it to expire.
 	ReleasePurge(ctx context.Context, id string, leaseUntil time.Time) error
-	// Checkpoint records the phase a purge continues from and adds to the
-	// request's deleted counts, in one write.
-	Checkpoint(ctx context.Context, id, phase string, add Counts) error
+	// Checkpoint records where a purge continues from (its phase, and in
+	// the chats phase the last chat link done) and adds to the request's
+	// deleted counts, in one write.
+	Checkpoint(ctx context.Context, id, phase, cursor string, add Counts) error
 	// ClosePortal closes the client's portal access for good.
 	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
 	// CompletePurge marks the request completed and releases the lease.
@@ -133,12 +134,17 @@ type ChatMessage struct {
 type Content interface {
 	JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]JournalEntry) error) error
 	Documents(ctx context.Context, practiceID, clientID string, fn func([]Document) error) error
-	ChatRefs(ctx context.Context, practiceID, clientID string, fn func([]ChatRef) error) error
+	// ChatRefs reads the client's chat links in key order, those after the
+	// link whose sort key is after ("" for all).
+	ChatRefs(ctx context.Context, practiceID, clientID, after string, fn func([]ChatRef) error) error
 	// ChatSession returns ErrNotFound when there is no such session.
 	ChatSession(ctx context.Context, practiceID, sessionID string) (ChatSession, error)
 	ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]ChatMessage) error) error
 	// DeleteItems deletes the items; deleting a missing item is no error.
 	DeleteItems(ctx context.Context, keys []ItemKey) error
+	// ExistingItems returns those of keys that exist, read consistently.
+	// A purge uses it to learn what a failed delete did.
+	ExistingItems(ctx context.Context, keys []ItemKey) ([]ItemKey, error)
 }
 
 // Objects deletes document objects.

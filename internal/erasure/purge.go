@@ -83,7 +83,11 @@ func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Count
 // chats calls fn for each chat the client takes part in, with its session
 // (found is false for a reference to a session that no longer exists).
 func (s *Service) chats(ctx context.Context, practiceID, clientID string, fn func(ChatRef, ChatSession, bool) error) error {
-	return s.Content.ChatRefs(ctx, practiceID, clientID, func(page []ChatRef) error {
+	return s.chatsAfter(ctx, practiceID, clientID, "", fn)
+}
+
+func (s *Service) chatsAfter(ctx context.Context, practiceID, clientID, after string, fn func(ChatRef, ChatSession, bool) error) error {
+	return s.Content.ChatRefs(ctx, practiceID, clientID, after, func(page []ChatRef) error {
 		for _, ref := range page {
 			sess, err := s.Content.ChatSession(ctx, practiceID, ref.SessionID)
 			found := err == nil
@@ -205,18 +209,21 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	if phase == "" || phase == phaseDone {
 		phase = phaseJournal
 	}
-	for phase != phaseDone {
-		if timeUp(stop) {
+	cursor := r.PurgeCursor
+	for first := true; phase != phaseDone; first = false {
+		// Every invocation does at least one phase's first page, so a
+		// purge always moves, however short its time.
+		if !first && timeUp(stop) {
 			return s.handOver(ctx, r)
 		}
-		next, stopped, err := s.runPhase(ctx, r, phase, stop)
+		next, nextCursor, stopped, err := s.runPhase(ctx, r, phase, cursor, stop)
 		if err != nil {
 			return Request{}, fmt.Errorf("purge %s: %w", phase, err)
 		}
 		if stopped {
 			return s.handOver(ctx, r)
 		}
-		phase = next
+		phase, cursor = next, nextCursor
 	}
 	r, err := s.Requests.GetRequest(ctx, requestID)
 	if err != nil {
@@ -238,26 +245,28 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 }
 
 // runPhase runs one phase and records, in one write, what it deleted and
-// the phase to start from next time. stopped means the time ran out part
-// way: the phase is recorded as it was, to run again.
-func (s *Service) runPhase(ctx context.Context, r Request, phase string, stop time.Time) (next string, stopped bool, err error) {
+// where to start next time. stopped means the time ran out part way: the
+// phase is recorded to run again, from the cursor (the last chat link whose
+// chat is done; the other phases need none, as what they did is gone).
+func (s *Service) runPhase(ctx context.Context, r Request, phase, cursor string, stop time.Time) (next, nextCursor string, stopped bool, err error) {
 	if phase == phaseVerify {
 		clean, err := s.verify(ctx, r)
 		if err != nil {
-			return "", false, err
+			return "", "", false, err
 		}
 		next = phaseDone
 		if !clean {
 			s.log().WarnContext(ctx, "verify found content left; purging again", "requestId", r.ID)
 			next = phaseJournal
 		}
-		if err := s.Requests.Checkpoint(ctx, r.ID, next, Counts{}); err != nil {
-			return "", false, fmt.Errorf("checkpoint: %w", err)
+		if err := s.Requests.Checkpoint(ctx, r.ID, next, "", Counts{}); err != nil {
+			return "", "", false, fmt.Errorf("checkpoint: %w", err)
 		}
-		return next, false, nil
+		return next, "", false, nil
 	}
 
 	k := newSink(ctx, s.Content, s.Objects, cmp.Or(s.PurgeConcurrency, defaultPurgeConcurrency))
+	done := cursor
 	switch phase {
 	case phaseJournal:
 		stopped, err = s.purgeJournal(ctx, r, k, stop)
@@ -266,24 +275,29 @@ func (s *Service) runPhase(ctx context.Context, r Request, phase string, stop ti
 		stopped, err = s.purgeDocuments(ctx, r, k, stop)
 		next = phaseChats
 	case phaseChats:
-		stopped, err = s.purgeChats(ctx, r, k, stop)
+		stopped, err = s.purgeChats(ctx, r, k, cursor, &done, stop)
 		next = phaseVerify
 	default:
-		return "", false, fmt.Errorf("unknown purge phase %q", phase)
+		return "", "", false, fmt.Errorf("unknown purge phase %q", phase)
 	}
 	deleted, ferr := k.finish()
 	err = errors.Join(err, ferr)
+	nextCursor = ""
 	if stopped || err != nil {
 		next = phase
+		nextCursor = cursor
+		if err == nil {
+			nextCursor = done // everything queued is confirmed gone
+		}
 	}
 	// Record what is confirmed deleted even when the phase failed, with a
 	// context that outlives a cancelled invocation.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if cerr := s.Requests.Checkpoint(cctx, r.ID, next, deleted); cerr != nil {
+	if cerr := s.Requests.Checkpoint(cctx, r.ID, next, nextCursor, deleted); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("checkpoint: %w", cerr))
 	}
-	return next, stopped, err
+	return next, nextCursor, stopped, err
 }
 
 // errStop ends a page walk when the time is up.
@@ -318,12 +332,15 @@ func (s *Service) purgeDocuments(ctx context.Context, r Request, k *sink, stop t
 	}))
 }
 
-func (s *Service) purgeChats(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
+// purgeChats walks the client's chat links after cursor; *done is set to
+// the last link whose chat is fully queued.
+func (s *Service) purgeChats(ctx context.Context, r Request, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
 	cid := r.ClientID
-	return stopped(s.chats(ctx, r.PracticeID, cid, func(ref ChatRef, sess ChatSession, found bool) error {
+	return stopped(s.chatsAfter(ctx, r.PracticeID, cid, cursor, func(ref ChatRef, sess ChatSession, found bool) error {
 		if !found {
 			// A link to a conversation that is gone.
 			k.later(entry{ref.Key, kindNone})
+			*done = ref.Key.SK
 			return pageDone(k, stop)
 		}
 		whole := direct(sess, cid)
@@ -343,16 +360,19 @@ func (s *Service) purgeChats(ctx context.Context, r Request, k *sink, stop time.
 			// is left behind them.
 			k.later(entry{sess.Key, kindSession}, entry{ref.Key, kindNone})
 		}
+		*done = ref.Key.SK
 		return pageDone(k, stop)
 	}))
 }
 
-// pageDone ends the walk when a batch failed or the time is up.
+// pageDone ends the walk when a batch failed, or when the time is up and
+// the walk has taken on some work: a walk over pages with nothing left to
+// delete goes on to its end, so every invocation moves the purge forward.
 func pageDone(k *sink, stop time.Time) error {
 	if err := k.failed(); err != nil {
 		return err
 	}
-	if timeUp(stop) {
+	if timeUp(stop) && k.queued > 0 {
 		return errStop
 	}
 	return nil

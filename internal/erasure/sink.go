@@ -3,6 +3,7 @@ package erasure
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // kind says what a deleted key counts as in the receipt.
@@ -36,9 +37,10 @@ const (
 //   - a document's item is deleted only after every object it points to is
 //     confirmed gone (the item is the only pointer to them);
 //   - deferred keys (a chat session and the client's link to it) are
-//     deleted only after everything sent before them is confirmed gone, so
-//     the way back to anything left always survives;
-//   - nothing is counted until its batch succeeded.
+//     deleted only after everything sent before them is confirmed gone, and
+//     sessions before links, so the way back to anything left survives;
+//   - a key is counted once it is known to be gone: when its batch
+//     succeeded, or, for a batch that failed, when a read finds it gone.
 //
 // Memory stays bounded: at most one batch of each kind is held, plus the
 // deferred keys (flushed at deferredMax) and the batches in flight.
@@ -53,6 +55,10 @@ type sink struct {
 	objs     []string
 	objDocs  []entry
 	deferred []entry
+
+	// queued counts the keys taken on, so a walk stops for time only once
+	// it has something to show for the invocation.
+	queued int
 
 	mu      sync.Mutex
 	err     error
@@ -82,6 +88,7 @@ func (k *sink) fail(err error) {
 
 // item queues a key for deletion.
 func (k *sink) item(key ItemKey, kd kind) {
+	k.queued++
 	k.items = append(k.items, entry{key, kd})
 	if len(k.items) >= itemBatch {
 		k.dispatch(k.items[:itemBatch])
@@ -91,6 +98,7 @@ func (k *sink) item(key ItemKey, kd kind) {
 
 // document queues a document: its objects first, then its item.
 func (k *sink) document(d Document) {
+	k.queued++
 	k.objs = append(k.objs, d.ObjectKeys...)
 	k.objDocs = append(k.objDocs, entry{d.Key, kindDocument})
 	if len(k.objs) >= objectBatch {
@@ -100,6 +108,7 @@ func (k *sink) document(d Document) {
 
 // defer queues keys to delete once everything queued before is gone.
 func (k *sink) later(es ...entry) {
+	k.queued += len(es)
 	k.deferred = append(k.deferred, es...)
 	if len(k.deferred) >= deferredMax {
 		k.barrier()
@@ -149,7 +158,7 @@ func (k *sink) dispatch(batch []entry) {
 		}
 		if err := k.content.DeleteItems(k.ctx, keys); err != nil {
 			k.fail(err)
-			return
+			batch = k.resolve(batch)
 		}
 		var c Counts
 		for _, e := range batch {
@@ -170,6 +179,34 @@ func (k *sink) dispatch(batch []entry) {
 	}()
 }
 
+// resolve learns which entries of a failed batch are gone after all (the
+// call may have taken effect in full or in part before it failed), so that
+// the receipt counts them: a retry will not find them again. It reads with
+// a context of its own, since the purge's may be the reason for the failure.
+func (k *sink) resolve(batch []entry) []entry {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(k.ctx), 10*time.Second)
+	defer cancel()
+	keys := make([]ItemKey, len(batch))
+	for i, e := range batch {
+		keys[i] = e.key
+	}
+	left, err := k.content.ExistingItems(ctx, keys)
+	if err != nil {
+		return nil // unknown: count nothing rather than too much
+	}
+	exists := make(map[ItemKey]bool, len(left))
+	for _, key := range left {
+		exists[key] = true
+	}
+	var gone []entry
+	for _, e := range batch {
+		if !exists[e.key] {
+			gone = append(gone, e)
+		}
+	}
+	return gone
+}
+
 // barrier sends everything queued, waits for it, then sends the deferred
 // keys and waits for them.
 func (k *sink) barrier() {
@@ -181,13 +218,25 @@ func (k *sink) barrier() {
 		k.deferred = nil
 		return
 	}
-	for len(k.deferred) > 0 {
-		n := min(len(k.deferred), itemBatch)
-		k.dispatch(k.deferred[:n])
-		k.deferred = k.deferred[n:]
+	// Sessions before the links that lead to them: a link is the only
+	// way back to a session, so it must not go while its session stays.
+	var sessions, links []entry
+	for _, e := range k.deferred {
+		if e.kind == kindSession {
+			sessions = append(sessions, e)
+		} else {
+			links = append(links, e)
+		}
 	}
 	k.deferred = nil
-	k.wg.Wait()
+	for _, stage := range [][]entry{sessions, links} {
+		for len(stage) > 0 && k.failed() == nil {
+			n := min(len(stage), itemBatch)
+			k.dispatch(stage[:n])
+			stage = stage[n:]
+		}
+		k.wg.Wait()
+	}
 }
 
 // finish sends everything and returns what was deleted, and the first

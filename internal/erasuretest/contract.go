@@ -384,9 +384,9 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 			s, _ := newStores(t)
 			r := newRequest("rq-1", "c-1")
 			must(t, s.CreateRequest(ctx, r))
-			must(t, s.Checkpoint(ctx, r.ID, "journal", erasure.Counts{JournalEntries: 3}))
-			must(t, s.Checkpoint(ctx, r.ID, "journal", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
-			must(t, s.Checkpoint(ctx, r.ID, "journal", erasure.Counts{ChatMessages: 2}))
+			must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 3}))
+			must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
+			must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{ChatMessages: 2}))
 			want := erasure.Counts{JournalEntries: 4, Documents: 2, ChatSessions: 1, ChatMessages: 7}
 			if got := getRequest(t, s, r.ID); got.Deleted != want {
 				t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
@@ -577,7 +577,7 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 			seed.AddChat("pr-2", "s-elsewhere", "c-1")
 
 			got := map[string]erasure.ItemKey{}
-			err := s.ChatRefs(ctx, "pr-1", "c-1", func(page []erasure.ChatRef) error {
+			err := s.ChatRefs(ctx, "pr-1", "c-1", "", func(page []erasure.ChatRef) error {
 				if len(page) == 0 {
 					t.Errorf("ChatRefs: got an empty page")
 				}
@@ -597,12 +597,12 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				t.Errorf("ChatRefs sessions: got %v, want %v", g, w)
 			}
 			checkStops(t, "ChatRefs", func(fn func() error) error {
-				return s.ChatRefs(ctx, "pr-1", "c-1", func([]erasure.ChatRef) error { return fn() })
+				return s.ChatRefs(ctx, "pr-1", "c-1", "", func([]erasure.ChatRef) error { return fn() })
 			})
 			// The keys are the references themselves: deleting them
 			// unlinks the client and leaves the sessions.
 			must(t, s.DeleteItems(ctx, slices.Collect(maps.Values(got))))
-			err = s.ChatRefs(ctx, "pr-1", "c-1", func(page []erasure.ChatRef) error {
+			err = s.ChatRefs(ctx, "pr-1", "c-1", "", func(page []erasure.ChatRef) error {
 				t.Errorf("ChatRefs after deleting the references: got %+v, want none", page)
 				return nil
 			})

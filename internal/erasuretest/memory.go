@@ -352,7 +352,7 @@ func (m *Memory) ReleasePurge(_ context.Context, id string, leaseUntil time.Time
 	return nil
 }
 
-func (m *Memory) Checkpoint(_ context.Context, id, phase string, c erasure.Counts) error {
+func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasure.Counts) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
@@ -360,7 +360,7 @@ func (m *Memory) Checkpoint(_ context.Context, id, phase string, c erasure.Count
 		return erasure.ErrNotFound
 	}
 	r.Deleted = r.Deleted.Add(c)
-	r.PurgePhase = phase
+	r.PurgePhase, r.PurgeCursor = phase, cursor
 	return nil
 }
 
@@ -448,8 +448,19 @@ func (m *Memory) Documents(_ context.Context, practiceID, clientID string, fn fu
 	return pages(m, clientPK(practiceID, clientID), "DOCUMENT#", fn)
 }
 
-func (m *Memory) ChatRefs(_ context.Context, practiceID, clientID string, fn func([]erasure.ChatRef) error) error {
-	return pages(m, clientPK(practiceID, clientID), "CHAT#", fn)
+func (m *Memory) ChatRefs(_ context.Context, practiceID, clientID, after string, fn func([]erasure.ChatRef) error) error {
+	return pages(m, clientPK(practiceID, clientID), "CHAT#", func(page []erasure.ChatRef) error {
+		var out []erasure.ChatRef
+		for _, r := range page {
+			if r.Key.SK > after {
+				out = append(out, r)
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return fn(out)
+	})
 }
 
 func (m *Memory) ChatSession(_ context.Context, practiceID, sessionID string) (erasure.ChatSession, error) {
@@ -464,6 +475,18 @@ func (m *Memory) ChatSession(_ context.Context, practiceID, sessionID string) (e
 
 func (m *Memory) ChatMessages(_ context.Context, practiceID, sessionID string, fn func([]erasure.ChatMessage) error) error {
 	return pages(m, chatPK(practiceID, sessionID), "MESSAGE#", fn)
+}
+
+func (m *Memory) ExistingItems(_ context.Context, keys []erasure.ItemKey) ([]erasure.ItemKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []erasure.ItemKey
+	for _, k := range keys {
+		if _, ok := m.items[k]; ok {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 func (m *Memory) DeleteItems(_ context.Context, keys []erasure.ItemKey) error {

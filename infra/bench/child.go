@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+
+	"github.com/wellness-rtbf/rtbf/internal/config"
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+)
+
+// childCommand runs one purge, wired as the purge function wires it, in
+// this process alone, so that its memory is its own.
+const childCommand = "purge-child"
+
+type childResult struct {
+	Status  erasure.Status `json:"status"`
+	Seconds float64        `json:"seconds"`
+}
+
+func runChild(args []string) error {
+	fs := flag.NewFlagSet(childCommand, flag.ContinueOnError)
+	id := fs.String("request", "", "request id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// The purge function's deadline: a Lambda invocation of 15 minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var env config.Env
+	table, bucket := env.String("TABLE_NAME"), env.String("DOCUMENTS_BUCKET")
+	if err := env.Err(); err != nil {
+		return err
+	}
+	cfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	svc := &erasure.Service{
+		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
+		Objects:   s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
+		Scheduler: purgeschedule.New(scheduler.NewFromConfig(cfg), purgeschedule.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
+		Log:       slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	start := time.Now()
+	r, err := svc.Purge(ctx, *id)
+	if err != nil {
+		return fmt.Errorf("purge: %w", err)
+	}
+	return json.NewEncoder(os.Stdout).Encode(childResult{Status: r.Status, Seconds: time.Since(start).Seconds()})
+}
