@@ -9,10 +9,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 run="${MOTO_STATE_DIR:-$root/.run}"
 mkdir -p "$run"
-moto="$root/.tools/moto/bin/moto_server"
+python="$root/.tools/moto/bin/python"
 
 free_port() {
-  "$root/.tools/moto/bin/python" - <<'PY'
+  "$python" - <<'PY'
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
 PY
@@ -20,16 +20,17 @@ PY
 
 case "${1:-}" in
 start)
-  [ -x "$moto" ] || "$root/infra/install-tools.sh" moto
+  [ -x "$python" ] || "$root/infra/install-tools.sh" moto
   if [ -f "$run/moto.pid" ] && kill -0 "$(cat "$run/moto.pid")" 2>/dev/null; then
     echo "http://127.0.0.1:$(cat "$run/moto.port")"
     exit 0
   fi
   port=${2:-0}
   [ "$port" = 0 ] && port=$(free_port)
-  # Scheduler targets are never invoked by moto: the tests and the local
-  # stack fire schedules themselves.
-  "$moto" -H 127.0.0.1 -p "$port" >"$run/moto.log" 2>&1 &
+  # moto never invokes Scheduler targets: the tests and the local stack
+  # fire schedules themselves. serve.py is moto_server with one fix: a
+  # base-table Query reads only its partition (see the file).
+  "$python" "$root/infra/moto/serve.py" -H 127.0.0.1 -p "$port" >"$run/moto.log" 2>&1 &
   echo $! >"$run/moto.pid"
   echo "$port" >"$run/moto.port"
   for _ in $(seq 1 100); do

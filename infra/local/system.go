@@ -217,7 +217,10 @@ func (s *System) build(ctx context.Context) error {
 }
 
 func (s *System) startMoto(ctx context.Context) (string, error) {
-	bin := filepath.Join(s.opts.Root, ".tools", "moto", "bin", "moto_server")
+	// moto through the project's launcher (infra/moto/serve.py), as the
+	// tests run it.
+	bin := filepath.Join(s.opts.Root, ".tools", "moto", "bin", "python")
+	serve := filepath.Join(s.opts.Root, "infra", "moto", "serve.py")
 	if _, err := os.Stat(bin); err != nil {
 		return "", fmt.Errorf("moto is not installed (%s): run `make tools`", bin)
 	}
@@ -242,7 +245,7 @@ func (s *System) startMoto(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.CommandContext(ctx, bin, serve, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	setProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {

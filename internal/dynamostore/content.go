@@ -206,6 +206,8 @@ func (s *Store) ExistingItems(ctx context.Context, keys []erasure.ItemKey) ([]er
 type notificationItem struct {
 	PK             string         `dynamodbav:"pk"`
 	SK             string         `dynamodbav:"sk"`
+	InboxPK        string         `dynamodbav:"inboxPk"`
+	InboxSK        string         `dynamodbav:"inboxSk"`
 	ID             string         `dynamodbav:"notificationId"`
 	PractitionerID string         `dynamodbav:"practitionerId"`
 	PracticeID     string         `dynamodbav:"practiceId"`
@@ -220,13 +222,14 @@ type notificationItem struct {
 	Read           bool           `dynamodbav:"read"`
 }
 
-// PutNotification writes the notification under a time-ordered sort key,
-// together with a marker keyed by its id, in one transaction: the marker
-// makes a second write of the same notification a no-op.
+// PutNotification writes the notification once: its sort key is its id,
+// and a conditional put makes a second write of it a no-op. The inbox index
+// orders a practitioner's notifications by time.
 func (s *Store) PutNotification(ctx context.Context, n erasure.Notification) error {
 	pk := PractitionerPK(n.PracticeID, n.PractitionerID)
 	item, err := attributevalue.MarshalMap(notificationItem{
-		PK: pk, SK: prefixNotification + n.CreatedAt.UTC().Format(timeKeyLayout) + "#" + n.ID,
+		PK: pk, SK: prefixNotification + n.ID,
+		InboxPK: pk, InboxSK: n.CreatedAt.UTC().Format(timeKeyLayout) + "#" + n.ID,
 		ID: n.ID, PractitionerID: n.PractitionerID, PracticeID: n.PracticeID, Kind: n.Kind,
 		RequestID: n.RequestID, ClientID: n.ClientID, ClientName: n.ClientName,
 		CreatedAt: n.CreatedAt, PurgeAt: n.PurgeAt, Counts: n.Counts, Message: n.Message,
@@ -234,12 +237,9 @@ func (s *Store) PutNotification(ctx context.Context, n erasure.Notification) err
 	if err != nil {
 		return err
 	}
-	marker := key(pk, prefixNoticeID+n.ID)
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []ddbtypes.TransactWriteItem{
-			{Put: &ddbtypes.Put{TableName: &s.table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
-			{Put: &ddbtypes.Put{TableName: &s.table, Item: item}},
-		},
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
 	if err = translate("put notification", err); err != nil && !isCondition(err) {
 		return err

@@ -15,10 +15,15 @@ const (
 	attrPendingPK = "pendingPk"
 	attrPendingSK = "pendingSk"
 
+	attrInboxPK = "inboxPk"
+	attrInboxSK = "inboxSk"
+
 	// PendingIndex lists the deletion requests not yet completed, by purge
 	// time; it is sparse: completed requests leave it.
 	PendingIndex = "pending"
 	pendingValue = "PENDING"
+	// InboxIndex lists a practitioner's notifications by time.
+	InboxIndex = "inbox"
 )
 
 // Key prefixes and fixed sort keys.
@@ -37,7 +42,6 @@ const (
 	prefixChatRef      = "CHAT#"
 	prefixMessage      = "MESSAGE#"
 	prefixNotification = "NOTIFICATION#"
-	prefixNoticeID     = "NOTIFICATION_ID#"
 )
 
 // PracticePK is the partition of a practice: its setting, its record and

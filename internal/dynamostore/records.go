@@ -78,10 +78,15 @@ func (s *Store) PutChat(ctx context.Context, practiceID string, c ChatSessionIte
 	return nil
 }
 
-// Notifications returns a practitioner's notifications, newest first.
+// Notifications returns a practitioner's notifications, newest first (from
+// the inbox index, so a write may take a moment to show).
 func (s *Store) Notifications(ctx context.Context, practiceID, practitionerID string) ([]erasure.Notification, error) {
-	in := prefixQuery(PractitionerPK(practiceID, practitionerID), prefixNotification)
-	in.ScanIndexForward = aws.Bool(false)
+	in := &dynamodb.QueryInput{
+		IndexName:                 aws.String(InboxIndex),
+		KeyConditionExpression:    aws.String("inboxPk = :p"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": str(PractitionerPK(practiceID, practitionerID))},
+		ScanIndexForward:          aws.Bool(false),
+	}
 	var out []erasure.Notification
 	err := s.query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
 		for _, item := range items {

@@ -278,37 +278,34 @@ func (s *Store) ClosePortal(ctx context.Context, practiceID, clientID, requestID
 	return err
 }
 
+// CompletePurge frees the client's deletion pointer, then marks the request
+// completed. Two writes, not a transaction: a retry after the first finds
+// the pointer gone and makes the second.
 func (s *Store) CompletePurge(ctx context.Context, id string, at time.Time) (erasure.Request, error) {
 	r, err := s.GetRequest(ctx, id)
 	if err != nil {
 		return erasure.Request{}, err
 	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: key(ClientPK(r.PracticeID, r.ClientID), skActive),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR requestId = :id"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":id": str(id)},
+	})
+	if err != nil {
+		return erasure.Request{}, translate("free deletion pointer", err)
+	}
 	v, err := attributevalue.Marshal(at)
 	if err != nil {
 		return erasure.Request{}, err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []ddbtypes.TransactWriteItem{
-			{Update: &ddbtypes.Update{
-				TableName: &s.table, Key: key(RequestPK(id), skRequest),
-				UpdateExpression:         aws.String("SET #status = :completed, completedAt = :at REMOVE leaseUntilMs, pendingPk, pendingSk"),
-				ConditionExpression:      aws.String("#status = :purging"),
-				ExpressionAttributeNames: map[string]string{"#status": "status"},
-				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-					":completed": str(string(erasure.StatusCompleted)), ":purging": str(string(erasure.StatusPurging)), ":at": v,
-				},
-			}},
-			{Delete: &ddbtypes.Delete{
-				TableName: &s.table, Key: key(ClientPK(r.PracticeID, r.ClientID), skActive),
-				ConditionExpression:       aws.String("attribute_not_exists(pk) OR requestId = :id"),
-				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":id": str(id)},
-			}},
+	return s.update(ctx, "complete purge", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:         aws.String("SET #status = :completed, completedAt = :at REMOVE leaseUntilMs, pendingPk, pendingSk"),
+		ConditionExpression:      aws.String("#status = :purging"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":completed": str(string(erasure.StatusCompleted)), ":purging": str(string(erasure.StatusPurging)), ":at": v,
 		},
 	})
-	if err != nil {
-		return erasure.Request{}, translate("complete purge", err)
-	}
-	return s.GetRequest(ctx, id)
 }
 
 func (s *Store) PendingRequests(ctx context.Context, fn func([]erasure.Request) error) error {

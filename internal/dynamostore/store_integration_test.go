@@ -286,11 +286,9 @@ func TestStore_Layout(t *testing.T) {
 		must(s.PutNotification(ctx, erasure.Notification{PractitionerID: "p-owner", PracticeID: "pr-1", ID: "rq-1-requested",
 			Kind: erasure.NoticeDeletionRequested, RequestID: "rq-1", ClientID: "c-2", CreatedAt: at, PurgeAt: at}))
 		const pk = "PRACTICE#pr-1#PRACTITIONER#p-owner"
-		if n := get(pk, "NOTIFICATION#2030-03-04T10:00:00.000000Z#rq-1-requested"); str(n, "notificationId") != "rq-1-requested" || str(n, "kind") != erasure.NoticeDeletionRequested {
-			t.Errorf("notification item: got %v, want rq-1-requested", n)
-		}
-		if m := get(pk, "NOTIFICATION_ID#rq-1-requested"); m == nil {
-			t.Errorf("notification marker: got none")
+		if n := get(pk, "NOTIFICATION#rq-1-requested"); str(n, "notificationId") != "rq-1-requested" || str(n, "kind") != erasure.NoticeDeletionRequested ||
+			str(n, "inboxPk") != pk || str(n, "inboxSk") != "2030-03-04T10:00:00.000000Z#rq-1-requested" {
+			t.Errorf("notification item: got %v, want rq-1-requested in the inbox index", n)
 		}
 	})
 }

@@ -133,11 +133,15 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{s("pk"), s("sk"), s("pendingPk"), s("pendingSk")},
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{s("pk"), s("sk"), s("pendingPk"), s("pendingSk"), s("inboxPk"), s("inboxSk")},
 		KeySchema:            []ddbtypes.KeySchemaElement{k("pk", ddbtypes.KeyTypeHash), k("sk", ddbtypes.KeyTypeRange)},
 		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
 			IndexName:  aws.String("pending"),
 			KeySchema:  []ddbtypes.KeySchemaElement{k("pendingPk", ddbtypes.KeyTypeHash), k("pendingSk", ddbtypes.KeyTypeRange)},
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+		}, {
+			IndexName:  aws.String("inbox"),
+			KeySchema:  []ddbtypes.KeySchemaElement{k("inboxPk", ddbtypes.KeyTypeHash), k("inboxSk", ddbtypes.KeyTypeRange)},
 			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
 		}},
 	})
