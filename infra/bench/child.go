@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,6 +29,24 @@ const childCommand = "purge-child"
 type childResult struct {
 	Status  erasure.Status `json:"status"`
 	Seconds float64        `json:"seconds"`
+	PeakKiB int            `json:"peakKiB"`
+}
+
+// peakRSS is this process's peak resident memory in KiB (VmHWM), counted
+// from its exec. (The parent's rusage for a child is no use here: Go starts
+// a child with a vfork-style clone, and the child's maxrss then includes the
+// parent's memory.)
+func peakRSS() (int, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
 }
 
 func runChild(args []string) error {
@@ -59,5 +79,10 @@ func runChild(args []string) error {
 	if err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}
-	return json.NewEncoder(os.Stdout).Encode(childResult{Status: r.Status, Seconds: time.Since(start).Seconds()})
+	secs := time.Since(start).Seconds()
+	peak, err := peakRSS()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(childResult{Status: r.Status, Seconds: secs, PeakKiB: peak})
 }

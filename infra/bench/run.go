@@ -17,7 +17,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -187,11 +186,10 @@ func runPurgeChild(ctx context.Context, st *localstack.Stack, endpoint, requestI
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		return 0, 0, fmt.Errorf("purge child said %q: %w", out.String(), err)
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0, 0, fmt.Errorf("no resource usage for the purge child")
+	if r.Status != erasure.StatusCompleted {
+		return 0, 0, fmt.Errorf("purge child ended with the request %s, want completed", r.Status)
 	}
-	return r.Seconds, float64(ru.Maxrss) / 1024, nil // Maxrss is in KiB on Linux
+	return r.Seconds, float64(r.PeakKiB) / 1024, nil
 }
 
 // proxy forwards to the emulator and counts the calls by operation.
