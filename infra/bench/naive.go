@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,7 +17,7 @@ import (
 
 // naive is the baseline: the same queries as the purge, then one DeleteItem
 // per item and one DeleteObject per object, one after another.
-func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) (items, objects int, err error) {
+func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) (items, objects int, reading time.Duration, err error) {
 	del := func(k erasure.ItemKey) error {
 		_, err := st.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: map[string]ddbtypes.AttributeValue{
 			"pk": &ddbtypes.AttributeValueMemberS{Value: k.PK}, "sk": &ddbtypes.AttributeValueMemberS{Value: k.SK},
@@ -27,6 +28,7 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 	mine := func(a erasure.Author) bool { return a.Role == erasure.RoleClient && a.ID == clientID }
 	var keys []erasure.ItemKey
 	collect := func(k erasure.ItemKey) { keys = append(keys, k) }
+	start := time.Now()
 	if err := store.JournalEntries(ctx, practiceID, clientID, func(page []erasure.JournalEntry) error {
 		for _, e := range page {
 			if mine(e.Author) {
@@ -35,7 +37,7 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 		}
 		return nil
 	}); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	var objs []string
 	if err := store.Documents(ctx, practiceID, clientID, func(page []erasure.Document) error {
@@ -47,33 +49,35 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 		}
 		return nil
 	}); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	var refs []erasure.ChatRef
 	if err := store.ChatRefs(ctx, practiceID, clientID, "", func(page []erasure.ChatRef) error {
 		refs = append(refs, page...)
 		return nil
 	}); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	reading = time.Since(start)
 	for _, o := range objs {
 		if _, err := st.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &st.Bucket, Key: aws.String(o)}); err != nil {
-			return 0, 0, fmt.Errorf("delete object: %w", err)
+			return 0, 0, 0, fmt.Errorf("delete object: %w", err)
 		}
 		objects++
 	}
 	for _, k := range keys {
 		if err := del(k); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 	}
 	for _, ref := range refs {
 		sess, err := store.ChatSession(ctx, practiceID, ref.SessionID)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		whole := len(sess.ClientIDs) == 1 && sess.ClientIDs[0] == clientID
 		var msgs []erasure.ItemKey
+		readStart := time.Now()
 		if err := store.ChatMessages(ctx, practiceID, ref.SessionID, func(page []erasure.ChatMessage) error {
 			for _, m := range page {
 				if whole || mine(m.Author) {
@@ -82,21 +86,22 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 			}
 			return nil
 		}); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
+		reading += time.Since(readStart)
 		for _, k := range msgs {
 			if err := del(k); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 		}
 		if whole {
 			if err := del(sess.Key); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 			if err := del(ref.Key); err != nil {
-				return 0, 0, err
+				return 0, 0, 0, err
 			}
 		}
 	}
-	return items, objects, nil
+	return items, objects, reading, nil
 }

@@ -37,6 +37,7 @@ type Result struct {
 	PurgeSeconds              float64
 	NaiveItems, NaiveObjects  int
 	NaiveSeconds              float64
+	NaiveReadSeconds          float64
 	PeakRSSMB                 float64
 }
 
@@ -146,12 +147,13 @@ func run(ctx context.Context, endpoint string, shape Shape) (Result, error) {
 		return Result{}, err
 	}
 	start = time.Now()
-	n, o, err := naive(ctx, st, store)
+	n, o, reading, err := naive(ctx, st, store)
 	if err != nil {
 		return Result{}, fmt.Errorf("naive: %w", err)
 	}
 	res.NaiveSeconds = time.Since(start).Seconds()
 	res.NaiveItems, res.NaiveObjects = n, o
+	res.NaiveReadSeconds = reading.Seconds()
 	if n != again.items() || o != len(again.objects) {
 		return Result{}, fmt.Errorf("naive deleted %d items and %d objects, want %d and %d", n, o, again.items(), len(again.objects))
 	}
