@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 )
@@ -497,7 +498,7 @@ func TestHandler_Handle_Events(t *testing.T) {
 		"deletionrequest-post-practitioner": {http.StatusForbidden, erasure.EForbidden},
 		"deletionrequest-post-malformed":    {http.StatusBadRequest, erasure.EInvalid},
 	}
-	for _, path := range eventFiles(t) {
+	for _, path := range apigwtest.EventFiles(t, "deletionrequest") {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
 		t.Run(name, func(t *testing.T) {
 			w, ok := want[name]
@@ -505,7 +506,7 @@ func TestHandler_Handle_Events(t *testing.T) {
 				t.Fatalf("no expectation for %s: add it here", name)
 			}
 			f := newFixture(t, true)
-			resp := call(t, f.h, decodeEvent(t, path), w.status)
+			resp := call(t, f.h, apigwtest.DecodeEvent(t, path), w.status)
 			switch {
 			case w.code != "":
 				checkError(t, resp, w.code)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 )
@@ -311,7 +312,7 @@ func TestHandler_Handle_Events(t *testing.T) {
 		"settings-put-member":       {http.StatusForbidden, erasure.EForbidden, nil},
 		"settings-get-client":       {http.StatusForbidden, erasure.EForbidden, nil},
 	}
-	for _, path := range eventFiles(t) {
+	for _, path := range apigwtest.EventFiles(t, "settings") {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")
 		t.Run(name, func(t *testing.T) {
 			w, ok := want[name]
@@ -319,7 +320,7 @@ func TestHandler_Handle_Events(t *testing.T) {
 				t.Fatalf("no expectation for %s: add it here", name)
 			}
 			h, mem := newHandler(t)
-			resp := call(t, h, decodeEvent(t, path), w.status)
+			resp := call(t, h, apigwtest.DecodeEvent(t, path), w.status)
 			stored := seeded()
 			if w.setting != nil {
 				stored = *w.setting
