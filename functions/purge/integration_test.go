@@ -12,9 +12,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
@@ -166,6 +168,12 @@ func TestPurge_DeletesExactlyTheClientsContent(t *testing.T) {
 	}
 	if done.Status != erasure.StatusCompleted || done.Deleted != ava.Counts || done.Invocations != 1 || done.CompletedAt == nil || done.PurgeStartedAt == nil {
 		t.Fatalf("got request %+v, want completed with deleted %+v in 1 invocation", done, ava.Counts)
+	}
+	// The receipt on the item names the day backups no longer hold the data.
+	item := emulatortest.TakeSnapshot(t, e.st)[erasure.ItemKey{PK: dynamostore.RequestPK(r.ID), SK: "REQUEST"}]
+	clear, _ := item["backupsClearAt"].(*ddbtypes.AttributeValueMemberS)
+	if want := done.CompletedAt.Add(30 * 24 * time.Hour).Format(time.RFC3339Nano); clear == nil || clear.Value != want {
+		t.Errorf("backupsClearAt: got %v, want %s", clear, want)
 	}
 	actor, _ := erasure.NewActor("cl-ava-sub", erasure.RoleClient, e.practice.ID, "cl-ava", "")
 	if _, err := e.accept.Portal(ctx, actor); erasure.ErrorCode(err) != erasure.EAccountClosed {

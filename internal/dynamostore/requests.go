@@ -298,12 +298,17 @@ func (s *Store) CompletePurge(ctx context.Context, id string, at time.Time) (era
 	if err != nil {
 		return erasure.Request{}, err
 	}
+	// The receipt on the item says itself when no backup holds the data.
+	clear, err := attributevalue.Marshal(at.Add(erasure.BackupRetention))
+	if err != nil {
+		return erasure.Request{}, err
+	}
 	return s.update(ctx, "complete purge", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:         aws.String("SET #status = :completed, completedAt = :at REMOVE leaseUntilMs, pendingPk, pendingSk"),
+		UpdateExpression:         aws.String("SET #status = :completed, completedAt = :at, backupsClearAt = :clear REMOVE leaseUntilMs, pendingPk, pendingSk"),
 		ConditionExpression:      aws.String("#status = :purging"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":completed": str(string(erasure.StatusCompleted)), ":purging": str(string(erasure.StatusPurging)), ":at": v,
+			":completed": str(string(erasure.StatusCompleted)), ":purging": str(string(erasure.StatusPurging)), ":at": v, ":clear": clear,
 		},
 	})
 }
