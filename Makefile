@@ -11,7 +11,7 @@ include infra/sam.mk
 
 all: build
 
-tools:
+tools: rie
 	@infra/install-tools.sh moto sam
 
 build:
@@ -33,7 +33,7 @@ unit:
 integration: tools
 	infra/with-emulator.sh $(GO) test -tags integration -race -count=1 -timeout 15m ./...
 
-test: tools fmt-check vet unit integration template-check
+test: tools fmt-check vet unit integration template-check e2e
 
 clean:
 	rm -rf .aws-sam .run bin
@@ -48,8 +48,9 @@ run: tools
 # Figures, not assertions: the purge at issue 3's size against the
 # emulator, beside a naive one-call-per-item baseline.
 bench: tools
-	$(GO) build -o .run/bench ./infra/bench
+	@mkdir -p .run && $(GO) build -o .run/bench ./infra/bench
 	infra/with-emulator.sh .run/bench $(BENCH_FLAGS)
+	$(MAKE) --no-print-directory coldstart
 
 # The AWS Lambda runtime interface emulator (what `sam local invoke` runs in
 # its container), from the Go module proxy: infra/rie runs the bootstraps
@@ -69,3 +70,13 @@ rie:
 coldstart: rie
 	@mkdir -p .run && $(GO) build -o .run/coldstart ./infra/rie/coldstart
 	infra/with-emulator.sh .run/coldstart
+
+# Browser end-to-end test of the local console (infra/e2e): Debian's
+# chromium (installed when missing), playwright-core pinned in
+# infra/e2e/package-lock.json, the local stack on a free port against its own
+# emulator. Screenshots land in .run/e2e-screenshots.
+.PHONY: e2e
+e2e: tools
+	@[ -x /usr/bin/chromium ] || (apt-get update && apt-get install -y chromium)
+	cd infra/e2e && npm ci --no-audit --no-fund
+	infra/with-emulator.sh infra/e2e/run.sh

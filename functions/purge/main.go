@@ -50,6 +50,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOp
 		DeadLetterARN: env.String("SCHEDULE_DLQ_ARN"),
 	}
 	pathStyle := env.Bool("S3_USE_PATH_STYLE") // local emulators only
+	concurrency := env.Int("PURGE_CONCURRENCY", 8, 1, 64)
 	if err := env.Err(); err != nil {
 		return nil, err
 	}
@@ -60,16 +61,17 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOp
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 	svc := &erasure.Service{
-		Settings:      store,
-		Directory:     store,
-		Requests:      store,
-		Notifications: store,
-		Content:       store,
-		Objects:       s3objects.New(s3c, bucket),
-		Mailer:        sesmail.New(sesv2.NewFromConfig(cfg), sender),
-		Scheduler:     purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		SweepGrace:    time.Hour,
-		Log:           log,
+		Settings:         store,
+		Directory:        store,
+		Requests:         store,
+		Notifications:    store,
+		Content:          store,
+		Objects:          s3objects.New(s3c, bucket),
+		Mailer:           sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		Scheduler:        purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
+		SweepGrace:       time.Hour,
+		PurgeConcurrency: concurrency,
+		Log:              log,
 	}
 	return &Handler{svc: svc, log: log}, nil
 }

@@ -60,6 +60,7 @@ func runChild(args []string) error {
 	defer cancel()
 	var env config.Env
 	table, bucket := env.String("TABLE_NAME"), env.String("DOCUMENTS_BUCKET")
+	concurrency := env.Int("PURGE_CONCURRENCY", 8, 1, 64)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -70,9 +71,10 @@ func runChild(args []string) error {
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	svc := &erasure.Service{
 		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
-		Objects:   s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
-		Scheduler: purgeschedule.New(scheduler.NewFromConfig(cfg), purgeschedule.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
-		Log:       slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Objects:          s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
+		Scheduler:        purgeschedule.New(scheduler.NewFromConfig(cfg), purgeschedule.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
+		PurgeConcurrency: concurrency,
+		Log:              slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	start := time.Now()
 	r, err := svc.Purge(ctx, *id)

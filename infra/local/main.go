@@ -125,6 +125,7 @@ func banner(w io.Writer, s *System) error {
 	_, err = fmt.Fprintf(w, `
 rtbf is running locally (Ctrl-C stops everything)
 
+  console:           %s/   (sign in as the owner, the member or a client)
   API (JWT required):
 %s
   emulator (moto):   %s
@@ -143,7 +144,7 @@ Try it (tokens valid 12h):
   curl -s %s/_local/mail
   curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
 
-`, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
+`, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
 		s.URL, s.URL, s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL)
 	return err
 }

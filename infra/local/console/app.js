@@ -1,0 +1,284 @@
+// The local console. It calls the API exactly as a portal would: a token
+// from the local identity provider, then Authorization: Bearer. Everything
+// it renders goes through textContent: no data ever becomes markup.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+const state = { who: null, token: null, purgeAt: null };
+
+// The demo practice's people (internal/localstack/seed.go), as claims per
+// the README's claims contract.
+function claimsFor(who, practice) {
+  switch (who) {
+    case "owner":
+      return { sub: "pr-owner", "custom:role": "practitioner", "custom:practice_id": practice, "custom:team_role": "owner" };
+    case "member":
+      return { sub: "pr-member", "custom:role": "practitioner", "custom:practice_id": practice, "custom:team_role": "member" };
+    default:
+      return { sub: who, "custom:role": "client", "custom:practice_id": practice, "custom:client_id": who };
+  }
+}
+
+// api calls the local server and returns {status, body} (body parsed JSON
+// or null); it throws only when the server cannot be reached.
+async function api(method, path, { token, body } = {}) {
+  const headers = {};
+  if (token) headers["Authorization"] = "Bearer " + token;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let parsed = null;
+  try { parsed = await resp.json(); } catch (_) { /* not JSON */ }
+  return { status: resp.status, body: parsed };
+}
+
+// errorText renders an API error ({"error":{code,message}} or the
+// gateway's {"message"}) for people.
+function errorText(r) {
+  const e = r.body && r.body.error;
+  if (e) return r.status + " " + e.code + ": " + e.message;
+  if (r.body && r.body.message) return r.status + ": " + r.body.message;
+  return "HTTP " + r.status;
+}
+
+function show(el, on) { el.hidden = !on; }
+
+function setError(el, text) {
+  el.textContent = text || "";
+  show(el, Boolean(text));
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+// ---- sign in
+
+async function signIn(who) {
+  const practice = $("practice").value.trim() || "demo-practice";
+  const claims = claimsFor(who, practice);
+  const r = await api("POST", "/_local/token", { body: claims });
+  if (r.status !== 200 || !r.body || !r.body.token) {
+    $("whoami").textContent = "Sign-in failed: " + errorText(r);
+    return;
+  }
+  state.who = who;
+  state.token = r.body.token;
+  const role = claims["custom:role"];
+  $("whoami").textContent = "Signed in as " + claims.sub + " (" + role +
+    (claims["custom:team_role"] ? ", team " + claims["custom:team_role"] : "") + ") of " + practice + ".";
+  document.body.dataset.role = role;
+  show($("practitioner"), role === "practitioner");
+  show($("client"), role === "client");
+  if (role === "practitioner") await loadSettings();
+  else await loadClient(claims.sub);
+}
+
+// ---- practitioner: Regulatory Compliance
+
+function renderSetting(s) {
+  $("rtbf-toggle").checked = Boolean(s.enabled);
+  let text = "Right To Be Forgotten is " + (s.enabled ? "enabled" : "disabled") + ".";
+  if (s.updatedAt) text += " Last changed " + s.updatedAt + (s.updatedBy ? " by " + s.updatedBy : "") + ".";
+  $("settings-status").textContent = text;
+}
+
+async function loadSettings() {
+  setError($("settings-error"), "");
+  $("settings-status").textContent = "Loading…";
+  const r = await api("GET", "/v1/settings/right-to-be-forgotten", { token: state.token });
+  if (r.status !== 200) {
+    $("settings-status").textContent = "";
+    setError($("settings-error"), errorText(r));
+    return;
+  }
+  renderSetting(r.body);
+}
+
+async function saveSettings() {
+  setError($("settings-error"), "");
+  const btn = $("save-settings");
+  btn.disabled = true;
+  try {
+    const r = await api("PUT", "/v1/settings/right-to-be-forgotten", { token: state.token, body: { enabled: $("rtbf-toggle").checked } });
+    if (r.status !== 200) {
+      setError($("settings-error"), "Could not save: " + errorText(r));
+      return;
+    }
+    renderSetting(r.body);
+    $("settings-status").textContent = "Saved. " + $("settings-status").textContent;
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ---- client: My Profile
+
+const countLabels = [
+  ["journalEntries", "journal entries"],
+  ["documents", "documents"],
+  ["chatSessions", "chat sessions"],
+  ["chatMessages", "chat messages"],
+];
+
+function hideClientPanels() {
+  for (const id of ["account-closed", "deletion-unavailable", "delete-account", "confirm-delete", "request-status"]) show($(id), false);
+  setError($("client-error"), "");
+}
+
+function renderRequest(req) {
+  $("req-id").textContent = req.id;
+  $("req-status").textContent = req.status;
+  $("req-requested").textContent = req.requestedAt;
+  $("req-purge").textContent = req.purgeAt;
+  const list = $("req-will-delete");
+  list.replaceChildren();
+  const counts = req.willDelete || {};
+  for (const [key, label] of countLabels) {
+    const li = el("li", (counts[key] ?? 0) + " " + label);
+    li.dataset.count = key;
+    list.append(li);
+  }
+  show($("request-status"), true);
+  if (req.purgeAt) setPurgeAt(req.purgeAt);
+}
+
+async function loadClient(sub) {
+  hideClientPanels();
+  $("client-name").textContent = "Client " + sub;
+  const r = await api("GET", "/v1/portal/account-deletion", { token: state.token });
+  if (r.status === 403 && r.body && r.body.error && r.body.error.code === "account_closed") {
+    $("account-closed-message").textContent = errorText(r);
+    show($("account-closed"), true);
+    return;
+  }
+  if (r.status !== 200) {
+    setError($("client-error"), errorText(r));
+    return;
+  }
+  if (r.body.request) {
+    renderRequest(r.body.request);
+  } else if (r.body.available) {
+    show($("delete-account"), true);
+  } else {
+    show($("deletion-unavailable"), true);
+  }
+}
+
+async function confirmDelete() {
+  const btn = $("confirm-yes");
+  btn.disabled = true;
+  try {
+    const r = await api("POST", "/v1/portal/account-deletion", { token: state.token, body: { confirm: true } });
+    if (r.status !== 200 && r.status !== 202) {
+      setError($("client-error"), "Could not request deletion: " + errorText(r));
+      return;
+    }
+    hideClientPanels();
+    renderRequest(r.body);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ---- scheduler
+
+function setPurgeAt(purgeAt) {
+  const t = new Date(purgeAt);
+  if (isNaN(t)) return;
+  state.purgeAt = purgeAt;
+  t.setUTCMinutes(t.getUTCMinutes() + 1);
+  $("sched-at").value = t.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+async function runScheduler() {
+  setError($("sched-error"), "");
+  const out = $("sched-result");
+  out.replaceChildren();
+  const at = $("sched-at").value.trim();
+  const r = await api("POST", "/_local/scheduler/run" + (at ? "?at=" + encodeURIComponent(at) : ""));
+  if (r.status !== 200) {
+    setError($("sched-error"), errorText(r));
+    return;
+  }
+  const ran = r.body.ran || [];
+  const skipped = r.body.skipped || [];
+  out.append(el("p", "At " + r.body.at + ": ran " + ran.length + " schedule(s), skipped " + skipped.length + "."));
+  for (const s of ran) {
+    const div = el("div", null, "card");
+    div.dataset.schedule = s.name;
+    div.append(el("h3", s.name));
+    const res = s.result || {};
+    const dl = el("dl");
+    const add = (k, v) => { const dd = el("dd", v); dl.append(el("dt", k), dd); return dd; };
+    add("Target", s.target);
+    if (res.requestId) add("Request", res.requestId);
+    add("Result", res.status || "(none)").className = "purge-status";
+    if (res.deleted) {
+      for (const [key, label] of countLabels) add("Deleted " + label, res.deleted[key] ?? 0);
+    }
+    add("Schedule deleted", s.deleted ? "yes" : "no");
+    if (s.error) add("Error", s.error);
+    div.append(dl);
+    out.append(div);
+  }
+  for (const s of skipped) out.append(el("p", "Skipped " + s.name + " (" + s.expression + "): " + s.reason, "muted"));
+  const raw = el("details");
+  raw.append(el("summary", "Raw response"), el("pre", JSON.stringify(r.body, null, 2)));
+  out.append(raw);
+}
+
+// ---- sent mail
+
+async function loadMail() {
+  setError($("mail-error"), "");
+  const r = await api("GET", "/_local/mail");
+  if (r.status !== 200) {
+    setError($("mail-error"), errorText(r));
+    return;
+  }
+  const list = $("mail-list");
+  list.replaceChildren();
+  const msgs = (r.body && r.body.messages) || [];
+  show($("mail-empty"), msgs.length === 0);
+  for (const m of msgs) {
+    const art = el("article", null, "mail");
+    art.append(el("h3", m.subject || "(no subject)"));
+    art.append(el("div", "From: " + m.from, "meta"));
+    art.append(el("div", "To: " + (m.to || []).join(", "), "meta"));
+    art.append(el("pre", m.text || "(no text part)"));
+    if (m.html) {
+      const d = el("details");
+      d.append(el("summary", "HTML part (source)"), el("pre", m.html));
+      art.append(d);
+    }
+    list.append(art);
+  }
+}
+
+// ---- wiring
+
+document.addEventListener("DOMContentLoaded", () => {
+  const q = new URLSearchParams(location.search);
+  if (q.get("practice")) $("practice").value = q.get("practice");
+  for (const b of document.querySelectorAll("[data-signin]")) {
+    b.addEventListener("click", () => signIn(b.dataset.signin));
+  }
+  $("save-settings").addEventListener("click", saveSettings);
+  $("delete-account").addEventListener("click", () => {
+    show($("delete-account"), false);
+    show($("confirm-delete"), true);
+  });
+  $("confirm-no").addEventListener("click", () => {
+    show($("confirm-delete"), false);
+    show($("delete-account"), true);
+  });
+  $("confirm-yes").addEventListener("click", confirmDelete);
+  $("run-scheduler").addEventListener("click", runScheduler);
+  $("refresh-mail").addEventListener("click", loadMail);
+  $("sched-at").value = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  loadMail();
+});

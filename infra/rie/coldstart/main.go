@@ -1,0 +1,147 @@
+//go:build linux
+
+// Command coldstart reports each function's cold start: the size of the
+// arm64 bootstrap `sam build` makes, and the median, over fresh starts under
+// the runtime interface emulator, of the time from starting the process to
+// the first response of an invocation (the emulator starts the bootstrap on
+// that invocation, as Lambda does). It runs under infra/with-emulator.sh
+// (`make coldstart`); one line per function:
+//
+//	coldstart function=<LogicalId> bytes=<arm64 bootstrap size> init_ms=<median>
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/infra/rie"
+	"github.com/wellness-rtbf/rtbf/internal/localstack"
+)
+
+// cheapEvents are invocations that touch AWS little or not at all, so the
+// figure is the start, not the work.
+var cheapEvents = map[string]string{
+	"SettingsFunction":        "settings-get-client.json",               // refused on its claims
+	"DeletionRequestFunction": "deletionrequest-post-practitioner.json", // refused on its claims
+	"PurgeFunction":           "purge-scheduled.json",                   // one GetItem, for an unknown request
+}
+
+func main() {
+	runs := flag.Int("runs", 20, "fresh starts per function")
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("coldstart: ")
+	if err := run(*runs); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(runs int) error {
+	endpoint := os.Getenv("RTBF_EMULATOR_URL")
+	if endpoint == "" {
+		return fmt.Errorf("RTBF_EMULATOR_URL is not set: run under infra/with-emulator.sh (make coldstart)")
+	}
+	root, err := rie.Root()
+	if err != nil {
+		return err
+	}
+	rieBin, err := rie.Binary(root)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	st, err := localstack.New(ctx, endpoint, "rtbf-coldstart-"+hex.EncodeToString(suffix))
+	if err != nil {
+		return err
+	}
+	if err := st.Provision(ctx); err != nil {
+		return fmt.Errorf("provision: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "rtbf-coldstart-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	for _, f := range rie.Functions {
+		arm, err := rie.Build(ctx, root, f.Logical, filepath.Join(dir, "arm64", f.Logical), "arm64")
+		if err != nil {
+			return err
+		}
+		info, err := os.Stat(arm)
+		if err != nil {
+			return err
+		}
+		host, err := rie.Build(ctx, root, f.Logical, filepath.Join(dir, runtime.GOARCH, f.Logical), runtime.GOARCH)
+		if err != nil {
+			return err
+		}
+		payload, err := os.ReadFile(filepath.Join(root, "events", cheapEvents[f.Logical]))
+		if err != nil {
+			return err
+		}
+		env := rie.Env(st, f, 30)
+		times := make([]time.Duration, 0, runs)
+		for range runs {
+			d, err := coldStart(ctx, rieBin, host, env, payload)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Logical, err)
+			}
+			times = append(times, d)
+		}
+		fmt.Printf("coldstart function=%s bytes=%d init_ms=%.1f\n", f.Logical, info.Size(), ms(median(times)))
+	}
+	return nil
+}
+
+// coldStart starts a fresh emulator and bootstrap and times the first
+// successful invocation from the start of the process.
+func coldStart(ctx context.Context, rieBin, bootstrap string, env []string, payload []byte) (time.Duration, error) {
+	p, err := rie.Start(rieBin, bootstrap, env, io.Discard)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	status, body, err := p.Invoke(ictx, payload)
+	d := time.Since(p.Started)
+	if err != nil {
+		return 0, err
+	}
+	var fnErr struct {
+		ErrorType string `json:"errorType"`
+	}
+	_ = json.Unmarshal(body, &fnErr)
+	if status != 200 || fnErr.ErrorType != "" {
+		return 0, fmt.Errorf("invocation failed: status %d: %s", status, body)
+	}
+	return d, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,246 @@
+//go:build integration && linux
+
+package rie_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+
+	"github.com/wellness-rtbf/rtbf/infra/rie"
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+	"github.com/wellness-rtbf/rtbf/internal/localstack"
+)
+
+// lockedBuffer collects a process's output, written by its goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// apiResponse is the part of an API Gateway v2 response the test reads.
+type apiResponse struct {
+	StatusCode int    `json:"statusCode"`
+	Body       string `json:"body"`
+}
+
+// TestBootstraps_Events builds every function with the targets `sam build`
+// calls, runs each bootstrap under the runtime interface emulator against
+// the local AWS emulator, invokes it with every sample event in events/,
+// and checks the responses and what they changed.
+func TestBootstraps_Events(t *testing.T) {
+	endpoint := emulatortest.URL(t)
+	root, err := rie.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rieBin, err := rie.Binary(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// Build while the stack is provisioned and seeded.
+	buildDir := t.TempDir()
+	bootstraps := make([]string, len(rie.Functions))
+	buildErrs := make([]error, len(rie.Functions))
+	var wg sync.WaitGroup
+	for i, f := range rie.Functions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bootstraps[i], buildErrs[i] = rie.Build(ctx, root, f.Logical, filepath.Join(buildDir, f.Logical), runtime.GOARCH)
+		}()
+	}
+
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	st, err := localstack.New(ctx, endpoint, "rtbf-rie-"+hex.EncodeToString(suffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Provision(ctx); err != nil {
+		t.Fatalf("provision: %v", err)
+	}
+	demo, err := st.Seed(ctx, "prac-demo")
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	// The events' people are the seeded ones.
+	if demo.OwnerID != "pr-owner" || demo.MemberID != "pr-member" || !strings.Contains(strings.Join(demo.Clients, ","), "cl-ava") {
+		t.Fatalf("got demo %+v, want owner pr-owner, member pr-member, client cl-ava", demo)
+	}
+	wg.Wait()
+	for _, err := range buildErrs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	procs := map[string]*rie.Process{}
+	for i, f := range rie.Functions {
+		out := &lockedBuffer{}
+		p, err := rie.Start(rieBin, bootstraps[i], rie.Env(st, f, 30), out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs[f.EventPrefix] = p
+		t.Cleanup(func() {
+			if err := p.Close(); err != nil {
+				t.Error(err)
+			}
+			if t.Failed() {
+				t.Logf("%s output:\n%s", f.Logical, out.String())
+			}
+		})
+	}
+
+	invoke := func(t *testing.T, name string) []byte {
+		t.Helper()
+		payload, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := procs[name[:strings.IndexByte(name, '-')]]
+		status, body, err := p.Invoke(ctx, payload)
+		if err != nil {
+			t.Fatalf("invoke %s: %v", name, err)
+		}
+		if status != 200 {
+			t.Fatalf("invoke %s: got emulator status %d, want 200; body %s", name, status, body)
+		}
+		return body
+	}
+	api := func(t *testing.T, name string, want int) apiResponse {
+		t.Helper()
+		body := invoke(t, name)
+		var r apiResponse
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("%s: decode %s: %v", name, body, err)
+		}
+		if r.StatusCode != want {
+			t.Fatalf("%s: got status %d, want %d; body %s", name, r.StatusCode, want, r.Body)
+		}
+		return r
+	}
+	store := dynamostore.New(st.DynamoDB, st.Table)
+
+	// The order matters: the deletion request is accepted only once the
+	// owner has turned the setting on. Every events/ file is used once.
+	steps := []struct {
+		event  string
+		status int
+		check  func(t *testing.T, r apiResponse)
+	}{
+		{"settings-get-owner", 200, nil},
+		{"settings-put-member", 403, nil},
+		{"settings-get-client", 403, nil},
+		{"settings-put-enable-owner", 200, func(t *testing.T, _ apiResponse) {
+			s, err := store.GetSetting(ctx, "prac-demo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !s.Enabled || s.UpdatedBy != "pr-owner" {
+				t.Errorf("got stored setting %+v, want enabled by pr-owner", s)
+			}
+		}},
+		{"deletionrequest-get-client", 200, func(t *testing.T, r apiResponse) {
+			var got struct {
+				Available bool `json:"available"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &got); err != nil || !got.Available {
+				t.Errorf("got body %s, want available true", r.Body)
+			}
+		}},
+		{"deletionrequest-post-unconfirmed", 400, nil},
+		{"deletionrequest-post-practitioner", 403, nil},
+		{"deletionrequest-post-malformed", 400, nil},
+		{"deletionrequest-post-client", 202, func(t *testing.T, r apiResponse) {
+			out, err := st.Scheduler.ListSchedules(ctx, &scheduler.ListSchedulesInput{GroupName: &st.ScheduleGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Schedules) != 1 {
+				t.Fatalf("got %d schedules in %s, want 1", len(out.Schedules), st.ScheduleGroup)
+			}
+			var req struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &req); err != nil || req.ID == "" {
+				t.Fatalf("got body %s, want the request's id", r.Body)
+			}
+			sc, err := st.Scheduler.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: out.Schedules[0].Name, GroupName: &st.ScheduleGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := *sc.Target.Arn, localstack.FunctionARN(rie.FunctionName(st, "PurgeFunction")); got != want {
+				t.Errorf("got schedule target %s, want %s", got, want)
+			}
+			if got := *sc.Target.Input; !strings.Contains(got, req.ID) {
+				t.Errorf("got schedule input %s, want it to name request %s", got, req.ID)
+			}
+			if got := emulatortest.SentEmails(t, st.Sender); len(got) == 0 {
+				t.Errorf("got no email sent from %s, want the practitioners told", st.Sender)
+			}
+		}},
+	}
+	for _, s := range steps {
+		if !t.Run(s.event, func(t *testing.T) {
+			r := api(t, s.event, s.status)
+			if s.check != nil {
+				s.check(t, r)
+			}
+		}) {
+			return
+		}
+	}
+
+	t.Run("purge-sweep", func(t *testing.T) {
+		body := invoke(t, "purge-sweep")
+		if got := strings.TrimSpace(string(body)); got != `{"swept":true}` {
+			t.Errorf(`got %s, want {"swept":true}`, got)
+		}
+	})
+	t.Run("purge-scheduled", func(t *testing.T) {
+		// An unknown request: nothing to purge, and no error to retry.
+		body := invoke(t, "purge-scheduled")
+		var r map[string]any
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		if _, ok := r["errorType"]; ok {
+			t.Errorf("got error %s, want none", body)
+		}
+	})
+
+	// Every events/ file was invoked.
+	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	if len(files) != len(steps)+2 {
+		t.Errorf("got %d files in events/, want %d: a new event needs a case here", len(files), len(steps)+2)
+	}
+}
