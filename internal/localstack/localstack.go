@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -124,38 +123,33 @@ func exists(err error) bool {
 
 // CreateTable creates the service's table as template.yaml declares it.
 func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
-	s := func(n string) ddbtypes.AttributeDefinition {
-		return ddbtypes.AttributeDefinition{AttributeName: aws.String(n), AttributeType: ddbtypes.ScalarAttributeTypeS}
+	in, err := TableInput(name)
+	if err != nil {
+		return err
 	}
-	k := func(n string, kt ddbtypes.KeyType) ddbtypes.KeySchemaElement {
-		return ddbtypes.KeySchemaElement{AttributeName: aws.String(n), KeyType: kt}
-	}
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            &name,
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{s("pk"), s("sk"), s("pendingPk"), s("pendingSk"), s("inboxPk"), s("inboxSk")},
-		KeySchema:            []ddbtypes.KeySchemaElement{k("pk", ddbtypes.KeyTypeHash), k("sk", ddbtypes.KeyTypeRange)},
-		GlobalSecondaryIndexes: []ddbtypes.GlobalSecondaryIndex{{
-			IndexName:  aws.String("pending"),
-			KeySchema:  []ddbtypes.KeySchemaElement{k("pendingPk", ddbtypes.KeyTypeHash), k("pendingSk", ddbtypes.KeyTypeRange)},
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-		}, {
-			IndexName:  aws.String("inbox"),
-			KeySchema:  []ddbtypes.KeySchemaElement{k("inboxPk", ddbtypes.KeyTypeHash), k("inboxSk", ddbtypes.KeyTypeRange)},
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
-		}},
-	})
+	_, err = db.CreateTable(ctx, in)
 	return err
 }
 
-// CreateBucket creates a versioned documents bucket.
+// CreateBucket creates the documents bucket with the versioning and the
+// lifecycle template.yaml declares.
 func CreateBucket(ctx context.Context, c *s3.Client, name string) error {
+	versioning, lifecycle, err := bucketConfig(name)
+	if err != nil {
+		return err
+	}
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		return err
 	}
-	_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-		Bucket:                  &name,
-		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
-	})
-	return err
+	if versioning != nil {
+		if _, err := c.PutBucketVersioning(ctx, versioning); err != nil {
+			return fmt.Errorf("versioning: %w", err)
+		}
+	}
+	if lifecycle != nil {
+		if _, err := c.PutBucketLifecycleConfiguration(ctx, lifecycle); err != nil {
+			return fmt.Errorf("lifecycle: %w", err)
+		}
+	}
+	return nil
 }

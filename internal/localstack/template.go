@@ -1,0 +1,180 @@
+package localstack
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"gopkg.in/yaml.v3"
+)
+
+// The local stack's table and bucket are read from template.yaml, so they
+// cannot drift from what `sam deploy` creates. Only the properties an
+// emulator acts on are taken: keys, indexes, versioning and the lifecycle.
+
+// template is the part of template.yaml read here.
+type template struct {
+	Resources struct {
+		Table struct {
+			Properties struct {
+				AttributeDefinitions []struct {
+					AttributeName string `yaml:"AttributeName"`
+					AttributeType string `yaml:"AttributeType"`
+				} `yaml:"AttributeDefinitions"`
+				KeySchema              []keyElement `yaml:"KeySchema"`
+				GlobalSecondaryIndexes []struct {
+					IndexName  string       `yaml:"IndexName"`
+					KeySchema  []keyElement `yaml:"KeySchema"`
+					Projection struct {
+						ProjectionType string `yaml:"ProjectionType"`
+					} `yaml:"Projection"`
+				} `yaml:"GlobalSecondaryIndexes"`
+			} `yaml:"Properties"`
+		} `yaml:"Table"`
+		DocumentsBucket struct {
+			Properties struct {
+				VersioningConfiguration struct {
+					Status string `yaml:"Status"`
+				} `yaml:"VersioningConfiguration"`
+				LifecycleConfiguration struct {
+					Rules []struct {
+						ID                          string `yaml:"Id"`
+						Status                      string `yaml:"Status"`
+						NoncurrentVersionExpiration *struct {
+							NoncurrentDays int32 `yaml:"NoncurrentDays"`
+						} `yaml:"NoncurrentVersionExpiration"`
+						AbortIncompleteMultipartUpload *struct {
+							DaysAfterInitiation int32 `yaml:"DaysAfterInitiation"`
+						} `yaml:"AbortIncompleteMultipartUpload"`
+						ExpiredObjectDeleteMarker bool `yaml:"ExpiredObjectDeleteMarker"`
+					} `yaml:"Rules"`
+				} `yaml:"LifecycleConfiguration"`
+			} `yaml:"Properties"`
+		} `yaml:"DocumentsBucket"`
+	} `yaml:"Resources"`
+}
+
+type keyElement struct {
+	AttributeName string `yaml:"AttributeName"`
+	KeyType       string `yaml:"KeyType"`
+}
+
+// TemplatePath finds template.yaml in the working directory or the nearest
+// one above it that has one (tests run in their package's directory).
+func TemplatePath() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "template.yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("template.yaml not found in this directory or above")
+		}
+		dir = parent
+	}
+}
+
+func loadTemplate() (*template, error) {
+	path, err := TemplatePath()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var t template
+	if err := yaml.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if len(t.Resources.Table.Properties.KeySchema) == 0 {
+		return nil, fmt.Errorf("%s: Resources.Table has no KeySchema", path)
+	}
+	return &t, nil
+}
+
+func keySchema(ks []keyElement) []ddbtypes.KeySchemaElement {
+	out := make([]ddbtypes.KeySchemaElement, len(ks))
+	for i, k := range ks {
+		out[i] = ddbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)}
+	}
+	return out
+}
+
+// TableInput is the CreateTable request for the template's table, named name.
+func TableInput(name string) (*dynamodb.CreateTableInput, error) {
+	t, err := loadTemplate()
+	if err != nil {
+		return nil, err
+	}
+	p := t.Resources.Table.Properties
+	in := &dynamodb.CreateTableInput{
+		TableName:   &name,
+		BillingMode: ddbtypes.BillingModePayPerRequest,
+		KeySchema:   keySchema(p.KeySchema),
+	}
+	for _, a := range p.AttributeDefinitions {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
+			AttributeName: aws.String(a.AttributeName), AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType),
+		})
+	}
+	for _, g := range p.GlobalSecondaryIndexes {
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
+			IndexName:  aws.String(g.IndexName),
+			KeySchema:  keySchema(g.KeySchema),
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(g.Projection.ProjectionType)},
+		})
+	}
+	return in, nil
+}
+
+// bucketConfig is the template's versioning and lifecycle for the documents
+// bucket.
+func bucketConfig(bucket string) (*s3.PutBucketVersioningInput, *s3.PutBucketLifecycleConfigurationInput, error) {
+	t, err := loadTemplate()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := t.Resources.DocumentsBucket.Properties
+	var versioning *s3.PutBucketVersioningInput
+	if p.VersioningConfiguration.Status != "" {
+		versioning = &s3.PutBucketVersioningInput{
+			Bucket:                  &bucket,
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatus(p.VersioningConfiguration.Status)},
+		}
+	}
+	var rules []s3types.LifecycleRule
+	for _, r := range p.LifecycleConfiguration.Rules {
+		rule := s3types.LifecycleRule{
+			ID:     aws.String(r.ID),
+			Status: s3types.ExpirationStatus(r.Status),
+			Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String("")},
+		}
+		if r.NoncurrentVersionExpiration != nil {
+			rule.NoncurrentVersionExpiration = &s3types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(r.NoncurrentVersionExpiration.NoncurrentDays)}
+		}
+		if r.AbortIncompleteMultipartUpload != nil {
+			rule.AbortIncompleteMultipartUpload = &s3types.AbortIncompleteMultipartUpload{DaysAfterInitiation: aws.Int32(r.AbortIncompleteMultipartUpload.DaysAfterInitiation)}
+		}
+		if r.ExpiredObjectDeleteMarker {
+			rule.Expiration = &s3types.LifecycleExpiration{ExpiredObjectDeleteMarker: aws.Bool(true)}
+		}
+		rules = append(rules, rule)
+	}
+	var lifecycle *s3.PutBucketLifecycleConfigurationInput
+	if len(rules) > 0 {
+		lifecycle = &s3.PutBucketLifecycleConfigurationInput{Bucket: &bucket, LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: rules}}
+	}
+	return versioning, lifecycle, nil
+}
