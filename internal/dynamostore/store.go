@@ -32,9 +32,6 @@ var (
 // New returns a Store on the named table.
 func New(db *dynamodb.Client, table string) *Store { return &Store{db: db, table: table} }
 
-// Table is the table's name.
-func (s *Store) Table() string { return s.table }
-
 func key(pk, sk string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
 		attrPK: &ddbtypes.AttributeValueMemberS{Value: pk},
