@@ -11,5 +11,5 @@ const route = "/v1/portal/account-deletion"
 
 // TestEvents checks every sample event of the function (STYLE habit 8).
 func TestEvents(t *testing.T) {
-	apigwtest.CheckEvents(t, "deletionrequest", route, http.MethodGet, http.MethodPost)
+	apigwtest.CheckEvents(t, "deletionrequest", route, http.MethodGet, http.MethodDelete, http.MethodPost)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 )
 
-// Handler serves GET and POST /v1/portal/account-deletion.
+// Handler serves GET, POST and DELETE /v1/portal/account-deletion.
 type Handler struct {
 	svc *erasure.Service
 	log *slog.Logger
@@ -61,6 +61,12 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			status = http.StatusAccepted
 		}
 		return status, apigw.NewRequestView(r), nil
+	case http.MethodDelete:
+		r, err := h.svc.CancelDeletion(ctx, actor)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, apigw.NewRequestView(r), nil
 	default:
 		return 0, nil, apigw.MethodNotAllowed(m)
 	}

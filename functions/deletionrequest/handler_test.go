@@ -305,9 +305,9 @@ func TestHandler_Handle(t *testing.T) {
 		{"ErrUnsupportedMedia", true, withHeader(post(clientClaims, `{"confirm":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, erasure.EUnsupportedMedia},
 
 		// Methods the route does not serve.
-		{"ErrMethodNotAllowed/Delete", true, newRequest(http.MethodDelete, clientClaims, ""), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
+		{"ErrMethodNotAllowed/Patch", true, newRequest(http.MethodPatch, clientClaims, ""), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
 		{"ErrMethodNotAllowed/Put", true, newRequest(http.MethodPut, clientClaims, `{"confirm":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
-		{"ErrUnauthorized/DeleteNoAuthorizer", true, newRequest(http.MethodDelete, nil, ""), http.StatusUnauthorized, erasure.EUnauthorized},
+		{"ErrUnauthorized/PatchNoAuthorizer", true, newRequest(http.MethodPatch, nil, ""), http.StatusUnauthorized, erasure.EUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -493,6 +493,7 @@ func TestHandler_Handle_Events(t *testing.T) {
 		code   string
 	}{
 		"deletionrequest-get-client":        {http.StatusOK, ""},
+		"deletionrequest-delete-client":     {http.StatusNotFound, erasure.ENotFound}, // nothing pending to cancel
 		"deletionrequest-post-client":       {http.StatusAccepted, ""},
 		"deletionrequest-post-unconfirmed":  {http.StatusBadRequest, erasure.EConfirmationRequired},
 		"deletionrequest-post-practitioner": {http.StatusForbidden, erasure.EForbidden},

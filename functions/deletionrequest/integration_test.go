@@ -168,7 +168,7 @@ func TestDeletionRequest_Routes(t *testing.T) {
 		{"ErrInvalid/Malformed", event("POST", `{"confirm":`, client), 400, "invalid_request"},
 		{"ErrInvalid/UnknownField", event("POST", `{"confirm":true,"clientId":"cl-other"}`, client), 400, "invalid_request"},
 		{"ErrTooLarge", event("POST", `{"confirm":true,"pad":"`+strings.Repeat("x", 8000)+`"}`, client), 413, "payload_too_large"},
-		{"ErrMethodNotAllowed", event("DELETE", "", client), 405, "method_not_allowed"},
+		{"ErrMethodNotAllowed", event("PATCH", "", client), 405, "method_not_allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.enable(t, true)

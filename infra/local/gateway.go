@@ -34,6 +34,7 @@ var routes = []route{
 	{http.MethodPut, "/v1/settings/right-to-be-forgotten", "SettingsFunction"},
 	{http.MethodGet, "/v1/portal/account-deletion", "DeletionRequestFunction"},
 	{http.MethodPost, "/v1/portal/account-deletion", "DeletionRequestFunction"},
+	{http.MethodDelete, "/v1/portal/account-deletion", "DeletionRequestFunction"},
 }
 
 // maxRequestBody is API Gateway's request payload limit.

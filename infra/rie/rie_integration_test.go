@@ -208,6 +208,21 @@ func TestBootstraps_Events(t *testing.T) {
 				t.Errorf("got no email sent from %s, want the practitioners told", st.Sender)
 			}
 		}},
+		{"deletionrequest-delete-client", 200, func(t *testing.T, r apiResponse) {
+			var got struct {
+				Status string `json:"status"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &got); err != nil || got.Status != "cancelled" {
+				t.Errorf("got body %s, want the request cancelled", r.Body)
+			}
+			out, err := st.Scheduler.ListSchedules(ctx, &scheduler.ListSchedulesInput{GroupName: &st.ScheduleGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Schedules) != 0 {
+				t.Errorf("got %d schedules after the cancel, want 0", len(out.Schedules))
+			}
+		}},
 	}
 	for _, s := range steps {
 		if !t.Run(s.event, func(t *testing.T) {

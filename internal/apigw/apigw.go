@@ -138,6 +138,8 @@ var statuses = map[string]int{
 	erasure.ENotFound:             http.StatusNotFound,
 	erasure.EMethodNotAllowed:     http.StatusMethodNotAllowed,
 	erasure.EConflict:             http.StatusConflict,
+	erasure.EAlreadyPurging:       http.StatusConflict,
+	erasure.EAlreadyCompleted:     http.StatusConflict,
 	erasure.ETooLarge:             http.StatusRequestEntityTooLarge,
 	erasure.EUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	erasure.EUnavailable:          http.StatusServiceUnavailable,

@@ -35,6 +35,7 @@ type requestItem struct {
 	EmailClaimedMs int64      `dynamodbav:"emailClaimedMs,omitempty"`
 	PurgeStartedAt *time.Time `dynamodbav:"purgeStartedAt,omitempty"`
 	CompletedAt    *time.Time `dynamodbav:"completedAt,omitempty"`
+	CancelledAt    *time.Time `dynamodbav:"cancelledAt,omitempty"`
 	LeaseUntilMs   int64      `dynamodbav:"leaseUntilMs,omitempty"`
 	Invocations    int        `dynamodbav:"invocations"`
 	PurgePhase     string     `dynamodbav:"purgePhase,omitempty"`
@@ -51,7 +52,7 @@ func (it requestItem) request() erasure.Request {
 		ID: it.ID, PracticeID: it.PracticeID, ClientID: it.ClientID, RequestedBy: it.RequestedBy,
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), PurgeAt: it.PurgeAt.UTC(),
 		WillDelete: it.WillDelete, ScheduleName: it.ScheduleName,
-		NotifiedAt: it.NotifiedAt, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt,
+		NotifiedAt: it.NotifiedAt, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt,
 		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
@@ -207,6 +208,37 @@ func (s *Store) MarkNotified(ctx context.Context, id string, at time.Time) error
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":at": v},
 	})
 	return err
+}
+
+// CancelRequest marks the request cancelled and frees the client's
+// deletion pointer in one transaction. Its condition is what makes a cancel
+// racing a purge start end one way: the purge's StartPurge needs a pending
+// status, this needs one not yet purging.
+func (s *Store) CancelRequest(ctx context.Context, r erasure.Request, at time.Time) error {
+	v, err := attributevalue.Marshal(at)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []ddbtypes.TransactWriteItem{
+			{Update: &ddbtypes.Update{
+				TableName: &s.table, Key: key(RequestPK(r.ID), skRequest),
+				UpdateExpression:         aws.String("SET #status = :cancelled, cancelledAt = :at REMOVE pendingPk, pendingSk"),
+				ConditionExpression:      aws.String("#status IN (:accepting, :scheduled) AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs <= :nowMs)"),
+				ExpressionAttributeNames: map[string]string{"#status": "status"},
+				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+					":cancelled": str(string(erasure.StatusCancelled)), ":at": v, ":nowMs": num(at.UnixMilli()),
+					":accepting": str(string(erasure.StatusAccepting)), ":scheduled": str(string(erasure.StatusScheduled)),
+				},
+			}},
+			{Delete: &ddbtypes.Delete{
+				TableName: &s.table, Key: key(ClientPK(r.PracticeID, r.ClientID), skActive),
+				ConditionExpression:       aws.String("attribute_not_exists(pk) OR requestId = :id"),
+				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":id": str(r.ID)},
+			}},
+		},
+	})
+	return translate("cancel request", err)
 }
 
 func (s *Store) StartPurge(ctx context.Context, id string, now, leaseUntil time.Time) (erasure.Request, error) {

@@ -16,6 +16,8 @@ const (
 	EAccountClosed        = "account_closed"
 	ENotFound             = "not_found"
 	EConflict             = "conflict"
+	EAlreadyPurging       = "already_purging"
+	EAlreadyCompleted     = "already_completed"
 	EUnavailable          = "service_unavailable"
 	ETooLarge             = "payload_too_large"
 	EUnsupportedMedia     = "unsupported_media_type"

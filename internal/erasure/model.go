@@ -132,6 +132,9 @@ const (
 	StatusPurging Status = "purging"
 	// StatusCompleted: the client's content is gone.
 	StatusCompleted Status = "completed"
+	// StatusCancelled: the client withdrew the request before its purge
+	// started; nothing was deleted.
+	StatusCancelled Status = "cancelled"
 )
 
 // Pending reports whether the purge is still to be done.
@@ -166,6 +169,7 @@ type Request struct {
 	// starts.
 	PurgePhase  string
 	PurgeCursor string
+	CancelledAt *time.Time
 }
 
 // BackupsClearBy is when no backup holds the purged data any more: the
@@ -202,4 +206,5 @@ type Notification struct {
 const (
 	NoticeDeletionRequested = "client_deletion_requested"
 	NoticeDeletionCompleted = "client_deletion_completed"
+	NoticeDeletionCancelled = "client_deletion_cancelled"
 )

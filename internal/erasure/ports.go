@@ -56,6 +56,11 @@ type RequestStore interface {
 	ReleaseEmailClaim(ctx context.Context, id string) error
 	// MarkNotified records that the practitioners were told.
 	MarkNotified(ctx context.Context, id string, at time.Time) error
+	// CancelRequest marks a request that is accepting or scheduled, and
+	// whose purge has not started, cancelled, and frees the client to ask
+	// again; ErrConditionFailed when the purge has started or the request is
+	// no longer pending.
+	CancelRequest(ctx context.Context, r Request, at time.Time) error
 	// StartPurge moves a pending request to StatusPurging, counts the
 	// invocation and takes the purge lease until leaseUntil. It returns
 	// ErrConditionFailed when the request is not pending or another
@@ -167,6 +172,9 @@ type Scheduler interface {
 	// CreatePurgeSchedule returns ErrAlreadyExists when a schedule with
 	// that name exists.
 	CreatePurgeSchedule(ctx context.Context, s PurgeSchedule) error
+	// DeletePurgeSchedule deletes the named schedule; a missing one is no
+	// error.
+	DeletePurgeSchedule(ctx context.Context, name string) error
 }
 
 // Email is a message with a text and an HTML part.

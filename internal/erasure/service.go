@@ -288,6 +288,72 @@ func (s *Service) accept(ctx context.Context, r Request, created bool) (Request,
 	return r, nil
 }
 
+// CancelDeletion withdraws the client's pending request before its purge
+// starts: the request becomes cancelled, its schedule is deleted and the
+// practitioners are told. Once the purge has started it is too late.
+func (s *Service) CancelDeletion(ctx context.Context, a Actor) (Request, error) {
+	if err := s.requireOpenClient(ctx, a); err != nil {
+		return Request{}, err
+	}
+	r, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
+	if errors.Is(err, ErrNotFound) {
+		return Request{}, Errorf(ENotFound, "there is no pending deletion request to cancel")
+	}
+	if err != nil {
+		return Request{}, fmt.Errorf("active request: %w", err)
+	}
+	now := s.now()
+	if err := s.Requests.CancelRequest(ctx, r, now); err != nil {
+		if !errors.Is(err, ErrConditionFailed) {
+			return Request{}, fmt.Errorf("cancel request: %w", err)
+		}
+		cur, gerr := s.Requests.GetRequest(ctx, r.ID)
+		if gerr != nil {
+			return Request{}, fmt.Errorf("get request: %w", gerr)
+		}
+		switch cur.Status {
+		case StatusCompleted:
+			return Request{}, Errorf(EAlreadyCompleted, "the deletion was completed; it cannot be cancelled")
+		case StatusCancelled:
+			return cur, nil
+		}
+		return Request{}, Errorf(EAlreadyPurging, "the deletion has started; it can no longer be cancelled")
+	}
+	r.Status, r.CancelledAt = StatusCancelled, &now
+	// The schedule would find the request cancelled and do nothing; delete
+	// it anyway, so nothing fires for a withdrawn request.
+	if err := s.Scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {
+		s.log().WarnContext(ctx, "delete the schedule of a cancelled request", "requestId", r.ID, "err", err)
+	}
+	if err := s.notifyCancelled(ctx, r, now); err != nil {
+		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "requestId", r.ID, "err", err)
+	}
+	return r, nil
+}
+
+func (s *Service) notifyCancelled(ctx context.Context, r Request, at time.Time) error {
+	c, err := s.client(ctx, r)
+	if err != nil {
+		return err
+	}
+	ps, _, err := s.recipients(ctx, r.PracticeID, c)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		n := Notification{
+			PractitionerID: p.ID, PracticeID: r.PracticeID, ID: r.ID + "-cancelled",
+			Kind: NoticeDeletionCancelled, RequestID: r.ID, ClientID: r.ClientID, ClientName: c.DisplayName(),
+			CreatedAt: at, PurgeAt: r.PurgeAt,
+			Message: fmt.Sprintf("%s cancelled their account deletion request. Nothing will be deleted.", c.DisplayName()),
+		}
+		if err := s.Notifications.PutNotification(ctx, n); err != nil {
+			return fmt.Errorf("put notification: %w", err)
+		}
+	}
+	return nil
+}
+
 // recipients are the practice owner and the client's assigned
 // practitioners, each once.
 func (s *Service) recipients(ctx context.Context, practiceID string, c Client) ([]Practitioner, Practice, error) {

@@ -380,6 +380,40 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 			}
 			wantErr(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")), erasure.ErrConditionFailed)
 		})
+		t.Run("CancelRequest", func(t *testing.T) {
+			s, _ := newStores(t)
+			r := newRequest("rq-1", "c-1")
+			must(t, s.CreateRequest(ctx, r))
+			must(t, s.MarkScheduled(ctx, r.ID))
+			at := msTime(0)
+			must(t, s.CancelRequest(ctx, r, at))
+			got := getRequest(t, s, r.ID)
+			if got.Status != erasure.StatusCancelled || got.CancelledAt == nil || !got.CancelledAt.Equal(at) {
+				t.Errorf("GetRequest: got status %q cancelled at %v, want cancelled at %v", got.Status, got.CancelledAt, at)
+			}
+			_, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+			wantErr(t, err, erasure.ErrNotFound)
+			if ids := pendingIDs(t, s); len(ids) != 0 {
+				t.Errorf("PendingRequests: got %v, want none", ids)
+			}
+			// Cancelled: the purge never starts, and the client may ask again.
+			_, err = s.StartPurge(ctx, r.ID, at, at.Add(16*time.Minute))
+			wantErr(t, err, erasure.ErrConditionFailed)
+			must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
+		})
+		t.Run("CancelRequest/ErrConditionFailed", func(t *testing.T) {
+			s, _ := newStores(t)
+			r := newRequest("rq-1", "c-1")
+			must(t, s.CreateRequest(ctx, r))
+			t0 := msTime(0)
+			_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
+			must(t, err)
+			// The purge holds the request: too late.
+			wantErr(t, s.CancelRequest(ctx, r, t0.Add(time.Minute)), erasure.ErrConditionFailed)
+			if got := getRequest(t, s, r.ID); got.Status != erasure.StatusPurging {
+				t.Errorf("GetRequest: got %q, want purging", got.Status)
+			}
+		})
 		t.Run("AddDeleted", func(t *testing.T) {
 			s, _ := newStores(t)
 			r := newRequest("rq-1", "c-1")

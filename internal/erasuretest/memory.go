@@ -327,6 +327,20 @@ func (m *Memory) MarkNotified(_ context.Context, id string, at time.Time) error 
 	return nil
 }
 
+func (m *Memory) CancelRequest(_ context.Context, r erasure.Request, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.requests[r.ID]
+	if !ok || (cur.Status != erasure.StatusAccepting && cur.Status != erasure.StatusScheduled) || at.Before(cur.leaseUntil) {
+		return erasure.ErrConditionFailed
+	}
+	cur.Status, cur.CancelledAt = erasure.StatusCancelled, &at
+	if m.active[k2(cur.PracticeID, cur.ClientID)] == r.ID {
+		delete(m.active, k2(cur.PracticeID, cur.ClientID))
+	}
+	return nil
+}
+
 func (m *Memory) StartPurge(_ context.Context, id string, now, leaseUntil time.Time) (erasure.Request, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -579,6 +593,13 @@ func (s *Scheduler) CreatePurgeSchedule(_ context.Context, ps erasure.PurgeSched
 		return erasure.ErrAlreadyExists
 	}
 	s.Schedules[ps.Name] = ps
+	return nil
+}
+
+func (s *Scheduler) DeletePurgeSchedule(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.Schedules, name)
 	return nil
 }
 

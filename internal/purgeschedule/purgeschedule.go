@@ -51,6 +51,15 @@ type Input struct {
 	RequestID string `json:"requestId"`
 }
 
+func (s *Scheduler) DeletePurgeSchedule(ctx context.Context, name string) error {
+	_, err := s.client.DeleteSchedule(ctx, &scheduler.DeleteScheduleInput{Name: &name, GroupName: &s.cfg.Group})
+	var missing *schedtypes.ResourceNotFoundException
+	if err != nil && !errors.As(err, &missing) {
+		return fmt.Errorf("delete schedule %s: %w", name, err)
+	}
+	return nil
+}
+
 func (s *Scheduler) CreatePurgeSchedule(ctx context.Context, ps erasure.PurgeSchedule) error {
 	input, err := json.Marshal(Input{RequestID: ps.RequestID})
 	if err != nil {
