@@ -19,8 +19,9 @@ GOARCH ?= arm64
 sam_function_dir.SettingsFunction := settings
 sam_function_dir.DeletionRequestFunction := deletionrequest
 sam_function_dir.PurgeFunction := purge
+sam_function_dir.NotificationsFunction := notifications
 
-SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction
+SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction NotificationsFunction
 SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 
 .PHONY: $(SAM_BUILD_TARGETS)

@@ -35,6 +35,35 @@ var routes = []route{
 	{http.MethodGet, "/v1/portal/account-deletion", "DeletionRequestFunction"},
 	{http.MethodPost, "/v1/portal/account-deletion", "DeletionRequestFunction"},
 	{http.MethodDelete, "/v1/portal/account-deletion", "DeletionRequestFunction"},
+	{http.MethodGet, "/v1/notifications", "NotificationsFunction"},
+	{http.MethodPost, "/v1/notifications/{id}/read", "NotificationsFunction"},
+}
+
+// matchPath matches a request path against a route path whose segments
+// may be {name} parameters, as API Gateway does; a parameter matches one
+// non-empty segment.
+func matchPath(pattern, path string) (map[string]string, bool) {
+	ps, xs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(xs) {
+		return nil, false
+	}
+	var params map[string]string
+	for i, p := range ps {
+		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
+			if xs[i] == "" {
+				return nil, false
+			}
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[p[1:len(p)-1]] = xs[i]
+			continue
+		}
+		if p != xs[i] {
+			return nil, false
+		}
+	}
+	return params, true
 }
 
 // maxRequestBody is API Gateway's request payload limit.
@@ -50,9 +79,10 @@ type gateway struct {
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rt *route
+	var params map[string]string
 	for i := range routes {
-		if routes[i].method == r.Method && routes[i].path == r.URL.Path {
-			rt = &routes[i]
+		if p, ok := matchPath(routes[i].path, r.URL.Path); ok && routes[i].method == r.Method {
+			rt, params = &routes[i], p
 		}
 	}
 	if rt == nil {
@@ -81,6 +111,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := toEvent(r, *rt, reqID, body, claims, g.now())
+	ev.PathParameters = params
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})

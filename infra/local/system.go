@@ -47,6 +47,7 @@ var functions = []fnSpec{
 	{"SettingsFunction", 10 * time.Second, 256},
 	{"DeletionRequestFunction", 10 * time.Second, 256},
 	{"PurgeFunction", 900 * time.Second, 512},
+	{"NotificationsFunction", 10 * time.Second, 256},
 }
 
 // System is the running local stack.

@@ -38,6 +38,7 @@ var Functions = []Function{
 	{"SettingsFunction", "settings", 10, 256},
 	{"DeletionRequestFunction", "deletionrequest", 10, 256},
 	{"PurgeFunction", "purge", 900, 512},
+	{"NotificationsFunction", "notifications", 10, 256},
 }
 
 // Root is the repository root: the nearest directory at or above the

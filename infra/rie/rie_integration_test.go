@@ -208,6 +208,18 @@ func TestBootstraps_Events(t *testing.T) {
 				t.Errorf("got no email sent from %s, want the practitioners told", st.Sender)
 			}
 		}},
+		{"notifications-get-client", 403, nil},
+		{"notifications-post-read-owner", 404, nil},
+		{"notifications-get-owner", 200, func(t *testing.T, r apiResponse) {
+			var got struct {
+				Notifications []struct {
+					Kind string `json:"kind"`
+				} `json:"notifications"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &got); err != nil || len(got.Notifications) == 0 {
+				t.Errorf("got body %s, want the owner's notification of the request", r.Body)
+			}
+		}},
 		{"deletionrequest-delete-client", 200, func(t *testing.T, r apiResponse) {
 			var got struct {
 				Status string `json:"status"`

@@ -55,3 +55,31 @@ func NewPortalView(p erasure.PortalView) PortalView {
 	}
 	return v
 }
+
+// NotificationView is one of a practitioner's notifications.
+type NotificationView struct {
+	ID         string         `json:"id"`
+	Kind       string         `json:"kind"`
+	RequestID  string         `json:"requestId"`
+	ClientID   string         `json:"clientId"`
+	ClientName string         `json:"clientName"`
+	CreatedAt  time.Time      `json:"createdAt"`
+	PurgeAt    time.Time      `json:"purgeAt"`
+	Counts     erasure.Counts `json:"counts"`
+	Message    string         `json:"message"`
+	Read       bool           `json:"read"`
+}
+
+func NewNotificationView(n erasure.Notification) NotificationView {
+	return NotificationView{
+		ID: n.ID, Kind: n.Kind, RequestID: n.RequestID, ClientID: n.ClientID, ClientName: n.ClientName,
+		CreatedAt: n.CreatedAt.UTC(), PurgeAt: n.PurgeAt.UTC(), Counts: n.Counts, Message: n.Message, Read: n.Read,
+	}
+}
+
+// NotificationsPage is a page of notifications; NextToken is null on the
+// last page.
+type NotificationsPage struct {
+	Notifications []NotificationView `json:"notifications"`
+	NextToken     *string            `json:"nextToken"`
+}

@@ -2,6 +2,9 @@ package dynamostore
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -78,29 +81,133 @@ func (s *Store) PutChat(ctx context.Context, practiceID string, c ChatSessionIte
 	return nil
 }
 
-// Notifications returns a practitioner's notifications, newest first (from
-// the inbox index, so a write may take a moment to show).
-func (s *Store) Notifications(ctx context.Context, practiceID, practitionerID string) ([]erasure.Notification, error) {
+// ListNotifications reads a practitioner's notifications from the inbox
+// index, newest first. The page token is the query's last evaluated key,
+// encoded; a token for another inbox, or none of ours, is refused.
+func (s *Store) ListNotifications(ctx context.Context, practiceID, practitionerID string, limit int, token string) ([]erasure.Notification, string, error) {
+	pk := PractitionerPK(practiceID, practitionerID)
 	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
 		IndexName:                 aws.String(InboxIndex),
 		KeyConditionExpression:    aws.String("inboxPk = :p"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": str(PractitionerPK(practiceID, practitionerID))},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": str(pk)},
 		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
 	}
-	var out []erasure.Notification
-	err := s.query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
-		for _, item := range items {
-			var it notificationItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-				return fmt.Errorf("decode notification: %w", err)
-			}
-			out = append(out, erasure.Notification{
-				PractitionerID: it.PractitionerID, PracticeID: it.PracticeID, ID: it.ID, Kind: it.Kind,
-				RequestID: it.RequestID, ClientID: it.ClientID, ClientName: it.ClientName,
-				CreatedAt: it.CreatedAt, PurgeAt: it.PurgeAt, Counts: it.Counts, Message: it.Message,
-			})
+	if token != "" {
+		start, err := decodeToken(token, pk)
+		if err != nil {
+			return nil, "", err
 		}
-		return nil
+		in.ExclusiveStartKey = start
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", translate("list notifications", err)
+	}
+	out := make([]erasure.Notification, 0, len(res.Items))
+	for _, item := range res.Items {
+		n, err := decodeNotification(item)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, n)
+	}
+	next := ""
+	if len(res.LastEvaluatedKey) > 0 {
+		if next, err = encodeToken(res.LastEvaluatedKey); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, next, nil
+}
+
+// tokenKeys are the attributes of an inbox page's last evaluated key.
+var tokenKeys = []string{attrPK, attrSK, "inboxPk", "inboxSk"}
+
+func encodeToken(key map[string]ddbtypes.AttributeValue) (string, error) {
+	m := map[string]string{}
+	for _, k := range tokenKeys {
+		v, ok := key[k].(*ddbtypes.AttributeValueMemberS)
+		if !ok {
+			return "", fmt.Errorf("page key lacks %s", k)
+		}
+		m[k] = v.Value
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func decodeToken(token, inboxPK string) (map[string]ddbtypes.AttributeValue, error) {
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(b) > 2048 {
+		return nil, erasure.ErrBadToken
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(tokenKeys) || m["inboxPk"] != inboxPK || m[attrPK] != inboxPK {
+		return nil, erasure.ErrBadToken
+	}
+	key := map[string]ddbtypes.AttributeValue{}
+	for _, k := range tokenKeys {
+		if m[k] == "" {
+			return nil, erasure.ErrBadToken
+		}
+		key[k] = str(m[k])
+	}
+	return key, nil
+}
+
+// MarkRead sets the notification's read flag.
+func (s *Store) MarkRead(ctx context.Context, practiceID, practitionerID, id string) (erasure.Notification, error) {
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      key(PractitionerPK(practiceID, practitionerID), prefixNotification+id),
+		UpdateExpression:         aws.String("SET #read = :t"),
+		ConditionExpression:      aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames: map[string]string{"#read": "read"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":t": &ddbtypes.AttributeValueMemberBOOL{Value: true},
+		},
+		ReturnValues: ddbtypes.ReturnValueAllNew,
 	})
-	return out, err
+	if err = translate("mark read", err); errors.Is(err, erasure.ErrConditionFailed) {
+		return erasure.Notification{}, erasure.ErrNotFound
+	}
+	if err != nil {
+		return erasure.Notification{}, err
+	}
+	return decodeNotification(res.Attributes)
+}
+
+func decodeNotification(item map[string]ddbtypes.AttributeValue) (erasure.Notification, error) {
+	var it notificationItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return erasure.Notification{}, fmt.Errorf("decode notification: %w", err)
+	}
+	return erasure.Notification{
+		PractitionerID: it.PractitionerID, PracticeID: it.PracticeID, ID: it.ID, Kind: it.Kind,
+		RequestID: it.RequestID, ClientID: it.ClientID, ClientName: it.ClientName,
+		CreatedAt: it.CreatedAt, PurgeAt: it.PurgeAt, Counts: it.Counts, Message: it.Message, Read: it.Read,
+	}, nil
+}
+
+// Notifications returns all of a practitioner's notifications, newest first
+// (from the inbox index, so a write may take a moment to show).
+func (s *Store) Notifications(ctx context.Context, practiceID, practitionerID string) ([]erasure.Notification, error) {
+	var out []erasure.Notification
+	token := ""
+	for {
+		page, next, err := s.ListNotifications(ctx, practiceID, practitionerID, 100, token)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		token = next
+	}
 }

@@ -27,6 +27,7 @@ var (
 	_ erasure.RequestStore      = (*Store)(nil)
 	_ erasure.NotificationStore = (*Store)(nil)
 	_ erasure.Content           = (*Store)(nil)
+	_ erasure.Inbox             = (*Store)(nil)
 )
 
 // New returns a Store on the named table.

@@ -66,4 +66,6 @@ var (
 	ErrConditionFailed = errors.New("condition failed")
 	// ErrAlreadyExists: a schedule with the same name exists already.
 	ErrAlreadyExists = errors.New("already exists")
+	// ErrBadToken: a page token that the store did not give.
+	ErrBadToken = errors.New("bad page token")
 )

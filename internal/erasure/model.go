@@ -200,6 +200,7 @@ type Notification struct {
 	PurgeAt        time.Time
 	Counts         Counts
 	Message        string
+	Read           bool
 }
 
 // Notification kinds.

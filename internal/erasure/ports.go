@@ -89,6 +89,18 @@ type NotificationStore interface {
 	PutNotification(ctx context.Context, n Notification) error
 }
 
+// Inbox reads and marks a practitioner's notifications.
+type Inbox interface {
+	// ListNotifications returns up to limit of the practitioner's
+	// notifications, newest first, starting at the opaque page token
+	// ("" for the first page), and the token of the next page ("" for
+	// none). A token that is not one it gave returns ErrBadToken.
+	ListNotifications(ctx context.Context, practiceID, practitionerID string, limit int, token string) ([]Notification, string, error)
+	// MarkRead marks one of the practitioner's notifications read;
+	// ErrNotFound when the practitioner has no such notification.
+	MarkRead(ctx context.Context, practiceID, practitionerID, id string) (Notification, error)
+}
+
 // ItemKey is the storage key of one item, opaque to the domain.
 type ItemKey struct{ PK, SK string }
 

@@ -22,6 +22,7 @@ type Service struct {
 	Objects       Objects
 	Scheduler     Scheduler
 	Mailer        Mailer
+	Inbox         Inbox
 
 	// PurgeDelay is how long after the request the purge runs.
 	PurgeDelay time.Duration
@@ -464,4 +465,51 @@ func requestedNotification(r Request, c Client, p Practitioner) Notification {
 		Message: fmt.Sprintf("%s asked to delete their account. On %s we will delete %s. Export the client's file first if you need a copy.",
 			c.DisplayName(), r.PurgeAt.Format("2 January 2006"), CountsInWords(r.WillDelete)),
 	}
+}
+
+// Page sizes of the notifications list.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// ListNotifications lists the calling practitioner's own notifications, newest
+// first, a page at a time.
+func (s *Service) ListNotifications(ctx context.Context, a Actor, limit int, token string) ([]Notification, string, error) {
+	if err := requirePractitioner(a); err != nil {
+		return nil, "", err
+	}
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return nil, "", Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
+	}
+	ns, next, err := s.Inbox.ListNotifications(ctx, a.PracticeID, a.Subject, limit, token)
+	if errors.Is(err, ErrBadToken) {
+		return nil, "", Errorf(EInvalid, "nextToken is not a token this API gave")
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list notifications: %w", err)
+	}
+	return ns, next, nil
+}
+
+// MarkNotificationRead marks one of the calling practitioner's own
+// notifications read; another practitioner's is not found.
+func (s *Service) MarkNotificationRead(ctx context.Context, a Actor, id string) (Notification, error) {
+	if err := requirePractitioner(a); err != nil {
+		return Notification{}, err
+	}
+	if !ValidID(id) {
+		return Notification{}, Errorf(ENotFound, "no such notification")
+	}
+	n, err := s.Inbox.MarkRead(ctx, a.PracticeID, a.Subject, id)
+	if errors.Is(err, ErrNotFound) {
+		return Notification{}, Errorf(ENotFound, "no such notification")
+	}
+	if err != nil {
+		return Notification{}, fmt.Errorf("mark read: %w", err)
+	}
+	return n, nil
 }

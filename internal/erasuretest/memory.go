@@ -45,6 +45,7 @@ var (
 	_ erasure.RequestStore      = (*Memory)(nil)
 	_ erasure.NotificationStore = (*Memory)(nil)
 	_ erasure.Content           = (*Memory)(nil)
+	_ erasure.Inbox             = (*Memory)(nil)
 )
 
 // NewMemory returns an empty store.
@@ -417,6 +418,48 @@ func (m *Memory) PendingRequests(_ context.Context, fn func([]erasure.Request) e
 		return nil
 	}
 	return fn(rs)
+}
+
+func (m *Memory) ListNotifications(_ context.Context, practiceID, practitionerID string, limit int, token string) ([]erasure.Notification, string, error) {
+	m.mu.Lock()
+	var ns []erasure.Notification
+	for _, n := range m.notifications {
+		if n.PracticeID == practiceID && n.PractitionerID == practitionerID {
+			ns = append(ns, n)
+		}
+	}
+	m.mu.Unlock()
+	slices.SortFunc(ns, func(a, b erasure.Notification) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	start := 0
+	if token != "" {
+		n, err := fmt.Sscanf(token, "mem-%d", &start)
+		if err != nil || n != 1 || start < 0 || start > len(ns) || fmt.Sprintf("mem-%d", start) != token {
+			return nil, "", erasure.ErrBadToken
+		}
+	}
+	end := min(start+limit, len(ns))
+	next := ""
+	if end < len(ns) {
+		next = fmt.Sprintf("mem-%d", end)
+	}
+	return ns[start:end], next, nil
+}
+
+func (m *Memory) MarkRead(_ context.Context, practiceID, practitionerID, id string) (erasure.Notification, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.notifications[k2(practitionerID, id)]
+	if !ok || n.PracticeID != practiceID {
+		return erasure.Notification{}, erasure.ErrNotFound
+	}
+	n.Read = true
+	m.notifications[k2(practitionerID, id)] = n
+	return n, nil
 }
 
 func (m *Memory) PutNotification(_ context.Context, n erasure.Notification) error {

@@ -35,6 +35,7 @@ var cheapEvents = map[string]string{
 	"SettingsFunction":        "settings-get-client.json",               // refused on its claims
 	"DeletionRequestFunction": "deletionrequest-post-practitioner.json", // refused on its claims
 	"PurgeFunction":           "purge-scheduled.json",                   // one GetItem, for an unknown request
+	"NotificationsFunction":   "notifications-get-client.json",          // refused on its claims
 }
 
 func main() {

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Handler serves GET /v1/notifications and
+// POST /v1/notifications/{id}/read.
+type Handler struct {
+	svc *erasure.Service
+	log *slog.Logger
+}
+
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := h.serve(ctx, req)
+	if err != nil {
+		return apigw.Error(ctx, h.log, err), nil
+	}
+	return apigw.JSON(http.StatusOK, body), nil
+}
+
+func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, error) {
+	actor, err := apigw.Actor(req)
+	if err != nil {
+		return nil, err
+	}
+	m := apigw.Method(req)
+	id, isRead := req.PathParameters["id"]
+	switch {
+	case m == http.MethodGet && !isRead:
+		limit := 0
+		if v := req.QueryStringParameters["limit"]; v != "" {
+			if limit, err = strconv.Atoi(v); err != nil {
+				return nil, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
+			}
+			if limit < 1 {
+				return nil, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
+			}
+		}
+		ns, next, err := h.svc.ListNotifications(ctx, actor, limit, req.QueryStringParameters["nextToken"])
+		if err != nil {
+			return nil, err
+		}
+		page := apigw.NotificationsPage{Notifications: make([]apigw.NotificationView, 0, len(ns))}
+		for _, n := range ns {
+			page.Notifications = append(page.Notifications, apigw.NewNotificationView(n))
+		}
+		if next != "" {
+			page.NextToken = &next
+		}
+		return page, nil
+	case m == http.MethodPost && isRead:
+		if strings.TrimSpace(req.Body) != "" {
+			// No body is needed; one that is sent must be an empty object.
+			var none struct{}
+			if err := apigw.DecodeJSON(req, &none); err != nil {
+				return nil, err
+			}
+		}
+		n, err := h.svc.MarkNotificationRead(ctx, actor, id)
+		if err != nil {
+			return nil, err
+		}
+		return apigw.NewNotificationView(n), nil
+	default:
+		return nil, apigw.MethodNotAllowed(m)
+	}
+}

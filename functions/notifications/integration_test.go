@@ -1,0 +1,100 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// TestNotifications_Emulator: a practitioner pages through their own inbox
+// on DynamoDB, marks one read, and cannot reach another's.
+func TestNotifications_Emulator(t *testing.T) {
+	st := emulatortest.Provision(t)
+	emulatortest.SetEnv(t)
+	t.Setenv("TABLE_NAME", st.Table)
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	store := dynamostore.New(st.DynamoDB, st.Table)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	const n = 7
+	for i := range n {
+		for _, who := range []string{"pr-owner", "pr-member"} {
+			err := store.PutNotification(ctx, erasure.Notification{
+				PractitionerID: who, PracticeID: "prac-demo", ID: fmt.Sprintf("r%d-requested", i),
+				Kind: erasure.NoticeDeletionRequested, RequestID: fmt.Sprintf("r%d", i), CreatedAt: t0.Add(time.Duration(i) * time.Minute),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	var seen []string
+	token, pages := "", 0
+	for pages < 10 {
+		q := map[string]string{"limit": "3"}
+		if token != "" {
+			q["nextToken"] = token
+		}
+		status, body := call(t, h, request("GET", "/v1/notifications", owner, q, ""))
+		if status != 200 {
+			t.Fatalf("page %d: got %d %v", pages, status, body)
+		}
+		pages++
+		seen = append(seen, ids(body)...)
+		next, _ := body["nextToken"].(string)
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	want := []string{"r6-requested", "r5-requested", "r4-requested", "r3-requested", "r2-requested", "r1-requested", "r0-requested"}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %v over %d pages, want %v newest first", seen, pages, want)
+	}
+
+	// A token from the member's inbox does not open the owner's.
+	_, body := call(t, h, request("GET", "/v1/notifications", member, map[string]string{"limit": "1"}, ""))
+	memberToken, _ := body["nextToken"].(string)
+	if memberToken == "" {
+		t.Fatal("member: got no next page token")
+	}
+	status, body := call(t, h, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": memberToken}, ""))
+	if e, _ := body["error"].(map[string]any); status != 400 || e["code"] != erasure.EInvalid {
+		t.Fatalf("another inbox's token: got %d %v, want 400 invalid_request", status, body)
+	}
+	garbage := base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"x"}`))
+	if status, _ := call(t, h, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": garbage}, "")); status != 400 {
+		t.Fatalf("a forged token: got %d, want 400", status)
+	}
+
+	status, body = call(t, h, request("POST", "/v1/notifications/r3-requested/read", owner, nil, ""))
+	if status != 200 || body["read"] != true {
+		t.Fatalf("mark read: got %d %v", status, body)
+	}
+	all, err := store.Notifications(ctx, "prac-demo", "pr-member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if m.Read {
+			t.Errorf("the member's %s was marked read by the owner's call", m.ID)
+		}
+	}
+	if status, _ := call(t, h, request("POST", "/v1/notifications/r99-requested/read", owner, nil, "")); status != 404 {
+		t.Fatalf("unknown notification: got %d, want 404", status)
+	}
+}
