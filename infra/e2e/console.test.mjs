@@ -123,6 +123,16 @@ test("console: the whole right-to-be-forgotten story", { timeout: 180000 }, asyn
     await shot("06-owner-email");
   });
 
+  await t.test("the owner sees the in-portal notification and marks it read", async () => {
+    const item = page.locator('#notifications li[data-kind="client_deletion_requested"]').first();
+    await item.waitFor({ state: "visible" });
+    assert.match(await item.textContent(), /asked to delete their account/);
+    await item.locator("button").click();
+    await page.locator('#notifications li.read[data-kind="client_deletion_requested"]').first().waitFor({ state: "visible" });
+    await item.scrollIntoViewIfNeeded();
+    await shot("06b-owner-notification");
+  });
+
   await t.test("the purge fires at its date", async () => {
     const want = new Date(Date.parse(purgeAt) + 60000).toISOString().replace(/\.\d{3}Z$/, "Z");
     assert.equal(await page.inputValue("#sched-at"), want);

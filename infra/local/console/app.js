@@ -73,8 +73,38 @@ async function signIn(who) {
   document.body.dataset.role = role;
   show($("practitioner"), role === "practitioner");
   show($("client"), role === "client");
-  if (role === "practitioner") await loadSettings();
+  if (role === "practitioner") { await loadSettings(); await loadNotifications(); }
   else await loadClient(claims.sub);
+}
+
+// ---- practitioner: notifications (GET /v1/notifications, newest first)
+
+async function loadNotifications() {
+  setError($("notifications-error"), "");
+  const list = $("notifications");
+  list.replaceChildren();
+  const r = await api("GET", "/v1/notifications?limit=20", { token: state.token });
+  if (r.status !== 200) {
+    setError($("notifications-error"), errorText(r));
+    return;
+  }
+  if (r.body.notifications.length === 0) list.append(el("li", "No notifications.", "muted"));
+  for (const n of r.body.notifications) {
+    const li = el("li", null, "notification" + (n.read ? " read" : ""));
+    li.dataset.kind = n.kind;
+    li.append(el("strong", n.kind.replaceAll("_", " ")), el("span", " " + n.createdAt + " "), el("p", n.message));
+    if (!n.read) {
+      const b = el("button", "Mark read");
+      b.type = "button";
+      b.addEventListener("click", async () => {
+        const m = await api("POST", "/v1/notifications/" + encodeURIComponent(n.id) + "/read", { token: state.token });
+        if (m.status !== 200) setError($("notifications-error"), errorText(m));
+        await loadNotifications();
+      });
+      li.append(b);
+    }
+    list.append(li);
+  }
 }
 
 // ---- practitioner: Regulatory Compliance
@@ -268,6 +298,7 @@ document.addEventListener("DOMContentLoaded", () => {
     b.addEventListener("click", () => signIn(b.dataset.signin));
   }
   $("save-settings").addEventListener("click", saveSettings);
+  $("refresh-notifications").addEventListener("click", loadNotifications);
   $("delete-account").addEventListener("click", () => {
     show($("delete-account"), false);
     show($("confirm-delete"), true);
