@@ -20,8 +20,9 @@ sam_function_dir.SettingsFunction := settings
 sam_function_dir.DeletionRequestFunction := deletionrequest
 sam_function_dir.PurgeFunction := purge
 sam_function_dir.NotificationsFunction := notifications
+sam_function_dir.PracticeRequestsFunction := practicerequests
 
-SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction NotificationsFunction
+SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction NotificationsFunction PracticeRequestsFunction
 SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 
 .PHONY: $(SAM_BUILD_TARGETS)

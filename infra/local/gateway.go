@@ -37,6 +37,8 @@ var routes = []route{
 	{http.MethodDelete, "/v1/portal/account-deletion", "DeletionRequestFunction"},
 	{http.MethodGet, "/v1/notifications", "NotificationsFunction"},
 	{http.MethodPost, "/v1/notifications/{id}/read", "NotificationsFunction"},
+	{http.MethodGet, "/v1/deletion-requests", "PracticeRequestsFunction"},
+	{http.MethodGet, "/v1/deletion-requests/{id}", "PracticeRequestsFunction"},
 }
 
 // matchPath matches a request path against a route path whose segments

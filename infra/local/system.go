@@ -48,6 +48,7 @@ var functions = []fnSpec{
 	{"DeletionRequestFunction", 10 * time.Second, 256},
 	{"PurgeFunction", 900 * time.Second, 512},
 	{"NotificationsFunction", 10 * time.Second, 256},
+	{"PracticeRequestsFunction", 10 * time.Second, 256},
 }
 
 // System is the running local stack.

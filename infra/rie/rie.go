@@ -39,6 +39,7 @@ var Functions = []Function{
 	{"DeletionRequestFunction", "deletionrequest", 10, 256},
 	{"PurgeFunction", "purge", 900, 512},
 	{"NotificationsFunction", "notifications", 10, 256},
+	{"PracticeRequestsFunction", "practicerequests", 10, 256},
 }
 
 // Root is the repository root: the nearest directory at or above the

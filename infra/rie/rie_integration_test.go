@@ -220,6 +220,18 @@ func TestBootstraps_Events(t *testing.T) {
 				t.Errorf("got body %s, want the owner's notification of the request", r.Body)
 			}
 		}},
+		{"practicerequests-get-client", 403, nil},
+		{"practicerequests-get-one-owner", 404, nil},
+		{"practicerequests-get-list-member", 200, func(t *testing.T, r apiResponse) {
+			var got struct {
+				Requests []struct {
+					Status string `json:"status"`
+				} `json:"requests"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &got); err != nil || len(got.Requests) != 1 || got.Requests[0].Status != "scheduled" {
+				t.Errorf("got body %s, want the one scheduled request", r.Body)
+			}
+		}},
 		{"deletionrequest-delete-client", 200, func(t *testing.T, r apiResponse) {
 			var got struct {
 				Status string `json:"status"`

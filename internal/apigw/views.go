@@ -83,3 +83,67 @@ type NotificationsPage struct {
 	Notifications []NotificationView `json:"notifications"`
 	NextToken     *string            `json:"nextToken"`
 }
+
+// TimelineEvent is one step of a deletion request's life.
+type TimelineEvent struct {
+	Event string    `json:"event"`
+	At    time.Time `json:"at"`
+}
+
+// ReceiptView is what a completed purge leaves: no personal content.
+type ReceiptView struct {
+	Deleted        erasure.Counts `json:"deleted"`
+	PurgeStartedAt *time.Time     `json:"purgeStartedAt"`
+	CompletedAt    *time.Time     `json:"completedAt"`
+	BackupsClearBy *time.Time     `json:"backupsClearBy"`
+	Invocations    int            `json:"invocations"`
+}
+
+// PracticeRequestView is a deletion request as the practice sees it.
+type PracticeRequestView struct {
+	ID          string          `json:"id"`
+	ClientID    string          `json:"clientId"`
+	Status      erasure.Status  `json:"status"`
+	RequestedAt time.Time       `json:"requestedAt"`
+	PurgeAt     time.Time       `json:"purgeAt"`
+	WillDelete  erasure.Counts  `json:"willDelete"`
+	Timeline    []TimelineEvent `json:"timeline"`
+	Receipt     *ReceiptView    `json:"receipt"`
+}
+
+// NewPracticeRequestView builds the view with its timeline: requested,
+// practitioners told, purge scheduled for, purge started, completed,
+// backups clear by (or cancelled), each once it has happened (the purge
+// date always, as the plan).
+func NewPracticeRequestView(r erasure.Request) PracticeRequestView {
+	v := PracticeRequestView{
+		ID: r.ID, ClientID: r.ClientID, Status: r.Status, RequestedAt: r.RequestedAt.UTC(), PurgeAt: r.PurgeAt.UTC(),
+		WillDelete: r.WillDelete,
+	}
+	add := func(event string, at *time.Time) {
+		if at != nil {
+			v.Timeline = append(v.Timeline, TimelineEvent{Event: event, At: at.UTC()})
+		}
+	}
+	requested, purgeAt := r.RequestedAt, r.PurgeAt
+	add("requested", &requested)
+	add("practitioners_told", r.NotifiedAt)
+	add("cancelled", r.CancelledAt)
+	if r.Status != erasure.StatusCancelled {
+		add("purge_scheduled_for", &purgeAt)
+	}
+	add("purge_started", r.PurgeStartedAt)
+	add("completed", r.CompletedAt)
+	add("backups_clear_by", r.BackupsClearBy())
+	if r.Status == erasure.StatusCompleted {
+		v.Receipt = &ReceiptView{Deleted: r.Deleted, PurgeStartedAt: r.PurgeStartedAt, CompletedAt: r.CompletedAt,
+			BackupsClearBy: r.BackupsClearBy(), Invocations: r.Invocations}
+	}
+	return v
+}
+
+// PracticeRequestsPage is a page of a practice's deletion requests.
+type PracticeRequestsPage struct {
+	Requests  []PracticeRequestView `json:"requests"`
+	NextToken *string               `json:"nextToken"`
+}

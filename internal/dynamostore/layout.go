@@ -24,6 +24,8 @@ const (
 	pendingValue = "PENDING"
 	// InboxIndex lists a practitioner's notifications by time.
 	InboxIndex = "inbox"
+	// PracticeIndex lists a practice's deletion requests by request time.
+	PracticeIndex = "practice"
 )
 
 // Key prefixes and fixed sort keys.
@@ -64,6 +66,10 @@ func ChatPK(practiceID, sessionID string) string {
 func PractitionerPK(practiceID, practitionerID string) string {
 	return "PRACTICE#" + practiceID + "#PRACTITIONER#" + practitionerID
 }
+
+// PracticeRequestsPK is the practice index partition of a practice's
+// deletion requests.
+func PracticeRequestsPK(practiceID string) string { return "PRACTICE#" + practiceID + "#DELETIONS" }
 
 // RequestPK is the partition of one deletion request.
 func RequestPK(requestID string) string { return "DELETION#" + requestID }

@@ -95,7 +95,7 @@ func (s *Store) ListNotifications(ctx context.Context, practiceID, practitionerI
 		Limit:                     aws.Int32(int32(limit)),
 	}
 	if token != "" {
-		start, err := decodeToken(token, pk)
+		start, err := decodePageToken(token, tokenKeys, "inboxPk", pk)
 		if err != nil {
 			return nil, "", err
 		}
@@ -115,7 +115,7 @@ func (s *Store) ListNotifications(ctx context.Context, practiceID, practitionerI
 	}
 	next := ""
 	if len(res.LastEvaluatedKey) > 0 {
-		if next, err = encodeToken(res.LastEvaluatedKey); err != nil {
+		if next, err = encodePageToken(res.LastEvaluatedKey, tokenKeys); err != nil {
 			return nil, "", err
 		}
 	}
@@ -125,9 +125,11 @@ func (s *Store) ListNotifications(ctx context.Context, practiceID, practitionerI
 // tokenKeys are the attributes of an inbox page's last evaluated key.
 var tokenKeys = []string{attrPK, attrSK, "inboxPk", "inboxSk"}
 
-func encodeToken(key map[string]ddbtypes.AttributeValue) (string, error) {
+// encodePageToken turns a query's last evaluated key (of the attributes
+// keys) into an opaque page token.
+func encodePageToken(key map[string]ddbtypes.AttributeValue, keys []string) (string, error) {
 	m := map[string]string{}
-	for _, k := range tokenKeys {
+	for _, k := range keys {
 		v, ok := key[k].(*ddbtypes.AttributeValueMemberS)
 		if !ok {
 			return "", fmt.Errorf("page key lacks %s", k)
@@ -141,17 +143,20 @@ func encodeToken(key map[string]ddbtypes.AttributeValue) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func decodeToken(token, inboxPK string) (map[string]ddbtypes.AttributeValue, error) {
+// decodePageToken reads a token encodePageToken made, refusing one whose
+// index partition (indexPK) is not want: a token opens only the list that
+// gave it.
+func decodePageToken(token string, keys []string, indexPK, want string) (map[string]ddbtypes.AttributeValue, error) {
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(b) > 2048 {
 		return nil, erasure.ErrBadToken
 	}
 	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(tokenKeys) || m["inboxPk"] != inboxPK || m[attrPK] != inboxPK {
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(keys) || m[indexPK] != want {
 		return nil, erasure.ErrBadToken
 	}
 	key := map[string]ddbtypes.AttributeValue{}
-	for _, k := range tokenKeys {
+	for _, k := range keys {
 		if m[k] == "" {
 			return nil, erasure.ErrBadToken
 		}

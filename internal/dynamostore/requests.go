@@ -21,6 +21,8 @@ type requestItem struct {
 	SK           string         `dynamodbav:"sk"`
 	PendingPK    string         `dynamodbav:"pendingPk,omitempty"`
 	PendingSK    string         `dynamodbav:"pendingSk,omitempty"`
+	PracticePK   string         `dynamodbav:"practicePk"`
+	PracticeSK   string         `dynamodbav:"practiceSk"`
 	ID           string         `dynamodbav:"requestId"`
 	PracticeID   string         `dynamodbav:"practiceId"`
 	ClientID     string         `dynamodbav:"clientId"`
@@ -105,6 +107,7 @@ func (s *Store) CreateRequest(ctx context.Context, r erasure.Request) error {
 	item, err := attributevalue.MarshalMap(requestItem{
 		PK: RequestPK(r.ID), SK: skRequest,
 		PendingPK: pendingValue, PendingSK: pendingSK(r.PurgeAt, r.ID),
+		PracticePK: PracticeRequestsPK(r.PracticeID), PracticeSK: pendingSK(r.RequestedAt, r.ID),
 		ID: r.ID, PracticeID: r.PracticeID, ClientID: r.ClientID, RequestedBy: r.RequestedBy,
 		Status: r.Status, RequestedAt: r.RequestedAt, PurgeAt: r.PurgeAt,
 		WillDelete: r.WillDelete, ScheduleName: r.ScheduleName,
@@ -362,3 +365,51 @@ func (s *Store) PendingRequests(ctx context.Context, fn func([]erasure.Request) 
 		return fn(rs)
 	})
 }
+
+// ListRequests reads a practice's deletion requests from the practice
+// index, newest first; status, when set, keeps only those in it (a page may
+// then hold fewer than limit).
+func (s *Store) ListRequests(ctx context.Context, practiceID string, status erasure.Status, limit int, token string) ([]erasure.Request, string, error) {
+	pk := PracticeRequestsPK(practiceID)
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(PracticeIndex),
+		KeyConditionExpression:    aws.String("practicePk = :p"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": str(pk)},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	}
+	if status != "" {
+		in.FilterExpression = aws.String("#status = :s")
+		in.ExpressionAttributeNames = map[string]string{"#status": "status"}
+		in.ExpressionAttributeValues[":s"] = str(string(status))
+	}
+	if token != "" {
+		start, err := decodePageToken(token, practiceTokenKeys, "practicePk", pk)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ExclusiveStartKey = start
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", translate("list requests", err)
+	}
+	out := make([]erasure.Request, 0, len(res.Items))
+	for _, item := range res.Items {
+		var it requestItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, "", fmt.Errorf("decode request: %w", err)
+		}
+		out = append(out, it.request())
+	}
+	next := ""
+	if len(res.LastEvaluatedKey) > 0 {
+		if next, err = encodePageToken(res.LastEvaluatedKey, practiceTokenKeys); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, next, nil
+}
+
+var practiceTokenKeys = []string{attrPK, attrSK, "practicePk", "practiceSk"}

@@ -77,6 +77,11 @@ type RequestStore interface {
 	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
 	// CompletePurge marks the request completed and releases the lease.
 	CompletePurge(ctx context.Context, id string, at time.Time) (Request, error)
+	// ListRequests returns up to limit of the practice's requests, newest
+	// first, only those in status when it is set, from the opaque page
+	// token ("" first), and the next page's token ("" for none);
+	// ErrBadToken for a token it did not give for this practice.
+	ListRequests(ctx context.Context, practiceID string, status Status, limit int, token string) ([]Request, string, error)
 	// PendingRequests calls fn with every request still pending, a page at
 	// a time.
 	PendingRequests(ctx context.Context, fn func([]Request) error) error

@@ -404,6 +404,44 @@ func (m *Memory) CompletePurge(_ context.Context, id string, at time.Time) (eras
 	return r.Request, nil
 }
 
+func (m *Memory) ListRequests(_ context.Context, practiceID string, status erasure.Status, limit int, token string) ([]erasure.Request, string, error) {
+	m.mu.Lock()
+	var rs []erasure.Request
+	for _, r := range m.requests {
+		if r.PracticeID == practiceID {
+			rs = append(rs, r.Request)
+		}
+	}
+	m.mu.Unlock()
+	slices.SortFunc(rs, func(a, b erasure.Request) int {
+		if c := b.RequestedAt.Compare(a.RequestedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	start := 0
+	if token != "" {
+		n, err := fmt.Sscanf(token, "req-%d", &start)
+		if err != nil || n != 1 || start < 0 || start > len(rs) || fmt.Sprintf("req-%d", start) != token {
+			return nil, "", erasure.ErrBadToken
+		}
+	}
+	// Like a filtered query: limit counts what is read, the filter then
+	// keeps those in status.
+	end := min(start+limit, len(rs))
+	var out []erasure.Request
+	for _, r := range rs[start:end] {
+		if status == "" || r.Status == status {
+			out = append(out, r)
+		}
+	}
+	next := ""
+	if end < len(rs) {
+		next = fmt.Sprintf("req-%d", end)
+	}
+	return out, next, nil
+}
+
 func (m *Memory) PendingRequests(_ context.Context, fn func([]erasure.Request) error) error {
 	m.mu.Lock()
 	var rs []erasure.Request

@@ -32,10 +32,11 @@ import (
 // cheapEvents are invocations that touch AWS little or not at all, so the
 // figure is the start, not the work.
 var cheapEvents = map[string]string{
-	"SettingsFunction":        "settings-get-client.json",               // refused on its claims
-	"DeletionRequestFunction": "deletionrequest-post-practitioner.json", // refused on its claims
-	"PurgeFunction":           "purge-scheduled.json",                   // one GetItem, for an unknown request
-	"NotificationsFunction":   "notifications-get-client.json",          // refused on its claims
+	"SettingsFunction":         "settings-get-client.json",               // refused on its claims
+	"DeletionRequestFunction":  "deletionrequest-post-practitioner.json", // refused on its claims
+	"PurgeFunction":            "purge-scheduled.json",                   // one GetItem, for an unknown request
+	"NotificationsFunction":    "notifications-get-client.json",          // refused on its claims
+	"PracticeRequestsFunction": "practicerequests-get-client.json",       // refused on its claims
 }
 
 func main() {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Handler serves GET /v1/deletion-requests and
+// GET /v1/deletion-requests/{id}.
+type Handler struct {
+	svc *erasure.Service
+	log *slog.Logger
+}
+
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := h.serve(ctx, req)
+	if err != nil {
+		return apigw.Error(ctx, h.log, err), nil
+	}
+	return apigw.JSON(http.StatusOK, body), nil
+}
+
+func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (any, error) {
+	actor, err := apigw.Actor(req)
+	if err != nil {
+		return nil, err
+	}
+	if m := apigw.Method(req); m != http.MethodGet {
+		return nil, apigw.MethodNotAllowed(m)
+	}
+	if id, ok := req.PathParameters["id"]; ok {
+		r, err := h.svc.GetDeletionRequest(ctx, actor, id)
+		if err != nil {
+			return nil, err
+		}
+		return apigw.NewPracticeRequestView(r), nil
+	}
+	q := req.QueryStringParameters
+	limit := 0
+	if v := q["limit"]; v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
+			return nil, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
+		}
+	}
+	rs, next, err := h.svc.ListDeletionRequests(ctx, actor, erasure.Status(q["status"]), limit, q["nextToken"])
+	if err != nil {
+		return nil, err
+	}
+	page := apigw.PracticeRequestsPage{Requests: make([]apigw.PracticeRequestView, 0, len(rs))}
+	for _, r := range rs {
+		page.Requests = append(page.Requests, apigw.NewPracticeRequestView(r))
+	}
+	if next != "" {
+		page.NextToken = &next
+	}
+	return page, nil
+}

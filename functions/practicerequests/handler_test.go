@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+)
+
+var (
+	owner  = map[string]string{"sub": "pr-owner", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "owner"}
+	member = map[string]string{"sub": "pr-member", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "member"}
+	other  = map[string]string{"sub": "pr-x", "custom:role": "practitioner", "custom:practice_id": "prac-other", "custom:team_role": "owner"}
+	client = map[string]string{"sub": "cl-ava-sub", "custom:role": "client", "custom:practice_id": "prac-demo", "custom:client_id": "cl-ava"}
+)
+
+func request(path string, claims map[string]string, query map[string]string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, QueryStringParameters: query, RouteKey: "GET /v1/deletion-requests"}
+	req.RequestContext.HTTP.Method = http.MethodGet
+	if id, ok := strings.CutPrefix(path, "/v1/deletion-requests/"); ok {
+		req.RouteKey, req.PathParameters = "GET /v1/deletion-requests/{id}", map[string]string{"id": id}
+	}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+// fixture: three requests in prac-demo (one completed, one cancelled, one
+// scheduled) and one in another practice.
+func newHandler(t *testing.T) (*Handler, []erasure.Request) {
+	t.Helper()
+	ctx := context.Background()
+	mem := erasuretest.NewMemory()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	var rs []erasure.Request
+	for i, pc := range [][2]string{{"prac-demo", "c1"}, {"prac-demo", "c2"}, {"prac-demo", "c3"}, {"prac-other", "c9"}} {
+		r := erasure.Request{ID: fmt.Sprintf("rq-%d", i), PracticeID: pc[0], ClientID: pc[1], Status: erasure.StatusScheduled,
+			RequestedAt: t0.Add(time.Duration(i) * time.Hour), PurgeAt: t0.Add(30*24*time.Hour + time.Duration(i)*time.Hour),
+			WillDelete: erasure.Counts{JournalEntries: i + 1}}
+		if err := mem.CreateRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	// rq-0 completes; rq-1 is cancelled.
+	start := t0.Add(31 * 24 * time.Hour)
+	if _, err := mem.StartPurge(ctx, "rq-0", start, start.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Checkpoint(ctx, "rq-0", "done", "", erasure.Counts{JournalEntries: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.CompletePurge(ctx, "rq-0", start.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.CancelRequest(ctx, rs[1], t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return &Handler{svc: &erasure.Service{Requests: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, rs
+}
+
+func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("handler returned an error: %v", err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("body is not JSON: %s", resp.Body)
+	}
+	return resp.StatusCode, body
+}
+
+func ids(body map[string]any) string {
+	var out []string
+	list, _ := body["requests"].([]any)
+	for _, r := range list {
+		out = append(out, r.(map[string]any)["id"].(string))
+	}
+	return strings.Join(out, ",")
+}
+
+func events_(body map[string]any) string {
+	var out []string
+	tl, _ := body["timeline"].([]any)
+	for _, e := range tl {
+		out = append(out, e.(map[string]any)["event"].(string))
+	}
+	return strings.Join(out, ",")
+}
+
+func TestHandler_List(t *testing.T) {
+	h, _ := newHandler(t)
+	for _, tc := range []struct {
+		name  string
+		query map[string]string
+		want  string
+	}{
+		{"OK/All", nil, "rq-2,rq-1,rq-0"},
+		{"OK/Scheduled", map[string]string{"status": "scheduled"}, "rq-2"},
+		{"OK/Completed", map[string]string{"status": "completed"}, "rq-0"},
+		{"OK/Cancelled", map[string]string{"status": "cancelled"}, "rq-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := call(t, h, request("/v1/deletion-requests", member, tc.query))
+			if got := ids(body); status != 200 || got != tc.want {
+				t.Fatalf("got %d %s, want 200 %s", status, got, tc.want)
+			}
+		})
+	}
+	t.Run("OK/Pages", func(t *testing.T) {
+		var seen []string
+		token := ""
+		for range 5 {
+			q := map[string]string{"limit": "2"}
+			if token != "" {
+				q["nextToken"] = token
+			}
+			_, body := call(t, h, request("/v1/deletion-requests", owner, q))
+			if got := ids(body); got != "" {
+				seen = append(seen, got)
+			}
+			next, _ := body["nextToken"].(string)
+			if next == "" {
+				break
+			}
+			token = next
+		}
+		if got := strings.Join(seen, ","); got != "rq-2,rq-1,rq-0" {
+			t.Fatalf("got %s over pages, want every request once", got)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"ErrForbidden/Client", request("/v1/deletion-requests", client, nil), 403, erasure.EForbidden},
+		{"ErrUnauthorized", request("/v1/deletion-requests", nil, nil), 401, erasure.EUnauthorized},
+		{"ErrInvalid/Status", request("/v1/deletion-requests", owner, map[string]string{"status": "gone"}), 400, erasure.EInvalid},
+		{"ErrInvalid/Limit", request("/v1/deletion-requests", owner, map[string]string{"limit": "-1"}), 400, erasure.EInvalid},
+		{"ErrInvalid/Token", request("/v1/deletion-requests", owner, map[string]string{"nextToken": "x"}), 400, erasure.EInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := call(t, h, tc.req)
+			if e, _ := body["error"].(map[string]any); status != tc.status || e["code"] != tc.code {
+				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestHandler_Get(t *testing.T) {
+	h, _ := newHandler(t)
+	t.Run("OK/Completed", func(t *testing.T) {
+		status, body := call(t, h, request("/v1/deletion-requests/rq-0", owner, nil))
+		if status != 200 || body["status"] != "completed" {
+			t.Fatalf("got %d %v", status, body)
+		}
+		if got := events_(body); got != "requested,purge_scheduled_for,purge_started,completed,backups_clear_by" {
+			t.Errorf("timeline: got %s", got)
+		}
+		receipt, _ := body["receipt"].(map[string]any)
+		if receipt == nil || receipt["invocations"] != float64(1) || receipt["backupsClearBy"] == nil {
+			t.Errorf("receipt: got %v, want one with invocations and backupsClearBy", receipt)
+		}
+	})
+	t.Run("OK/Cancelled", func(t *testing.T) {
+		status, body := call(t, h, request("/v1/deletion-requests/rq-1", owner, nil))
+		if got := events_(body); status != 200 || got != "requested,cancelled" || body["receipt"] != nil {
+			t.Fatalf("got %d timeline %s receipt %v, want requested,cancelled and no receipt", status, got, body["receipt"])
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"ErrNotFound/AnotherPractice", request("/v1/deletion-requests/rq-3", owner, nil), 404, erasure.ENotFound},
+		{"ErrNotFound/OtherSide", request("/v1/deletion-requests/rq-0", other, nil), 404, erasure.ENotFound},
+		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404", owner, nil), 404, erasure.ENotFound},
+		{"ErrNotFound/BadID", request("/v1/deletion-requests/a#b", owner, nil), 404, erasure.ENotFound},
+		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, erasure.EForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := call(t, h, tc.req)
+			if e, _ := body["error"].(map[string]any); status != tc.status || e["code"] != tc.code {
+				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+func TestEvents(t *testing.T) {
+	want := map[string]int{
+		"practicerequests-get-list-member": http.StatusOK,
+		"practicerequests-get-client":      http.StatusForbidden,
+		"practicerequests-get-one-owner":   http.StatusNotFound, // no such request in the fixture
+	}
+	for _, path := range apigwtest.EventFiles(t, "practicerequests") {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			status, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s", name)
+			}
+			h, _ := newHandler(t)
+			if got, body := call(t, h, apigwtest.DecodeEvent(t, path)); got != status {
+				t.Fatalf("got %d %v, want %d", got, body, status)
+			}
+		})
+	}
+}

@@ -1,0 +1,97 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+)
+
+// TestPracticeRequests_Emulator: the practice's requests, listed from the
+// practice index on DynamoDB, newest first, filtered, paged; one read back
+// with its timeline; another practice's out of reach.
+func TestPracticeRequests_Emulator(t *testing.T) {
+	st := emulatortest.Provision(t)
+	emulatortest.SetEnv(t)
+	t.Setenv("TABLE_NAME", st.Table)
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	ctx := context.Background()
+	store := dynamostore.New(st.DynamoDB, st.Table)
+	practice := emulatortest.SeedPractice(t, st, store, "prac-demo")
+	svc := &erasure.Service{
+		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
+		Scheduler: erasuretest.NewScheduler(), Mailer: &erasuretest.Mailer{}, Log: slog.New(slog.DiscardHandler),
+	}
+	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practice.ID, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range []string{"cl-a", "cl-b", "cl-c"} {
+		emulatortest.SeedClient(t, st, store, practice, c, "Client", c, "")
+		a, _ := erasure.NewActor(c+"-sub", erasure.RoleClient, practice.ID, c, "")
+		r, _, err := svc.RequestDeletion(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append([]string{r.ID}, ids...) // newest first
+	}
+	cancelled, _ := erasure.NewActor("cl-b-sub", erasure.RoleClient, practice.ID, "cl-b", "")
+	if _, err := svc.CancelDeletion(ctx, cancelled); err != nil {
+		t.Fatal(err)
+	}
+
+	_, body := call(t, h, request("/v1/deletion-requests", owner, nil))
+	if got, want := ids(body), ids[0]+","+ids[1]+","+ids[2]; got != want {
+		t.Fatalf("list: got %s, want %s (newest first)", got, want)
+	}
+	_, body = call(t, h, request("/v1/deletion-requests", member, map[string]string{"status": "cancelled"}))
+	if got := ids(body); got != ids[1] {
+		t.Fatalf("cancelled: got %s, want %s", got, ids[1])
+	}
+	var seen []string
+	token := ""
+	for range 6 {
+		q := map[string]string{"limit": "1"}
+		if token != "" {
+			q["nextToken"] = token
+		}
+		status, body := call(t, h, request("/v1/deletion-requests", owner, q))
+		if status != 200 {
+			t.Fatalf("page: got %d %v", status, body)
+		}
+		if got := ids(body); got != "" {
+			seen = append(seen, got)
+		}
+		next, _ := body["nextToken"].(string)
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if len(seen) != 3 || seen[0] != ids[0] || seen[2] != ids[2] {
+		t.Fatalf("pages: got %v, want %v", seen, ids)
+	}
+	// That token is the practice's own; another practice cannot use it.
+	status, body := call(t, h, request("/v1/deletion-requests", other, map[string]string{"nextToken": token}))
+	if e, _ := body["error"].(map[string]any); token != "" && (status != 400 || e["code"] != erasure.EInvalid) {
+		t.Fatalf("another practice's token: got %d %v, want 400", status, body)
+	}
+
+	status, body = call(t, h, request("/v1/deletion-requests/"+ids[0], member, nil))
+	if status != 200 || body["status"] != "scheduled" || events_(body) != "requested,practitioners_told,purge_scheduled_for" {
+		t.Fatalf("one: got %d status %v timeline %s", status, body["status"], events_(body))
+	}
+	if status, _ := call(t, h, request("/v1/deletion-requests/"+ids[0], other, nil)); status != 404 {
+		t.Fatalf("another practice's request: got %d, want 404", status)
+	}
+}
+

@@ -1,0 +1,45 @@
+// Command practicerequests is the Lambda behind GET /v1/deletion-requests and
+// GET /v1/deletion-requests/{id}: a practitioner follows the practice's
+// client deletion requests, each with its timeline and, once done, its
+// receipt.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/wellness-rtbf/rtbf/internal/config"
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.StartHandlerFunc(h.Handle)
+}
+
+// build wires the handler from the environment.
+func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Handler, error) {
+	var env config.Env
+	table := env.String("TABLE_NAME")
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	cfg, err := config.AWS(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	return &Handler{svc: &erasure.Service{Requests: store, Log: log}, log: log}, nil
+}
