@@ -34,7 +34,7 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practice.ID, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var reqIDs []string
 	for _, c := range []string{"cl-a", "cl-b", "cl-c"} {
 		emulatortest.SeedClient(t, st, store, practice, c, "Client", c, "")
 		a, _ := erasure.NewActor(c+"-sub", erasure.RoleClient, practice.ID, c, "")
@@ -42,7 +42,7 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append([]string{r.ID}, ids...) // newest first
+		reqIDs = append([]string{r.ID}, reqIDs...) // newest first
 	}
 	cancelled, _ := erasure.NewActor("cl-b-sub", erasure.RoleClient, practice.ID, "cl-b", "")
 	if _, err := svc.CancelDeletion(ctx, cancelled); err != nil {
@@ -50,12 +50,12 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	}
 
 	_, body := call(t, h, request("/v1/deletion-requests", owner, nil))
-	if got, want := ids(body), ids[0]+","+ids[1]+","+ids[2]; got != want {
+	if got, want := ids(body), reqIDs[0]+","+reqIDs[1]+","+reqIDs[2]; got != want {
 		t.Fatalf("list: got %s, want %s (newest first)", got, want)
 	}
 	_, body = call(t, h, request("/v1/deletion-requests", member, map[string]string{"status": "cancelled"}))
-	if got := ids(body); got != ids[1] {
-		t.Fatalf("cancelled: got %s, want %s", got, ids[1])
+	if got := ids(body); got != reqIDs[1] {
+		t.Fatalf("cancelled: got %s, want %s", got, reqIDs[1])
 	}
 	var seen []string
 	token := ""
@@ -77,8 +77,8 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		}
 		token = next
 	}
-	if len(seen) != 3 || seen[0] != ids[0] || seen[2] != ids[2] {
-		t.Fatalf("pages: got %v, want %v", seen, ids)
+	if len(seen) != 3 || seen[0] != reqIDs[0] || seen[2] != reqIDs[2] {
+		t.Fatalf("pages: got %v, want %v", seen, reqIDs)
 	}
 	// That token is the practice's own; another practice cannot use it.
 	status, body := call(t, h, request("/v1/deletion-requests", other, map[string]string{"nextToken": token}))
@@ -86,11 +86,11 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		t.Fatalf("another practice's token: got %d %v, want 400", status, body)
 	}
 
-	status, body = call(t, h, request("/v1/deletion-requests/"+ids[0], member, nil))
+	status, body = call(t, h, request("/v1/deletion-requests/"+reqIDs[0], member, nil))
 	if status != 200 || body["status"] != "scheduled" || events_(body) != "requested,practitioners_told,purge_scheduled_for" {
 		t.Fatalf("one: got %d status %v timeline %s", status, body["status"], events_(body))
 	}
-	if status, _ := call(t, h, request("/v1/deletion-requests/"+ids[0], other, nil)); status != 404 {
+	if status, _ := call(t, h, request("/v1/deletion-requests/"+reqIDs[0], other, nil)); status != 404 {
 		t.Fatalf("another practice's request: got %d, want 404", status)
 	}
 }
