@@ -94,4 +94,3 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		t.Fatalf("another practice's request: got %d, want 404", status)
 	}
 }
-
