@@ -1,4 +1,12 @@
-"""Runs the moto server (the local AWS emulator) with one performance fix.
+"""Runs the moto server (the local AWS emulator) with two fixes.
+
+1. One request at a time. moto's server is threaded but its backends take
+no locks, so two concurrent conditional writes can both pass their
+condition; DynamoDB makes each request atomic. Here every request runs
+under one lock (connections are still served by threads), which gives the
+atomicity the service relies on (20 concurrent POSTs make one request).
+
+2. A Query reads only its partition.
 
 moto answers a DynamoDB Query on the base table by sorting every item of
 the table and then keeping those of the queried partition, so each Query
@@ -14,8 +22,8 @@ Usage: python serve.py [moto_server arguments...]
 
 import threading
 
+import moto.server as moto_server
 from moto.dynamodb.models.table import Table
-from moto.server import main
 
 _partition = threading.local()
 _all_items = Table.all_items
@@ -43,5 +51,19 @@ def query(self, hash_key, *args, **kwargs):
 Table.all_items = all_items
 Table.query = query
 
+_one_at_a_time = threading.Lock()
+_run_simple = moto_server.run_simple
+
+
+def run_simple(host, port, app, **kwargs):
+    def serialized(environ, start_response):
+        with _one_at_a_time:
+            return list(app(environ, start_response))
+
+    return _run_simple(host, port, serialized, **kwargs)
+
+
+moto_server.run_simple = run_simple
+
 if __name__ == "__main__":
-    main()
+    moto_server.main()
