@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -37,14 +36,9 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	id, isRead := req.PathParameters["id"]
 	switch {
 	case m == http.MethodGet && !isRead:
-		limit := 0
-		if v := req.QueryStringParameters["limit"]; v != "" {
-			if limit, err = strconv.Atoi(v); err != nil {
-				return nil, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
-			}
-			if limit < 1 {
-				return nil, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
-			}
+		limit, err := apigw.PageLimit(req)
+		if err != nil {
+			return nil, err
 		}
 		ns, next, err := h.svc.ListNotifications(ctx, actor, limit, req.QueryStringParameters["nextToken"])
 		if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -43,11 +42,9 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		return apigw.NewPracticeRequestView(r), nil
 	}
 	q := req.QueryStringParameters
-	limit := 0
-	if v := q["limit"]; v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
-			return nil, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
-		}
+	limit, err := apigw.PageLimit(req)
+	if err != nil {
+		return nil, err
 	}
 	rs, next, err := h.svc.ListDeletionRequests(ctx, actor, erasure.Status(q["status"]), limit, q["nextToken"])
 	if err != nil {

@@ -95,7 +95,7 @@ func ids(body map[string]any) string {
 	return strings.Join(out, ",")
 }
 
-func events_(body map[string]any) string {
+func timeline(body map[string]any) string {
 	var out []string
 	tl, _ := body["timeline"].([]any)
 	for _, e := range tl {
@@ -173,7 +173,7 @@ func TestHandler_Get(t *testing.T) {
 		if status != 200 || body["status"] != "completed" {
 			t.Fatalf("got %d %v", status, body)
 		}
-		if got := events_(body); got != "requested,purge_scheduled_for,purge_started,completed,backups_clear_by" {
+		if got := timeline(body); got != "requested,purge_scheduled_for,purge_started,completed,backups_clear_by" {
 			t.Errorf("timeline: got %s", got)
 		}
 		receipt, _ := body["receipt"].(map[string]any)
@@ -183,7 +183,7 @@ func TestHandler_Get(t *testing.T) {
 	})
 	t.Run("OK/Cancelled", func(t *testing.T) {
 		status, body := call(t, h, request("/v1/deletion-requests/rq-1", owner, nil))
-		if got := events_(body); status != 200 || got != "requested,cancelled" || body["receipt"] != nil {
+		if got := timeline(body); status != 200 || got != "requested,cancelled" || body["receipt"] != nil {
 			t.Fatalf("got %d timeline %s receipt %v, want requested,cancelled and no receipt", status, got, body["receipt"])
 		}
 	})

@@ -87,8 +87,8 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	}
 
 	status, body = call(t, h, request("/v1/deletion-requests/"+reqIDs[0], member, nil))
-	if status != 200 || body["status"] != "scheduled" || events_(body) != "requested,practitioners_told,purge_scheduled_for" {
-		t.Fatalf("one: got %d status %v timeline %s", status, body["status"], events_(body))
+	if status != 200 || body["status"] != "scheduled" || timeline(body) != "requested,practitioners_told,purge_scheduled_for" {
+		t.Fatalf("one: got %d status %v timeline %s", status, body["status"], timeline(body))
 	}
 	if status, _ := call(t, h, request("/v1/deletion-requests/"+reqIDs[0], other, nil)); status != 404 {
 		t.Fatalf("another practice's request: got %d, want 404", status)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -179,6 +180,21 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 		resp.Headers["Retry-After"] = "5"
 	}
 	return resp
+}
+
+// PageLimit reads the optional limit query parameter: 0 when absent (the
+// service's default), an invalid_request error when it is not a positive
+// integer. The service checks the upper bound.
+func PageLimit(req events.APIGatewayV2HTTPRequest) (int, error) {
+	v := req.QueryStringParameters["limit"]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
+	}
+	return n, nil
 }
 
 // Method returns the request's HTTP method.

@@ -408,3 +408,28 @@ func TestMethodNotAllowed(t *testing.T) {
 		}
 	}
 }
+
+func TestPageLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name, v string
+		want    int
+		code    string
+	}{
+		{"OK/Absent", "", 0, ""},
+		{"OK/Number", "25", 25, ""},
+		{"ErrInvalid/Zero", "0", 0, erasure.EInvalid},
+		{"ErrInvalid/Negative", "-3", 0, erasure.EInvalid},
+		{"ErrInvalid/Word", "ten", 0, erasure.EInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := events.APIGatewayV2HTTPRequest{}
+			if tc.v != "" {
+				req.QueryStringParameters = map[string]string{"limit": tc.v}
+			}
+			got, err := apigw.PageLimit(req)
+			if got != tc.want || erasure.ErrorCode(err) != tc.code {
+				t.Fatalf("got %d, %v; want %d, code %q", got, err, tc.want, tc.code)
+			}
+		})
+	}
+}

@@ -34,7 +34,15 @@ func direct(s ChatSession, clientID string) bool {
 
 // Scope counts what a purge of the client would delete now.
 func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Counts, error) {
+	c, _, err := s.scope(ctx, practiceID, clientID)
+	return c, err
+}
+
+// scope counts the client's content in scope and reports whether a chat
+// link leads to a session that is gone (the purge deletes such links too).
+func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
 	var c Counts
+	dangling := false
 	err := s.Content.JournalEntries(ctx, practiceID, clientID, func(page []JournalEntry) error {
 		for _, e := range page {
 			if createdBy(e.Author, clientID) {
@@ -44,7 +52,7 @@ func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Count
 		return nil
 	})
 	if err != nil {
-		return Counts{}, fmt.Errorf("journal entries: %w", err)
+		return Counts{}, false, fmt.Errorf("journal entries: %w", err)
 	}
 	err = s.Content.Documents(ctx, practiceID, clientID, func(page []Document) error {
 		for _, d := range page {
@@ -55,10 +63,11 @@ func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Count
 		return nil
 	})
 	if err != nil {
-		return Counts{}, fmt.Errorf("documents: %w", err)
+		return Counts{}, false, fmt.Errorf("documents: %w", err)
 	}
 	err = s.chats(ctx, practiceID, clientID, func(ref ChatRef, sess ChatSession, found bool) error {
 		if !found {
+			dangling = true
 			return nil
 		}
 		whole := direct(sess, clientID)
@@ -75,9 +84,9 @@ func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Count
 		})
 	})
 	if err != nil {
-		return Counts{}, fmt.Errorf("chats: %w", err)
+		return Counts{}, false, fmt.Errorf("chats: %w", err)
 	}
-	return c, nil
+	return c, dangling, nil
 }
 
 // chats calls fn for each chat the client takes part in, with its session
@@ -381,15 +390,7 @@ func pageDone(k *sink, stop time.Time) error {
 // verify reads the scope again and reports whether nothing of it is left.
 // Every object was confirmed gone before its document's item was deleted.
 func (s *Service) verify(ctx context.Context, r Request) (bool, error) {
-	left, err := s.Scope(ctx, r.PracticeID, r.ClientID)
-	if err != nil {
-		return false, err
-	}
-	dangling := false
-	err = s.chats(ctx, r.PracticeID, r.ClientID, func(_ ChatRef, _ ChatSession, found bool) error {
-		dangling = dangling || !found
-		return nil
-	})
+	left, dangling, err := s.scope(ctx, r.PracticeID, r.ClientID)
 	if err != nil {
 		return false, err
 	}
