@@ -20,7 +20,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -53,7 +52,7 @@ func setup(t *testing.T) *env {
 	t.Setenv("SENDER_EMAIL", st.Sender)
 	t.Setenv("PURGE_DELAY_DAYS", "30")
 	faults := emulatortest.NewFaults()
-	h, err := build(context.Background(), slog.New(slog.DiscardHandler), awsconfig.WithHTTPClient(&http.Client{Transport: faults}))
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: faults} })
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

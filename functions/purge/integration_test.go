@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
@@ -46,7 +45,7 @@ func setup(t *testing.T) *env {
 	t.Setenv("SCHEDULER_ROLE_ARN", st.SchedulerRole)
 	t.Setenv("SCHEDULE_DLQ_ARN", st.DeadLetterARN)
 	faults := emulatortest.NewFaults()
-	h, err := build(context.Background(), slog.New(slog.DiscardHandler), awsconfig.WithHTTPClient(&http.Client{Transport: faults}))
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: faults} })
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

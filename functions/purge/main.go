@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -37,7 +37,7 @@ func main() {
 
 // build wires the handler from the environment: configuration, the AWS
 // clients (built once, per cold start) and the service.
-func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Handler, error) {
+func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Handler, error) {
 	var env config.Env
 	table := env.String("TABLE_NAME")
 	bucket := env.String("DOCUMENTS_BUCKET")
@@ -51,11 +51,8 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOp
 	}
 	pathStyle := env.Bool("S3_USE_PATH_STYLE") // local emulators only
 	concurrency := env.Int("PURGE_CONCURRENCY", 8, 1, 64)
+	cfg := env.AWS(opts...)
 	if err := env.Err(); err != nil {
-		return nil, err
-	}
-	cfg, err := config.AWS(ctx, opts...)
-	if err != nil {
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)

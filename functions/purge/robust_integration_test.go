@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
@@ -132,7 +131,7 @@ func TestPurge_RobustPartialBatches(t *testing.T) {
 	// The purge function as deployed, with every batch delete coming back
 	// partly done: unprocessed items from DynamoDB, per-key errors from S3.
 	partial := emulatortest.NewPartial(3)
-	h, err := build(ctx, slog.New(slog.DiscardHandler), awsconfig.WithHTTPClient(&http.Client{Transport: partial}))
+	h, err := build(ctx, slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: partial} })
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wellness-rtbf/rtbf/internal/config"
@@ -30,14 +30,11 @@ func main() {
 
 // build wires the handler from the environment: configuration, the AWS
 // clients (built once, per cold start) and the service.
-func build(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Handler, error) {
+func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Handler, error) {
 	var env config.Env
 	table := env.String("TABLE_NAME")
+	cfg := env.AWS(opts...)
 	if err := env.Err(); err != nil {
-		return nil, err
-	}
-	cfg, err := config.AWS(ctx, opts...)
-	if err != nil {
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)

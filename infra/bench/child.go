@@ -61,11 +61,8 @@ func runChild(args []string) error {
 	var env config.Env
 	table, bucket := env.String("TABLE_NAME"), env.String("DOCUMENTS_BUCKET")
 	concurrency := env.Int("PURGE_CONCURRENCY", 8, 1, 64)
+	cfg := env.AWS()
 	if err := env.Err(); err != nil {
-		return err
-	}
-	cfg, err := config.AWS(ctx)
-	if err != nil {
 		return err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Env reads variables and remembers every problem, so that one error names
@@ -77,13 +76,40 @@ func (e *Env) Err() error {
 	return errors.Join(errs...)
 }
 
-// AWS loads the SDK configuration the standard way: credentials, region and
-// endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, ...) all come from
-// the environment, so one binary runs against AWS and a local emulator.
-func AWS(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+// AWS builds the SDK configuration every client of a function shares from
+// the variables the Lambda service sets for every function: AWS_REGION and
+// the execution role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+// and AWS_SESSION_TOKEN, valid for the life of the execution environment).
+// AWS_ENDPOINT_URL, when set, sends every client to one endpoint (a local
+// emulator). A missing region or key is reported with the other missing
+// variables by Err.
+//
+// It does not use the SDK's config.LoadDefaultConfig: that walks shared
+// files, profiles, SSO, STS and the instance metadata service, none of which
+// a function has, and links them all into every binary (about 1.2 MB each).
+// opts adjust the result, e.g. a test's HTTP client.
+func (e *Env) AWS(opts ...func(*aws.Config)) aws.Config {
+	region := e.Optional("AWS_REGION", strings.TrimSpace(os.Getenv("AWS_DEFAULT_REGION")))
+	if region == "" {
+		e.missing = append(e.missing, "AWS_REGION")
 	}
-	return cfg, nil
+	creds := aws.Credentials{
+		AccessKeyID:     e.String("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey: e.String("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:    e.Optional("AWS_SESSION_TOKEN", ""),
+		Source:          "environment",
+	}
+	cfg := aws.Config{
+		Region: region,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return creds, nil
+		}),
+	}
+	if url := e.Optional("AWS_ENDPOINT_URL", ""); url != "" {
+		cfg.BaseEndpoint = aws.String(url)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
 }
