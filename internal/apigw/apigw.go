@@ -146,6 +146,16 @@ var statuses = map[string]int{
 	erasure.EUnavailable:          http.StatusServiceUnavailable,
 }
 
+// Statuses returns a copy of the table from error code to HTTP status (the
+// API's contract, infra/openapi.yaml, is checked against it).
+func Statuses() map[string]int {
+	out := make(map[string]int, len(statuses))
+	for code, status := range statuses {
+		out[code] = status
+	}
+	return out
+}
+
 // Status is the HTTP status for err's code; 500 for an internal error.
 func Status(err error) int {
 	if s, ok := statuses[erasure.ErrorCode(err)]; ok {
