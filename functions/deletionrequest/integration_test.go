@@ -6,12 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -249,9 +245,9 @@ func TestDeletionRequest_Accept(t *testing.T) {
 	})
 
 	t.Run("Email", func(t *testing.T) {
-		sent := emulatortest.SentEmails(t, e.st.Sender)
-		if len(sent) != 1 {
-			t.Fatalf("got %d emails, want 1", len(sent))
+		sent, toClient := sentTo(t, e)
+		if len(sent) != 1 || len(toClient) != 1 {
+			t.Fatalf("got %d emails to practitioners and %d to the client, want 1 and 1", len(sent), len(toClient))
 		}
 		m := sent[0]
 		wantTo := []string{e.practice.Emails[e.practice.MemberID], e.practice.Emails[e.practice.OwnerID]}
@@ -261,7 +257,7 @@ func TestDeletionRequest_Accept(t *testing.T) {
 		if !slices.Equal(gotTo, wantTo) {
 			t.Fatalf("got recipients %v, want the owner and the assigned practitioner %v", gotTo, wantTo)
 		}
-		text, html, subject := parseMIME(t, m.RawData)
+		text, html, subject := emulatortest.ParseEmail(t, m.RawData)
 		if !strings.Contains(subject, "Ava O'Brien & <Co>") {
 			t.Errorf("got subject %q, want the client's name", subject)
 		}
@@ -278,6 +274,28 @@ func TestDeletionRequest_Accept(t *testing.T) {
 		}
 		if strings.Contains(html, "<Co>") {
 			t.Error("html part holds the client's text unescaped")
+		}
+
+		// The client's confirmation, at the email on their profile.
+		c := toClient[0]
+		if want := []string{file.Email}; !slices.Equal(c.Destinations, want) {
+			t.Fatalf("client email: got recipients %v, want %v", c.Destinations, want)
+		}
+		text, html, subject = emulatortest.ParseEmail(t, c.RawData)
+		practice, err := e.store.GetPractice(context.Background(), e.practice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "Your account deletion request with " + practice.Name; subject != want {
+			t.Errorf("client email: got subject %q, want %q", subject, want)
+		}
+		for _, want := range []string{"Ava O'Brien & <Co>", date, "3 journal entries you created", "2 documents you uploaded", "6 chat messages", "Cancel deletion", "30 days after the final deletion step", id} {
+			if !strings.Contains(text, want) {
+				t.Errorf("client email: text part lacks %q:\n%s", want, text)
+			}
+		}
+		if !strings.Contains(html, "Ava O&#39;Brien &amp; &lt;Co&gt;") || strings.Contains(html, "<Co>") {
+			t.Errorf("client email: html part does not hold the name escaped:\n%s", html)
 		}
 	})
 
@@ -311,48 +329,32 @@ func TestDeletionRequest_Accept(t *testing.T) {
 		if n := len(e.schedules(t)); n != 1 {
 			t.Fatalf("got %d schedules, want 1", n)
 		}
-		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
-			t.Fatalf("got %d emails, want 1", n)
-		}
+		wantOneEach(t, e)
 	})
 }
 
-// parseMIME returns the text part, the HTML part and the decoded subject.
-func parseMIME(t *testing.T, raw string) (text, html, subject string) {
+// sentTo splits the emails sent so far into those to practitioners and
+// those to clients (seeded at <client id>@clients.example.com).
+func sentTo(t *testing.T, e *env) (practitioners, clients []emulatortest.SentEmail) {
 	t.Helper()
-	msg, err := mail.ReadMessage(strings.NewReader(raw))
-	if err != nil {
-		t.Fatalf("parse email: %v", err)
-	}
-	subject, err = new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		t.Fatalf("decode subject: %v", err)
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("got content type %q (%v), want multipart/alternative", mt, err)
-	}
-	r := multipart.NewReader(msg.Body, params["boundary"])
-	for {
-		p, err := r.NextPart() // decodes quoted-printable
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("read part: %v", err)
-		}
-		b, _ := io.ReadAll(p)
-		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
-		case "text/plain":
-			text = string(b)
-		case "text/html":
-			html = string(b)
+	for _, m := range emulatortest.SentEmails(t, e.st.Sender) {
+		if len(m.Destinations) == 1 && strings.HasSuffix(m.Destinations[0], "@clients.example.com") {
+			clients = append(clients, m)
+		} else {
+			practitioners = append(practitioners, m)
 		}
 	}
-	if text == "" || html == "" {
-		t.Fatalf("got text %d bytes, html %d bytes, want both parts", len(text), len(html))
+	return practitioners, clients
+}
+
+// wantOneEach checks that exactly one email went to the practitioners and
+// one to the client.
+func wantOneEach(t *testing.T, e *env) {
+	t.Helper()
+	p, c := sentTo(t, e)
+	if len(p) != 1 || len(c) != 1 {
+		t.Fatalf("got %d emails to practitioners and %d to the client, want exactly 1 each", len(p), len(c))
 	}
-	return text, html, subject
 }
 
 func TestDeletionRequest_ConcurrentPosts(t *testing.T) {
@@ -394,12 +396,10 @@ func TestDeletionRequest_ConcurrentPosts(t *testing.T) {
 	if got := len(e.schedules(t)); got != 1 {
 		t.Errorf("got %d schedules, want 1", got)
 	}
-	if !emulatortest.Eventually(t, 2*time.Second, func() bool { return len(emulatortest.SentEmails(t, e.st.Sender)) >= 1 }) {
+	if !emulatortest.Eventually(t, 2*time.Second, func() bool { return len(emulatortest.SentEmails(t, e.st.Sender)) >= 2 }) {
 		t.Fatal("no email sent")
 	}
-	if got := len(emulatortest.SentEmails(t, e.st.Sender)); got != 1 {
-		t.Errorf("got %d emails, want 1", got)
-	}
+	wantOneEach(t, e)
 	snap := emulatortest.TakeSnapshot(t, e.st)
 	var requests int
 	for k := range snap {
@@ -447,9 +447,7 @@ func TestDeletionRequest_SchedulerFailure(t *testing.T) {
 	if n := len(e.schedules(t)); n != 1 {
 		t.Fatalf("got %d schedules, want 1", n)
 	}
-	if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
-		t.Fatalf("got %d emails, want 1", n)
-	}
+	wantOneEach(t, e)
 }
 
 func TestDeletionRequest_EmailFailure(t *testing.T) {
@@ -462,9 +460,7 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		if status != 202 {
 			t.Fatalf("got %d %v, want 202", status, body)
 		}
-		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
-			t.Fatalf("got %d emails, want exactly 1", n)
-		}
+		wantOneEach(t, e)
 		r, err := e.store.GetRequest(context.Background(), body["id"].(string))
 		if err != nil || r.NotifiedAt == nil {
 			t.Fatalf("got %+v %v, want the request marked notified", r, err)
@@ -494,8 +490,6 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 				t.Fatalf("sweep: %v", err)
 			}
 		}
-		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 1 {
-			t.Fatalf("got %d emails after two sweeps, want exactly 1", n)
-		}
+		wantOneEach(t, e)
 	})
 }

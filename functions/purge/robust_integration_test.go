@@ -255,6 +255,7 @@ func TestPurge_RobustAcrossInvocations(t *testing.T) {
 		Scheduler: purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
 			Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 		}),
+		Mailer:      mailerFunc(func(context.Context, erasure.Email) error { return nil }),
 		PurgeBudget: budget,
 		Log:         log,
 	}

@@ -35,6 +35,7 @@ type requestItem struct {
 
 	NotifiedAt     *time.Time `dynamodbav:"notifiedAt,omitempty"`
 	EmailClaimedMs int64      `dynamodbav:"emailClaimedMs,omitempty"`
+	EmailsSent     []string   `dynamodbav:"emailsSent,stringset,omitempty"`
 	PurgeStartedAt *time.Time `dynamodbav:"purgeStartedAt,omitempty"`
 	CompletedAt    *time.Time `dynamodbav:"completedAt,omitempty"`
 	CancelledAt    *time.Time `dynamodbav:"cancelledAt,omitempty"`
@@ -54,7 +55,7 @@ func (it requestItem) request() erasure.Request {
 		ID: it.ID, PracticeID: it.PracticeID, ClientID: it.ClientID, RequestedBy: it.RequestedBy,
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), PurgeAt: it.PurgeAt.UTC(),
 		WillDelete: it.WillDelete, ScheduleName: it.ScheduleName,
-		NotifiedAt: it.NotifiedAt, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt,
+		NotifiedAt: it.NotifiedAt, EmailsSent: it.EmailsSent, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt,
 		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
@@ -197,6 +198,19 @@ func (s *Store) ReleaseEmailClaim(ctx context.Context, id string) error {
 		UpdateExpression:    aws.String("REMOVE emailClaimedMs"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 	})
+	return err
+}
+
+// MarkEmailSent adds kind to the request's set of sent emails.
+func (s *Store) MarkEmailSent(ctx context.Context, id, kind string) error {
+	_, err := s.update(ctx, "mark email sent", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("ADD emailsSent :k"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: []string{kind}}},
+	})
+	if errors.Is(err, erasure.ErrConditionFailed) {
+		return fmt.Errorf("mark email sent: %w", erasure.ErrNotFound)
+	}
 	return err
 }
 

@@ -232,7 +232,7 @@ func (s *Store) GetClient(ctx context.Context, practiceID, clientID string) (era
 	}
 	return erasure.Client{
 		PracticeID: practiceID, ID: clientID,
-		FirstName: it.FirstName, LastName: it.LastName, PractitionerIDs: it.PractitionerIDs,
+		FirstName: it.FirstName, LastName: it.LastName, Email: it.Email, PractitionerIDs: it.PractitionerIDs,
 	}, nil
 }
 

@@ -67,7 +67,7 @@ func (sd *seeder) AddPractitioner(practiceID string, p erasure.Practitioner) {
 func (sd *seeder) AddClient(c erasure.Client) {
 	sd.put(dynamostore.ClientItem{
 		PK: dynamostore.ClientPK(c.PracticeID, c.ID), SK: dynamostore.ProfileSK,
-		ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, PractitionerIDs: c.PractitionerIDs,
+		ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, PractitionerIDs: c.PractitionerIDs,
 	})
 }
 

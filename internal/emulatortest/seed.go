@@ -31,6 +31,7 @@ type Practice struct {
 // client must delete and what must stay.
 type ClientFile struct {
 	ClientID    string
+	Email       string // on the client's profile
 	Gone        []erasure.ItemKey
 	GoneObjects []string
 	Counts      erasure.Counts // what the purge deletes
@@ -75,13 +76,13 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 	ctx := context.Background()
 	pk := dynamostore.ClientPK(p.ID, clientID)
 	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
-	f := ClientFile{ClientID: clientID}
+	f := ClientFile{ClientID: clientID, Email: clientID + "@clients.example.com"}
 	client := erasure.Author{Role: erasure.RoleClient, ID: clientID}
 	member := erasure.Author{Role: erasure.RolePractitioner, ID: p.MemberID}
 
 	must(t, store.Put(ctx, dynamostore.ClientItem{
 		PK: pk, SK: dynamostore.ProfileSK, ID: clientID, FirstName: firstName, LastName: lastName,
-		Email: clientID + "@clients.example.com", PractitionerIDs: []string{p.MemberID},
+		Email: f.Email, PractitionerIDs: []string{p.MemberID},
 	}))
 	record := func(sk, typ string, a erasure.Author, objects ...string) erasure.ItemKey {
 		r := dynamostore.Record{PK: pk, SK: sk, Type: typ, AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: at,

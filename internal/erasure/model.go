@@ -85,6 +85,7 @@ type Client struct {
 	ID              string
 	FirstName       string
 	LastName        string
+	Email           string   // where the client's own emails go; may be empty
 	PractitionerIDs []string // assigned practitioners
 }
 
@@ -160,6 +161,9 @@ type Request struct {
 	// EmailClaimedAt is set while one invocation is sending the email, so
 	// concurrent invocations send it once.
 	EmailClaimedAt *time.Time
+	// EmailsSent are the kinds of email (Email* constants) sent about the
+	// request, so that a retry does not send one again.
+	EmailsSent []string
 
 	PurgeStartedAt *time.Time
 	CompletedAt    *time.Time

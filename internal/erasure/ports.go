@@ -54,6 +54,10 @@ type RequestStore interface {
 	ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) error
 	// ReleaseEmailClaim gives the claim back after a failed send.
 	ReleaseEmailClaim(ctx context.Context, id string) error
+	// MarkEmailSent records that the email of the given kind (an Email*
+	// constant) was sent about the request; ErrNotFound when there is no
+	// such request.
+	MarkEmailSent(ctx context.Context, id, kind string) error
 	// MarkNotified records that the practitioners were told.
 	MarkNotified(ctx context.Context, id string, at time.Time) error
 	// CancelRequest marks a request that is accepting or scheduled, and

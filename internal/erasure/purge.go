@@ -127,6 +127,12 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 	}
 	if !r.Status.Pending() {
 		s.log().InfoContext(ctx, "purge already done", "requestId", r.ID, "status", r.Status)
+		if r.Status == StatusCompleted {
+			// A retry after the completion email failed.
+			if err := s.confirmCompleted(ctx, r); err != nil {
+				return Request{}, err
+			}
+		}
 		return r, nil
 	}
 	now := s.now()
@@ -246,6 +252,12 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	r, err = s.Requests.CompletePurge(ctx, requestID, s.now())
 	if err != nil {
 		return Request{}, fmt.Errorf("complete purge: %w", err)
+	}
+	// After completing, so the email gives the receipt's own dates. If it
+	// fails the invocation fails, and its retry (which finds the purge
+	// done) sends it.
+	if err := s.confirmCompleted(ctx, r); err != nil {
+		return Request{}, err
 	}
 	s.log().InfoContext(ctx, "purge completed", "requestId", r.ID, "invocations", r.Invocations,
 		"journalEntries", r.Deleted.JournalEntries, "documents", r.Deleted.Documents,
@@ -423,6 +435,15 @@ func (s *Service) handOver(ctx context.Context, r Request) (Request, error) {
 // errHandedOver tells Purge that the invocation ended on time with the
 // purge continuing elsewhere.
 var errHandedOver = errors.New("handed over")
+
+// confirmCompleted emails the client the receipt of their completed
+// request, once.
+func (s *Service) confirmCompleted(ctx context.Context, r Request) error {
+	if err := s.emailClient(ctx, r, EmailClientCompleted, ClientCompletedEmail); err != nil {
+		return fmt.Errorf("email the client the receipt: %w", err)
+	}
+	return nil
+}
 
 func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) error {
 	c, err := s.client(ctx, r)

@@ -316,6 +316,9 @@ func (s *Service) CancelDeletion(ctx context.Context, a Actor) (Request, error) 
 		case StatusCompleted:
 			return Request{}, Errorf(EAlreadyCompleted, "the deletion was completed; it cannot be cancelled")
 		case StatusCancelled:
+			// Cancelled by a concurrent or earlier call: confirm to the
+			// client if that call could not.
+			s.confirmCancelled(ctx, cur)
 			return cur, nil
 		}
 		return Request{}, Errorf(EAlreadyPurging, "the deletion has started; it can no longer be cancelled")
@@ -329,7 +332,54 @@ func (s *Service) CancelDeletion(ctx context.Context, a Actor) (Request, error) 
 	if err := s.notifyCancelled(ctx, r, now); err != nil {
 		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "requestId", r.ID, "err", err)
 	}
+	s.confirmCancelled(ctx, r)
 	return r, nil
+}
+
+// confirmCancelled emails the client that their request was cancelled. A
+// failure is logged: the cancel stands, and the client's next DELETE tries
+// the email again.
+func (s *Service) confirmCancelled(ctx context.Context, r Request) {
+	if err := s.emailClient(ctx, r, EmailClientCancelled, ClientCancelledEmail); err != nil {
+		s.log().WarnContext(ctx, "email the client a cancellation", "requestId", r.ID, "err", err)
+	}
+}
+
+// emailClient sends the client, at the email on their profile, the email
+// of the given kind about r, unless r records it sent; then records it. A
+// client without an email is told nothing.
+func (s *Service) emailClient(ctx context.Context, r Request, kind string, build func(Request, Client, Practice) Email) error {
+	if slices.Contains(r.EmailsSent, kind) {
+		return nil
+	}
+	c, err := s.client(ctx, r)
+	if err != nil {
+		return err
+	}
+	if c.Email == "" {
+		return nil
+	}
+	p, err := s.Directory.GetPractice(ctx, r.PracticeID)
+	if err != nil {
+		return fmt.Errorf("get practice: %w", err)
+	}
+	return s.sendOnce(ctx, r, kind, build(r, c, p))
+}
+
+// sendOnce sends e unless r records an email of its kind sent, then
+// records it. A failure between the send and the record sends it again on
+// the retry: at least once, and once whenever nothing fails.
+func (s *Service) sendOnce(ctx context.Context, r Request, kind string, e Email) error {
+	if slices.Contains(r.EmailsSent, kind) || len(e.To) == 0 {
+		return nil
+	}
+	if err := s.Mailer.Send(ctx, e); err != nil {
+		return fmt.Errorf("send %s email: %w", kind, err)
+	}
+	if err := s.Requests.MarkEmailSent(ctx, r.ID, kind); err != nil {
+		return fmt.Errorf("mark %s email sent: %w", kind, err)
+	}
+	return nil
 }
 
 func (s *Service) notifyCancelled(ctx context.Context, r Request, at time.Time) error {
@@ -391,8 +441,9 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// notifyRequested writes each practitioner's in-portal notification and
-// sends them one email, once per request.
+// notifyRequested writes each practitioner's in-portal notification, sends
+// them one email and confirms the request to the client by email, once per
+// request.
 func (s *Service) notifyRequested(ctx context.Context, r Request) error {
 	c, err := s.client(ctx, r)
 	if err != nil {
@@ -416,19 +467,26 @@ func (s *Service) notifyRequested(ctx context.Context, r Request) error {
 		}
 		return fmt.Errorf("claim email: %w", err)
 	}
+	// The claim is ours: read which emails an earlier, failed attempt sent.
+	cur, err := s.Requests.GetRequest(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("get request: %w", err)
+	}
 	var to []string
 	for _, p := range ps {
 		if p.Email != "" {
 			to = append(to, p.Email)
 		}
 	}
-	if len(to) > 0 {
-		if err := s.Mailer.Send(ctx, RequestedEmail(r, c, practice, to)); err != nil {
-			if rerr := s.Requests.ReleaseEmailClaim(ctx, r.ID); rerr != nil {
-				s.log().ErrorContext(ctx, "release email claim", "requestId", r.ID, "err", rerr)
-			}
-			return fmt.Errorf("send email: %w", err)
+	err = s.sendOnce(ctx, cur, EmailPractitionersRequested, RequestedEmail(cur, c, practice, to))
+	if err == nil && c.Email != "" {
+		err = s.sendOnce(ctx, cur, EmailClientRequested, ClientRequestedEmail(cur, c, practice))
+	}
+	if err != nil {
+		if rerr := s.Requests.ReleaseEmailClaim(ctx, r.ID); rerr != nil {
+			s.log().ErrorContext(ctx, "release email claim", "requestId", r.ID, "err", rerr)
 		}
+		return err
 	}
 	if err := s.Requests.MarkNotified(ctx, r.ID, s.now()); err != nil {
 		return fmt.Errorf("mark notified: %w", err)

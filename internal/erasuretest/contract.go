@@ -133,12 +133,12 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 		})
 		t.Run("GetClient", func(t *testing.T) {
 			s, seed := newStores(t)
-			want := erasure.Client{PracticeID: "pr-1", ID: "c-1", FirstName: "Ada", LastName: "Lovelace", PractitionerIDs: []string{"p-a", "p-b"}}
+			want := erasure.Client{PracticeID: "pr-1", ID: "c-1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", PractitionerIDs: []string{"p-a", "p-b"}}
 			seed.AddClient(want)
 			got, err := s.GetClient(ctx, "pr-1", "c-1")
 			must(t, err)
 			if got.PracticeID != want.PracticeID || got.ID != want.ID || got.FirstName != want.FirstName ||
-				got.LastName != want.LastName || !sameSet(got.PractitionerIDs, want.PractitionerIDs) {
+				got.LastName != want.LastName || got.Email != want.Email || !sameSet(got.PractitionerIDs, want.PractitionerIDs) {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
 			_, err = s.GetClient(ctx, "pr-1", "c-missing")
@@ -305,6 +305,22 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 			}
 			t5 := t4.Add(time.Hour)
 			wantErr(t, s.ClaimEmail(ctx, r.ID, t5, t5), erasure.ErrConditionFailed)
+		})
+		t.Run("MarkEmailSent", func(t *testing.T) {
+			s, _ := newStores(t)
+			r := newRequest("rq-1", "c-1")
+			must(t, s.CreateRequest(ctx, r))
+			if got := getRequest(t, s, r.ID).EmailsSent; len(got) != 0 {
+				t.Errorf("new request: EmailsSent %v, want none", got)
+			}
+			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
+			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
+			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
+			want := []string{erasure.EmailClientRequested, erasure.EmailPractitionersRequested}
+			if got := getRequest(t, s, r.ID).EmailsSent; !sameSet(got, want) || len(got) != len(want) {
+				t.Errorf("EmailsSent: got %v, want %v (each kind once)", got, want)
+			}
+			wantErr(t, s.MarkEmailSent(ctx, "rq-missing", erasure.EmailClientRequested), erasure.ErrNotFound)
 		})
 		t.Run("StartPurge", func(t *testing.T) {
 			s, _ := newStores(t)

@@ -316,6 +316,20 @@ func (m *Memory) ReleaseEmailClaim(_ context.Context, id string) error {
 	return nil
 }
 
+func (m *Memory) MarkEmailSent(_ context.Context, id, kind string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.ErrNotFound
+	}
+	if !slices.Contains(r.EmailsSent, kind) {
+		r.EmailsSent = append(slices.Clone(r.EmailsSent), kind)
+		slices.Sort(r.EmailsSent)
+	}
+	return nil
+}
+
 func (m *Memory) MarkNotified(_ context.Context, id string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -689,6 +703,8 @@ type Mailer struct {
 	mu       sync.Mutex
 	Sent     []erasure.Email
 	FailNext int
+	// FailWhen, when set, fails every email it reports true for.
+	FailWhen func(erasure.Email) bool
 }
 
 var _ erasure.Mailer = (*Mailer)(nil)
@@ -698,6 +714,9 @@ func (m *Mailer) Send(_ context.Context, e erasure.Email) error {
 	defer m.mu.Unlock()
 	if m.FailNext > 0 {
 		m.FailNext--
+		return fmt.Errorf("mail unavailable")
+	}
+	if m.FailWhen != nil && m.FailWhen(e) {
 		return fmt.Errorf("mail unavailable")
 	}
 	m.Sent = append(m.Sent, e)
