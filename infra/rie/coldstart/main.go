@@ -8,6 +8,10 @@
 // (`make coldstart`); one line per function:
 //
 //	coldstart function=<LogicalId> bytes=<arm64 bootstrap size> init_ms=<median>
+//
+// and after each, the size the AWS SDK alone imposes on it (see sdkFloor):
+//
+//	sdkfloor function=<LogicalId> clients=<SDK clients> bytes=<arm64 size>
 package main
 
 import (
@@ -23,6 +27,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/infra/rie"
@@ -107,6 +112,11 @@ func run(runs int) error {
 			times = append(times, d)
 		}
 		fmt.Printf("coldstart function=%s bytes=%d init_ms=%.1f\n", f.Logical, info.Size(), ms(median(times)))
+		clients, floor, err := sdkFloor(ctx, root, filepath.Join("functions", f.EventPrefix), ".run")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("sdkfloor function=%s clients=%s bytes=%d\n", f.Logical, strings.Join(clients, ","), floor)
 	}
 	return nil
 }
