@@ -160,5 +160,26 @@ test("console: the whole right-to-be-forgotten story", { timeout: 180000 }, asyn
     await page.locator("#delete-account").waitFor({ state: "visible" });
   });
 
+  await t.test("a client requests, then cancels, and is told by email", async () => {
+    await page.click("#delete-account");
+    await page.click("#confirm-yes");
+    await page.locator("#cancel-deletion").waitFor({ state: "visible" });
+    assert.equal(await page.textContent("#req-status"), "scheduled");
+    await page.click("#cancel-deletion");
+    // The request is withdrawn: the profile offers deletion again.
+    await page.locator("#delete-account").waitFor({ state: "visible" });
+    assert.equal(await page.isVisible("#request-status"), false);
+    await page.click("#refresh-mail");
+    const mails = page.locator("#mail-list .mail");
+    const cancelled = mails.filter({ has: page.locator("h3", { hasText: /was cancelled$/ }) }).first();
+    await cancelled.waitFor({ state: "visible" });
+    assert.match(await cancelled.locator(".meta").nth(1).textContent(), /cl-ben@/);
+    assert.match(await cancelled.locator("pre").first().textContent(), /Nothing was deleted/);
+    const confirmed = mails.filter({ has: page.locator("h3", { hasText: /^Your account deletion request with / }) });
+    assert.ok(await confirmed.count() >= 2, "the clients' confirmations of their requests are listed");
+    await cancelled.scrollIntoViewIfNeeded();
+    await shot("09-client-cancelled-email");
+  });
+
   assert.deepEqual(pageErrors, [], "the page logged errors");
 });

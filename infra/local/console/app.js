@@ -173,6 +173,8 @@ function renderRequest(req) {
     list.append(li);
   }
   show($("request-status"), true);
+  // Cancellable until its purge starts.
+  show($("cancel-deletion"), req.status === "scheduled" || req.status === "accepting");
   if (req.purgeAt) setPurgeAt(req.purgeAt);
 }
 
@@ -209,6 +211,22 @@ async function confirmDelete() {
     }
     hideClientPanels();
     renderRequest(r.body);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function cancelDeletion() {
+  const btn = $("cancel-deletion");
+  btn.disabled = true;
+  try {
+    const r = await api("DELETE", "/v1/portal/account-deletion", { token: state.token });
+    if (r.status !== 200) {
+      setError($("client-error"), "Could not cancel: " + errorText(r));
+      return;
+    }
+    // The request is withdrawn: show the profile as it now is.
+    await loadClient(state.who);
   } finally {
     btn.disabled = false;
   }
@@ -308,6 +326,7 @@ document.addEventListener("DOMContentLoaded", () => {
     show($("delete-account"), true);
   });
   $("confirm-yes").addEventListener("click", confirmDelete);
+  $("cancel-deletion").addEventListener("click", cancelDeletion);
   $("run-scheduler").addEventListener("click", runScheduler);
   $("refresh-mail").addEventListener("click", loadMail);
   $("sched-at").value = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
