@@ -1,0 +1,383 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/export"
+)
+
+// Exports implements the export ports on the table: the export records
+// (EXPORT#<id> / EXPORT) and the readers of a client's file, which read it
+// with Query on its partitions, a page of at most PageSize items at a time.
+type Exports struct {
+	db    *dynamodb.Client
+	table string
+	// PageSize bounds the items of one Query page (default 100): a page
+	// is all an export holds of the file at a time.
+	PageSize int32
+}
+
+var (
+	_ export.Clients = (*Exports)(nil)
+	_ export.Records = (*Exports)(nil)
+	_ export.Content = (*Exports)(nil)
+)
+
+// NewExports returns the export adapter on the named table.
+func NewExports(db *dynamodb.Client, table string) *Exports {
+	return &Exports{db: db, table: table, PageSize: 100}
+}
+
+const skExport = "EXPORT"
+
+// ExportPK is the partition of one export record.
+func ExportPK(exportID string) string { return "EXPORT#" + exportID }
+
+// ExportSK is the export record's fixed sort key.
+const ExportSK = skExport
+
+func (x *Exports) store() *Store { return &Store{db: x.db, table: x.table} }
+
+// ClientExists reads the client's profile (its key only).
+func (x *Exports) ClientExists(ctx context.Context, practiceID, clientID string) (bool, error) {
+	res, err := x.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &x.table, Key: key(ClientPK(practiceID, clientID), skProfile),
+		ProjectionExpression:     aws.String("#pk"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+	})
+	if err != nil {
+		return false, translate("get client", err)
+	}
+	return res.Item != nil, nil
+}
+
+// exportItem is an export record. The lease is Unix milliseconds, which a
+// condition compares; the other times are RFC 3339.
+type exportItem struct {
+	PK            string        `dynamodbav:"pk"`
+	SK            string        `dynamodbav:"sk"`
+	ID            string        `dynamodbav:"exportId"`
+	PracticeID    string        `dynamodbav:"practiceId"`
+	ClientID      string        `dynamodbav:"clientId"`
+	RequestedBy   string        `dynamodbav:"requestedBy"`
+	Status        export.Status `dynamodbav:"status"`
+	RequestedAt   time.Time     `dynamodbav:"requestedAt"`
+	ScheduleName  string        `dynamodbav:"scheduleName"`
+	Attempts      int           `dynamodbav:"attempts"`
+	StartedAt     *time.Time    `dynamodbav:"startedAt,omitempty"`
+	CompletedAt   *time.Time    `dynamodbav:"completedAt,omitempty"`
+	LeaseUntilMs  int64         `dynamodbav:"leaseUntilMs,omitempty"`
+	Counts        export.Counts `dynamodbav:"counts"`
+	SizeBytes     int64         `dynamodbav:"sizeBytes"`
+	ObjectKey     string        `dynamodbav:"objectKey,omitempty"`
+	FailureReason string        `dynamodbav:"failureReason,omitempty"`
+}
+
+func (it exportItem) export() export.Export {
+	e := export.Export{
+		ID: it.ID, PracticeID: it.PracticeID, ClientID: it.ClientID, RequestedBy: it.RequestedBy,
+		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), ScheduleName: it.ScheduleName,
+		Attempts: it.Attempts, Counts: it.Counts, SizeBytes: it.SizeBytes, ObjectKey: it.ObjectKey,
+		FailureReason: it.FailureReason,
+	}
+	if it.StartedAt != nil {
+		t := it.StartedAt.UTC()
+		e.StartedAt = &t
+	}
+	if it.CompletedAt != nil {
+		t := it.CompletedAt.UTC()
+		e.CompletedAt = &t
+	}
+	return e
+}
+
+func decodeExport(item map[string]ddbtypes.AttributeValue) (export.Export, error) {
+	var it exportItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return export.Export{}, fmt.Errorf("decode export: %w", err)
+	}
+	return it.export(), nil
+}
+
+func (x *Exports) CreateExport(ctx context.Context, e export.Export) error {
+	item, err := attributevalue.MarshalMap(exportItem{
+		PK: ExportPK(e.ID), SK: skExport, ID: e.ID, PracticeID: e.PracticeID, ClientID: e.ClientID,
+		RequestedBy: e.RequestedBy, Status: e.Status, RequestedAt: e.RequestedAt.UTC(), ScheduleName: e.ScheduleName,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = x.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &x.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	return translate("create export", err)
+}
+
+func (x *Exports) GetExport(ctx context.Context, id string) (export.Export, error) {
+	var it exportItem
+	if err := x.store().get(ctx, ExportPK(id), skExport, &it); err != nil {
+		return export.Export{}, err
+	}
+	return it.export(), nil
+}
+
+func (x *Exports) DeletePendingExport(ctx context.Context, id string) error {
+	_, err := x.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &x.table, Key: key(ExportPK(id), skExport),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #status = :pending"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pending": str(string(export.StatusPending))},
+	})
+	return translate("delete pending export", err)
+}
+
+// StartExport takes the export with one conditional update: pending, or
+// running under an expired lease.
+func (x *Exports) StartExport(ctx context.Context, id string, now, leaseUntil time.Time) (export.Export, error) {
+	res, err := x.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &x.table, Key: key(ExportPK(id), skExport),
+		UpdateExpression: aws.String("SET #status = :running, leaseUntilMs = :lease, startedAt = if_not_exists(startedAt, :now) ADD attempts :one"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND (#status = :pending OR " +
+			"(#status = :running AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs <= :nowMs)))"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":running": str(string(export.StatusRunning)),
+			":pending": str(string(export.StatusPending)),
+			":lease":   num(leaseUntil.UnixMilli()),
+			":nowMs":   num(now.UnixMilli()),
+			":now":     str(now.UTC().Format(time.RFC3339Nano)),
+			":one":     num(1),
+		},
+		ReturnValues: ddbtypes.ReturnValueAllNew,
+	})
+	if err = translate("start export", err); isCondition(err) {
+		// Done, or leased: unless there is no such export at all.
+		if _, gerr := x.GetExport(ctx, id); errors.Is(gerr, erasure.ErrNotFound) {
+			return export.Export{}, fmt.Errorf("start export: %w", erasure.ErrNotFound)
+		}
+		return export.Export{}, err
+	}
+	if err != nil {
+		return export.Export{}, err
+	}
+	return decodeExport(res.Attributes)
+}
+
+func (x *Exports) ReleaseExport(ctx context.Context, id string, leaseUntil time.Time) error {
+	_, err := x.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &x.table, Key: key(ExportPK(id), skExport),
+		UpdateExpression:          aws.String("REMOVE leaseUntilMs"),
+		ConditionExpression:       aws.String("#status = :running AND leaseUntilMs = :lease"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":running": str(string(export.StatusRunning)), ":lease": num(leaseUntil.UnixMilli())},
+	})
+	if err = translate("release export", err); isCondition(err) {
+		return nil // not that lease any more: nothing to give back
+	}
+	return err
+}
+
+func (x *Exports) CompleteExport(ctx context.Context, id string, r export.Result) (export.Export, error) {
+	counts, err := attributevalue.Marshal(r.Counts)
+	if err != nil {
+		return export.Export{}, err
+	}
+	res, err := x.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &x.table, Key: key(ExportPK(id), skExport),
+		UpdateExpression:         aws.String("SET #status = :ready, completedAt = :at, objectKey = :key, sizeBytes = :size, #counts = :counts REMOVE leaseUntilMs"),
+		ConditionExpression:      aws.String("#status = :running"),
+		ExpressionAttributeNames: map[string]string{"#status": "status", "#counts": "counts"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":ready": str(string(export.StatusReady)), ":running": str(string(export.StatusRunning)),
+			":at": str(r.At.UTC().Format(time.RFC3339Nano)), ":key": str(r.ObjectKey),
+			":size": num(r.SizeBytes), ":counts": counts,
+		},
+		ReturnValues: ddbtypes.ReturnValueAllNew,
+	})
+	if err != nil {
+		return export.Export{}, translate("complete export", err)
+	}
+	return decodeExport(res.Attributes)
+}
+
+func (x *Exports) FailExport(ctx context.Context, id string, at time.Time, reason string) error {
+	_, err := x.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &x.table, Key: key(ExportPK(id), skExport),
+		UpdateExpression:         aws.String("SET #status = :failed, completedAt = :at, failureReason = :reason REMOVE leaseUntilMs"),
+		ConditionExpression:      aws.String("#status IN (:pending, :running)"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":failed": str(string(export.StatusFailed)), ":pending": str(string(export.StatusPending)),
+			":running": str(string(export.StatusRunning)), ":at": str(at.UTC().Format(time.RFC3339Nano)),
+			":reason": str(reason),
+		},
+	})
+	return translate("fail export", err)
+}
+
+// ---- the client's file ----
+
+// exportContent holds the attributes of the client's file that an export
+// reads (dynamostore.Record and ChatSessionItem write them).
+type exportContent struct {
+	PK              string    `dynamodbav:"pk"`
+	SK              string    `dynamodbav:"sk"`
+	AuthorRole      string    `dynamodbav:"authorRole"`
+	AuthorID        string    `dynamodbav:"authorId"`
+	CreatedAt       time.Time `dynamodbav:"createdAt"`
+	Title           string    `dynamodbav:"title"`
+	Body            string    `dynamodbav:"body"`
+	FileName        string    `dynamodbav:"fileName"`
+	ObjectKeys      []string  `dynamodbav:"objectKeys"`
+	SessionID       string    `dynamodbav:"sessionId"`
+	ClientIDs       []string  `dynamodbav:"clientIds"`
+	PractitionerIDs []string  `dynamodbav:"practitionerIds"`
+}
+
+func (c exportContent) author() export.Author { return export.Author{Role: c.AuthorRole, ID: c.AuthorID} }
+
+// contentQuery reads the items under pk whose sort key starts with prefix,
+// the named attributes only, a page of at most PageSize items at a time.
+func (x *Exports) contentQuery(ctx context.Context, pk, prefix string, attrs []string, fn func([]exportContent) error) error {
+	in := prefixQuery(pk, prefix)
+	proj := []string{"#pk", "#sk"}
+	for i, a := range attrs {
+		n := "#a" + strconv.Itoa(i)
+		in.ExpressionAttributeNames[n] = a
+		proj = append(proj, n)
+	}
+	in.ProjectionExpression = aws.String(strings.Join(proj, ", "))
+	if x.PageSize > 0 {
+		in.Limit = aws.Int32(x.PageSize)
+	}
+	return x.store().query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
+		page := make([]exportContent, len(items))
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return fmt.Errorf("decode content: %w", err)
+		}
+		return fn(page)
+	})
+}
+
+func (x *Exports) JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]export.JournalEntry) error) error {
+	attrs := []string{"authorRole", "authorId", "createdAt", "title", "body"}
+	return x.contentQuery(ctx, ClientPK(practiceID, clientID), prefixJournal, attrs, func(cs []exportContent) error {
+		page := make([]export.JournalEntry, len(cs))
+		for i, c := range cs {
+			page[i] = export.JournalEntry{ID: strings.TrimPrefix(c.SK, prefixJournal), Author: c.author(),
+				CreatedAt: c.CreatedAt.UTC(), Title: c.Title, Body: c.Body}
+		}
+		return fn(page)
+	})
+}
+
+func (x *Exports) Documents(ctx context.Context, practiceID, clientID string, fn func([]export.Document) error) error {
+	attrs := []string{"authorRole", "authorId", "createdAt", "title", "fileName", "objectKeys"}
+	return x.contentQuery(ctx, ClientPK(practiceID, clientID), prefixDocument, attrs, func(cs []exportContent) error {
+		page := make([]export.Document, len(cs))
+		for i, c := range cs {
+			page[i] = export.Document{ID: strings.TrimPrefix(c.SK, prefixDocument), Author: c.author(),
+				CreatedAt: c.CreatedAt.UTC(), Title: c.Title, FileName: c.FileName, ObjectKeys: c.ObjectKeys}
+		}
+		return fn(page)
+	})
+}
+
+// ChatSessions reads the client's chat links and, for each page of them,
+// their sessions (BatchGetItem); a link whose session is gone is skipped.
+func (x *Exports) ChatSessions(ctx context.Context, practiceID, clientID string, fn func([]export.ChatSession) error) error {
+	return x.contentQuery(ctx, ClientPK(practiceID, clientID), prefixChatRef, []string{"sessionId"}, func(refs []exportContent) error {
+		keys := make([]map[string]ddbtypes.AttributeValue, 0, len(refs))
+		order := make([]string, 0, len(refs))
+		for _, r := range refs {
+			id := r.SessionID
+			if id == "" {
+				id = strings.TrimPrefix(r.SK, prefixChatRef)
+			}
+			keys = append(keys, key(ChatPK(practiceID, id), skSession))
+			order = append(order, id)
+		}
+		found, err := x.batchGet(ctx, keys)
+		if err != nil {
+			return err
+		}
+		page := make([]export.ChatSession, 0, len(order))
+		for _, id := range order {
+			c, ok := found[ChatPK(practiceID, id)]
+			if !ok {
+				continue
+			}
+			page = append(page, export.ChatSession{ID: id, Title: c.Title, ClientIDs: c.ClientIDs,
+				PractitionerIDs: c.PractitionerIDs, CreatedAt: c.CreatedAt.UTC()})
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		return fn(page)
+	})
+}
+
+// batchGet reads up to 100 items by key, consistently, retrying
+// unprocessed keys; the result is by partition key.
+func (x *Exports) batchGet(ctx context.Context, keys []map[string]ddbtypes.AttributeValue) (map[string]exportContent, error) {
+	out := map[string]exportContent{}
+	for start := 0; start < len(keys); start += 100 {
+		req := map[string]ddbtypes.KeysAndAttributes{x.table: {
+			Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true),
+		}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				if attempt == maxBatchAttempts {
+					return nil, fmt.Errorf("batch get sessions: keys still unprocessed after %d attempts", attempt)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			res, err := x.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, translate("batch get sessions", err)
+			}
+			for _, item := range res.Responses[x.table] {
+				var c exportContent
+				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+					return nil, fmt.Errorf("decode session: %w", err)
+				}
+				out[c.PK] = c
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+func (x *Exports) ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]export.ChatMessage) error) error {
+	attrs := []string{"authorRole", "authorId", "createdAt", "body"}
+	return x.contentQuery(ctx, ChatPK(practiceID, sessionID), prefixMessage, attrs, func(cs []exportContent) error {
+		page := make([]export.ChatMessage, len(cs))
+		for i, c := range cs {
+			page[i] = export.ChatMessage{ID: messageID(c.SK), Author: c.author(), CreatedAt: c.CreatedAt.UTC(), Body: c.Body}
+		}
+		return fn(page)
+	})
+}
+
+// messageID is the id part of a message's sort key, MESSAGE#<time>#<id>.
+func messageID(sk string) string {
+	rest := strings.TrimPrefix(sk, prefixMessage)
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		return rest[i+1:]
+	}
+	return rest
+}

@@ -1,0 +1,308 @@
+package export
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+)
+
+// Service requests, runs and hands out exports. A function sets the ports
+// it uses and leaves the others nil.
+type Service struct {
+	Clients   Clients
+	Records   Records
+	Scheduler Scheduler
+	Content   Content
+	Files     Files
+	Archives  Archives
+
+	// PartSize is the size of the one part buffer the archive is uploaded
+	// through (default DefaultPartSize; at least MinPartSize on S3).
+	PartSize int
+	// URLTTL is how long a download URL works (default 15 minutes).
+	URLTTL time.Duration
+	// Retention is how long the exports bucket keeps an archive (its
+	// lifecycle rule; default 7 days): no URL is handed out after it.
+	Retention time.Duration
+	// MaxAttempts is how many worker attempts an export gets before it is
+	// marked failed (default 3: Lambda's first try and its two retries).
+	MaxAttempts int
+	// Margin is how long before the invocation's deadline the worker gives
+	// up, so that it can still record why (default 30 seconds).
+	Margin time.Duration
+	// TempDir holds the worker's spool file (default os.TempDir()).
+	TempDir string
+
+	Now   func() time.Time
+	NewID func() string
+	Log   *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultPartSize    = 8 << 20
+	DefaultURLTTL      = 15 * time.Minute
+	DefaultRetention   = 7 * 24 * time.Hour
+	DefaultMaxAttempts = 3
+	DefaultMargin      = 30 * time.Second
+	// defaultRunTime bounds a run whose context has no deadline.
+	defaultRunTime = 15 * time.Minute
+	// minScheduleLead: a schedule is never set less than this far ahead.
+	minScheduleLead = 10 * time.Second
+)
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func (s *Service) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return NewID()
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// RequirePractitioner refuses anyone but a practitioner (owner or team
+// member) of the caller's practice. The API edge calls it before reading a
+// body, so a caller who may not use the route learns only that.
+func RequirePractitioner(a erasure.Actor) error {
+	if a.Role != erasure.RolePractitioner {
+		return erasure.Errorf(erasure.EForbidden, "only practitioners may export a client's file")
+	}
+	return nil
+}
+
+// CheckID refuses an id that is not a valid id, naming the parameter.
+func CheckID(param, id string) error {
+	if !erasure.ValidID(id) {
+		return erasure.Errorf(erasure.EInvalid, "%s must be 1 to 128 of the characters A-Z a-z 0-9 _ . : @ -", param)
+	}
+	return nil
+}
+
+// StartAt is when an export asked for at now starts: the next whole
+// minute, at least ten seconds ahead.
+func StartAt(now time.Time) time.Time {
+	at := now.UTC().Truncate(time.Minute).Add(time.Minute)
+	if at.Sub(now) < minScheduleLead {
+		at = at.Add(time.Minute)
+	}
+	return at
+}
+
+// Request records an export of the client's file and schedules its
+// worker. A returned export will run: its schedule exists. When the
+// schedule cannot be made the record is rolled back and the caller gets
+// EUnavailable, so a retry starts afresh. A client who is not in the
+// caller's practice is not found, like one who does not exist.
+func (s *Service) Request(ctx context.Context, a erasure.Actor, clientID string) (Export, error) {
+	if err := RequirePractitioner(a); err != nil {
+		return Export{}, err
+	}
+	if err := CheckID("clientId", clientID); err != nil {
+		return Export{}, err
+	}
+	ok, err := s.Clients.ClientExists(ctx, a.PracticeID, clientID)
+	if err != nil {
+		return Export{}, fmt.Errorf("client exists: %w", err)
+	}
+	if !ok {
+		return Export{}, erasure.Errorf(erasure.ENotFound, "there is no such client")
+	}
+	now := s.now()
+	id := s.newID()
+	e := Export{
+		ID: id, PracticeID: a.PracticeID, ClientID: clientID, RequestedBy: a.Subject,
+		Status: StatusPending, RequestedAt: now, ScheduleName: ScheduleName(id),
+	}
+	if err := s.Records.CreateExport(ctx, e); err != nil {
+		return Export{}, fmt.Errorf("create export: %w", err)
+	}
+	err = s.Scheduler.CreateExportSchedule(ctx, Schedule{Name: e.ScheduleName, At: StartAt(now), ExportID: id})
+	if err != nil && !errors.Is(err, erasure.ErrAlreadyExists) {
+		s.log().ErrorContext(ctx, "create export schedule", "exportId", id, "err", err)
+		if err := s.Records.DeletePendingExport(context.WithoutCancel(ctx), id); err != nil {
+			s.log().ErrorContext(ctx, "roll back export", "exportId", id, "err", err)
+		}
+		return Export{}, erasure.Errorf(erasure.EUnavailable, "the export could not be scheduled just now; nothing was recorded, please try again")
+	}
+	return e, nil
+}
+
+// View is an export as the practitioner sees it: with a download URL
+// while it is ready and its archive kept.
+type View struct {
+	Export
+	DownloadURL          string
+	DownloadURLExpiresAt *time.Time
+}
+
+// Get returns one of the caller's practice's exports of the client. An
+// export of another client or practice is not found, like an unknown one.
+func (s *Service) Get(ctx context.Context, a erasure.Actor, clientID, exportID string) (View, error) {
+	if err := RequirePractitioner(a); err != nil {
+		return View{}, err
+	}
+	if err := CheckID("clientId", clientID); err != nil {
+		return View{}, err
+	}
+	if err := CheckID("exportId", exportID); err != nil {
+		return View{}, err
+	}
+	e, err := s.Records.GetExport(ctx, exportID)
+	if errors.Is(err, erasure.ErrNotFound) || (err == nil && (e.PracticeID != a.PracticeID || e.ClientID != clientID)) {
+		return View{}, erasure.Errorf(erasure.ENotFound, "there is no such export of this client")
+	}
+	if err != nil {
+		return View{}, fmt.Errorf("get export: %w", err)
+	}
+	v := View{Export: e}
+	now := s.now()
+	if e.Status == StatusReady && e.ObjectKey != "" && e.CompletedAt != nil && now.Before(e.CompletedAt.Add(orDefault(s.Retention, DefaultRetention))) {
+		ttl := orDefault(s.URLTTL, DefaultURLTTL)
+		url, err := s.Archives.PresignGet(ctx, e.ObjectKey, ttl)
+		if err != nil {
+			return View{}, fmt.Errorf("presign: %w", err)
+		}
+		exp := now.Add(ttl)
+		v.DownloadURL, v.DownloadURLExpiresAt = url, &exp
+	}
+	return v, nil
+}
+
+// Run is the worker: it takes the export on, writes its archive and marks
+// it ready. It is idempotent: a delivery for an export that is done, or
+// that another attempt is working on, changes nothing. A failure that a
+// retry may cure returns an error (the caller retries); one it cannot
+// (the time limit, the size limit, the last attempt) marks the export
+// failed with a reason code and returns none.
+func (s *Service) Run(ctx context.Context, id string) (Export, error) {
+	now := s.now()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(defaultRunTime)
+	}
+	// The lease lasts as long as this invocation may: a retry after a crash
+	// or a timeout finds it expired and takes over. (The deadline is on the
+	// real clock; the lease on the service's.)
+	leaseUntil := now.Add(time.Until(deadline)).Truncate(time.Millisecond)
+	e, err := s.Records.StartExport(ctx, id, now, leaseUntil)
+	switch {
+	case errors.Is(err, erasure.ErrNotFound):
+		s.log().WarnContext(ctx, "no such export; nothing to do", "exportId", id)
+		return Export{}, nil
+	case errors.Is(err, erasure.ErrConditionFailed):
+		cur, err := s.Records.GetExport(ctx, id)
+		if err != nil {
+			return Export{}, fmt.Errorf("get export: %w", err)
+		}
+		s.log().InfoContext(ctx, "export done or in progress; nothing to do", "exportId", id, "status", cur.Status)
+		return cur, nil
+	case err != nil:
+		return Export{}, fmt.Errorf("start export: %w", err)
+	}
+
+	work, cancel := context.WithDeadline(ctx, deadline.Add(-orDefault(s.Margin, DefaultMargin)))
+	defer cancel()
+	res, err := s.build(work, e, now)
+	if err == nil {
+		done, err := s.Records.CompleteExport(ctx, id, res)
+		if errors.Is(err, erasure.ErrConditionFailed) {
+			// Another attempt finished it meanwhile, with the same archive.
+			return s.Records.GetExport(ctx, id)
+		}
+		if err != nil {
+			return Export{}, fmt.Errorf("complete export: %w", err)
+		}
+		s.log().InfoContext(ctx, "export ready", "exportId", id, "bytes", res.SizeBytes, "counts", res.Counts)
+		return done, nil
+	}
+
+	reason := ""
+	switch {
+	case errors.Is(err, errTooLarge):
+		reason = ReasonTooLarge
+	case work.Err() != nil && ctx.Err() == nil:
+		reason = ReasonTimeout
+	case e.Attempts >= orDefault(s.MaxAttempts, DefaultMaxAttempts):
+		reason = ReasonInternal
+	}
+	bg := context.WithoutCancel(ctx)
+	if reason == "" {
+		s.log().ErrorContext(ctx, "export failed; a retry takes it on", "exportId", id, "attempt", e.Attempts, "err", err)
+		if err := s.Records.ReleaseExport(bg, id, leaseUntil); err != nil {
+			s.log().WarnContext(ctx, "release export lease", "exportId", id, "err", err)
+		}
+		return Export{}, fmt.Errorf("export %s: %w", id, err)
+	}
+	s.log().ErrorContext(ctx, "export failed", "exportId", id, "reason", reason, "attempt", e.Attempts, "err", err)
+	if err := s.Records.FailExport(bg, id, s.now(), reason); err != nil && !errors.Is(err, erasure.ErrConditionFailed) {
+		return Export{}, fmt.Errorf("record export failure: %w", err)
+	}
+	return s.Records.GetExport(bg, id)
+}
+
+// build writes the export's archive to the exports bucket, as one
+// multipart upload that is completed only when the archive is whole and
+// aborted otherwise.
+func (s *Service) build(ctx context.Context, e Export, at time.Time) (Result, error) {
+	key := ObjectKey(e)
+	spool, err := os.CreateTemp(s.TempDir, "rtbf-export-*")
+	if err != nil {
+		return Result{}, fmt.Errorf("spool: %w", err)
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	uploadID, err := s.Archives.CreateUpload(ctx, key, "client-"+e.ClientID+"-export-"+at.Format("2006-01-02")+".zip")
+	if err != nil {
+		return Result{}, fmt.Errorf("create upload: %w", err)
+	}
+	pw := newPartWriter(ctx, s.Archives, key, uploadID, make([]byte, orDefault(s.PartSize, DefaultPartSize)))
+	b := &builder{
+		ctx: ctx, s: s, e: e, at: at, zw: zip.NewWriter(pw), spool: spool,
+		names: newNames(), copyBuf: make([]byte, 32<<10),
+	}
+	err = b.write()
+	if err == nil {
+		err = pw.Close()
+	}
+	if err == nil {
+		if err = s.Archives.CompleteUpload(ctx, key, uploadID, pw.parts); err != nil {
+			err = fmt.Errorf("complete upload: %w", err)
+		}
+	}
+	if err != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if aerr := s.Archives.AbortUpload(actx, key, uploadID); aerr != nil {
+			s.log().WarnContext(ctx, "abort upload; the bucket's lifecycle removes it in a day", "exportId", e.ID, "err", aerr)
+		}
+		return Result{}, err
+	}
+	return Result{At: s.now(), ObjectKey: key, SizeBytes: pw.written, Counts: b.counts}, nil
+}

@@ -1,0 +1,565 @@
+package export_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/export"
+)
+
+const practice = "prac-1"
+
+var (
+	t0     = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	ava    = export.Author{Role: erasure.RoleClient, ID: "cl-ava"}
+	ben    = export.Author{Role: erasure.RoleClient, ID: "cl-ben"}
+	member = export.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+)
+
+const hostile = `<script>alert("pwned")</script> & 'quotes'`
+
+func actor(t *testing.T, sub, role, practiceID, clientID, team string) erasure.Actor {
+	t.Helper()
+	a, err := erasure.NewActor(sub, role, practiceID, clientID, team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+type fixture struct {
+	mem   *erasuretest.ExportMemory
+	files *erasuretest.ExportFiles
+	arch  *erasuretest.ExportArchives
+	sched *erasuretest.ExportScheduler
+	svc   *export.Service
+	now   time.Time
+	// What ava's archive must hold.
+	journal  []export.JournalEntry
+	sessions []export.ChatSession
+	messages map[string][]export.ChatMessage
+	docs     map[string][]byte // archive path -> content
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{
+		mem: erasuretest.NewExportMemory(), files: erasuretest.NewExportFiles(), arch: erasuretest.NewExportArchives(),
+		sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC),
+		messages: map[string][]export.ChatMessage{}, docs: map[string][]byte{},
+	}
+	f.arch.MinPartSize = 1 << 10
+	n := 0
+	f.svc = &export.Service{
+		Clients: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: f.files, Archives: f.arch,
+		PartSize: 1 << 10, TempDir: t.TempDir(),
+		Now:   func() time.Time { return f.now },
+		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },
+		Log:   slog.New(slog.DiscardHandler),
+	}
+	m := f.mem
+	m.AddClient(practice, "cl-ava")
+	m.AddClient(practice, "cl-ben")
+	m.AddClient("prac-other", "cl-zed")
+	for i, e := range []export.JournalEntry{
+		{ID: "j0", Author: ava, CreatedAt: t0, Title: "Monday", Body: "Slept well.\nWalked 5 km."},
+		{ID: "j1", Author: ava, CreatedAt: t0.Add(24 * time.Hour), Title: hostile, Body: hostile},
+		{ID: "j2", Author: member, CreatedAt: t0.Add(48 * time.Hour), Title: "Practitioner's note to Ava", Body: "Keep going."},
+		{ID: "j3", Author: ava, CreatedAt: t0.Add(72 * time.Hour), Title: "Émotions 😊", Body: strings.Repeat("long entry ", 300)},
+	} {
+		_ = i
+		m.AddJournalEntry(practice, "cl-ava", e)
+		f.journal = append(f.journal, e)
+	}
+	m.AddJournalEntry(practice, "cl-ben", export.JournalEntry{ID: "jb", Author: ben, CreatedAt: t0, Title: "Ben's", Body: "BEN-PRIVATE"})
+	m.AddNote(practice, "cl-ava", "n1")
+
+	doc := func(id string, a export.Author, name, folder, archiveName string, content []byte, keys ...string) {
+		m.AddDocument(practice, "cl-ava", export.Document{ID: id, Author: a, CreatedAt: t0, Title: "t " + id, FileName: name, ObjectKeys: keys})
+		if content != nil {
+			f.files.Put(keys[0], content)
+			for _, k := range keys[1:] {
+				f.files.Put(k, []byte("preview of "+k))
+			}
+		}
+		if folder != "" {
+			f.docs[folder+"/"+archiveName] = content
+		}
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB, many parts
+	doc("d1", ava, "results.pdf", "documents/uploaded", "results.pdf", []byte("%PDF results"), "u/d1.pdf", "u/d1-preview.png")
+	doc("d2", ava, "results.pdf", "documents/uploaded", "results (2).pdf", big, "u/d2.pdf")
+	doc("d3", ava, "../../etc/passwd", "documents/uploaded", ".._.._etc_passwd", []byte("not a password"), "u/d3")
+	doc("d4", ava, "", "documents/uploaded", "scan-0001.jpg", []byte("jpeg"), "u/scan-0001.jpg")
+	doc("d5", member, "Results.PDF", "documents/shared", "Results.PDF", []byte("%PDF plan"), "s/d5.pdf")
+	doc("d6", member, "plan\x00.pdf", "documents/shared", "plan.pdf", []byte("%PDF plan 2"), "s/d6.pdf")
+	doc("d7", ava, "gone.pdf", "", "", nil, "u/missing.pdf") // its file is missing
+	doc("d8", ben, "bens.pdf", "", "", []byte("BEN-PRIVATE"), "u/bens.pdf")
+
+	direct := export.ChatSession{ID: "s-direct", Title: "Ava and her practitioner", ClientIDs: []string{"cl-ava"}, PractitionerIDs: []string{"pr-member"}, CreatedAt: t0}
+	group := export.ChatSession{ID: "s-group", Title: "", ClientIDs: []string{"cl-ava", "cl-ben"}, PractitionerIDs: []string{"pr-member"}, CreatedAt: t0}
+	bens := export.ChatSession{ID: "s-ben", Title: "Ben only", ClientIDs: []string{"cl-ben"}, PractitionerIDs: []string{"pr-member"}, CreatedAt: t0}
+	for _, s := range []export.ChatSession{direct, group, bens} {
+		m.AddChatSession(practice, s)
+	}
+	f.sessions = []export.ChatSession{direct, group}
+	add := func(s string, a export.Author, i int, body string) {
+		msg := export.ChatMessage{ID: fmt.Sprintf("%s-m%d", s, i), Author: a, CreatedAt: t0.Add(time.Duration(i) * time.Minute), Body: body}
+		m.AddChatMessage(practice, s, msg)
+		f.messages[s] = append(f.messages[s], msg)
+	}
+	for i, a := range []export.Author{ava, member, ava, member, ava} {
+		add("s-direct", a, i, fmt.Sprintf("direct message %d %s", i, hostile))
+	}
+	add("s-group", ava, 0, "hello group")
+	add("s-group", ben, 1, "hi from ben")
+	add("s-group", member, 2, "welcome")
+	add("s-ben", ben, 0, "BEN-PRIVATE")
+	return f
+}
+
+func TestRequest(t *testing.T) {
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	memberActor := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	client := actor(t, "cl-ava", erasure.RoleClient, practice, "cl-ava", "")
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t)
+		for _, a := range []erasure.Actor{owner, memberActor} {
+			e, err := f.svc.Request(ctx, a, "cl-ava")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Status != export.StatusPending || e.ClientID != "cl-ava" || e.PracticeID != practice || e.RequestedBy != a.Subject || !e.RequestedAt.Equal(f.now) {
+				t.Errorf("got %+v", e)
+			}
+			sc, ok := f.sched.Schedules[export.ScheduleName(e.ID)]
+			if want := time.Date(2026, 11, 28, 12, 1, 0, 0, time.UTC); !ok || sc.ExportID != e.ID || !sc.At.Equal(want) {
+				t.Errorf("schedule: got %+v, want one at %v for %s", sc, want, e.ID)
+			}
+			if got, err := f.mem.GetExport(ctx, e.ID); err != nil || got.Status != export.StatusPending {
+				t.Errorf("record: got %+v, %v", got, err)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name     string
+		a        erasure.Actor
+		clientID string
+		code     string
+	}{
+		{"ErrForbidden/Client", client, "cl-ava", erasure.EForbidden},
+		{"ErrInvalid/ClientID", owner, "cl#ava", erasure.EInvalid},
+		{"ErrInvalid/Empty", owner, "", erasure.EInvalid},
+		{"ErrNotFound/Unknown", owner, "cl-nobody", erasure.ENotFound},
+		{"ErrNotFound/AnotherPractice", owner, "cl-zed", erasure.ENotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := f.svc.Request(ctx, tc.a, tc.clientID)
+			if got := erasure.ErrorCode(err); got != tc.code {
+				t.Fatalf("got %v, want code %s", err, tc.code)
+			}
+			if len(f.mem.Exports()) != 0 || len(f.sched.Schedules) != 0 {
+				t.Errorf("a refused request left %d exports, %d schedules", len(f.mem.Exports()), len(f.sched.Schedules))
+			}
+		})
+	}
+	t.Run("ErrUnavailable/RolledBack", func(t *testing.T) {
+		f := newFixture(t)
+		f.sched.FailNext = 1
+		_, err := f.svc.Request(ctx, owner, "cl-ava")
+		if erasure.ErrorCode(err) != erasure.EUnavailable {
+			t.Fatalf("got %v, want service_unavailable", err)
+		}
+		if got := f.mem.Exports(); len(got) != 0 {
+			t.Fatalf("got %d exports after the rollback, want none", len(got))
+		}
+		// A retry starts afresh.
+		if _, err := f.svc.Request(ctx, owner, "cl-ava"); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.mem.Exports()) != 1 || len(f.sched.Schedules) != 1 {
+			t.Fatalf("after the retry: got %d exports, %d schedules, want 1 and 1", len(f.mem.Exports()), len(f.sched.Schedules))
+		}
+	})
+}
+
+func TestStartAt(t *testing.T) {
+	for _, tc := range []struct{ now, want string }{
+		{"12:00:00", "12:01:00"},
+		{"12:00:30", "12:01:00"},
+		{"12:00:49", "12:01:00"},
+		{"12:00:51", "12:02:00"}, // under ten seconds ahead: the minute after
+		{"12:59:59", "13:01:00"},
+	} {
+		now, _ := time.Parse("15:04:05", tc.now)
+		want, _ := time.Parse("15:04:05", tc.want)
+		if got := export.StartAt(now); !got.Equal(want) {
+			t.Errorf("StartAt(%s): got %s, want %s", tc.now, got.Format("15:04:05"), tc.want)
+		}
+	}
+}
+
+// archive reads the export's archive from the fake bucket.
+func archive(t *testing.T, f *fixture, e export.Export) map[string][]byte {
+	t.Helper()
+	b, ok := f.arch.Object(e.ObjectKey)
+	if !ok {
+		t.Fatalf("no archive at %q", e.ObjectKey)
+	}
+	if int64(len(b)) != e.SizeBytes {
+		t.Errorf("sizeBytes: got %d, archive has %d", e.SizeBytes, len(b))
+	}
+	return readZip(t, b)
+}
+
+func readZip(t *testing.T, b []byte) map[string][]byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("not a zip: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", zf.Name, err)
+		}
+		if _, dup := out[zf.Name]; dup {
+			t.Errorf("%s: twice in the archive", zf.Name)
+		}
+		out[zf.Name] = data
+	}
+	return out
+}
+
+func TestRun_Archive(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	e, err := f.svc.Request(ctx, owner, "cl-ava")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Minute)
+	done, err := f.svc.Run(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts := export.Counts{JournalEntries: 4, ChatSessions: 2, ChatMessages: 8, Documents: 6}
+	if done.Status != export.StatusReady || done.Counts != wantCounts || done.Attempts != 1 || done.ObjectKey != "practices/prac-1/clients/cl-ava/exports/ex-1.zip" {
+		t.Fatalf("got %+v, want ready with %+v", done, wantCounts)
+	}
+	if f.arch.Parts < 60 || f.arch.OpenUploads() != 0 {
+		t.Errorf("got %d parts and %d open uploads, want many parts of 1 KiB and none open", f.arch.Parts, f.arch.OpenUploads())
+	}
+	if got := f.arch.DownloadNames[done.ObjectKey]; got != "client-cl-ava-export-2026-11-28.zip" {
+		t.Errorf("download name: got %q", got)
+	}
+	files := archive(t, f, done)
+
+	// Exactly these files.
+	want := []string{"manifest.json", "journal/entries.json", "journal/entries.html",
+		"chats/s-direct.json", "chats/s-direct.html", "chats/s-group.json", "chats/s-group.html"}
+	for p := range f.docs {
+		want = append(want, p)
+	}
+	var got []string
+	for p := range files {
+		got = append(got, p)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("files: got %q,\nwant %q", got, want)
+	}
+	for p, content := range f.docs {
+		if !bytes.Equal(files[p], content) {
+			t.Errorf("%s: got %d bytes that differ from the document's %d", p, len(files[p]), len(content))
+		}
+	}
+	for p, b := range files {
+		if bytes.Contains(b, []byte("BEN-PRIVATE")) {
+			t.Errorf("%s holds another client's content", p)
+		}
+	}
+
+	var m export.Manifest
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ExportID != e.ID || m.ClientID != "cl-ava" || m.PracticeID != practice || m.Counts != wantCounts ||
+		!m.GeneratedAt.Equal(f.now) || !slices.Equal(m.MissingDocuments, []string{"d7"}) {
+		t.Errorf("manifest: got %+v", m)
+	}
+
+	var entries []struct {
+		ID        string        `json:"id"`
+		Author    export.Author `json:"author"`
+		CreatedAt time.Time     `json:"createdAt"`
+		Title     string        `json:"title"`
+		Body      string        `json:"body"`
+	}
+	if err := json.Unmarshal(files["journal/entries.json"], &entries); err != nil {
+		t.Fatalf("journal/entries.json: %v\n%s", err, files["journal/entries.json"])
+	}
+	if len(entries) != len(f.journal) {
+		t.Fatalf("journal: got %d entries, want %d", len(entries), len(f.journal))
+	}
+	for i, je := range f.journal {
+		g := entries[i]
+		if g.ID != je.ID || g.Author != je.Author || !g.CreatedAt.Equal(je.CreatedAt) || g.Title != je.Title || g.Body != je.Body {
+			t.Errorf("journal %d: got %+v, want %+v", i, g, je)
+		}
+	}
+	page := string(files["journal/entries.html"])
+	if strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &#39;quotes&#39;") ||
+		!strings.Contains(page, "Walked 5 km.") || strings.Count(page, `class="entry"`) != 4 {
+		t.Errorf("journal page: escaped content or entries missing:\n%s", page)
+	}
+
+	for _, s := range f.sessions {
+		var c struct {
+			SessionID       string    `json:"sessionId"`
+			Title           string    `json:"title"`
+			CreatedAt       time.Time `json:"createdAt"`
+			ClientIDs       []string  `json:"clientIds"`
+			PractitionerIDs []string  `json:"practitionerIds"`
+			Messages        []struct {
+				ID        string        `json:"id"`
+				Author    export.Author `json:"author"`
+				CreatedAt time.Time     `json:"createdAt"`
+				Body      string        `json:"body"`
+			} `json:"messages"`
+		}
+		raw := files["chats/"+s.ID+".json"]
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatalf("%s.json: %v\n%s", s.ID, err, raw)
+		}
+		if c.SessionID != s.ID || c.Title != s.Title || !c.CreatedAt.Equal(s.CreatedAt) || !slices.Equal(c.ClientIDs, s.ClientIDs) || !slices.Equal(c.PractitionerIDs, s.PractitionerIDs) {
+			t.Errorf("%s: got %+v", s.ID, c)
+		}
+		want := f.messages[s.ID]
+		if len(c.Messages) != len(want) {
+			t.Fatalf("%s: got %d messages, want %d", s.ID, len(c.Messages), len(want))
+		}
+		for i, wm := range want {
+			g := c.Messages[i]
+			if g.ID != wm.ID || g.Author != wm.Author || !g.CreatedAt.Equal(wm.CreatedAt) || g.Body != wm.Body {
+				t.Errorf("%s message %d: got %+v, want %+v", s.ID, i, g, wm)
+			}
+		}
+		page := string(files["chats/"+s.ID+".html"])
+		if strings.Contains(page, "<script>") || strings.Count(page, `<div class="message `) != len(want) {
+			t.Errorf("%s.html: got %d messages or unescaped text:\n%s", s.ID, strings.Count(page, `<div class="message `), page)
+		}
+	}
+}
+
+func TestRun_EmptyFile(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.mem.AddClient(practice, "cl-new")
+	e, err := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := f.svc.Run(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := archive(t, f, done)
+	if len(files) != 3 || string(files["journal/entries.json"]) != "[]\n" || !strings.Contains(string(files["journal/entries.html"]), "No journal entries.") {
+		t.Errorf("got %d files: %q", len(files), files["journal/entries.json"])
+	}
+	if done.Counts != (export.Counts{}) {
+		t.Errorf("counts: got %+v, want zero", done.Counts)
+	}
+}
+
+func TestRun_Idempotent(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	e, _ := f.svc.Request(ctx, owner, "cl-ava")
+	first, err := f.svc.Run(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.arch.Object(first.ObjectKey)
+	creates := f.arch.Creates
+	// A repeated delivery (Scheduler or Lambda may deliver twice) does nothing.
+	again, err := f.svc.Run(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.arch.Object(first.ObjectKey)
+	if again.Status != export.StatusReady || again.Attempts != 1 || f.arch.Creates != creates || !bytes.Equal(before, after) {
+		t.Errorf("second delivery: got %+v, %d uploads (was %d)", again, f.arch.Creates, creates)
+	}
+	// An unknown export: nothing to do, nothing to retry.
+	if got, err := f.svc.Run(ctx, "ex-unknown"); err != nil || got.ID != "" {
+		t.Errorf("unknown: got %+v, %v", got, err)
+	}
+}
+
+func TestRun_LeaseHeld(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	e, _ := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-ava")
+	// Another invocation holds it.
+	if _, err := f.mem.StartExport(ctx, e.ID, f.now, f.now.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.Run(ctx, e.ID)
+	if err != nil || got.Status != export.StatusRunning || f.arch.Creates != 0 {
+		t.Fatalf("got %+v, %v, %d uploads; want it left to the holder", got, err, f.arch.Creates)
+	}
+	// Once the lease has run out, a retry takes over.
+	f.now = f.now.Add(11 * time.Minute)
+	got, err = f.svc.Run(ctx, e.ID)
+	if err != nil || got.Status != export.StatusReady || got.Attempts != 2 {
+		t.Fatalf("takeover: got %+v, %v", got, err)
+	}
+}
+
+func TestRun_Failures(t *testing.T) {
+	ctx := context.Background()
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	t.Run("TransientThenRetry", func(t *testing.T) {
+		f := newFixture(t)
+		e, _ := f.svc.Request(ctx, owner, "cl-ava")
+		f.arch.FailPart = 3
+		if _, err := f.svc.Run(ctx, e.ID); err == nil {
+			t.Fatal("got nil, want an error so that Lambda retries")
+		}
+		cur, _ := f.mem.GetExport(ctx, e.ID)
+		if cur.Status != export.StatusRunning || f.arch.Aborts != 1 || f.arch.OpenUploads() != 0 {
+			t.Fatalf("after a failure: got %+v, %d aborts, %d open uploads", cur, f.arch.Aborts, f.arch.OpenUploads())
+		}
+		// The lease was given back: the retry need not wait for it.
+		got, err := f.svc.Run(ctx, e.ID)
+		if err != nil || got.Status != export.StatusReady || got.Attempts != 2 {
+			t.Fatalf("retry: got %+v, %v", got, err)
+		}
+	})
+	t.Run("LastAttemptFails", func(t *testing.T) {
+		f := newFixture(t)
+		f.svc.MaxAttempts = 2
+		e, _ := f.svc.Request(ctx, owner, "cl-ava")
+		f.arch.FailPart = 2
+		if _, err := f.svc.Run(ctx, e.ID); err == nil {
+			t.Fatal("attempt 1: got nil, want an error")
+		}
+		f.arch.FailPart = 2
+		got, err := f.svc.Run(ctx, e.ID)
+		if err != nil || got.Status != export.StatusFailed || got.FailureReason != export.ReasonInternal || got.CompletedAt == nil {
+			t.Fatalf("attempt 2: got %+v, %v; want failed (internal_error) and no retry", got, err)
+		}
+		if f.arch.OpenUploads() != 0 {
+			t.Errorf("got %d open uploads, want none", f.arch.OpenUploads())
+		}
+		// Nothing takes a failed export on again.
+		if again, err := f.svc.Run(ctx, e.ID); err != nil || again.Status != export.StatusFailed || f.arch.Creates != 2 {
+			t.Errorf("after failing: got %+v, %v, %d uploads", again, err, f.arch.Creates)
+		}
+	})
+	t.Run("Timeout", func(t *testing.T) {
+		f := newFixture(t)
+		e, _ := f.svc.Request(ctx, owner, "cl-ava")
+		// The invocation ends in 31 s and the worker keeps 30 s for itself;
+		// a file takes longer than what is left.
+		f.svc.Margin = 30 * time.Second
+		f.files.PutFunc("u/d2.pdf", func() io.Reader { return &slowReader{d: 2 * time.Second} })
+		rctx, cancel := context.WithTimeout(ctx, 31*time.Second)
+		defer cancel()
+		start := time.Now()
+		got, err := f.svc.Run(rctx, e.ID)
+		if err != nil || got.Status != export.StatusFailed || got.FailureReason != export.ReasonTimeout {
+			t.Fatalf("got %+v, %v; want failed (timeout)", got, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("took %v, want it to stop at its margin", d)
+		}
+		if f.arch.Aborts != 1 || f.arch.OpenUploads() != 0 {
+			t.Errorf("got %d aborts, %d open uploads; want the upload aborted", f.arch.Aborts, f.arch.OpenUploads())
+		}
+	})
+}
+
+// slowReader blocks, as a stalled download would, until d has passed.
+type slowReader struct{ d time.Duration }
+
+func (s *slowReader) Read([]byte) (int, error) {
+	time.Sleep(s.d)
+	return 0, errors.New("stalled")
+}
+
+func TestGet(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	memberA := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	e, _ := f.svc.Request(ctx, owner, "cl-ava")
+
+	v, err := f.svc.Get(ctx, memberA, "cl-ava", e.ID)
+	if err != nil || v.Status != export.StatusPending || v.DownloadURL != "" || v.DownloadURLExpiresAt != nil {
+		t.Fatalf("pending: got %+v, %v", v, err)
+	}
+	if _, err := f.svc.Run(ctx, e.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Hour)
+	v, err = f.svc.Get(ctx, owner, "cl-ava", e.ID)
+	if err != nil || v.Status != export.StatusReady || !strings.Contains(v.DownloadURL, v.ObjectKey) || v.DownloadURLExpiresAt == nil ||
+		!v.DownloadURLExpiresAt.Equal(f.now.Add(15*time.Minute)) || !strings.Contains(v.DownloadURL, "X-Amz-Expires=900") {
+		t.Fatalf("ready: got %+v, %v; want a URL valid 15 minutes", v, err)
+	}
+	// Past the bucket's retention the archive is gone: no URL.
+	f.now = f.now.Add(7 * 24 * time.Hour)
+	if v, err := f.svc.Get(ctx, owner, "cl-ava", e.ID); err != nil || v.Status != export.StatusReady || v.DownloadURL != "" {
+		t.Errorf("expired: got %+v, %v; want no URL", v, err)
+	}
+
+	other := actor(t, "pr-x", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner)
+	client := actor(t, "cl-ava", erasure.RoleClient, practice, "cl-ava", "")
+	for _, tc := range []struct {
+		name               string
+		a                  erasure.Actor
+		clientID, exportID string
+		code               string
+	}{
+		{"ErrForbidden/Client", client, "cl-ava", e.ID, erasure.EForbidden},
+		{"ErrInvalid/ClientID", owner, "cl ava", e.ID, erasure.EInvalid},
+		{"ErrInvalid/ExportID", owner, "cl-ava", "../x", erasure.EInvalid},
+		{"ErrNotFound/Unknown", owner, "cl-ava", "ex-404", erasure.ENotFound},
+		{"ErrNotFound/AnotherClient", owner, "cl-ben", e.ID, erasure.ENotFound},
+		{"ErrNotFound/AnotherPractice", other, "cl-ava", e.ID, erasure.ENotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.svc.Get(ctx, tc.a, tc.clientID, tc.exportID)
+			if got := erasure.ErrorCode(err); got != tc.code {
+				t.Errorf("got %v, want code %s", err, tc.code)
+			}
+		})
+	}
+}
