@@ -245,7 +245,9 @@ type exportContent struct {
 	PractitionerIDs []string  `dynamodbav:"practitionerIds"`
 }
 
-func (c exportContent) author() export.Author { return export.Author{Role: c.AuthorRole, ID: c.AuthorID} }
+func (c exportContent) author() export.Author {
+	return export.Author{Role: c.AuthorRole, ID: c.AuthorID}
+}
 
 // contentQuery reads the items under pk whose sort key starts with prefix,
 // the named attributes only, a page of at most PageSize items at a time.

@@ -34,7 +34,7 @@ func (r *recordingArchives) UploadPart(_ context.Context, _, _ string, n int32, 
 	return fmt.Sprint("etag-", n), nil
 }
 func (r *recordingArchives) CompleteUpload(context.Context, string, string, []Part) error { return nil }
-func (r *recordingArchives) AbortUpload(context.Context, string, string) error           { return nil }
+func (r *recordingArchives) AbortUpload(context.Context, string, string) error            { return nil }
 func (r *recordingArchives) PresignGet(context.Context, string, time.Duration) (string, error) {
 	return "", nil
 }
