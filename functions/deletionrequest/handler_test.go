@@ -293,7 +293,10 @@ func TestHandler_Handle(t *testing.T) {
 		{"ErrDeletionDisabled", false, post(clientClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EDeletionDisabled},
 		{"ErrConfirmationRequired/False", true, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest, erasure.EConfirmationRequired},
 		{"ErrConfirmationRequired/Missing", true, post(clientClaims, `{}`), http.StatusBadRequest, erasure.EConfirmationRequired},
-		{"ErrConfirmationRequired/Null", true, post(clientClaims, `null`), http.StatusBadRequest, erasure.EConfirmationRequired},
+		{"ErrConfirmationRequired/NullConfirm", true, post(clientClaims, `{"confirm":null}`), http.StatusBadRequest, erasure.EConfirmationRequired},
+		{"ErrInvalid/Null", true, post(clientClaims, `null`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrInvalid/FieldCase", true, post(clientClaims, `{"Confirm":true}`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrInvalid/Repeated", true, post(clientClaims, `{"confirm":false,"confirm":true}`), http.StatusBadRequest, erasure.EInvalid},
 
 		// Bodies.
 		{"ErrInvalid/Malformed", true, post(clientClaims, `{"confirm":`), http.StatusBadRequest, erasure.EInvalid},

@@ -53,6 +53,11 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		}
 		return page, nil
 	case m == http.MethodPost && isRead:
+		if actor.Role != erasure.RolePractitioner {
+			// The role before the body: a caller who may not use the
+			// route learns only that.
+			return nil, erasure.Errorf(erasure.EForbidden, "only practitioners may do this")
+		}
 		if strings.TrimSpace(req.Body) != "" {
 			// No body is needed; one that is sent must be an empty object.
 			var none struct{}

@@ -167,6 +167,10 @@ func TestHandler_MarkRead(t *testing.T) {
 		{"ErrNotFound/BadID", request("POST", "/v1/notifications/a%23b/read", owner, nil, ""), 404, erasure.ENotFound},
 		{"ErrForbidden/Client", request("POST", "/v1/notifications/r1-requested/read", client, nil, ""), 403, erasure.EForbidden},
 		{"ErrInvalid/Body", request("POST", "/v1/notifications/r1-requested/read", owner, nil, `{"read":false}`), 400, erasure.EInvalid},
+		{"ErrInvalid/Null", request("POST", "/v1/notifications/r1-requested/read", owner, nil, `null`), 400, erasure.EInvalid},
+		// The role before the body: a client learns only that the route is not theirs.
+		{"ErrForbidden/ClientBadBody", request("POST", "/v1/notifications/r1-requested/read", client, nil, `{"read":`), 403, erasure.EForbidden},
+		{"ErrForbidden/ClientHugeBody", request("POST", "/v1/notifications/r1-requested/read", client, nil, strings.Repeat(" ", 5000)+"{}"), 403, erasure.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := newHandler(t)

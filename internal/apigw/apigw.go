@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -79,7 +80,69 @@ func DecodeJSON(req events.APIGatewayV2HTTPRequest, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return erasure.Errorf(erasure.EInvalid, "the body must hold exactly one JSON object")
 	}
+	// encoding/json decodes null into anything, matches names without
+	// regard to case and keeps the last of a repeated name: the contract is
+	// an object whose names are exactly the fields', each once.
+	if msg := exactFields(raw, v); msg != "" {
+		return erasure.Errorf(erasure.EInvalid, "%s", msg)
+	}
 	return nil
+}
+
+// exactFields checks raw, which decoded into v without error, is one JSON
+// object whose names are the JSON names of v's fields, each at most once.
+// It returns what is wrong, or "".
+func exactFields(raw []byte, v any) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "the body must be a JSON object"
+	}
+	known := fieldNames(v)
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		name, ok := t.(string)
+		if err != nil || !ok {
+			return "the body is not valid JSON"
+		}
+		if known != nil && !known[name] {
+			return fmt.Sprintf("unknown field %q", name)
+		}
+		if seen[name] {
+			return fmt.Sprintf("field %q is given more than once", name)
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "the body is not valid JSON"
+		}
+	}
+	return ""
+}
+
+// fieldNames are the JSON names of the fields of the struct v points to;
+// nil when v is not a struct.
+func fieldNames(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	names := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names[name] = true
+	}
+	return names
 }
 
 // describe turns a decoding error into a message that names the problem

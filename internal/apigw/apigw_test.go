@@ -333,6 +333,14 @@ func TestDecodeJSON(t *testing.T) {
 		{"ErrInvalid/String", jsonReq("application/json", `"yes"`), erasure.EInvalid, "JSON object"},
 		{"ErrInvalid/Trailing", jsonReq("application/json", `{"enabled":true}{}`), erasure.EInvalid, "exactly one"},
 		{"ErrInvalid/TrailingGarbage", jsonReq("application/json", `{"enabled":true} x`), erasure.EInvalid, "exactly one"},
+		// encoding/json alone would take these: null decodes into anything,
+		// names match without regard to case, a repeated name keeps its last.
+		{"ErrInvalid/Null", jsonReq("application/json", `null`), erasure.EInvalid, "JSON object"},
+		{"ErrInvalid/FieldCase", jsonReq("application/json", `{"Enabled":true}`), erasure.EInvalid, `unknown field "Enabled"`},
+		{"ErrInvalid/FieldUpper", jsonReq("application/json", `{"ENABLED":true}`), erasure.EInvalid, `unknown field "ENABLED"`},
+		{"ErrInvalid/Repeated", jsonReq("application/json", `{"enabled":false,"enabled":true}`), erasure.EInvalid, `"enabled" is given more than once`},
+		{"ErrInvalid/RepeatedSame", jsonReq("application/json", `{"enabled":true,"enabled":true}`), erasure.EInvalid, "more than once"},
+		{"ErrInvalid/RepeatedOther", jsonReq("application/json", `{"name":"a","enabled":true,"name":"b"}`), erasure.EInvalid, `"name" is given more than once`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
