@@ -89,6 +89,7 @@ func SetEnv(t *testing.T) {
 type Stack struct {
 	Table         string
 	Bucket        string
+	ExportsBucket string
 	ScheduleGroup string
 	Sender        string
 	PurgeARN      string
@@ -108,8 +109,9 @@ func Suffix() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Provision creates a fresh table, bucket, schedule group and verified
-// sender in the emulator, shaped as template.yaml declares them.
+// Provision creates a fresh table, documents and exports buckets, schedule
+// group and verified sender in the emulator, shaped as template.yaml
+// declares them.
 func Provision(t testing.TB) *Stack {
 	t.Helper()
 	ctx := context.Background()
@@ -118,6 +120,7 @@ func Provision(t testing.TB) *Stack {
 	st := &Stack{
 		Table:         "rtbf-" + sfx,
 		Bucket:        "rtbf-documents-" + sfx,
+		ExportsBucket: "rtbf-exports-" + sfx,
 		ScheduleGroup: "rtbf-purge-" + sfx,
 		Sender:        "no-reply-" + sfx + "@rtbf.example.com",
 		PurgeARN:      "arn:aws:lambda:us-east-1:123456789012:function:rtbf-purge-" + sfx,
@@ -133,6 +136,9 @@ func Provision(t testing.TB) *Stack {
 	}
 	if err := localstack.CreateBucket(ctx, st.S3, st.Bucket); err != nil {
 		t.Fatalf("create bucket: %v", err)
+	}
+	if err := localstack.CreateExportsBucket(ctx, st.S3, st.ExportsBucket); err != nil {
+		t.Fatalf("create exports bucket: %v", err)
 	}
 	if _, err := st.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &st.ScheduleGroup}); err != nil {
 		t.Fatalf("create schedule group: %v", err)

@@ -363,23 +363,23 @@ func (a *ExportArchives) CreateUpload(_ context.Context, key, downloadName strin
 	return id, nil
 }
 
-func (a *ExportArchives) UploadPart(_ context.Context, key, uploadID string, n int32, data []byte) (string, error) {
+func (a *ExportArchives) UploadPart(_ context.Context, key, uploadID string, n int32, data []byte) (export.Part, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	u, ok := a.uploads[uploadID]
 	if !ok || u.key != key {
-		return "", fmt.Errorf("no such upload")
+		return export.Part{}, fmt.Errorf("no such upload")
 	}
 	if n < 1 || n > export.MaxParts {
-		return "", fmt.Errorf("part number %d out of range", n)
+		return export.Part{}, fmt.Errorf("part number %d out of range", n)
 	}
 	if a.FailPart == n {
 		a.FailPart = 0
-		return "", fmt.Errorf("part %d: injected failure", n)
+		return export.Part{}, fmt.Errorf("part %d: injected failure", n)
 	}
 	a.Parts++
 	u.parts[n] = bytes.Clone(data)
-	return etag(data), nil
+	return export.Part{Number: n, ETag: etag(data)}, nil
 }
 
 func (a *ExportArchives) CompleteUpload(_ context.Context, key, uploadID string, parts []export.Part) error {

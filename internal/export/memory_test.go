@@ -33,17 +33,17 @@ type diskArchives struct {
 }
 
 func (d *diskArchives) CreateUpload(context.Context, string, string) (string, error) { return "u", nil }
-func (d *diskArchives) UploadPart(_ context.Context, _, _ string, n int32, data []byte) (string, error) {
+func (d *diskArchives) UploadPart(_ context.Context, _, _ string, n int32, data []byte) (export.Part, error) {
 	d.heap.sample()
 	if n != d.parts+1 {
-		return "", fmt.Errorf("part %d after %d", n, d.parts)
+		return export.Part{}, fmt.Errorf("part %d after %d", n, d.parts)
 	}
 	d.parts = n
 	d.bufs[&data[:1][0]]++
 	if _, err := d.f.Write(data); err != nil {
-		return "", err
+		return export.Part{}, err
 	}
-	return fmt.Sprint(n), nil
+	return export.Part{Number: n, ETag: fmt.Sprint(n)}, nil
 }
 func (d *diskArchives) CompleteUpload(context.Context, string, string, []export.Part) error {
 	return nil

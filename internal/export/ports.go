@@ -67,10 +67,12 @@ type Files interface {
 	OpenFile(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
-// Part is one uploaded part of an archive.
+// Part is one uploaded part of an archive, as the store identifies it.
 type Part struct {
 	Number int32
 	ETag   string
+	// Checksum is the store's checksum of the part, when it keeps one.
+	Checksum string
 }
 
 // Archives stores archives, written as multipart uploads, and hands out
@@ -81,7 +83,7 @@ type Archives interface {
 	CreateUpload(ctx context.Context, key, downloadName string) (string, error)
 	// UploadPart uploads part number n (from 1); every part but the last
 	// must be at least MinPartSize bytes. The store does not keep data.
-	UploadPart(ctx context.Context, key, uploadID string, n int32, data []byte) (string, error)
+	UploadPart(ctx context.Context, key, uploadID string, n int32, data []byte) (Part, error)
 	// CompleteUpload assembles the parts into the object key.
 	CompleteUpload(ctx context.Context, key, uploadID string, parts []Part) error
 	// AbortUpload discards an upload and its parts.

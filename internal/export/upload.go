@@ -54,12 +54,12 @@ func (w *partWriter) flush() error {
 		return w.err
 	}
 	number := int32(len(w.parts) + 1)
-	etag, err := w.archives.UploadPart(w.ctx, w.key, w.uploadID, number, w.buf[:w.n])
+	part, err := w.archives.UploadPart(w.ctx, w.key, w.uploadID, number, w.buf[:w.n])
 	if err != nil {
 		w.err = fmt.Errorf("upload part %d: %w", number, err)
 		return w.err
 	}
-	w.parts = append(w.parts, Part{Number: number, ETag: etag})
+	w.parts = append(w.parts, part)
 	w.written += int64(w.n)
 	w.n = 0
 	return nil

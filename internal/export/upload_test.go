@@ -20,18 +20,18 @@ type recordingArchives struct {
 func (r *recordingArchives) CreateUpload(context.Context, string, string) (string, error) {
 	return "u", nil
 }
-func (r *recordingArchives) UploadPart(_ context.Context, _, _ string, n int32, data []byte) (string, error) {
+func (r *recordingArchives) UploadPart(_ context.Context, _, _ string, n int32, data []byte) (Part, error) {
 	if n == r.fail {
-		return "", errors.New("injected")
+		return Part{}, errors.New("injected")
 	}
 	if n != int32(len(r.parts)+1) {
-		return "", fmt.Errorf("part %d out of order", n)
+		return Part{}, fmt.Errorf("part %d out of order", n)
 	}
 	r.parts = append(r.parts, bytes.Clone(data))
 	if len(data) > 0 {
 		r.bufs = append(r.bufs, &data[:1][0])
 	}
-	return fmt.Sprint("etag-", n), nil
+	return Part{Number: n, ETag: fmt.Sprint("etag-", n)}, nil
 }
 func (r *recordingArchives) CompleteUpload(context.Context, string, string, []Part) error { return nil }
 func (r *recordingArchives) AbortUpload(context.Context, string, string) error            { return nil }

@@ -33,6 +33,7 @@ type Stack struct {
 	Endpoint      string
 	Table         string
 	Bucket        string
+	ExportsBucket string
 	ScheduleGroup string
 	Sender        string
 	SchedulerRole string
@@ -74,6 +75,7 @@ func New(ctx context.Context, endpoint, prefix string) (*Stack, error) {
 		Endpoint:      endpoint,
 		Table:         prefix,
 		Bucket:        prefix + "-documents",
+		ExportsBucket: prefix + "-exports",
 		ScheduleGroup: prefix + "-purge",
 		Sender:        "no-reply@" + prefix + ".example.com",
 		SchedulerRole: "arn:aws:iam::" + Account + ":role/" + prefix + "-scheduler",
@@ -86,15 +88,18 @@ func New(ctx context.Context, endpoint, prefix string) (*Stack, error) {
 	}, nil
 }
 
-// Provision creates the table, versioned bucket, schedule group and
-// verified sender. Resources that already exist (a second run against the
-// same emulator) are kept.
+// Provision creates the table, versioned documents bucket, exports
+// bucket, schedule group and verified sender. Resources that already exist
+// (a second run against the same emulator) are kept.
 func (s *Stack) Provision(ctx context.Context) error {
 	if err := CreateTable(ctx, s.DynamoDB, s.Table); err != nil && !exists(err) {
 		return fmt.Errorf("create table %s: %w", s.Table, err)
 	}
 	if err := CreateBucket(ctx, s.S3, s.Bucket); err != nil && !exists(err) {
 		return fmt.Errorf("create bucket %s: %w", s.Bucket, err)
+	}
+	if err := CreateExportsBucket(ctx, s.S3, s.ExportsBucket); err != nil && !exists(err) {
+		return fmt.Errorf("create bucket %s: %w", s.ExportsBucket, err)
 	}
 	if _, err := s.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &s.ScheduleGroup}); err != nil && !exists(err) {
 		return fmt.Errorf("create schedule group %s: %w", s.ScheduleGroup, err)
@@ -138,6 +143,20 @@ func CreateBucket(ctx context.Context, c *s3.Client, name string) error {
 	if err != nil {
 		return err
 	}
+	return createBucket(ctx, c, name, versioning, lifecycle)
+}
+
+// CreateExportsBucket creates the exports bucket with the lifecycle
+// template.yaml declares.
+func CreateExportsBucket(ctx context.Context, c *s3.Client, name string) error {
+	versioning, lifecycle, err := exportsBucketConfig(name)
+	if err != nil {
+		return err
+	}
+	return createBucket(ctx, c, name, versioning, lifecycle)
+}
+
+func createBucket(ctx context.Context, c *s3.Client, name string, versioning *s3.PutBucketVersioningInput, lifecycle *s3.PutBucketLifecycleConfigurationInput) error {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
 		return err
 	}

@@ -37,27 +37,32 @@ type template struct {
 				} `yaml:"GlobalSecondaryIndexes"`
 			} `yaml:"Properties"`
 		} `yaml:"Table"`
-		DocumentsBucket struct {
-			Properties struct {
-				VersioningConfiguration struct {
-					Status string `yaml:"Status"`
-				} `yaml:"VersioningConfiguration"`
-				LifecycleConfiguration struct {
-					Rules []struct {
-						ID                          string `yaml:"Id"`
-						Status                      string `yaml:"Status"`
-						NoncurrentVersionExpiration *struct {
-							NoncurrentDays int32 `yaml:"NoncurrentDays"`
-						} `yaml:"NoncurrentVersionExpiration"`
-						AbortIncompleteMultipartUpload *struct {
-							DaysAfterInitiation int32 `yaml:"DaysAfterInitiation"`
-						} `yaml:"AbortIncompleteMultipartUpload"`
-						ExpiredObjectDeleteMarker bool `yaml:"ExpiredObjectDeleteMarker"`
-					} `yaml:"Rules"`
-				} `yaml:"LifecycleConfiguration"`
-			} `yaml:"Properties"`
-		} `yaml:"DocumentsBucket"`
+		DocumentsBucket bucketResource `yaml:"DocumentsBucket"`
+		ExportsBucket   bucketResource `yaml:"ExportsBucket"`
 	} `yaml:"Resources"`
+}
+
+// bucketResource is the part of an AWS::S3::Bucket read here.
+type bucketResource struct {
+	Properties struct {
+		VersioningConfiguration struct {
+			Status string `yaml:"Status"`
+		} `yaml:"VersioningConfiguration"`
+		LifecycleConfiguration struct {
+			Rules []struct {
+				ID                          string `yaml:"Id"`
+				Status                      string `yaml:"Status"`
+				ExpirationInDays            int32  `yaml:"ExpirationInDays"`
+				NoncurrentVersionExpiration *struct {
+					NoncurrentDays int32 `yaml:"NoncurrentDays"`
+				} `yaml:"NoncurrentVersionExpiration"`
+				AbortIncompleteMultipartUpload *struct {
+					DaysAfterInitiation int32 `yaml:"DaysAfterInitiation"`
+				} `yaml:"AbortIncompleteMultipartUpload"`
+				ExpiredObjectDeleteMarker bool `yaml:"ExpiredObjectDeleteMarker"`
+			} `yaml:"Rules"`
+		} `yaml:"LifecycleConfiguration"`
+	} `yaml:"Properties"`
 }
 
 type keyElement struct {
@@ -146,7 +151,28 @@ func bucketConfig(bucket string) (*s3.PutBucketVersioningInput, *s3.PutBucketLif
 	if err != nil {
 		return nil, nil, err
 	}
-	p := t.Resources.DocumentsBucket.Properties
+	versioning, lifecycle := bucketInputs(t.Resources.DocumentsBucket, bucket)
+	return versioning, lifecycle, nil
+}
+
+// exportsBucketConfig is the template's versioning and lifecycle for the
+// exports bucket.
+func exportsBucketConfig(bucket string) (*s3.PutBucketVersioningInput, *s3.PutBucketLifecycleConfigurationInput, error) {
+	t, err := loadTemplate()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(t.Resources.ExportsBucket.Properties.LifecycleConfiguration.Rules) == 0 {
+		return nil, nil, errors.New("template.yaml: Resources.ExportsBucket has no lifecycle rules")
+	}
+	versioning, lifecycle := bucketInputs(t.Resources.ExportsBucket, bucket)
+	return versioning, lifecycle, nil
+}
+
+// bucketInputs turns a bucket resource's properties into the emulator's
+// requests.
+func bucketInputs(r bucketResource, bucket string) (*s3.PutBucketVersioningInput, *s3.PutBucketLifecycleConfigurationInput) {
+	p := r.Properties
 	var versioning *s3.PutBucketVersioningInput
 	if p.VersioningConfiguration.Status != "" {
 		versioning = &s3.PutBucketVersioningInput{
@@ -170,11 +196,14 @@ func bucketConfig(bucket string) (*s3.PutBucketVersioningInput, *s3.PutBucketLif
 		if r.ExpiredObjectDeleteMarker {
 			rule.Expiration = &s3types.LifecycleExpiration{ExpiredObjectDeleteMarker: aws.Bool(true)}
 		}
+		if r.ExpirationInDays > 0 {
+			rule.Expiration = &s3types.LifecycleExpiration{Days: aws.Int32(r.ExpirationInDays)}
+		}
 		rules = append(rules, rule)
 	}
 	var lifecycle *s3.PutBucketLifecycleConfigurationInput
 	if len(rules) > 0 {
 		lifecycle = &s3.PutBucketLifecycleConfigurationInput{Bucket: &bucket, LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: rules}}
 	}
-	return versioning, lifecycle, nil
+	return versioning, lifecycle
 }

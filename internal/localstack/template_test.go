@@ -64,3 +64,27 @@ func TestBucketConfig(t *testing.T) {
 		t.Errorf("lifecycle: got noncurrent days %d, expired delete markers %v; want 30, true", noncurrent, markers)
 	}
 }
+
+// The exports bucket keeps nothing long: archives expire after 7 days and
+// an upload left unfinished goes after a day.
+func TestExportsBucketConfig(t *testing.T) {
+	versioning, lifecycle, err := exportsBucketConfig("b")
+	if err != nil {
+		t.Fatalf("exportsBucketConfig: got error %v, want nil", err)
+	}
+	if versioning != nil {
+		t.Errorf("versioning: got %+v, want none (no old copies of an archive)", versioning)
+	}
+	var expire, abort int32
+	for _, r := range lifecycle.LifecycleConfiguration.Rules {
+		if r.Expiration != nil {
+			expire = aws.ToInt32(r.Expiration.Days)
+		}
+		if r.AbortIncompleteMultipartUpload != nil {
+			abort = aws.ToInt32(r.AbortIncompleteMultipartUpload.DaysAfterInitiation)
+		}
+	}
+	if expire != 7 || abort != 1 {
+		t.Errorf("lifecycle: got expiry %d days, abort after %d; want 7 and 1", expire, abort)
+	}
+}

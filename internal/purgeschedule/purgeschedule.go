@@ -1,6 +1,9 @@
-// Package purgeschedule is the EventBridge Scheduler adapter of
-// erasure.Scheduler: one one-shot schedule per deletion request, which
-// invokes the purge function with the request id and then deletes itself.
+// Package purgeschedule is the EventBridge Scheduler adapter of the
+// one-shot schedules: each invokes its target function once, with an
+// input, and then deletes itself. A deletion request's purge
+// (erasure.Scheduler) and an export's worker (export.Scheduler, in
+// export.go) are scheduled so, each by a Scheduler configured with its
+// target.
 package purgeschedule
 
 import (
@@ -8,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -19,14 +23,14 @@ import (
 // Config names where schedules go and what they invoke.
 type Config struct {
 	Group          string // schedule group
-	TargetARN      string // the purge function
+	TargetARN      string // the function the schedules invoke
 	RoleARN        string // the role Scheduler assumes to invoke it
 	DeadLetterARN  string // SQS queue for deliveries that fail for good
 	MaxRetries     int32  // Scheduler's delivery retries
 	MaxEventAgeSec int32
 }
 
-// Scheduler creates purge schedules.
+// Scheduler creates one-shot schedules for one target.
 type Scheduler struct {
 	client *scheduler.Client
 	cfg    Config
@@ -35,7 +39,7 @@ type Scheduler struct {
 var _ erasure.Scheduler = (*Scheduler)(nil)
 
 // New returns a Scheduler; zero retry settings get Scheduler's maximum
-// (185 retries over 24 hours): a purge delivery must not be given up early.
+// (185 retries over 24 hours): a delivery must not be given up early.
 func New(client *scheduler.Client, cfg Config) *Scheduler {
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 185
@@ -61,18 +65,38 @@ func (s *Scheduler) DeletePurgeSchedule(ctx context.Context, name string) error 
 }
 
 func (s *Scheduler) CreatePurgeSchedule(ctx context.Context, ps erasure.PurgeSchedule) error {
-	input, err := json.Marshal(Input{RequestID: ps.RequestID})
+	return s.CreateOneShot(ctx, OneShot{
+		Name: ps.Name, At: ps.At, Input: Input{RequestID: ps.RequestID},
+		Description: "Purge of client deletion request " + ps.RequestID,
+	})
+}
+
+// OneShot is a schedule that fires once, at At, invoking the target with
+// Input as JSON.
+type OneShot struct {
+	Name        string
+	At          time.Time
+	Input       any
+	Description string
+}
+
+// CreateOneShot creates the schedule in the group: at(At) in UTC,
+// flexible window off, deleted after it has run, with Scheduler's retries
+// and the dead-letter queue. It returns erasure.ErrAlreadyExists when a
+// schedule with that name exists.
+func (s *Scheduler) CreateOneShot(ctx context.Context, o OneShot) error {
+	input, err := json.Marshal(o.Input)
 	if err != nil {
 		return err
 	}
 	_, err = s.client.CreateSchedule(ctx, &scheduler.CreateScheduleInput{
-		Name:                       &ps.Name,
+		Name:                       &o.Name,
 		GroupName:                  &s.cfg.Group,
-		ScheduleExpression:         aws.String("at(" + ps.At.UTC().Format("2006-01-02T15:04:05") + ")"),
+		ScheduleExpression:         aws.String("at(" + o.At.UTC().Format("2006-01-02T15:04:05") + ")"),
 		ScheduleExpressionTimezone: aws.String("UTC"),
 		FlexibleTimeWindow:         &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
 		ActionAfterCompletion:      schedtypes.ActionAfterCompletionDelete,
-		Description:                aws.String("Purge of client deletion request " + ps.RequestID),
+		Description:                aws.String(o.Description),
 		Target: &schedtypes.Target{
 			Arn:     &s.cfg.TargetARN,
 			RoleArn: &s.cfg.RoleARN,
@@ -86,10 +110,10 @@ func (s *Scheduler) CreatePurgeSchedule(ctx context.Context, ps erasure.PurgeSch
 	})
 	var conflict *schedtypes.ConflictException
 	if errors.As(err, &conflict) {
-		return fmt.Errorf("create schedule %s: %w", ps.Name, erasure.ErrAlreadyExists)
+		return fmt.Errorf("create schedule %s: %w", o.Name, erasure.ErrAlreadyExists)
 	}
 	if err != nil {
-		return fmt.Errorf("create schedule %s: %w", ps.Name, err)
+		return fmt.Errorf("create schedule %s: %w", o.Name, err)
 	}
 	return nil
 }

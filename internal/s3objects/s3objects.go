@@ -1,6 +1,8 @@
 // Package s3objects is the S3 adapter of erasure.Objects: it deletes
 // document objects with DeleteObjects, 1000 keys a call, until S3 confirms
-// every key deleted.
+// every key deleted. export.go adapts the export ports: reading document
+// files, and writing archives as multipart uploads with pre-signed
+// downloads.
 package s3objects
 
 import (
