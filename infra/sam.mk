@@ -21,8 +21,11 @@ sam_function_dir.DeletionRequestFunction := deletionrequest
 sam_function_dir.PurgeFunction := purge
 sam_function_dir.NotificationsFunction := notifications
 sam_function_dir.PracticeRequestsFunction := practicerequests
+sam_function_dir.ExportsFunction := exports
+sam_function_dir.ExportWorkerFunction := exportworker
 
-SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction NotificationsFunction PracticeRequestsFunction
+SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction NotificationsFunction PracticeRequestsFunction \
+	ExportsFunction ExportWorkerFunction
 SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 
 .PHONY: $(SAM_BUILD_TARGETS)

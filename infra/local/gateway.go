@@ -39,6 +39,8 @@ var routes = []route{
 	{http.MethodPost, "/v1/notifications/{id}/read", "NotificationsFunction"},
 	{http.MethodGet, "/v1/deletion-requests", "PracticeRequestsFunction"},
 	{http.MethodGet, "/v1/deletion-requests/{id}", "PracticeRequestsFunction"},
+	{http.MethodPost, "/v1/clients/{clientId}/exports", "ExportsFunction"},
+	{http.MethodGet, "/v1/clients/{clientId}/exports/{exportId}", "ExportsFunction"},
 }
 
 // matchPath matches a request path against a route path whose segments

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -106,6 +107,51 @@ func TestLocal_Story(t *testing.T) {
 		status, body := call(t, "DELETE", settings, owner, "")
 		if e, _ := body["error"].(map[string]any); status != 404 || e["code"] != "not_found" {
 			t.Fatalf("got %d %v, want 404 not_found", status, body)
+		}
+	})
+
+	// A practitioner exports Ava's file: the local scheduler fires the
+	// export's schedule, the worker writes the archive, and the URL the GET
+	// gives downloads it from the emulator.
+	t.Run("Export", func(t *testing.T) {
+		status, body := call(t, "POST", "/v1/clients/cl-ava/exports", owner, "{}")
+		id, _ := body["exportId"].(string)
+		if status != 202 || body["status"] != "pending" || id == "" {
+			t.Fatalf("POST export: got %d %v, want 202 pending", status, body)
+		}
+		status, run := call(t, "POST", "/_local/scheduler/run?at="+time.Now().Add(2*time.Minute).UTC().Format(time.RFC3339), "", "")
+		ran, _ := run["ran"].([]any)
+		if status != 200 || len(ran) != 1 {
+			t.Fatalf("scheduler: got %d %v, want the export's schedule run", status, run)
+		}
+		r := ran[0].(map[string]any)
+		if res, _ := r["result"].(map[string]any); r["error"] != nil || r["deleted"] != true || res["status"] != "ready" || res["exportId"] != id {
+			t.Fatalf("scheduler ran %v, want the export ready and the schedule deleted", r)
+		}
+		status, body = call(t, "GET", "/v1/clients/cl-ava/exports/"+id, owner, "")
+		url, _ := body["downloadUrl"].(string)
+		if status != 200 || body["status"] != "ready" || url == "" {
+			t.Fatalf("GET export: got %d %v, want 200 ready with a URL", status, body)
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		archive, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+		if resp.StatusCode != 200 || err != nil {
+			t.Fatalf("download: got %d and %v, want 200 and a zip", resp.StatusCode, err)
+		}
+		names := map[string]bool{}
+		for _, f := range zr.File {
+			names[f.Name] = true
+		}
+		for _, want := range []string{"manifest.json", "journal/entries.json", "journal/entries.html", "chats/ava-direct.json",
+			"chats/ava-ben-group.html", "documents/uploaded/d0.pdf", "documents/shared/plan.pdf"} {
+			if !names[want] {
+				t.Errorf("archive lacks %s; has %v", want, names)
+			}
 		}
 	})
 

@@ -1,8 +1,8 @@
 // Command local runs the whole service on this machine, with no AWS
-// account and on 127.0.0.1 only (`make run`): moto as AWS, the three
-// functions as processes behind a Lambda Runtime API, and the HTTP API with
-// its JWT authorizer in front of them. A local identity provider signs
-// tokens, and a local scheduler fires the purge schedules moto stores.
+// account and on 127.0.0.1 only (`make run`): moto as AWS, the functions
+// as processes behind a Lambda Runtime API, and the HTTP API with its JWT
+// authorizer in front of them. A local identity provider signs tokens, and
+// a local scheduler fires the purge and export schedules moto stores.
 package main
 
 import (
@@ -142,9 +142,10 @@ Try it (tokens valid 12h):
   curl -s -X PUT -H "Authorization: Bearer $OWNER" -H 'content-type: application/json' -d '{"enabled":true}' %s/v1/settings/right-to-be-forgotten
   curl -s -X POST -H "Authorization: Bearer $AVA" -H 'content-type: application/json' -d '{"confirm":true}' %s/v1/portal/account-deletion
   curl -s %s/_local/mail
+  curl -s -X POST -H "Authorization: Bearer $OWNER" %s/v1/clients/cl-ava/exports
   curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
 
 `, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
-		s.URL, s.URL, s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL)
+		s.URL, s.URL, s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
 	return err
 }

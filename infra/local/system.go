@@ -49,6 +49,8 @@ var functions = []fnSpec{
 	{"PurgeFunction", 900 * time.Second, 512},
 	{"NotificationsFunction", 10 * time.Second, 256},
 	{"PracticeRequestsFunction", 10 * time.Second, 256},
+	{"ExportsFunction", 10 * time.Second, 256},
+	{"ExportWorkerFunction", 900 * time.Second, 512},
 }
 
 // System is the running local stack.
@@ -328,6 +330,19 @@ func (s *System) env(f fnSpec, rt *runtimeAPI) []string {
 			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
 			"PURGE_DELAY_DAYS="+strconv.Itoa(s.opts.PurgeDelayDays),
 			"SENDER_EMAIL="+st.Sender,
+		)
+	case "ExportsFunction":
+		env = append(env,
+			"EXPORTS_BUCKET="+st.ExportsBucket,
+			"SCHEDULE_GROUP="+st.ScheduleGroup,
+			"EXPORT_WORKER_ARN="+functionARN(s.functionName("ExportWorkerFunction")),
+			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
+			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
+		)
+	case "ExportWorkerFunction":
+		env = append(env,
+			"DOCUMENTS_BUCKET="+st.Bucket,
+			"EXPORTS_BUCKET="+st.ExportsBucket,
 		)
 	case "PurgeFunction":
 		env = append(env,

@@ -40,6 +40,8 @@ var Functions = []Function{
 	{"PurgeFunction", "purge", 900, 512},
 	{"NotificationsFunction", "notifications", 10, 256},
 	{"PracticeRequestsFunction", "practicerequests", 10, 256},
+	{"ExportsFunction", "exports", 10, 256},
+	{"ExportWorkerFunction", "exportworker", 900, 512},
 }
 
 // Root is the repository root: the nearest directory at or above the
@@ -135,6 +137,19 @@ func Env(st *localstack.Stack, f Function, purgeDelayDays int) []string {
 			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
 			"PURGE_DELAY_DAYS="+strconv.Itoa(purgeDelayDays),
 			"SENDER_EMAIL="+st.Sender,
+		)
+	case "ExportsFunction":
+		env = append(env,
+			"EXPORTS_BUCKET="+st.ExportsBucket,
+			"SCHEDULE_GROUP="+st.ScheduleGroup,
+			"EXPORT_WORKER_ARN="+localstack.FunctionARN(FunctionName(st, "ExportWorkerFunction")),
+			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
+			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
+		)
+	case "ExportWorkerFunction":
+		env = append(env,
+			"DOCUMENTS_BUCKET="+st.Bucket,
+			"EXPORTS_BUCKET="+st.ExportsBucket,
 		)
 	case "PurgeFunction":
 		env = append(env,

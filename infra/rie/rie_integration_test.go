@@ -3,11 +3,14 @@
 package rie_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/wellness-rtbf/rtbf/infra/rie"
@@ -247,6 +251,69 @@ func TestBootstraps_Events(t *testing.T) {
 				t.Errorf("got %d schedules after the cancel, want 0", len(out.Schedules))
 			}
 		}},
+		{"exports-post-client", 403, nil},
+		{"exports-post-malformed-owner", 400, nil},
+		{"exports-post-unknown-owner", 404, nil},
+		{"exports-get-one-owner", 404, nil},
+		// The export from end to end, with both bootstraps: its schedule
+		// is read back and its input delivered to the worker, as Scheduler
+		// would; the GET then gives a URL that downloads the archive.
+		{"exports-post-member", 202, func(t *testing.T, r apiResponse) {
+			var ex struct {
+				ExportID string `json:"exportId"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &ex); err != nil || ex.ExportID == "" {
+				t.Fatalf("got body %s, want the export's id", r.Body)
+			}
+			sc, err := st.Scheduler.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String("rtbf-export-" + ex.ExportID), GroupName: &st.ScheduleGroup})
+			if err != nil {
+				t.Fatalf("get the export's schedule: %v", err)
+			}
+			if got, want := aws.ToString(sc.Target.Arn), localstack.FunctionARN(rie.FunctionName(st, "ExportWorkerFunction")); got != want {
+				t.Errorf("got schedule target %s, want %s", got, want)
+			}
+			status, out, err := procs["exportworker"].Invoke(ctx, []byte(aws.ToString(sc.Target.Input)))
+			var res struct {
+				Status string `json:"status"`
+			}
+			if err != nil || status != 200 || json.Unmarshal(out, &res) != nil || res.Status != "ready" {
+				t.Fatalf("worker: got %d %s (%v), want the export ready", status, out, err)
+			}
+			get, err := os.ReadFile(filepath.Join(root, "events", "exports-get-one-owner.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			get = bytes.ReplaceAll(get, []byte("0123456789abcdef0123456789abcdef"), []byte(ex.ExportID))
+			status, out, err = procs["exports"].Invoke(ctx, get)
+			var resp apiResponse
+			if err != nil || status != 200 || json.Unmarshal(out, &resp) != nil || resp.StatusCode != 200 {
+				t.Fatalf("GET the export: got %d %s (%v)", status, out, err)
+			}
+			var view struct {
+				Status      string `json:"status"`
+				DownloadURL string `json:"downloadUrl"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &view); err != nil || view.Status != "ready" || view.DownloadURL == "" {
+				t.Fatalf("GET the export: got %s, want it ready with a URL", resp.Body)
+			}
+			dl, err := http.Get(view.DownloadURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			archive, _ := io.ReadAll(dl.Body)
+			dl.Body.Close()
+			zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+			if dl.StatusCode != 200 || err != nil {
+				t.Fatalf("download: got %d, %v; want 200 and a zip", dl.StatusCode, err)
+			}
+			names := map[string]bool{}
+			for _, f := range zr.File {
+				names[f.Name] = true
+			}
+			if !names["manifest.json"] || !names["documents/shared/plan.pdf"] || !names["chats/ava-direct.json"] {
+				t.Errorf("archive: got %v, want the demo client's file", names)
+			}
+		}},
 	}
 	for _, s := range steps {
 		if !t.Run(s.event, func(t *testing.T) {
@@ -277,9 +344,21 @@ func TestBootstraps_Events(t *testing.T) {
 		}
 	})
 
+	t.Run("exportworker-scheduled", func(t *testing.T) {
+		// An unknown export: nothing to do, and no error to retry.
+		body := invoke(t, "exportworker-scheduled")
+		var r map[string]any
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		if _, ok := r["errorType"]; ok || r["status"] != nil {
+			t.Errorf("got %s, want nothing done and no error", body)
+		}
+	})
+
 	// Every events/ file was invoked.
 	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
-	if len(files) != len(steps)+2 {
-		t.Errorf("got %d files in events/, want %d: a new event needs a case here", len(files), len(steps)+2)
+	if len(files) != len(steps)+3 {
+		t.Errorf("got %d files in events/, want %d: a new event needs a case here", len(files), len(steps)+3)
 	}
 }

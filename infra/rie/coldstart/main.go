@@ -42,6 +42,8 @@ var cheapEvents = map[string]string{
 	"PurgeFunction":            "purge-scheduled.json",                   // one GetItem, for an unknown request
 	"NotificationsFunction":    "notifications-get-client.json",          // refused on its claims
 	"PracticeRequestsFunction": "practicerequests-get-client.json",       // refused on its claims
+	"ExportsFunction":          "exports-post-client.json",               // refused on its claims
+	"ExportWorkerFunction":     "exportworker-scheduled.json",            // one UpdateItem and one GetItem, for an unknown export
 }
 
 func main() {

@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/export"
+)
+
+var (
+	owner  = map[string]string{"sub": "pr-owner", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "owner"}
+	member = map[string]string{"sub": "pr-member", "custom:role": "practitioner", "custom:practice_id": "prac-demo", "custom:team_role": "member"}
+	other  = map[string]string{"sub": "pr-x", "custom:role": "practitioner", "custom:practice_id": "prac-other", "custom:team_role": "owner"}
+	client = map[string]string{"sub": "cl-ava-sub", "custom:role": "client", "custom:practice_id": "prac-demo", "custom:client_id": "cl-ava"}
+)
+
+const (
+	postRoute = "/v1/clients/{clientId}/exports"
+	getRoute  = "/v1/clients/{clientId}/exports/{exportId}"
+)
+
+// request builds the event API Gateway sends for method on path, which
+// is a post route path (/v1/clients/<c>/exports) or a get route path
+// (/v1/clients/<c>/exports/<e>).
+func request(method, path string, claims map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{Version: "2.0", RawPath: path, Body: body}
+	rest, _ := strings.CutPrefix(path, "/v1/clients/")
+	parts := strings.Split(rest, "/")
+	req.RouteKey, req.PathParameters = method+" "+postRoute, map[string]string{"clientId": parts[0]}
+	if len(parts) == 3 {
+		req.RouteKey = method + " " + getRoute
+		req.PathParameters["exportId"] = parts[2]
+	}
+	req.RequestContext.HTTP.Method = method
+	if body != "" {
+		req.Headers = map[string]string{"content-type": "application/json"}
+	}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return req
+}
+
+type fixture struct {
+	h     *Handler
+	mem   *erasuretest.ExportMemory
+	sched *erasuretest.ExportScheduler
+	svc   *export.Service
+	now   time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{mem: erasuretest.NewExportMemory(), sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC)}
+	f.mem.AddClient("prac-demo", "cl-ava")
+	f.mem.AddClient("prac-demo", "cl-ben")
+	f.mem.AddClient("prac-other", "cl-zed")
+	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: export.Author{Role: "client", ID: "cl-ava"}, Title: "t", Body: "b"})
+	n := 0
+	log := slog.New(slog.DiscardHandler)
+	f.svc = &export.Service{
+		Clients: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: erasuretest.NewExportFiles(),
+		Archives: erasuretest.NewExportArchives(), TempDir: t.TempDir(),
+		Now:   func() time.Time { return f.now },
+		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },
+		Log:   log,
+	}
+	f.h = &Handler{svc: f.svc, log: log}
+	return f
+}
+
+func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatalf("handler returned an error: %v", err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("body is not a JSON object: %s", resp.Body)
+	}
+	return resp, body
+}
+
+// keys lists an object's field names, sorted.
+func keys(m map[string]any) string {
+	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
+}
+
+func TestHandler_Post(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		claims map[string]string
+		body   string
+		b64    bool
+	}{
+		{"OK/OwnerNoBody", owner, "", false},
+		{"OK/MemberEmptyObject", member, "{}", false},
+		{"OK/Whitespace", owner, " \n{ }\n", false},
+		{"OK/Base64", owner, base64.StdEncoding.EncodeToString([]byte("{}")), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			req := request("POST", "/v1/clients/cl-ava/exports", tc.claims, tc.body)
+			req.IsBase64Encoded = tc.b64
+			resp, body := call(t, f.h, req)
+			if resp.StatusCode != 202 {
+				t.Fatalf("got %d %v, want 202", resp.StatusCode, body)
+			}
+			if got := keys(body); got != "clientId,exportId,requestedAt,status" {
+				t.Errorf("fields: got %s, want clientId,exportId,requestedAt,status", got)
+			}
+			if body["exportId"] != "ex-1" || body["clientId"] != "cl-ava" || body["status"] != "pending" || body["requestedAt"] != "2026-11-28T12:00:30Z" {
+				t.Errorf("got %v", body)
+			}
+			if got := resp.Headers["Location"]; got != "/v1/clients/cl-ava/exports/ex-1" {
+				t.Errorf("Location: got %q", got)
+			}
+			if sc, ok := f.sched.Schedules["rtbf-export-ex-1"]; !ok || sc.ExportID != "ex-1" || !sc.At.Equal(time.Date(2026, 11, 28, 12, 1, 0, 0, time.UTC)) {
+				t.Errorf("schedule: got %+v, want one at 12:01 for ex-1", f.sched.Schedules)
+			}
+		})
+	}
+	big := `{"a":"` + strings.Repeat("x", 5000) + `"}`
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"ErrUnauthorized", request("POST", "/v1/clients/cl-ava/exports", nil, ""), 401, erasure.EUnauthorized},
+		{"ErrForbidden/Client", request("POST", "/v1/clients/cl-ava/exports", client, "{}"), 403, erasure.EForbidden},
+		{"ErrForbidden/ClientBadBody", request("POST", "/v1/clients/cl-ava/exports", client, "{"), 403, erasure.EForbidden},
+		{"ErrForbidden/NoTeamRole", request("POST", "/v1/clients/cl-ava/exports", map[string]string{"sub": "p", "custom:role": "practitioner", "custom:practice_id": "prac-demo"}, ""), 403, erasure.EForbidden},
+		{"ErrInvalid/ClientIDHash", request("POST", "/v1/clients/cl#ava/exports", owner, ""), 400, erasure.EInvalid},
+		{"ErrInvalid/ClientIDLong", request("POST", "/v1/clients/"+strings.Repeat("x", 129)+"/exports", owner, ""), 400, erasure.EInvalid},
+		{"ErrInvalid/ClientIDEmpty", request("POST", "/v1/clients//exports", owner, ""), 400, erasure.EInvalid},
+		{"ErrInvalid/UnknownField", request("POST", "/v1/clients/cl-ava/exports", owner, `{"format":"zip"}`), 400, erasure.EInvalid},
+		{"ErrInvalid/Null", request("POST", "/v1/clients/cl-ava/exports", owner, "null"), 400, erasure.EInvalid},
+		{"ErrInvalid/Array", request("POST", "/v1/clients/cl-ava/exports", owner, "[]"), 400, erasure.EInvalid},
+		{"ErrInvalid/String", request("POST", "/v1/clients/cl-ava/exports", owner, `"{}"`), 400, erasure.EInvalid},
+		{"ErrInvalid/Malformed", request("POST", "/v1/clients/cl-ava/exports", owner, "{"), 400, erasure.EInvalid},
+		{"ErrInvalid/TwoObjects", request("POST", "/v1/clients/cl-ava/exports", owner, "{}{}"), 400, erasure.EInvalid},
+		{"ErrTooLarge", request("POST", "/v1/clients/cl-ava/exports", owner, big), 413, erasure.ETooLarge},
+		{"ErrNotFound/Unknown", request("POST", "/v1/clients/cl-nobody/exports", owner, "{}"), 404, erasure.ENotFound},
+		{"ErrNotFound/AnotherPractice", request("POST", "/v1/clients/cl-zed/exports", owner, "{}"), 404, erasure.ENotFound},
+		{"ErrNotFound/OtherSide", request("POST", "/v1/clients/cl-ava/exports", other, "{}"), 404, erasure.ENotFound},
+		{"ErrMethod/Put", request("PUT", "/v1/clients/cl-ava/exports", owner, "{}"), 405, erasure.EMethodNotAllowed},
+		{"ErrMethod/GetList", request("GET", "/v1/clients/cl-ava/exports", owner, ""), 405, erasure.EMethodNotAllowed},
+		{"ErrMethod/PostOne", request("POST", "/v1/clients/cl-ava/exports/ex-1", owner, ""), 405, erasure.EMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			resp, body := call(t, f.h, tc.req)
+			if e, _ := body["error"].(map[string]any); resp.StatusCode != tc.status || e["code"] != tc.code || e["message"] == "" {
+				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
+			}
+			if len(f.mem.Exports()) != 0 || len(f.sched.Schedules) != 0 {
+				t.Errorf("a refused request left %d exports and %d schedules", len(f.mem.Exports()), len(f.sched.Schedules))
+			}
+		})
+	}
+	t.Run("ErrUnsupportedMedia", func(t *testing.T) {
+		f := newFixture(t)
+		req := request("POST", "/v1/clients/cl-ava/exports", owner, "{}")
+		req.Headers["content-type"] = "text/plain"
+		if resp, body := call(t, f.h, req); resp.StatusCode != 415 {
+			t.Fatalf("got %d %v, want 415", resp.StatusCode, body)
+		}
+	})
+	t.Run("ErrUnavailable", func(t *testing.T) {
+		f := newFixture(t)
+		f.sched.FailNext = 1
+		resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"))
+		if e, _ := body["error"].(map[string]any); resp.StatusCode != 503 || e["code"] != erasure.EUnavailable || resp.Headers["Retry-After"] == "" {
+			t.Fatalf("got %d %v %v, want 503 service_unavailable with Retry-After", resp.StatusCode, body, resp.Headers)
+		}
+		if n := len(f.mem.Exports()); n != 0 {
+			t.Fatalf("got %d exports recorded, want the record rolled back", n)
+		}
+		if resp, _ := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "{}")); resp.StatusCode != 202 {
+			t.Fatalf("retry: got %d, want 202", resp.StatusCode)
+		}
+	})
+}
+
+func TestHandler_Get(t *testing.T) {
+	f := newFixture(t)
+	resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
+	if resp.StatusCode != 202 {
+		t.Fatalf("post: got %d %v", resp.StatusCode, body)
+	}
+	one := "/v1/clients/cl-ava/exports/ex-1"
+	t.Run("OK/Pending", func(t *testing.T) {
+		resp, body := call(t, f.h, request("GET", one, member, ""))
+		if resp.StatusCode != 200 || keys(body) != "clientId,exportId,requestedAt,status" || body["status"] != "pending" {
+			t.Fatalf("got %d %v, want 200 pending and no more", resp.StatusCode, body)
+		}
+	})
+	t.Run("OK/Ready", func(t *testing.T) {
+		f.now = f.now.Add(time.Minute)
+		if _, err := f.svc.Run(context.Background(), "ex-1"); err != nil {
+			t.Fatal(err)
+		}
+		f.now = f.now.Add(time.Minute)
+		resp, body := call(t, f.h, request("GET", one, owner, ""))
+		if resp.StatusCode != 200 || body["status"] != "ready" {
+			t.Fatalf("got %d %v, want 200 ready", resp.StatusCode, body)
+		}
+		if got := keys(body); got != "clientId,completedAt,counts,downloadUrl,downloadUrlExpiresAt,exportId,requestedAt,sizeBytes,status" {
+			t.Errorf("fields: got %s", got)
+		}
+		counts, _ := body["counts"].(map[string]any)
+		if counts["journalEntries"] != float64(1) || counts["documents"] != float64(0) || body["sizeBytes"].(float64) <= 0 {
+			t.Errorf("counts %v size %v", counts, body["sizeBytes"])
+		}
+		if body["completedAt"] != "2026-11-28T12:01:30Z" || body["downloadUrlExpiresAt"] != "2026-11-28T12:17:30Z" ||
+			!strings.Contains(body["downloadUrl"].(string), "practices/prac-demo/clients/cl-ava/exports/ex-1.zip") {
+			t.Errorf("got %v", body)
+		}
+		if resp.Headers["Cache-Control"] != "no-store" {
+			t.Errorf("Cache-Control: got %q, want no-store (the URL is a credential)", resp.Headers["Cache-Control"])
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"ErrUnauthorized", request("GET", one, nil, ""), 401, erasure.EUnauthorized},
+		{"ErrForbidden/Client", request("GET", one, client, ""), 403, erasure.EForbidden},
+		{"ErrInvalid/ExportID", request("GET", "/v1/clients/cl-ava/exports/ex 1", owner, ""), 400, erasure.EInvalid},
+		{"ErrInvalid/ExportIDLong", request("GET", "/v1/clients/cl-ava/exports/"+strings.Repeat("e", 129), owner, ""), 400, erasure.EInvalid},
+		{"ErrInvalid/ClientID", request("GET", "/v1/clients/cl%2Fava/exports/ex-1", owner, ""), 400, erasure.EInvalid},
+		{"ErrNotFound/Unknown", request("GET", "/v1/clients/cl-ava/exports/ex-404", owner, ""), 404, erasure.ENotFound},
+		{"ErrNotFound/AnotherClient", request("GET", "/v1/clients/cl-ben/exports/ex-1", owner, ""), 404, erasure.ENotFound},
+		{"ErrNotFound/AnotherPractice", request("GET", one, other, ""), 404, erasure.ENotFound},
+		{"ErrMethod/Delete", request("DELETE", one, owner, ""), 405, erasure.EMethodNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := call(t, f.h, tc.req)
+			if e, _ := body["error"].(map[string]any); resp.StatusCode != tc.status || e["code"] != tc.code {
+				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
+			}
+		})
+	}
+}
+
+// TestEvents runs every sample event of the function against the fixture.
+func TestEvents(t *testing.T) {
+	want := map[string]int{
+		"exports-post-member":          http.StatusAccepted,
+		"exports-post-client":          http.StatusForbidden,
+		"exports-post-unknown-owner":   http.StatusNotFound,
+		"exports-post-malformed-owner": http.StatusBadRequest,
+		"exports-get-one-owner":        http.StatusNotFound, // no such export in the fixture
+	}
+	for _, path := range apigwtest.EventFiles(t, "exports") {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			status, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for %s", name)
+			}
+			f := newFixture(t)
+			f.mem.AddClient("prac-demo", "cl-ava")
+			resp, body := call(t, f.h, apigwtest.DecodeEvent(t, path))
+			if resp.StatusCode != status {
+				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
+			}
+		})
+	}
+}

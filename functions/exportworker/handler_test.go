@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/export"
+)
+
+type fixture struct {
+	h    *Handler
+	mem  *erasuretest.ExportMemory
+	arch *erasuretest.ExportArchives
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{mem: erasuretest.NewExportMemory(), arch: erasuretest.NewExportArchives()}
+	f.arch.MinPartSize = 1
+	files := erasuretest.NewExportFiles()
+	ava := export.Author{Role: "client", ID: "cl-ava"}
+	f.mem.AddClient("prac-demo", "cl-ava")
+	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: ava, Title: "t", Body: "b"})
+	f.mem.AddDocument("prac-demo", "cl-ava", export.Document{ID: "d1", Author: ava, FileName: "a.pdf", ObjectKeys: []string{"k/a.pdf"}})
+	files.Put("k/a.pdf", []byte("%PDF"))
+	if err := f.mem.CreateExport(context.Background(), export.Export{ID: "ex-1", PracticeID: "prac-demo", ClientID: "cl-ava", Status: export.StatusPending}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	f.h = &Handler{svc: &export.Service{Records: f.mem, Content: f.mem, Files: files, Archives: f.arch, PartSize: 1024, TempDir: t.TempDir(), Log: log}, log: log}
+	return f
+}
+
+func TestHandler(t *testing.T) {
+	ctx := context.Background()
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t)
+		res, err := f.h.Handle(ctx, json.RawMessage(`{"exportId":"ex-1"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := export.Counts{JournalEntries: 1, Documents: 1}
+		if res.ExportID != "ex-1" || res.Status != export.StatusReady || res.Counts == nil || *res.Counts != want || res.SizeBytes <= 0 {
+			t.Fatalf("got %+v, want ready with %+v", res, want)
+		}
+		// Delivered again: the same answer, nothing written again.
+		again, err := f.h.Handle(ctx, json.RawMessage(`{"exportId":"ex-1"}`))
+		if err != nil || again.Status != export.StatusReady || f.arch.Creates != 1 {
+			t.Fatalf("again: got %+v, %v, %d uploads", again, err, f.arch.Creates)
+		}
+	})
+	t.Run("ErrRetried", func(t *testing.T) {
+		f := newFixture(t)
+		f.arch.FailPart = 1
+		if _, err := f.h.Handle(ctx, json.RawMessage(`{"exportId":"ex-1"}`)); err == nil {
+			t.Fatal("got nil, want an error so that Lambda retries")
+		}
+		if res, err := f.h.Handle(ctx, json.RawMessage(`{"exportId":"ex-1"}`)); err != nil || res.Status != export.StatusReady {
+			t.Fatalf("retry: got %+v, %v", res, err)
+		}
+	})
+	// Events that no retry can mend are reported and dropped.
+	for _, raw := range []string{`{`, `[]`, `{"exportId":""}`, `{"exportId":"a#b"}`, `{"requestId":"ex-1"}`, `{"exportId":"ex-unknown"}`} {
+		t.Run("Dropped/"+raw, func(t *testing.T) {
+			f := newFixture(t)
+			res, err := f.h.Handle(ctx, json.RawMessage(raw))
+			if err != nil || res.Status != "" || f.arch.Creates != 0 {
+				t.Fatalf("got %+v, %v, %d uploads; want nothing done and no error", res, err, f.arch.Creates)
+			}
+		})
+	}
+}

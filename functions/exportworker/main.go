@@ -1,0 +1,59 @@
+// Command exportworker is the Lambda that an export's one-shot schedule
+// invokes with {"exportId":"..."}: it writes the ZIP archive of the
+// client's file (journal, chats, uploaded and shared documents) to the
+// exports bucket, streamed through one part buffer, and marks the export
+// ready (or failed, with a reason code).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/wellness-rtbf/rtbf/internal/config"
+	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	lambda.StartHandlerFunc(h.Handle)
+}
+
+// build wires the handler from the environment: configuration, the AWS
+// clients (built once, per cold start) and the service.
+func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Handler, error) {
+	var env config.Env
+	table := env.String("TABLE_NAME")
+	documents := env.String("DOCUMENTS_BUCKET")
+	exports := env.String("EXPORTS_BUCKET")
+	partMiB := env.Int("EXPORT_PART_SIZE_MIB", export.DefaultPartSize>>20, export.MinPartSize>>20, 64)
+	pathStyle := env.Bool("S3_USE_PATH_STYLE") // local emulators only
+	cfg := env.AWS(opts...)
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	store := dynamostore.NewExports(dynamodb.NewFromConfig(cfg), table)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+	svc := &export.Service{
+		Records:  store,
+		Content:  store,
+		Files:    s3objects.NewFiles(s3c, documents),
+		Archives: s3objects.NewArchives(s3c, exports),
+		PartSize: partMiB << 20,
+		Log:      log,
+	}
+	return &Handler{svc: svc, log: log}, nil
+}
