@@ -239,6 +239,18 @@ func TestHandler_Get(t *testing.T) {
 			t.Errorf("Cache-Control: got %q, want no-store (the URL is a credential)", resp.Headers["Cache-Control"])
 		}
 	})
+	t.Run("OK/Failed", func(t *testing.T) {
+		if resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "")); resp.StatusCode != 202 || body["exportId"] != "ex-2" {
+			t.Fatalf("post: got %d %v", resp.StatusCode, body)
+		}
+		if err := f.mem.FailExport(context.Background(), "ex-2", f.now, export.ReasonTimeout); err != nil {
+			t.Fatal(err)
+		}
+		resp, body := call(t, f.h, request("GET", "/v1/clients/cl-ava/exports/ex-2", owner, ""))
+		if resp.StatusCode != 200 || body["status"] != "failed" || keys(body) != "clientId,completedAt,exportId,requestedAt,status" {
+			t.Fatalf("got %d %v, want 200 failed, its time and nothing more", resp.StatusCode, body)
+		}
+	})
 	for _, tc := range []struct {
 		name   string
 		req    events.APIGatewayV2HTTPRequest

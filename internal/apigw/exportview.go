@@ -8,8 +8,8 @@ import (
 
 // ExportView is an export of a client's file (README, "Export of a
 // client's file"). Counts and sizeBytes come once it is ready, the
-// download URL while its archive is kept, failureReason (a code) once it
-// has failed.
+// download URL while its archive is kept. Why an export failed is
+// recorded (a code), not shown.
 type ExportView struct {
 	ExportID             string         `json:"exportId"`
 	ClientID             string         `json:"clientId"`
@@ -20,12 +20,11 @@ type ExportView struct {
 	SizeBytes            *int64         `json:"sizeBytes,omitempty"`
 	DownloadURL          string         `json:"downloadUrl,omitempty"`
 	DownloadURLExpiresAt *time.Time     `json:"downloadUrlExpiresAt,omitempty"`
-	FailureReason        string         `json:"failureReason,omitempty"`
 }
 
 func NewExportView(v export.View) ExportView {
 	e := v.Export
-	out := ExportView{ExportID: e.ID, ClientID: e.ClientID, Status: e.Status, RequestedAt: e.RequestedAt.UTC(), FailureReason: e.FailureReason}
+	out := ExportView{ExportID: e.ID, ClientID: e.ClientID, Status: e.Status, RequestedAt: e.RequestedAt.UTC()}
 	if e.CompletedAt != nil && e.Status.Done() {
 		t := e.CompletedAt.UTC()
 		out.CompletedAt = &t
