@@ -288,8 +288,8 @@ func served(method, path string) bool {
 // ---------------------------------------------------------------- state
 
 // state is everything a request could change: the table's items, every
-// version and delete marker of the bucket's objects (a changed or deleted
-// object makes one), the schedules, and the mail sent from this system's
+// version and delete marker of the objects of both buckets (documents and
+// exports; a changed or deleted object makes one), the schedules, and the mail sent from this system's
 // sender. Reading the mail is slow (the emulator dumps its whole state),
 // so it is read only when asked for; every email the service sends is
 // recorded on its request item, which the table's snapshot sees.
@@ -306,17 +306,19 @@ func (c *contractSystem) snapshot(t *testing.T, withMail bool) state {
 	st := c.sys.Stack
 	s := state{Items: emulatortest.TakeSnapshot(t, &emulatortest.Stack{Table: st.Table, DynamoDB: st.DynamoDB})}
 
-	vp := s3.NewListObjectVersionsPaginator(st.S3, &s3.ListObjectVersionsInput{Bucket: &st.Bucket})
-	for vp.HasMorePages() {
-		page, err := vp.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("list object versions: %v", err)
-		}
-		for _, v := range page.Versions {
-			s.Objects = append(s.Objects, fmt.Sprintf("version %s %s %s latest=%v", aws.ToString(v.Key), aws.ToString(v.VersionId), aws.ToString(v.ETag), aws.ToBool(v.IsLatest)))
-		}
-		for _, m := range page.DeleteMarkers {
-			s.Objects = append(s.Objects, fmt.Sprintf("delete-marker %s %s latest=%v", aws.ToString(m.Key), aws.ToString(m.VersionId), aws.ToBool(m.IsLatest)))
+	for _, bucket := range []string{st.Bucket, st.ExportsBucket} {
+		vp := s3.NewListObjectVersionsPaginator(st.S3, &s3.ListObjectVersionsInput{Bucket: &bucket})
+		for vp.HasMorePages() {
+			page, err := vp.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("list object versions of %s: %v", bucket, err)
+			}
+			for _, v := range page.Versions {
+				s.Objects = append(s.Objects, fmt.Sprintf("%s version %s %s %s latest=%v", bucket, aws.ToString(v.Key), aws.ToString(v.VersionId), aws.ToString(v.ETag), aws.ToBool(v.IsLatest)))
+			}
+			for _, m := range page.DeleteMarkers {
+				s.Objects = append(s.Objects, fmt.Sprintf("%s delete-marker %s %s latest=%v", bucket, aws.ToString(m.Key), aws.ToString(m.VersionId), aws.ToBool(m.IsLatest)))
+			}
 		}
 	}
 	sort.Strings(s.Objects)
@@ -485,9 +487,9 @@ func claimStrings(claims map[string]any) map[string]string {
 // roles calls every route as the owner, a team member, a client of the
 // practice (and one whose account was purged), a practitioner and a client
 // of another practice, validating every request and response against the
-// document. It returns the id of an export of cl-ben, when exports are
-// served.
-func (c *contractSystem) roles(t *testing.T, s story) string {
+// document. It returns an export of cl-ben (made by the owner, then run by
+// its worker) and one of the other practice.
+func (c *contractSystem) roles(t *testing.T, s story) exportIDs {
 
 	const (
 		ok        = "200"
@@ -529,7 +531,8 @@ func (c *contractSystem) roles(t *testing.T, s story) string {
 		{"DELETE", "/v1/portal/account-deletion", "", "",
 			map[string]outcome{owner: forbidden, member: forbidden, client: notFound, closedClient: closed, otherPr: forbidden, otherCl: notFound}},
 	}
-	var exportID string
+	var made exportIDs
+	exports := 0
 	if served("POST", "/v1/clients/{clientId}/exports") {
 		rows = append(rows,
 			row{"POST", "/v1/clients/cl-ben/exports", "", "", practitioners(accepted, accepted)},
@@ -565,26 +568,47 @@ func (c *contractSystem) roles(t *testing.T, s story) string {
 			} else if r.outcome() == forbidden {
 				t.Errorf("%s: the claims satisfy x-required-claims, yet got %s", where, r)
 			}
-			if rw.method == "POST" && strings.HasSuffix(rw.path, "/exports") && who == owner && r.status == 202 && exportID == "" {
-				exportID, _ = r.body["exportId"].(string)
-				if loc := r.header.Get("Location"); loc != rw.path+"/"+exportID {
-					t.Errorf("%s: got Location %q, want %q", where, loc, rw.path+"/"+exportID)
+			if rw.method == "POST" && strings.HasSuffix(rw.path, "/exports") && r.status == 202 {
+				exports++
+				id, _ := r.body["exportId"].(string)
+				if loc := r.header.Get("Location"); loc != rw.path+"/"+id {
+					t.Errorf("%s: got Location %q, want %q", where, loc, rw.path+"/"+id)
+				}
+				switch {
+				case who == owner && rw.path == "/v1/clients/cl-ben/exports" && made.own == "":
+					made.own = id
+				case who == otherPr && made.other == "":
+					made.other = id
 				}
 			}
 		}
 	}
 
-	if exportID != "" {
-		for _, rw := range []row{
-			{"GET", "/v1/clients/cl-ben/exports/" + exportID, "", "", practitioners(ok, notFound)},
-			{"GET", "/v1/clients/cl-ava/exports/" + exportID, "", "", practitioners(notFound, notFound)},
-		} {
-			for _, who := range callers {
-				r := c.do(t, request{rw.method, rw.path, c.bearer(who), rw.ctype, rw.body})
-				if r.outcome() != rw.want[who] || r.requestErr != nil {
-					t.Errorf("%s %s as %s: got %s (request: %v), want %s", rw.method, rw.path, who, r, r.requestErr, rw.want[who])
+	if made.own != "" {
+		get := func(want outcome) {
+			t.Helper()
+			for _, rw := range []row{
+				{"GET", "/v1/clients/cl-ben/exports/" + made.own, "", "", practitioners(want, notFound)},
+				{"GET", "/v1/clients/cl-ava/exports/" + made.own, "", "", practitioners(notFound, notFound)},
+				{"GET", "/v1/clients/cl-ben/exports/" + made.other, "", "", practitioners(notFound, want)},
+			} {
+				for _, who := range callers {
+					r := c.do(t, request{rw.method, rw.path, c.bearer(who), rw.ctype, rw.body})
+					if r.outcome() != rw.want[who] || r.requestErr != nil {
+						t.Errorf("%s %s as %s: got %s (request: %v), want %s", rw.method, rw.path, who, r, r.requestErr, rw.want[who])
+					}
 				}
 			}
+		}
+		get(ok)
+		// The workers run (their schedules are due within the next two
+		// minutes); a ready export, with its counts and download URL, is
+		// held to the document too.
+		c.runSchedules(t, time.Now().Add(2*time.Minute), exports)
+		get(ok)
+		r := c.do(t, request{"GET", "/v1/clients/cl-ben/exports/" + made.own, c.bearer(owner), "", ""})
+		if r.body["status"] != "ready" || r.body["downloadUrl"] == nil || r.body["counts"] == nil {
+			t.Errorf("after its worker ran: got %s, want the export ready with counts and a download URL", r)
 		}
 	}
 
@@ -622,8 +646,12 @@ func (c *contractSystem) roles(t *testing.T, s story) string {
 			}
 		}
 	})
-	return exportID
+	return made
 }
+
+// exportIDs are an export of the demo practice's cl-ben and one of the
+// other practice.
+type exportIDs struct{ own, other string }
 
 func ids(items []any) []string {
 	var out []string
@@ -811,16 +839,16 @@ func (c *contractSystem) bodyCases(tg target) []badCase {
 func TestContract(t *testing.T) {
 	c := startContract(t)
 	s := c.setUp(t)
-	exportID := ""
-	t.Run("Roles", func(t *testing.T) { exportID = c.roles(t, s) })
-	t.Run("BadInput", func(t *testing.T) { c.badInput(t, s, exportID) })
+	var exports exportIDs
+	t.Run("Roles", func(t *testing.T) { exports = c.roles(t, s) })
+	t.Run("BadInput", func(t *testing.T) { c.badInput(t, s, exports) })
 }
 
 // badInput sends every route requests it must refuse: bad tokens and
 // claims, bad bodies, bad, foreign and unknown ids, bad query parameters,
 // methods without a route. Each must get the documented 4xx JSON error
 // and change nothing.
-func (c *contractSystem) badInput(t *testing.T, s story, exportID string) {
+func (c *contractSystem) badInput(t *testing.T, s story, exports exportIDs) {
 	const (
 		js       = "application/json"
 		settings = "/v1/settings/right-to-be-forgotten"
@@ -850,11 +878,13 @@ func (c *contractSystem) badInput(t *testing.T, s story, exportID string) {
 		{"ListRequests", "GET", "/v1/deletion-requests", owner, client, "", "", "", ""},
 		{"GetRequest", "GET", "/v1/deletion-requests/" + s.avaRequest, owner, client, "", "", "", ""},
 	}
-	if exportID != "" {
+	if exports.own != "" {
 		targets = append(targets,
 			target{"RequestExport", "POST", "/v1/clients/cl-ben/exports", owner, client, js, `{}`, "-", ""},
-			target{"GetExport", "GET", "/v1/clients/cl-ben/exports/" + exportID, owner, client, "", "", "", ""},
+			target{"GetExport", "GET", "/v1/clients/cl-ben/exports/" + exports.own, owner, client, "", "", "", ""},
 		)
+	} else {
+		t.Error("got no export to refuse requests for")
 	}
 	var cases []badCase
 	for _, tg := range targets {
@@ -893,6 +923,24 @@ func (c *contractSystem) badInput(t *testing.T, s story, exportID string) {
 			badCase{"MarkRead/Id" + id.name, request{"POST", "/v1/notifications/" + id.id + "/read", ownerAuth, "", ""}, id.want, id.spec},
 			badCase{"GetRequest/Id" + id.name, request{"GET", "/v1/deletion-requests/" + id.id, ownerAuth, "", ""}, id.want, id.spec},
 		)
+	}
+	if exports.own != "" {
+		exp := func(name, method, path string, want outcome, spec int) {
+			cases = append(cases, badCase{name, request{method, path, ownerAuth, "", ""}, want, spec})
+		}
+		for _, id := range pathIDs {
+			want := id.want
+			if want == notFound && id.spec == specInvalid {
+				want = invalid // the export routes check their ids first
+			}
+			exp("RequestExport/ClientId"+id.name, "POST", "/v1/clients/"+id.id+"/exports", want, id.spec)
+			exp("GetExport/ClientId"+id.name, "GET", "/v1/clients/"+id.id+"/exports/"+exports.own, want, id.spec)
+			exp("GetExport/ExportId"+id.name, "GET", "/v1/clients/cl-ben/exports/"+id.id, want, id.spec)
+		}
+		exp("RequestExport/ForeignClient", "POST", "/v1/clients/"+otherOnlyClient+"/exports", notFound, specValid)
+		exp("GetExport/ForeignExport", "GET", "/v1/clients/cl-ben/exports/"+exports.other, notFound, specValid)
+		exp("GetExport/OtherClient", "GET", "/v1/clients/cl-ava/exports/"+exports.own, notFound, specValid)
+		exp("GetExport/RequestIdAsExportId", "GET", "/v1/clients/cl-ben/exports/"+s.benPending, notFound, specValid)
 	}
 	cases = append(cases,
 		badCase{"MarkRead/ForeignId", request{"POST", "/v1/notifications/" + s.otherRequest + "-requested/read", ownerAuth, "", ""}, notFound, specValid},
