@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -8,10 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/export"
 )
 
 func load(t *testing.T) *openapi3.T {
@@ -261,6 +265,84 @@ func TestMatchPath(t *testing.T) {
 		got, ok := MatchPath(tt.pattern, tt.path)
 		if ok != (tt.want != nil) || fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("MatchPath(%q, %q): got %v %v, want %v", tt.pattern, tt.path, got, ok, tt.want)
+		}
+	}
+}
+
+// TestContract_Views: every view internal/apigw answers with, every field
+// set, matches its schema; so a field added to a view (or one the document
+// requires that a view lost) fails here, before any emulator runs.
+func TestContract_Views(t *testing.T) {
+	doc := load(t)
+	now := time.Date(2026, 11, 28, 12, 0, 0, 123e6, time.UTC)
+	later := now.Add(30 * 24 * time.Hour)
+	counts := erasure.Counts{JournalEntries: 12, Documents: 3, ChatSessions: 1, ChatMessages: 40}
+	scheduled := erasure.Request{ID: "3f0c", PracticeID: "p1", ClientID: "cl-ava", Status: erasure.StatusScheduled,
+		RequestedAt: now, PurgeAt: later, WillDelete: counts, NotifiedAt: &now}
+	completed := scheduled
+	completed.Status, completed.PurgeStartedAt, completed.CompletedAt, completed.Deleted, completed.Invocations = erasure.StatusCompleted, &later, &later, counts, 2
+	cancelled := scheduled
+	cancelled.Status, cancelled.CancelledAt = erasure.StatusCancelled, &now
+	notification := apigw.NewNotificationView(erasure.Notification{PractitionerID: "pr-owner", PracticeID: "p1", ID: "3f0c-requested",
+		Kind: erasure.NoticeDeletionRequested, RequestID: "3f0c", ClientID: "cl-ava", ClientName: "Ava Lin", CreatedAt: now, PurgeAt: later,
+		Counts: counts, Message: "Ava Lin asked to delete their account.", Read: true})
+	token := "eyJ0b2tlbiI6MX0"
+	pending := export.Export{ID: "9b1e", PracticeID: "p1", ClientID: "cl-ava", RequestedBy: "pr-owner", Status: export.StatusPending, RequestedAt: now}
+	ready := pending
+	ready.Status, ready.CompletedAt, ready.SizeBytes, ready.ObjectKey = export.StatusReady, &later, 12648730, "k"
+	ready.Counts = export.Counts{JournalEntries: 12, ChatSessions: 2, ChatMessages: 40, Documents: 5}
+	failed := pending
+	failed.Status, failed.CompletedAt, failed.FailureReason = export.StatusFailed, &later, export.ReasonTimeout
+
+	views := []struct {
+		schema string
+		view   any
+	}{
+		{"Setting", apigw.NewSettingView(erasure.Setting{PracticeID: "p1", Enabled: true, UpdatedAt: &now, UpdatedBy: "pr-owner"})},
+		{"Setting", apigw.NewSettingView(erasure.Setting{PracticeID: "p1"})},
+		{"PortalView", apigw.NewPortalView(erasure.PortalView{Available: true, Request: &scheduled})},
+		{"PortalView", apigw.NewPortalView(erasure.PortalView{})},
+		{"ClientDeletionRequest", apigw.NewRequestView(cancelled)},
+		{"Notification", notification},
+		{"NotificationsPage", apigw.NotificationsPage{Notifications: []apigw.NotificationView{notification}, NextToken: &token}},
+		{"NotificationsPage", apigw.NotificationsPage{Notifications: []apigw.NotificationView{}}},
+		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(scheduled)},
+		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(completed)},
+		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(cancelled)},
+		{"PracticeDeletionRequestsPage", apigw.PracticeRequestsPage{Requests: []apigw.PracticeRequestView{apigw.NewPracticeRequestView(completed)}, NextToken: &token}},
+		{"PendingExport", apigw.NewExportView(export.View{Export: pending})},
+		{"Export", apigw.NewExportView(export.View{Export: pending})},
+		{"Export", apigw.NewExportView(export.View{Export: ready, DownloadURL: "https://exports.example.com/9b1e.zip?X-Amz-Signature=x", DownloadURLExpiresAt: &later})},
+		{"Export", apigw.NewExportView(export.View{Export: failed})},
+	}
+	schemaOf := map[string]string{}
+	for name, s := range doc.Components.Schemas {
+		for _, code := range ResponseCodes(s) {
+			schemaOf[code] = name
+		}
+	}
+	for code := range apigw.Statuses() {
+		views = append(views, struct {
+			schema string
+			view   any
+		}{schemaOf[code], apigw.ErrorBody{Error: apigw.ErrorDetail{Code: code, Message: "m"}}})
+	}
+	for _, v := range views {
+		s := doc.Components.Schemas[v.schema]
+		if s == nil {
+			t.Errorf("%T: no schema %q in components", v.view, v.schema)
+			continue
+		}
+		b, err := json.Marshal(v.view)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var value any
+		if err := json.Unmarshal(b, &value); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Value.VisitJSON(value, openapi3.MultiErrors()); err != nil {
+			t.Errorf("%s does not match schema %s: %v", b, v.schema, err)
 		}
 	}
 }
