@@ -131,6 +131,9 @@ func Provision(t testing.TB) *Stack {
 		Scheduler:     scheduler.NewFromConfig(cfg),
 		SES:           sesv2.NewFromConfig(cfg),
 	}
+	if err := localstack.PrepareEmulator(ctx, URL(t)); err != nil {
+		t.Fatal(err)
+	}
 	if err := localstack.CreateTable(ctx, st.DynamoDB, st.Table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}

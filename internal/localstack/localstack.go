@@ -92,6 +92,9 @@ func New(ctx context.Context, endpoint, prefix string) (*Stack, error) {
 // bucket, schedule group and verified sender. Resources that already exist
 // (a second run against the same emulator) are kept.
 func (s *Stack) Provision(ctx context.Context) error {
+	if err := PrepareEmulator(ctx, s.Endpoint); err != nil {
+		return err
+	}
 	if err := CreateTable(ctx, s.DynamoDB, s.Table); err != nil && !exists(err) {
 		return fmt.Errorf("create table %s: %w", s.Table, err)
 	}

@@ -123,6 +123,12 @@ func TestArchives_Emulator(t *testing.T) {
 			t.Errorf("second abort: got %v, want nil", err)
 		}
 	})
+	t.Run("EmulatorStateReadable", func(t *testing.T) {
+		// The uploads' parts must not break the emulator's state dump,
+		// where tests and the local console read sent email
+		// (localstack.PrepareEmulator).
+		emulatortest.SentEmails(t, "nobody@example.com")
+	})
 	t.Run("ErrSmallPart", func(t *testing.T) {
 		id, err := a.CreateUpload(ctx, key+".3", "x.zip")
 		if err != nil {
