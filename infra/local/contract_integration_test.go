@@ -42,8 +42,9 @@ import (
 //     and that x-required-claims says who gets past the role check;
 //   - BadInput sends each route malformed, foreign and unauthenticated
 //     requests: each must be refused with the documented 4xx JSON error
-//     and change nothing in the table, the bucket, the schedules or the
-//     sent mail.
+//     and change nothing in the table, the buckets, the schedules or the
+//     sent mail; then, with scheduling broken, the two routes that
+//     schedule work must answer 503 with Retry-After and record nothing.
 
 const (
 	demoPractice  = "demo-practice"
@@ -1014,6 +1015,56 @@ func (c *contractSystem) badInput(t *testing.T, s story, exports exportIDs) {
 		}
 		if d := before.diff(c.snapshot(t, true)); len(d) == 0 {
 			t.Fatal("an accepted cancel changed nothing the snapshot sees")
+		}
+	})
+
+	// Scheduling fails (the schedule group is gone): a deletion request
+	// and an export each get 503 with Retry-After, and nothing is
+	// recorded; once the group is back, the retry is accepted.
+	t.Run("Unavailable", func(t *testing.T) {
+		ctx := context.Background()
+		st := c.sys.Stack
+		if _, err := st.Scheduler.DeleteScheduleGroup(ctx, &scheduler.DeleteScheduleGroupInput{Name: &st.ScheduleGroup}); err != nil {
+			t.Fatalf("delete the schedule group: %v", err)
+		}
+		restored := false
+		restore := func() {
+			if !restored {
+				restored = true
+				if _, err := st.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &st.ScheduleGroup}); err != nil {
+					t.Fatalf("create the schedule group: %v", err)
+				}
+			}
+		}
+		defer restore()
+		items := func() state {
+			s := c.snapshot(t, true)
+			s.Schedules = nil // the group is gone
+			return s
+		}
+		calls := []request{
+			{"POST", portal, c.bearer(client), js, `{"confirm":true}`},
+			{"POST", "/v1/clients/cl-ben/exports", ownerAuth, "", ""},
+		}
+		if exports.own == "" {
+			calls = calls[:1]
+		}
+		before := items()
+		for _, req := range calls {
+			r := c.do(t, req)
+			if r.outcome() != "503 service_unavailable" || r.header.Get("Retry-After") == "" {
+				t.Errorf("%s %s without a schedule group: got %s (Retry-After %q), want 503 service_unavailable with Retry-After",
+					req.method, req.path, r, r.header.Get("Retry-After"))
+			}
+		}
+		if d := before.diff(items()); len(d) > 0 {
+			t.Errorf("a request that could not be scheduled changed:\n  %s", strings.Join(d, "\n  "))
+		}
+		restore()
+		for _, req := range calls {
+			if r := c.do(t, req); r.status != 202 {
+				t.Errorf("%s %s, the group back: got %s, want 202", req.method, req.path, r)
+			}
 		}
 	})
 }
