@@ -134,7 +134,9 @@ func Provision(t testing.TB) *Stack {
 	if err := localstack.PrepareEmulator(ctx, URL(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := localstack.CreateTable(ctx, st.DynamoDB, st.Table); err != nil {
+	// The names are fresh: "exists" can only be the SDK retrying a create
+	// whose first answer was lost.
+	if err := localstack.CreateTable(ctx, st.DynamoDB, st.Table); err != nil && !localstack.AlreadyExists(err) {
 		t.Fatalf("create table: %v", err)
 	}
 	if err := localstack.CreateBucket(ctx, st.S3, st.Bucket); err != nil {

@@ -113,6 +113,10 @@ func (s *Stack) Provision(ctx context.Context) error {
 	return nil
 }
 
+// AlreadyExists reports whether err says the resource exists already: a
+// second run, or an SDK retry of a create whose first answer was lost.
+func AlreadyExists(err error) bool { return exists(err) }
+
 func exists(err error) bool {
 	var inUse *ddbtypes.ResourceInUseException
 	var conflict *schedtypes.ConflictException
@@ -159,8 +163,11 @@ func CreateExportsBucket(ctx context.Context, c *s3.Client, name string) error {
 	return createBucket(ctx, c, name, versioning, lifecycle)
 }
 
+// createBucket creates the bucket, or keeps it when it exists (an SDK
+// retry of a create whose answer was lost, or a second run), and sets its
+// versioning and lifecycle either way.
 func createBucket(ctx context.Context, c *s3.Client, name string, versioning *s3.PutBucketVersioningInput, lifecycle *s3.PutBucketLifecycleConfigurationInput) error {
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil && !exists(err) {
 		return err
 	}
 	if versioning != nil {
