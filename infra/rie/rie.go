@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -215,13 +216,31 @@ func Start(rieBin, bootstrap string, env []string, out io.Writer) (*Process, err
 	return p, nil
 }
 
+// given are the ports freeAddr has handed out: the kernel may hand a port
+// just closed to the next bind, and an emulator binds its ports only once
+// it runs, so without this two emulators of one test could get the same
+// port (and one would answer the other's invocations).
+var (
+	givenMu sync.Mutex
+	given   = map[int]bool{}
+)
+
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	givenMu.Lock()
+	defer givenMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !given[port] {
+			given[port] = true
+			return "127.0.0.1:" + strconv.Itoa(port), nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("no free loopback port not handed out already")
 }
 
 // Invoke sends one invocation and returns the emulator's status and the
