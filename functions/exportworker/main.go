@@ -8,10 +8,8 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -23,13 +21,7 @@ import (
 )
 
 func main() {
-	log := lambdacontext.NewLogger()
-	h, err := build(context.Background(), log)
-	if err != nil {
-		log.Error("configuration", "err", err)
-		os.Exit(1)
-	}
-	lambda.StartHandlerFunc(h.Handle)
+	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
 }
 
 // build wires the handler from the environment: configuration, the AWS

@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -112,4 +114,20 @@ func (e *Env) AWS(opts ...func(*aws.Config)) aws.Config {
 		o(&cfg)
 	}
 	return cfg
+}
+
+// MustBuild builds a function's handler once, at cold start, with the
+// Lambda logger (JSON, with the request id). A configuration error is
+// logged and ends the process, which Lambda reports as an init failure.
+// Every function's main is
+//
+//	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
+func MustBuild[H any](build func(context.Context, *slog.Logger, ...func(*aws.Config)) (H, error)) H {
+	log := lambdacontext.NewLogger()
+	h, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		os.Exit(1)
+	}
+	return h
 }
