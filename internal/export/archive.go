@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"errors"
@@ -343,8 +344,12 @@ func (b *builder) document(d Document) error {
 		fallback = "document-" + d.ID
 	}
 	name := b.names.unique(folder, SanitizeName(d.FileName, fallback))
-	// Documents are mostly compressed already (PDF, images): stored as is.
-	w, err := b.create(folder+"/"+name, zip.Store, d.CreatedAt)
+	// Deflated, not stored: a stored entry written as a stream (its size
+	// known only after it, in a data descriptor) is one that some readers,
+	// Java's ZipInputStream among them, cannot read. Documents are mostly
+	// compressed already (PDF, images), so the writer deflates at its
+	// fastest level (see newZipWriter).
+	w, err := b.create(folder+"/"+name, zip.Deflate, d.CreatedAt)
 	if err != nil {
 		return err
 	}
@@ -369,4 +374,15 @@ func (b *builder) manifest() error {
 	}
 	_, err = w.Write(append(m, '\n'))
 	return err
+}
+
+// newZipWriter writes an archive to w, deflating every entry at the fastest
+// level: the archive's bulk is documents that are compressed already, and
+// the worker's time is better spent reading and uploading.
+func newZipWriter(w io.Writer) *zip.Writer {
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
+	return zw
 }

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"archive/zip"
 	"context"
 	"errors"
 	"fmt"
@@ -284,7 +283,7 @@ func (s *Service) build(ctx context.Context, e Export, at time.Time) (Result, er
 	}
 	pw := newPartWriter(ctx, s.Archives, key, uploadID, make([]byte, orDefault(s.PartSize, DefaultPartSize)))
 	b := &builder{
-		ctx: ctx, s: s, e: e, at: at, zw: zip.NewWriter(pw), spool: spool,
+		ctx: ctx, s: s, e: e, at: at, zw: newZipWriter(pw), spool: spool,
 		names: newNames(), copyBuf: make([]byte, 32<<10),
 	}
 	err = b.write()

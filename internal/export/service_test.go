@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -98,7 +99,10 @@ func newFixture(t *testing.T) *fixture {
 			f.docs[folder+"/"+archiveName] = content
 		}
 	}
-	big := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB, many parts
+	// 64 KiB that does not compress (as a PDF or a photo), so the archive
+	// takes many parts.
+	big := make([]byte, 64<<10)
+	_, _ = mathrand.NewChaCha8([32]byte{1}).Read(big)
 	doc("d1", ava, "results.pdf", "documents/uploaded", "results.pdf", []byte("%PDF results"), "u/d1.pdf", "u/d1-preview.png")
 	doc("d2", ava, "results.pdf", "documents/uploaded", "results (2).pdf", big, "u/d2.pdf")
 	doc("d3", ava, "../../etc/passwd", "documents/uploaded", ".._.._etc_passwd", []byte("not a password"), "u/d3")
