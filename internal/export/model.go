@@ -33,7 +33,16 @@ const (
 	ReasonTooLarge = "too_large"
 	// ReasonInternal: the worker failed on every attempt.
 	ReasonInternal = "internal_error"
+	// ReasonAbandoned: no worker finished the export before its schedule's
+	// retries ran out (every attempt crashed without recording why).
+	ReasonAbandoned = "abandoned"
 )
+
+// AbandonedAfter is how long after it was requested an export that is
+// still pending or running can no longer finish: the schedule delivers it
+// for at most 24 hours (purgeschedule's maximum event age), and a worker
+// runs for at most 15 minutes more.
+const AbandonedAfter = 24*time.Hour + 15*time.Minute
 
 // Counts is what an archive holds, per category.
 type Counts struct {

@@ -180,6 +180,11 @@ func (s *Service) Get(ctx context.Context, a erasure.Actor, clientID, exportID s
 	}
 	v := View{Export: e}
 	now := s.now()
+	if !e.Status.Done() && now.After(e.RequestedAt.Add(AbandonedAfter)) {
+		// Nothing will finish it: say so rather than "running" for ever.
+		at := e.RequestedAt.Add(AbandonedAfter)
+		v.Status, v.FailureReason, v.CompletedAt = StatusFailed, ReasonAbandoned, &at
+	}
 	if e.Status == StatusReady && e.ObjectKey != "" && e.CompletedAt != nil && now.Before(e.CompletedAt.Add(orDefault(s.Retention, DefaultRetention))) {
 		ttl := orDefault(s.URLTTL, DefaultURLTTL)
 		url, err := s.Archives.PresignGet(ctx, e.ObjectKey, ttl)

@@ -544,6 +544,19 @@ func TestGet(t *testing.T) {
 		t.Errorf("expired: got %+v, %v; want no URL", v, err)
 	}
 
+	// An export no worker finished (every attempt crashed) shows failed
+	// once its schedule can deliver it no more.
+	stuck, _ := f.svc.Request(ctx, owner, "cl-ava")
+	f.now = stuck.RequestedAt.Add(export.AbandonedAfter)
+	if v, err := f.svc.Get(ctx, owner, "cl-ava", stuck.ID); err != nil || v.Status != export.StatusPending {
+		t.Errorf("within the schedule's retries: got %+v, %v; want pending", v, err)
+	}
+	f.now = f.now.Add(time.Second)
+	if v, err := f.svc.Get(ctx, owner, "cl-ava", stuck.ID); err != nil || v.Status != export.StatusFailed ||
+		v.FailureReason != export.ReasonAbandoned || v.CompletedAt == nil || !v.CompletedAt.Equal(stuck.RequestedAt.Add(export.AbandonedAfter)) {
+		t.Errorf("past them: got %+v, %v; want failed (abandoned)", v, err)
+	}
+
 	other := actor(t, "pr-x", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner)
 	client := actor(t, "cl-ava", erasure.RoleClient, practice, "cl-ava", "")
 	for _, tc := range []struct {
