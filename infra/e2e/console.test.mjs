@@ -133,6 +133,30 @@ test("console: the whole right-to-be-forgotten story", { timeout: 180000 }, asyn
     await shot("06b-owner-notification");
   });
 
+  await t.test("the owner exports the client's file before the purge", async () => {
+    await page.selectOption("#export-client", "cl-ava");
+    await page.click("#export-start");
+    await waitText(page.locator("#export-status"), /^Export \S+ of cl-ava: pending\.$/);
+    // The export's schedule is due at the next minute: fire it as the
+    // clock would then (the purge, 30 days out, is not due).
+    const soon = new Date(Date.now() + 2 * 60000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const fired = await page.request.post(base + "/_local/scheduler/run?at=" + soon);
+    assert.equal(fired.status(), 200);
+    const ran = (await fired.json()).ran;
+    assert.ok(ran.some((r) => /^rtbf-export-/.test(r.name) && !r.error), "the export schedule ran: " + JSON.stringify(ran));
+    assert.ok(!ran.some((r) => /^rtbf-purge-/.test(r.name)), "no purge ran early");
+    await page.click("#export-refresh");
+    await waitText(page.locator("#export-status"), /: ready \(\d+ journal entries, \d+ documents, \d+ chat sessions, \d+ chat messages\)\.$/);
+    const href = await page.getAttribute("#export-download", "href");
+    assert.match(href, /^http:\/\/127\.0\.0\.1:\d+\//);
+    const zip = await page.request.get(href);
+    assert.equal(zip.status(), 200);
+    const body = await zip.body();
+    assert.equal(body.subarray(0, 2).toString(), "PK", "the download is a ZIP archive");
+    await page.locator("#export-card").scrollIntoViewIfNeeded();
+    await shot("06c-owner-export-ready");
+  });
+
   await t.test("the purge fires at its date", async () => {
     const want = new Date(Date.parse(purgeAt) + 60000).toISOString().replace(/\.\d{3}Z$/, "Z");
     assert.equal(await page.inputValue("#sched-at"), want);

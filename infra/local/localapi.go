@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,9 @@ type localAPI struct {
 	log      *slog.Logger
 	now      func() time.Time
 	tokenTTL time.Duration
+	// firing is held while schedules fire, so the clock and a request
+	// never fire one schedule twice.
+	firing sync.Mutex
 }
 
 func (l *localAPI) register(mux *http.ServeMux) {
@@ -105,7 +109,30 @@ func (l *localAPI) runScheduler(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "group": l.group, "ran": ran, "skipped": skipped})
 }
 
+// tick fires the schedules due by the real clock every period, until ctx
+// ends.
+func (l *localAPI) tick(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ran, _, err := l.fire(ctx, l.now())
+		if err != nil && ctx.Err() == nil {
+			l.log.Warn("scheduler clock", "err", err)
+		}
+		for _, r := range ran {
+			l.log.Info("scheduler clock fired", "schedule", r.Name, "target", r.Target)
+		}
+	}
+}
+
 func (l *localAPI) fire(ctx context.Context, at time.Time) ([]ranSchedule, []skippedSchedule, error) {
+	l.firing.Lock()
+	defer l.firing.Unlock()
 	ran, skipped := []ranSchedule{}, []skippedSchedule{}
 	p := scheduler.NewListSchedulesPaginator(l.sched, &scheduler.ListSchedulesInput{GroupName: &l.group})
 	for p.HasMorePages() {

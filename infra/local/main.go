@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.PurgeDelayDays, "purge-delay-days", 30, "PURGE_DELAY_DAYS of the deletion request function")
 	fs.StringVar(&o.Root, "root", "", "repository root (default: the module containing the working directory)")
 	fs.StringVar(&o.BuildDir, "build-dir", "", "where functions are built (default: <root>/.run/build)")
+	fs.DurationVar(&o.SchedulerEvery, "scheduler-every", 10*time.Second, "how often the local scheduler fires the schedules due by the real clock; 0: only on POST /_local/scheduler/run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

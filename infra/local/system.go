@@ -32,6 +32,11 @@ type Options struct {
 	Audience       string // the JWT audience the authorizer accepts
 	PurgeDelayDays int
 	TokenTTL       time.Duration // of tokens from /_local/token without exp
+	// SchedulerEvery is how often the local scheduler fires, on its own,
+	// the schedules due by the real clock (an export's, a purge's
+	// continuation), as EventBridge Scheduler would; 0: only on request
+	// (POST /_local/scheduler/run), which tests use to stay in control.
+	SchedulerEvery time.Duration
 	Log            *slog.Logger
 	Output         io.Writer // the functions' logs, one prefixed line each
 }
@@ -142,10 +147,18 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 
 	now := time.Now
 	mux := http.NewServeMux()
-	(&localAPI{
+	local := &localAPI{
 		auth: s.Issuer, sched: s.Stack.Scheduler, group: s.Stack.ScheduleGroup, targets: targets,
 		emulator: s.EmulatorURL, log: o.Log, now: now, tokenTTL: o.TokenTTL,
-	}).register(mux)
+	}
+	local.register(mux)
+	if o.SchedulerEvery > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			local.tick(ctx, o.SchedulerEvery)
+		}()
+	}
 	mux.Handle("/", &gateway{functions: gwFns, auth: s.Issuer, log: o.Log, now: now})
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 
-const state = { who: null, token: null, purgeAt: null };
+const state = { who: null, token: null, purgeAt: null, export: null };
 
 // The demo practice's people (internal/localstack/seed.go), as claims per
 // the README's claims contract.
@@ -67,6 +67,10 @@ async function signIn(who) {
   }
   state.who = who;
   state.token = r.body.token;
+  state.export = null;
+  $("export-status").textContent = "";
+  show($("export-download"), false);
+  show($("export-refresh"), false);
   const role = claims["custom:role"];
   $("whoami").textContent = "Signed in as " + claims.sub + " (" + role +
     (claims["custom:team_role"] ? ", team " + claims["custom:team_role"] : "") + ") of " + practice + ".";
@@ -105,6 +109,47 @@ async function loadNotifications() {
     }
     list.append(li);
   }
+}
+
+// ---- practitioner: export of a client's file
+// (POST /v1/clients/{clientId}/exports, then GET .../exports/{exportId})
+
+function renderExport(x) {
+  let text = "Export " + x.exportId + " of " + x.clientId + ": " + x.status;
+  if (x.counts) {
+    text += " (" + countLabels.map(([key, label]) => (x.counts[key] ?? 0) + " " + label).join(", ") + ")";
+  }
+  $("export-status").textContent = text + ".";
+  const a = $("export-download");
+  // Only a pre-signed http(s) URL becomes a link.
+  const ok = x.status === "ready" && typeof x.downloadUrl === "string" && /^https?:\/\//.test(x.downloadUrl);
+  if (ok) a.href = x.downloadUrl; else a.removeAttribute("href");
+  show(a, ok);
+  show($("export-refresh"), x.status !== "ready" && x.status !== "failed");
+}
+
+async function startExport() {
+  setError($("export-error"), "");
+  const clientId = $("export-client").value;
+  const r = await api("POST", "/v1/clients/" + encodeURIComponent(clientId) + "/exports", { token: state.token, body: {} });
+  if (r.status !== 202) {
+    setError($("export-error"), "Could not export: " + errorText(r));
+    return;
+  }
+  state.export = { clientId: r.body.clientId, exportId: r.body.exportId };
+  renderExport(r.body);
+}
+
+async function refreshExport() {
+  setError($("export-error"), "");
+  if (!state.export) return;
+  const { clientId, exportId } = state.export;
+  const r = await api("GET", "/v1/clients/" + encodeURIComponent(clientId) + "/exports/" + encodeURIComponent(exportId), { token: state.token });
+  if (r.status !== 200) {
+    setError($("export-error"), errorText(r));
+    return;
+  }
+  renderExport(r.body);
 }
 
 // ---- practitioner: Regulatory Compliance
@@ -327,6 +372,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("confirm-yes").addEventListener("click", confirmDelete);
   $("cancel-deletion").addEventListener("click", cancelDeletion);
+  $("export-start").addEventListener("click", startExport);
+  $("export-refresh").addEventListener("click", refreshExport);
   $("run-scheduler").addEventListener("click", runScheduler);
   $("refresh-mail").addEventListener("click", loadMail);
   $("sched-at").value = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
