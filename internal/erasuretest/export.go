@@ -440,32 +440,17 @@ func (a *ExportArchives) OpenUploads() int {
 	return len(a.uploads)
 }
 
-// ExportScheduler is a fake schedule store that records what it made.
+// ExportScheduler is a fake export schedule store.
 type ExportScheduler struct {
-	mu        sync.Mutex
-	Schedules map[string]export.Schedule
-	// FailNext fails this many calls before succeeding.
-	FailNext int
-	Calls    int
+	oneShots[export.Schedule]
 }
 
 var _ export.Scheduler = (*ExportScheduler)(nil)
 
 func NewExportScheduler() *ExportScheduler {
-	return &ExportScheduler{Schedules: map[string]export.Schedule{}}
+	return &ExportScheduler{oneShots[export.Schedule]{Schedules: map[string]export.Schedule{}}}
 }
 
 func (s *ExportScheduler) CreateExportSchedule(_ context.Context, sc export.Schedule) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.Calls++
-	if s.FailNext > 0 {
-		s.FailNext--
-		return fmt.Errorf("scheduler unavailable")
-	}
-	if _, ok := s.Schedules[sc.Name]; ok {
-		return erasure.ErrAlreadyExists
-	}
-	s.Schedules[sc.Name] = sc
-	return nil
+	return s.create(sc.Name, sc)
 }

@@ -663,20 +663,17 @@ func (o *Objects) Keys() []string {
 	return ks
 }
 
-// Scheduler is a fake schedule store that records what it made.
-type Scheduler struct {
+// oneShots is a fake store of named one-shot schedules (of type T) that
+// records what it made; the purge's and the export's fakes are made of it.
+type oneShots[T any] struct {
 	mu        sync.Mutex
-	Schedules map[string]erasure.PurgeSchedule
-	// FailNext fails this many calls before succeeding.
+	Schedules map[string]T
+	// FailNext fails this many calls to create before succeeding.
 	FailNext int
 	Calls    int
 }
 
-var _ erasure.Scheduler = (*Scheduler)(nil)
-
-func NewScheduler() *Scheduler { return &Scheduler{Schedules: map[string]erasure.PurgeSchedule{}} }
-
-func (s *Scheduler) CreatePurgeSchedule(_ context.Context, ps erasure.PurgeSchedule) error {
+func (s *oneShots[T]) create(name string, v T) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Calls++
@@ -684,17 +681,36 @@ func (s *Scheduler) CreatePurgeSchedule(_ context.Context, ps erasure.PurgeSched
 		s.FailNext--
 		return fmt.Errorf("scheduler unavailable")
 	}
-	if _, ok := s.Schedules[ps.Name]; ok {
+	if _, ok := s.Schedules[name]; ok {
 		return erasure.ErrAlreadyExists
 	}
-	s.Schedules[ps.Name] = ps
+	s.Schedules[name] = v
 	return nil
 }
 
-func (s *Scheduler) DeletePurgeSchedule(_ context.Context, name string) error {
+func (s *oneShots[T]) delete(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.Schedules, name)
+}
+
+// Scheduler is a fake purge schedule store.
+type Scheduler struct {
+	oneShots[erasure.PurgeSchedule]
+}
+
+var _ erasure.Scheduler = (*Scheduler)(nil)
+
+func NewScheduler() *Scheduler {
+	return &Scheduler{oneShots[erasure.PurgeSchedule]{Schedules: map[string]erasure.PurgeSchedule{}}}
+}
+
+func (s *Scheduler) CreatePurgeSchedule(_ context.Context, ps erasure.PurgeSchedule) error {
+	return s.create(ps.Name, ps)
+}
+
+func (s *Scheduler) DeletePurgeSchedule(_ context.Context, name string) error {
+	s.delete(name)
 	return nil
 }
 
