@@ -39,16 +39,9 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	st := emulatortest.Provision(t)
-	emulatortest.SetEnv(t)
-	t.Setenv("TABLE_NAME", st.Table)
-	t.Setenv("SCHEDULE_GROUP", st.ScheduleGroup)
-	t.Setenv("PURGE_FUNCTION_ARN", st.PurgeARN)
-	t.Setenv("SCHEDULER_ROLE_ARN", st.SchedulerRole)
-	t.Setenv("SCHEDULE_DLQ_ARN", st.DeadLetterARN)
-	t.Setenv("SENDER_EMAIL", st.Sender)
-	t.Setenv("PURGE_DELAY_DAYS", "30")
+	emulatortest.SetFunctionEnv(t, st)
 	faults := emulatortest.NewFaults()
-	h, err := build(context.Background(), slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: faults} })
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler), emulatortest.Through(faults))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

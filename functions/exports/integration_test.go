@@ -28,8 +28,6 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
-const workerARN = "arn:aws:lambda:us-east-1:123456789012:function:rtbf-export-worker"
-
 // env is one test's stack, seeded practice and handler built by the
 // function's own wiring (build) from its environment.
 type env struct {
@@ -43,15 +41,9 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	st := emulatortest.Provision(t)
-	emulatortest.SetEnv(t)
-	t.Setenv("TABLE_NAME", st.Table)
-	t.Setenv("EXPORTS_BUCKET", st.ExportsBucket)
-	t.Setenv("SCHEDULE_GROUP", st.ScheduleGroup)
-	t.Setenv("EXPORT_WORKER_ARN", workerARN)
-	t.Setenv("SCHEDULER_ROLE_ARN", st.SchedulerRole)
-	t.Setenv("SCHEDULE_DLQ_ARN", st.DeadLetterARN)
+	emulatortest.SetFunctionEnv(t, st)
 	faults := emulatortest.NewFaults()
-	h, err := build(context.Background(), slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: faults} })
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler), emulatortest.Through(faults))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -131,7 +123,7 @@ func TestExports_Emulator(t *testing.T) {
 		t.Errorf("schedule: got after-completion %q, window %+v; want DELETE, OFF", sc.ActionAfterCompletion, sc.FlexibleTimeWindow)
 	}
 	tg := sc.Target
-	if tg == nil || aws.ToString(tg.Arn) != workerARN || aws.ToString(tg.RoleArn) != e.st.SchedulerRole ||
+	if tg == nil || aws.ToString(tg.Arn) != e.st.ExportWorkerARN || aws.ToString(tg.RoleArn) != e.st.SchedulerRole ||
 		tg.DeadLetterConfig == nil || aws.ToString(tg.DeadLetterConfig.Arn) != e.st.DeadLetterARN ||
 		tg.RetryPolicy == nil || aws.ToInt32(tg.RetryPolicy.MaximumRetryAttempts) != 185 {
 		t.Fatalf("schedule target: got %+v, want the worker with the role, retries and the dead-letter queue", tg)

@@ -36,19 +36,16 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	st := emulatortest.Provision(t)
-	emulatortest.SetEnv(t)
-	t.Setenv("TABLE_NAME", st.Table)
-	t.Setenv("DOCUMENTS_BUCKET", st.Bucket)
-	t.Setenv("EXPORTS_BUCKET", st.ExportsBucket)
+	emulatortest.SetFunctionEnv(t, st)
 	faults := emulatortest.NewFaults()
-	h, err := build(context.Background(), slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: faults} })
+	h, err := build(context.Background(), slog.New(slog.DiscardHandler), emulatortest.Through(faults))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
 	x := dynamostore.NewExports(st.DynamoDB, st.Table)
 	api := &export.Service{
 		Clients: x, Records: x, Archives: s3objects.NewArchives(st.S3, st.ExportsBucket), Log: slog.New(slog.DiscardHandler),
-		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN + "-export-worker",
+		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
 			RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 	}
 	return &env{st: st, store: dynamostore.New(st.DynamoDB, st.Table), h: h, api: api, faults: faults}

@@ -20,8 +20,7 @@ import (
 // on DynamoDB, marks one read, and cannot reach another's.
 func TestNotifications_Emulator(t *testing.T) {
 	st := emulatortest.Provision(t)
-	emulatortest.SetEnv(t)
-	t.Setenv("TABLE_NAME", st.Table)
+	emulatortest.SetFunctionEnv(t, st)
 	h, err := build(context.Background(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("build: %v", err)

@@ -18,8 +18,7 @@ import (
 // with its timeline; another practice's out of reach.
 func TestPracticeRequests_Emulator(t *testing.T) {
 	st := emulatortest.Provision(t)
-	emulatortest.SetEnv(t)
-	t.Setenv("TABLE_NAME", st.Table)
+	emulatortest.SetFunctionEnv(t, st)
 	h, err := build(context.Background(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("build: %v", err)

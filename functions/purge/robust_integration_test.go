@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -131,7 +130,7 @@ func TestPurge_RobustPartialBatches(t *testing.T) {
 	// The purge function as deployed, with every batch delete coming back
 	// partly done: unprocessed items from DynamoDB, per-key errors from S3.
 	partial := emulatortest.NewPartial(3)
-	h, err := build(ctx, slog.New(slog.DiscardHandler), func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: partial} })
+	h, err := build(ctx, slog.New(slog.DiscardHandler), emulatortest.Through(partial))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

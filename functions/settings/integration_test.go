@@ -36,8 +36,7 @@ func settingsEvent(method, body string, claims map[string]string) events.APIGate
 // turns it on, and nobody else can.
 func TestSettings_Emulator(t *testing.T) {
 	st := emulatortest.Provision(t)
-	emulatortest.SetEnv(t)
-	t.Setenv("TABLE_NAME", st.Table)
+	emulatortest.SetFunctionEnv(t, st)
 	h, err := build(context.Background(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("build: %v", err)

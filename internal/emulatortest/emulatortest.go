@@ -85,6 +85,33 @@ func SetEnv(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", "")
 }
 
+// SetFunctionEnv sets, besides SetEnv's, every variable the functions of
+// template.yaml read, naming st's resources, so a test builds a function
+// with its own wiring (build) as Lambda would.
+func SetFunctionEnv(t *testing.T, st *Stack) {
+	SetEnv(t)
+	for k, v := range map[string]string{
+		"TABLE_NAME":         st.Table,
+		"DOCUMENTS_BUCKET":   st.Bucket,
+		"EXPORTS_BUCKET":     st.ExportsBucket,
+		"SENDER_EMAIL":       st.Sender,
+		"SCHEDULE_GROUP":     st.ScheduleGroup,
+		"PURGE_FUNCTION_ARN": st.PurgeARN,
+		"EXPORT_WORKER_ARN":  st.ExportWorkerARN,
+		"SCHEDULER_ROLE_ARN": st.SchedulerRole,
+		"SCHEDULE_DLQ_ARN":   st.DeadLetterARN,
+		"PURGE_DELAY_DAYS":   "30",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// Through is the build option that sends a function's AWS calls through
+// rt (a fault injector) on their way to the emulator.
+func Through(rt http.RoundTripper) func(*aws.Config) {
+	return func(c *aws.Config) { c.HTTPClient = &http.Client{Transport: rt} }
+}
+
 // Stack names one test's copy of the resources template.yaml declares.
 type Stack struct {
 	Table         string
@@ -93,8 +120,10 @@ type Stack struct {
 	ScheduleGroup string
 	Sender        string
 	PurgeARN      string
-	SchedulerRole string
-	DeadLetterARN string
+	// ExportWorkerARN is the export schedules' target.
+	ExportWorkerARN string
+	SchedulerRole   string
+	DeadLetterARN   string
 
 	DynamoDB  *dynamodb.Client
 	S3        *s3.Client
@@ -118,18 +147,19 @@ func Provision(t testing.TB) *Stack {
 	cfg := Config(t, nil)
 	sfx := Suffix()
 	st := &Stack{
-		Table:         "rtbf-" + sfx,
-		Bucket:        "rtbf-documents-" + sfx,
-		ExportsBucket: "rtbf-exports-" + sfx,
-		ScheduleGroup: "rtbf-purge-" + sfx,
-		Sender:        "no-reply-" + sfx + "@rtbf.example.com",
-		PurgeARN:      "arn:aws:lambda:us-east-1:123456789012:function:rtbf-purge-" + sfx,
-		SchedulerRole: "arn:aws:iam::123456789012:role/rtbf-scheduler-" + sfx,
-		DeadLetterARN: "arn:aws:sqs:us-east-1:123456789012:rtbf-schedule-dlq-" + sfx,
-		DynamoDB:      dynamodb.NewFromConfig(cfg),
-		S3:            s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		Scheduler:     scheduler.NewFromConfig(cfg),
-		SES:           sesv2.NewFromConfig(cfg),
+		Table:           "rtbf-" + sfx,
+		Bucket:          "rtbf-documents-" + sfx,
+		ExportsBucket:   "rtbf-exports-" + sfx,
+		ScheduleGroup:   "rtbf-purge-" + sfx,
+		Sender:          "no-reply-" + sfx + "@rtbf.example.com",
+		PurgeARN:        "arn:aws:lambda:us-east-1:123456789012:function:rtbf-purge-" + sfx,
+		ExportWorkerARN: "arn:aws:lambda:us-east-1:123456789012:function:rtbf-export-worker-" + sfx,
+		SchedulerRole:   "arn:aws:iam::123456789012:role/rtbf-scheduler-" + sfx,
+		DeadLetterARN:   "arn:aws:sqs:us-east-1:123456789012:rtbf-schedule-dlq-" + sfx,
+		DynamoDB:        dynamodb.NewFromConfig(cfg),
+		S3:              s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		Scheduler:       scheduler.NewFromConfig(cfg),
+		SES:             sesv2.NewFromConfig(cfg),
 	}
 	if err := localstack.PrepareEmulator(ctx, URL(t)); err != nil {
 		t.Fatal(err)
