@@ -29,11 +29,18 @@ fmt-check:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# The emulator launcher's speed-ups change no answer: the same requests to
+# moto as it is and to infra/moto/serve.py, answers compared byte for byte
+# (both servers on 127.0.0.1, stopped at the end).
+.PHONY: emulator-check
+emulator-check: tools
+	.tools/moto/bin/python infra/moto/test_serve.py
+
 # Tests against the local AWS emulator, which this target starts and stops.
 integration: tools
 	infra/with-emulator.sh $(GO) test -tags integration -race -count=1 -timeout 15m ./...
 
-test: tools fmt-check vet unit integration template-check e2e
+test: tools fmt-check vet unit emulator-check integration template-check e2e
 
 clean:
 	rm -rf .aws-sam .run bin
