@@ -28,8 +28,9 @@ start)
   port=${2:-0}
   [ "$port" = 0 ] && port=$(free_port)
   # moto never invokes Scheduler targets: the tests and the local stack
-  # fire schedules themselves. serve.py is moto_server with one fix: a
-  # base-table Query reads only its partition (see the file).
+  # fire schedules themselves. serve.py is moto_server with two fixes (one
+  # request at a time; a base-table Query reads only its partition) and
+  # speed-ups that change no answer (see the file).
   "$python" "$root/infra/moto/serve.py" -H 127.0.0.1 -p "$port" >"$run/moto.log" 2>&1 &
   echo $! >"$run/moto.pid"
   echo "$port" >"$run/moto.port"
