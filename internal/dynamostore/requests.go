@@ -182,15 +182,14 @@ func (s *Store) MarkScheduled(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *Store) ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) error {
-	_, err := s.update(ctx, "claim email", id, &dynamodb.UpdateItemInput{
+func (s *Store) ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) (erasure.Request, error) {
+	return s.update(ctx, "claim email", id, &dynamodb.UpdateItemInput{
 		UpdateExpression:    aws.String("SET emailClaimedMs = :now"),
 		ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(emailClaimedMs) OR emailClaimedMs < :stale)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
 			":now": num(now.UnixMilli()), ":stale": num(staleBefore.UnixMilli()),
 		},
 	})
-	return err
 }
 
 func (s *Store) ReleaseEmailClaim(ctx context.Context, id string) error {

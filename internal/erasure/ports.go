@@ -51,7 +51,8 @@ type RequestStore interface {
 	// ClaimEmail takes the right to send the request's email: it fails with
 	// ErrConditionFailed when the email was sent, or another claim newer
 	// than staleBefore holds it.
-	ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) error
+	// It returns the request as claimed.
+	ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) (Request, error)
 	// ReleaseEmailClaim gives the claim back after a failed send.
 	ReleaseEmailClaim(ctx context.Context, id string) error
 	// MarkEmailSent records that the email of the given kind (an Email*

@@ -246,7 +246,8 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	}
 	// Notify before completing: a retry after a failure here notifies
 	// again, and notifications are written once whatever the retries.
-	if err := s.notifyCompleted(ctx, r, s.now()); err != nil {
+	c, practice, err := s.notifyCompleted(ctx, r, s.now())
+	if err != nil {
 		return Request{}, fmt.Errorf("notify completion: %w", err)
 	}
 	r, err = s.Requests.CompletePurge(ctx, requestID, s.now())
@@ -256,8 +257,8 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	// After completing, so the email gives the receipt's own dates. If it
 	// fails the invocation fails, and its retry (which finds the purge
 	// done) sends it.
-	if err := s.confirmCompleted(ctx, r); err != nil {
-		return Request{}, err
+	if err := s.emailClient(ctx, r, EmailClientCompleted, c, practice, ClientCompletedEmail); err != nil {
+		return Request{}, fmt.Errorf("email the client the receipt: %w", err)
 	}
 	s.log().InfoContext(ctx, "purge completed", "requestId", r.ID, "invocations", r.Invocations,
 		"journalEntries", r.Deleted.JournalEntries, "documents", r.Deleted.Documents,
@@ -437,22 +438,24 @@ func (s *Service) handOver(ctx context.Context, r Request) (Request, error) {
 var errHandedOver = errors.New("handed over")
 
 // confirmCompleted emails the client the receipt of their completed
-// request, once.
+// request, once, for a delivery that finds the purge done.
 func (s *Service) confirmCompleted(ctx context.Context, r Request) error {
-	if err := s.emailClient(ctx, r, EmailClientCompleted, ClientCompletedEmail); err != nil {
+	if err := s.readAndEmailClient(ctx, r, EmailClientCompleted, ClientCompletedEmail); err != nil {
 		return fmt.Errorf("email the client the receipt: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) error {
+// notifyCompleted tells the practitioners in the portal; it returns the
+// client and the practice it read for that.
+func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
 	c, err := s.client(ctx, r)
 	if err != nil {
-		return err
+		return Client{}, Practice{}, err
 	}
-	ps, _, err := s.recipients(ctx, r.PracticeID, c)
+	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
 	if err != nil {
-		return err
+		return Client{}, Practice{}, err
 	}
 	clear := at.Add(BackupRetention)
 	for _, p := range ps {
@@ -471,10 +474,10 @@ func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) 
 				c.DisplayName(), CountsInWords(r.Deleted), clear.Format("2 January 2006")),
 		}
 		if err := s.Notifications.PutNotification(ctx, n); err != nil {
-			return fmt.Errorf("put notification: %w", err)
+			return Client{}, Practice{}, fmt.Errorf("put notification: %w", err)
 		}
 	}
-	return nil
+	return c, practice, nil
 }
 
 // Sweep is the safety net behind the schedules: it finishes telling the

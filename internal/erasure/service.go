@@ -329,26 +329,31 @@ func (s *Service) CancelDeletion(ctx context.Context, a Actor) (Request, error) 
 	if err := s.Scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {
 		s.log().WarnContext(ctx, "delete the schedule of a cancelled request", "requestId", r.ID, "err", err)
 	}
-	if err := s.notifyCancelled(ctx, r, now); err != nil {
+	c, p, err := s.notifyCancelled(ctx, r, now)
+	if err != nil {
 		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "requestId", r.ID, "err", err)
+		s.confirmCancelled(ctx, r)
+		return r, nil
 	}
-	s.confirmCancelled(ctx, r)
+	if err := s.emailClient(ctx, r, EmailClientCancelled, c, p, ClientCancelledEmail); err != nil {
+		s.log().WarnContext(ctx, "email the client a cancellation", "requestId", r.ID, "err", err)
+	}
 	return r, nil
 }
 
-// confirmCancelled emails the client that their request was cancelled. A
-// failure is logged: the cancel stands, and the client's next DELETE tries
-// the email again.
+// confirmCancelled emails the client that their request was cancelled,
+// reading their profile and the practice first. A failure is logged: the
+// cancel stands, and the client's next DELETE tries the email again.
 func (s *Service) confirmCancelled(ctx context.Context, r Request) {
-	if err := s.emailClient(ctx, r, EmailClientCancelled, ClientCancelledEmail); err != nil {
+	if err := s.readAndEmailClient(ctx, r, EmailClientCancelled, ClientCancelledEmail); err != nil {
 		s.log().WarnContext(ctx, "email the client a cancellation", "requestId", r.ID, "err", err)
 	}
 }
 
-// emailClient sends the client, at the email on their profile, the email
-// of the given kind about r, unless r records it sent; then records it. A
-// client without an email is told nothing.
-func (s *Service) emailClient(ctx context.Context, r Request, kind string, build func(Request, Client, Practice) Email) error {
+// readAndEmailClient is emailClient for a caller that has not read the
+// client and the practice: it reads them only if the email is still to
+// send.
+func (s *Service) readAndEmailClient(ctx context.Context, r Request, kind string, build func(Request, Client, Practice) Email) error {
 	if slices.Contains(r.EmailsSent, kind) {
 		return nil
 	}
@@ -356,12 +361,19 @@ func (s *Service) emailClient(ctx context.Context, r Request, kind string, build
 	if err != nil {
 		return err
 	}
-	if c.Email == "" {
-		return nil
-	}
 	p, err := s.Directory.GetPractice(ctx, r.PracticeID)
 	if err != nil {
 		return fmt.Errorf("get practice: %w", err)
+	}
+	return s.emailClient(ctx, r, kind, c, p, build)
+}
+
+// emailClient sends client c, at the email on their profile, the email of
+// the given kind about r, unless r records it sent; then records it. A
+// client without an email is told nothing.
+func (s *Service) emailClient(ctx context.Context, r Request, kind string, c Client, p Practice, build func(Request, Client, Practice) Email) error {
+	if c.Email == "" {
+		return nil
 	}
 	return s.sendOnce(ctx, r, kind, build(r, c, p))
 }
@@ -382,14 +394,16 @@ func (s *Service) sendOnce(ctx context.Context, r Request, kind string, e Email)
 	return nil
 }
 
-func (s *Service) notifyCancelled(ctx context.Context, r Request, at time.Time) error {
+// notifyCancelled tells the practitioners in the portal; it returns the
+// client and the practice it read for that.
+func (s *Service) notifyCancelled(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
 	c, err := s.client(ctx, r)
 	if err != nil {
-		return err
+		return Client{}, Practice{}, err
 	}
-	ps, _, err := s.recipients(ctx, r.PracticeID, c)
+	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
 	if err != nil {
-		return err
+		return Client{}, Practice{}, err
 	}
 	for _, p := range ps {
 		n := Notification{
@@ -399,10 +413,10 @@ func (s *Service) notifyCancelled(ctx context.Context, r Request, at time.Time) 
 			Message: fmt.Sprintf("%s cancelled their account deletion request. Nothing will be deleted.", c.DisplayName()),
 		}
 		if err := s.Notifications.PutNotification(ctx, n); err != nil {
-			return fmt.Errorf("put notification: %w", err)
+			return Client{}, Practice{}, fmt.Errorf("put notification: %w", err)
 		}
 	}
-	return nil
+	return c, practice, nil
 }
 
 // recipients are the practice owner and the client's assigned
@@ -461,16 +475,14 @@ func (s *Service) notifyRequested(ctx context.Context, r Request) error {
 	}
 
 	now := s.now()
-	if err := s.Requests.ClaimEmail(ctx, r.ID, now, now.Add(-emailClaimTTL)); err != nil {
-		if errors.Is(err, ErrConditionFailed) {
-			return nil // sent already, or being sent by another call
-		}
-		return fmt.Errorf("claim email: %w", err)
+	// The claim answers with the request as claimed: which emails an
+	// earlier, failed attempt sent.
+	cur, err := s.Requests.ClaimEmail(ctx, r.ID, now, now.Add(-emailClaimTTL))
+	if errors.Is(err, ErrConditionFailed) {
+		return nil // sent already, or being sent by another call
 	}
-	// The claim is ours: read which emails an earlier, failed attempt sent.
-	cur, err := s.Requests.GetRequest(ctx, r.ID)
 	if err != nil {
-		return fmt.Errorf("get request: %w", err)
+		return fmt.Errorf("claim email: %w", err)
 	}
 	var to []string
 	for _, p := range ps {

@@ -269,17 +269,26 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 			const stale = 5 * time.Minute
 			t0 := msTime(0)
 
-			must(t, s.ClaimEmail(ctx, r.ID, t0, t0.Add(-stale)))
+			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
+			claimed, err := s.ClaimEmail(ctx, r.ID, t0, t0.Add(-stale))
+			must(t, err)
+			// The claim answers with the request as claimed, what an
+			// earlier attempt sent included.
+			if claimed.ID != r.ID || !sameTimePtr(claimed.EmailClaimedAt, &t0) || !slices.Equal(claimed.EmailsSent, []string{erasure.EmailPractitionersRequested}) {
+				t.Errorf("ClaimEmail returned %+v, want %s claimed at %v with its sent emails", claimed, r.ID, t0)
+			}
 			got := getRequest(t, s, r.ID)
 			if !sameTimePtr(got.EmailClaimedAt, &t0) {
 				t.Errorf("EmailClaimedAt after a claim: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t0)
 			}
 			t1 := t0.Add(time.Minute)
-			wantErr(t, s.ClaimEmail(ctx, r.ID, t1, t1.Add(-stale)), erasure.ErrConditionFailed)
+			_, err = s.ClaimEmail(ctx, r.ID, t1, t1.Add(-stale))
+			wantErr(t, err, erasure.ErrConditionFailed)
 
 			// The first claim is older than staleBefore: taken over.
 			t2 := t0.Add(stale + time.Minute)
-			must(t, s.ClaimEmail(ctx, r.ID, t2, t2.Add(-stale)))
+			_, err = s.ClaimEmail(ctx, r.ID, t2, t2.Add(-stale))
+			must(t, err)
 			if got := getRequest(t, s, r.ID); !sameTimePtr(got.EmailClaimedAt, &t2) {
 				t.Errorf("EmailClaimedAt after a takeover: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t2)
 			}
@@ -290,7 +299,8 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				t.Errorf("EmailClaimedAt after release: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
 			}
 			t3 := t2.Add(time.Second)
-			must(t, s.ClaimEmail(ctx, r.ID, t3, t3.Add(-stale)))
+			_, err = s.ClaimEmail(ctx, r.ID, t3, t3.Add(-stale))
+			must(t, err)
 
 			// Once notified, no claim ever again.
 			t4 := t3.Add(time.Second)
@@ -304,7 +314,8 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				t.Errorf("EmailClaimedAt after MarkNotified: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
 			}
 			t5 := t4.Add(time.Hour)
-			wantErr(t, s.ClaimEmail(ctx, r.ID, t5, t5), erasure.ErrConditionFailed)
+			_, err = s.ClaimEmail(ctx, r.ID, t5, t5)
+			wantErr(t, err, erasure.ErrConditionFailed)
 		})
 		t.Run("MarkEmailSent", func(t *testing.T) {
 			s, _ := newStores(t)

@@ -296,15 +296,15 @@ func (m *Memory) MarkScheduled(_ context.Context, id string) error {
 	return nil
 }
 
-func (m *Memory) ClaimEmail(_ context.Context, id string, now, staleBefore time.Time) error {
+func (m *Memory) ClaimEmail(_ context.Context, id string, now, staleBefore time.Time) (erasure.Request, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok || r.NotifiedAt != nil || (r.EmailClaimedAt != nil && !r.EmailClaimedAt.Before(staleBefore)) {
-		return erasure.ErrConditionFailed
+		return erasure.Request{}, erasure.ErrConditionFailed
 	}
 	r.EmailClaimedAt = &now
-	return nil
+	return r.Request, nil
 }
 
 func (m *Memory) ReleaseEmailClaim(_ context.Context, id string) error {
