@@ -491,7 +491,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	err := s.Requests.PendingRequests(ctx, func(page []Request) error {
 		for _, r := range page {
 			if r.Status == StatusScheduled && r.NotifiedAt == nil {
-				if err := s.notifyRequested(ctx, r); err != nil {
+				if err := s.notifyRequested(ctx, r, nil); err != nil {
 					errs = append(errs, fmt.Errorf("notify %s: %w", r.ID, err))
 				}
 			}

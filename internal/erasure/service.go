@@ -185,7 +185,7 @@ func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, 
 	}
 	existing, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
 	if err == nil {
-		r, err := s.accept(ctx, existing, false)
+		r, err := s.accept(ctx, existing, false, nil)
 		return r, false, err
 	}
 	if !errors.Is(err, ErrNotFound) {
@@ -199,7 +199,8 @@ func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, 
 	if !st.Enabled {
 		return Request{}, false, Errorf(EDeletionDisabled, "your practitioner has not enabled account deletion from the client portal; please contact them")
 	}
-	if _, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID); err != nil {
+	client, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID)
+	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Request{}, false, Errorf(EForbidden, "no client profile matches this token")
 		}
@@ -234,13 +235,13 @@ func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, 
 		if err != nil {
 			return Request{}, false, Errorf(EConflict, "another request for this account is being made; try again")
 		}
-		r, err := s.accept(ctx, existing, false)
+		r, err := s.accept(ctx, existing, false, nil)
 		return r, false, err
 	}
 	if err != nil {
 		return Request{}, false, fmt.Errorf("create request: %w", err)
 	}
-	r, err = s.accept(ctx, r, true)
+	r, err = s.accept(ctx, r, true, &client)
 	return r, err == nil, err
 }
 
@@ -261,7 +262,8 @@ func (s *Service) purgeDelay() time.Duration {
 // accept brings a recorded request to the point where the purge is
 // committed (its schedule exists) and tries to tell the practitioners.
 // Every step is idempotent, so concurrent and repeated calls converge.
-func (s *Service) accept(ctx context.Context, r Request, created bool) (Request, error) {
+// client is the request's client when the caller has read it, else nil.
+func (s *Service) accept(ctx context.Context, r Request, created bool, client *Client) (Request, error) {
 	if r.Status == StatusAccepting {
 		err := s.Scheduler.CreatePurgeSchedule(ctx, PurgeSchedule{Name: r.ScheduleName, At: r.PurgeAt, RequestID: r.ID})
 		if err != nil && !errors.Is(err, ErrAlreadyExists) {
@@ -282,7 +284,7 @@ func (s *Service) accept(ctx context.Context, r Request, created bool) (Request,
 	if r.NotifiedAt == nil && r.Status == StatusScheduled {
 		// The purge is committed whatever happens here. What fails is
 		// retried by the client's next call or by the sweep.
-		if err := s.notifyRequested(ctx, r); err != nil {
+		if err := s.notifyRequested(ctx, r, client); err != nil {
 			s.log().WarnContext(ctx, "notify practitioners; the sweep will retry", "requestId", r.ID, "err", err)
 		}
 	}
@@ -458,10 +460,16 @@ func cmpString(a, b string) int {
 // notifyRequested writes each practitioner's in-portal notification, sends
 // them one email and confirms the request to the client by email, once per
 // request.
-func (s *Service) notifyRequested(ctx context.Context, r Request) error {
-	c, err := s.client(ctx, r)
-	if err != nil {
-		return err
+// client is the request's client when the caller has read it, else nil.
+func (s *Service) notifyRequested(ctx context.Context, r Request, client *Client) error {
+	var c Client
+	if client != nil {
+		c = *client
+	} else {
+		var err error
+		if c, err = s.client(ctx, r); err != nil {
+			return err
+		}
 	}
 	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
 	if err != nil {
