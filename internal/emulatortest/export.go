@@ -237,6 +237,35 @@ func (f ExportFile) CheckArchive(t testing.TB, archive []byte, exportID string) 
 		t.Errorf("manifest.json: got %+v, want export %s of %s with %+v", m, exportID, f.ClientID, f.Counts)
 	}
 
+	CheckJournalAndChats(t, files, f.Journal, f.Sessions, f.Messages)
+	checkPage(t, "journal/entries.html", files["journal/entries.html"], `class="entry"`, len(f.Journal), f.Journal[0].Body)
+	for _, s := range f.Sessions {
+		want := f.Messages[s.ID]
+		checkPage(t, "chats/"+s.ID+".html", files["chats/"+s.ID+".html"], `<div class="message `, len(want), "")
+	}
+}
+
+// checkPage checks a page shows n items (by their opening markup), the
+// hostile text escaped wherever it is, and the text contains (when set).
+func checkPage(t testing.TB, name string, page []byte, item string, n int, contains string) {
+	t.Helper()
+	if got := bytes.Count(page, []byte(item)); got != n {
+		t.Errorf("%s: got %d items, want %d", name, got, n)
+	}
+	if bytes.Contains(page, []byte(`alert("x")`)) || !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) {
+		t.Errorf("%s: the hostile text is not escaped, or this is not a page", name)
+	}
+	if contains != "" && !bytes.Contains(page, []byte(contains)) {
+		t.Errorf("%s: lacks %q", name, contains)
+	}
+}
+
+// CheckJournalAndChats checks an export's journal/entries.json and
+// chats/<session>.json (files: archive path -> content) hold exactly the
+// given entries, sessions and messages, in order, field by field, as the
+// archive's JSON has them.
+func CheckJournalAndChats(t testing.TB, files map[string][]byte, journal []export.JournalEntry, sessions []export.ChatSession, messages map[string][]export.ChatMessage) {
+	t.Helper()
 	type entry struct {
 		ID        string        `json:"id"`
 		Author    export.Author `json:"author"`
@@ -248,17 +277,16 @@ func (f ExportFile) CheckArchive(t testing.TB, archive []byte, exportID string) 
 	if err := json.Unmarshal(files["journal/entries.json"], &entries); err != nil {
 		t.Fatalf("journal/entries.json: %v", err)
 	}
-	if len(entries) != len(f.Journal) {
-		t.Fatalf("journal/entries.json: got %d entries, want %d", len(entries), len(f.Journal))
+	if len(entries) != len(journal) {
+		t.Fatalf("journal/entries.json: got %d entries, want %d", len(entries), len(journal))
 	}
-	for i, w := range f.Journal {
+	for i, w := range journal {
 		if g := entries[i]; g.ID != w.ID || g.Author != w.Author || !g.CreatedAt.Equal(w.CreatedAt) || g.Title != w.Title || g.Body != w.Body {
 			t.Errorf("journal entry %d: got %+v, want %+v", i, g, w)
 		}
 	}
-	checkPage(t, "journal/entries.html", files["journal/entries.html"], `class="entry"`, len(f.Journal), f.Journal[0].Body)
 
-	for _, s := range f.Sessions {
+	for _, s := range sessions {
 		var c struct {
 			SessionID       string    `json:"sessionId"`
 			Title           string    `json:"title"`
@@ -279,7 +307,7 @@ func (f ExportFile) CheckArchive(t testing.TB, archive []byte, exportID string) 
 		if c.SessionID != s.ID || c.Title != s.Title || !c.CreatedAt.Equal(s.CreatedAt) || !slices.Equal(c.ClientIDs, s.ClientIDs) || !slices.Equal(c.PractitionerIDs, s.PractitionerIDs) {
 			t.Errorf("%s: got session %+v, want %+v", name, c, s)
 		}
-		want := f.Messages[s.ID]
+		want := messages[s.ID]
 		if len(c.Messages) != len(want) {
 			t.Fatalf("%s: got %d messages, want %d", name, len(c.Messages), len(want))
 		}
@@ -288,21 +316,5 @@ func (f ExportFile) CheckArchive(t testing.TB, archive []byte, exportID string) 
 				t.Errorf("%s message %d: got %+v, want %+v", name, i, g, w)
 			}
 		}
-		checkPage(t, "chats/"+s.ID+".html", files["chats/"+s.ID+".html"], `<div class="message `, len(want), "")
-	}
-}
-
-// checkPage checks a page shows n items (by their opening markup), the
-// hostile text escaped wherever it is, and the text contains (when set).
-func checkPage(t testing.TB, name string, page []byte, item string, n int, contains string) {
-	t.Helper()
-	if got := bytes.Count(page, []byte(item)); got != n {
-		t.Errorf("%s: got %d items, want %d", name, got, n)
-	}
-	if bytes.Contains(page, []byte(`alert("x")`)) || !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) {
-		t.Errorf("%s: the hostile text is not escaped, or this is not a page", name)
-	}
-	if contains != "" && !bytes.Contains(page, []byte(contains)) {
-		t.Errorf("%s: lacks %q", name, contains)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
@@ -316,25 +317,7 @@ func TestRun_Archive(t *testing.T) {
 		t.Errorf("manifest: got %+v", m)
 	}
 
-	var entries []struct {
-		ID        string        `json:"id"`
-		Author    export.Author `json:"author"`
-		CreatedAt time.Time     `json:"createdAt"`
-		Title     string        `json:"title"`
-		Body      string        `json:"body"`
-	}
-	if err := json.Unmarshal(files["journal/entries.json"], &entries); err != nil {
-		t.Fatalf("journal/entries.json: %v\n%s", err, files["journal/entries.json"])
-	}
-	if len(entries) != len(f.journal) {
-		t.Fatalf("journal: got %d entries, want %d", len(entries), len(f.journal))
-	}
-	for i, je := range f.journal {
-		g := entries[i]
-		if g.ID != je.ID || g.Author != je.Author || !g.CreatedAt.Equal(je.CreatedAt) || g.Title != je.Title || g.Body != je.Body {
-			t.Errorf("journal %d: got %+v, want %+v", i, g, je)
-		}
-	}
+	emulatortest.CheckJournalAndChats(t, files, f.journal, f.sessions, f.messages)
 	page := string(files["journal/entries.html"])
 	if strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; &#39;quotes&#39;") ||
 		!strings.Contains(page, "Walked 5 km.") || strings.Count(page, `class="entry"`) != 4 {
@@ -342,36 +325,7 @@ func TestRun_Archive(t *testing.T) {
 	}
 
 	for _, s := range f.sessions {
-		var c struct {
-			SessionID       string    `json:"sessionId"`
-			Title           string    `json:"title"`
-			CreatedAt       time.Time `json:"createdAt"`
-			ClientIDs       []string  `json:"clientIds"`
-			PractitionerIDs []string  `json:"practitionerIds"`
-			Messages        []struct {
-				ID        string        `json:"id"`
-				Author    export.Author `json:"author"`
-				CreatedAt time.Time     `json:"createdAt"`
-				Body      string        `json:"body"`
-			} `json:"messages"`
-		}
-		raw := files["chats/"+s.ID+".json"]
-		if err := json.Unmarshal(raw, &c); err != nil {
-			t.Fatalf("%s.json: %v\n%s", s.ID, err, raw)
-		}
-		if c.SessionID != s.ID || c.Title != s.Title || !c.CreatedAt.Equal(s.CreatedAt) || !slices.Equal(c.ClientIDs, s.ClientIDs) || !slices.Equal(c.PractitionerIDs, s.PractitionerIDs) {
-			t.Errorf("%s: got %+v", s.ID, c)
-		}
 		want := f.messages[s.ID]
-		if len(c.Messages) != len(want) {
-			t.Fatalf("%s: got %d messages, want %d", s.ID, len(c.Messages), len(want))
-		}
-		for i, wm := range want {
-			g := c.Messages[i]
-			if g.ID != wm.ID || g.Author != wm.Author || !g.CreatedAt.Equal(wm.CreatedAt) || g.Body != wm.Body {
-				t.Errorf("%s message %d: got %+v, want %+v", s.ID, i, g, wm)
-			}
-		}
 		page := string(files["chats/"+s.ID+".html"])
 		if strings.Contains(page, "<script>") || strings.Count(page, `<div class="message `) != len(want) {
 			t.Errorf("%s.html: got %d messages or unescaped text:\n%s", s.ID, strings.Count(page, `<div class="message `), page)
