@@ -80,12 +80,22 @@ func Binary(root string) (string, error) {
 // Build runs `make build-<logical>` in root exactly as `sam build` does,
 // with ARTIFACTS_DIR=dir and GOARCH=goarch, and returns the bootstrap's path.
 func Build(ctx context.Context, root, logical, dir, goarch string) (string, error) {
-	cmd := exec.CommandContext(ctx, "make", "-C", root, "--no-print-directory", "build-"+logical,
-		"ARTIFACTS_DIR="+dir, "GOARCH="+goarch)
+	return makeBootstrap(ctx, root, dir, goarch, "build-"+logical)
+}
+
+// BuildPackage builds the main package in directory pkg the same way
+// (`make build-package`), into dir, and returns the bootstrap's path.
+func BuildPackage(ctx context.Context, root, pkg, dir, goarch string) (string, error) {
+	return makeBootstrap(ctx, root, dir, goarch, "build-package", "PKG="+pkg)
+}
+
+func makeBootstrap(ctx context.Context, root, dir, goarch, target string, vars ...string) (string, error) {
+	args := append([]string{"-C", root, "--no-print-directory", target, "ARTIFACTS_DIR=" + dir, "GOARCH=" + goarch}, vars...)
+	cmd := exec.CommandContext(ctx, "make", args...)
 	// Not a sub-make of the caller's make: no inherited jobserver or flags.
 	cmd.Env = append(os.Environ(), "MAKEFLAGS=", "MAKELEVEL=", "MFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("make build-%s: %w\n%s", logical, err, out)
+		return "", fmt.Errorf("make %s: %w\n%s", target, err, out)
 	}
 	return filepath.Join(dir, "bootstrap"), nil
 }

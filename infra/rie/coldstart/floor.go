@@ -10,6 +10,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/wellness-rtbf/rtbf/infra/rie"
 )
 
 // sdkService is an AWS SDK service client a function may link, with one
@@ -66,12 +68,9 @@ func sdkFloor(ctx context.Context, root, pkgDir, workDir string) (clients []stri
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
 		return nil, 0, err
 	}
-	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, 0, fmt.Errorf("build the SDK floor of %s: %w\n%s", pkgDir, err, out)
+	bin, err := rie.BuildPackage(ctx, root, dir, dir, "arm64")
+	if err != nil {
+		return nil, 0, fmt.Errorf("build the SDK floor of %s: %w", pkgDir, err)
 	}
 	info, err := os.Stat(bin)
 	if err != nil {
