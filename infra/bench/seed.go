@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -128,7 +127,7 @@ func (s *seeder) practitionerContent(ctx context.Context, client string, shape S
 func (s *seeder) write(ctx context.Context, items []any) error {
 	reqs := make([]ddbtypes.WriteRequest, 0, len(items))
 	for _, it := range items {
-		av, err := attributevalue.MarshalMap(it)
+		av, err := dynamostore.MarshalItem(it)
 		if err != nil {
 			return err
 		}

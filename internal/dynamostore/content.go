@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -49,7 +48,7 @@ func authoredQuery(pk, prefix, clientID string, extra ...string) *dynamodb.Query
 
 func decodeAll(items []map[string]ddbtypes.AttributeValue) ([]ContentItem, error) {
 	out := make([]ContentItem, len(items))
-	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
+	if err := unmarshalItems(items, &out); err != nil {
 		return nil, fmt.Errorf("decode content: %w", err)
 	}
 	return out, nil
@@ -227,7 +226,7 @@ type notificationItem struct {
 // orders a practitioner's notifications by time.
 func (s *Store) PutNotification(ctx context.Context, n erasure.Notification) error {
 	pk := PractitionerPK(n.PracticeID, n.PractitionerID)
-	item, err := attributevalue.MarshalMap(notificationItem{
+	item, err := MarshalItem(notificationItem{
 		PK: pk, SK: prefixNotification + n.ID,
 		InboxPK: pk, InboxSK: n.CreatedAt.UTC().Format(timeKeyLayout) + "#" + n.ID,
 		ID: n.ID, PractitionerID: n.PractitionerID, PracticeID: n.PracticeID, Kind: n.Kind,

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -104,14 +103,14 @@ func (it exportItem) export() export.Export {
 
 func decodeExport(item map[string]ddbtypes.AttributeValue) (export.Export, error) {
 	var it exportItem
-	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+	if err := unmarshalItem(item, &it); err != nil {
 		return export.Export{}, fmt.Errorf("decode export: %w", err)
 	}
 	return it.export(), nil
 }
 
 func (x *Exports) CreateExport(ctx context.Context, e export.Export) error {
-	item, err := attributevalue.MarshalMap(exportItem{
+	item, err := MarshalItem(exportItem{
 		PK: ExportPK(e.ID), SK: skExport, ID: e.ID, PracticeID: e.PracticeID, ClientID: e.ClientID,
 		RequestedBy: e.RequestedBy, Status: e.Status, RequestedAt: e.RequestedAt.UTC(), ScheduleName: e.ScheduleName,
 	})
@@ -189,7 +188,7 @@ func (x *Exports) ReleaseExport(ctx context.Context, id string, leaseUntil time.
 }
 
 func (x *Exports) CompleteExport(ctx context.Context, id string, r export.Result) (export.Export, error) {
-	counts, err := attributevalue.Marshal(r.Counts)
+	counts, err := marshalValue(r.Counts)
 	if err != nil {
 		return export.Export{}, err
 	}
@@ -265,7 +264,7 @@ func (x *Exports) contentQuery(ctx context.Context, pk, prefix string, attrs []s
 	}
 	return x.store().query(ctx, in, func(items []map[string]ddbtypes.AttributeValue) error {
 		page := make([]exportContent, len(items))
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+		if err := unmarshalItems(items, &page); err != nil {
 			return fmt.Errorf("decode content: %w", err)
 		}
 		return fn(page)
@@ -353,7 +352,7 @@ func (x *Exports) batchGet(ctx context.Context, keys []map[string]ddbtypes.Attri
 			}
 			for _, item := range res.Responses[x.table] {
 				var c exportContent
-				if err := attributevalue.UnmarshalMap(item, &c); err != nil {
+				if err := unmarshalItem(item, &c); err != nil {
 					return nil, fmt.Errorf("decode session: %w", err)
 				}
 				out[c.PK] = c

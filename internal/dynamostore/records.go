@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -23,7 +22,7 @@ import (
 
 // Put writes one item as it is.
 func (s *Store) Put(ctx context.Context, item any) error {
-	av, err := attributevalue.MarshalMap(item)
+	av, err := MarshalItem(item)
 	if err != nil {
 		return err
 	}
@@ -189,7 +188,7 @@ func (s *Store) MarkRead(ctx context.Context, practiceID, practitionerID, id str
 
 func decodeNotification(item map[string]ddbtypes.AttributeValue) (erasure.Notification, error) {
 	var it notificationItem
-	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+	if err := unmarshalItem(item, &it); err != nil {
 		return erasure.Notification{}, fmt.Errorf("decode notification: %w", err)
 	}
 	return erasure.Notification{

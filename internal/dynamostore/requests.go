@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -105,7 +104,7 @@ func (s *Store) GetRequest(ctx context.Context, id string) (erasure.Request, err
 }
 
 func (s *Store) CreateRequest(ctx context.Context, r erasure.Request) error {
-	item, err := attributevalue.MarshalMap(requestItem{
+	item, err := MarshalItem(requestItem{
 		PK: RequestPK(r.ID), SK: skRequest,
 		PendingPK: pendingValue, PendingSK: pendingSK(r.PurgeAt, r.ID),
 		PracticePK: PracticeRequestsPK(r.PracticeID), PracticeSK: pendingSK(r.RequestedAt, r.ID),
@@ -116,7 +115,7 @@ func (s *Store) CreateRequest(ctx context.Context, r erasure.Request) error {
 	if err != nil {
 		return err
 	}
-	active, err := attributevalue.MarshalMap(activeItem{PK: ClientPK(r.PracticeID, r.ClientID), SK: skActive, RequestID: r.ID})
+	active, err := MarshalItem(activeItem{PK: ClientPK(r.PracticeID, r.ClientID), SK: skActive, RequestID: r.ID})
 	if err != nil {
 		return err
 	}
@@ -161,7 +160,7 @@ func (s *Store) update(ctx context.Context, op, id string, in *dynamodb.UpdateIt
 		return erasure.Request{}, translate(op, err)
 	}
 	var it requestItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+	if err := unmarshalItem(res.Attributes, &it); err != nil {
 		return erasure.Request{}, fmt.Errorf("decode request: %w", err)
 	}
 	return it.request(), nil
@@ -214,7 +213,7 @@ func (s *Store) MarkEmailSent(ctx context.Context, id, kind string) error {
 }
 
 func (s *Store) MarkNotified(ctx context.Context, id string, at time.Time) error {
-	v, err := attributevalue.Marshal(at)
+	v, err := marshalValue(at)
 	if err != nil {
 		return err
 	}
@@ -231,7 +230,7 @@ func (s *Store) MarkNotified(ctx context.Context, id string, at time.Time) error
 // racing a purge start end one way: the purge's StartPurge needs a pending
 // status, this needs one not yet purging.
 func (s *Store) CancelRequest(ctx context.Context, r erasure.Request, at time.Time) error {
-	v, err := attributevalue.Marshal(at)
+	v, err := marshalValue(at)
 	if err != nil {
 		return err
 	}
@@ -258,7 +257,7 @@ func (s *Store) CancelRequest(ctx context.Context, r erasure.Request, at time.Ti
 }
 
 func (s *Store) StartPurge(ctx context.Context, id string, now, leaseUntil time.Time) (erasure.Request, error) {
-	at, err := attributevalue.Marshal(now)
+	at, err := marshalValue(now)
 	if err != nil {
 		return erasure.Request{}, err
 	}
@@ -312,7 +311,7 @@ type closedItem struct {
 }
 
 func (s *Store) ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error {
-	item, err := attributevalue.MarshalMap(closedItem{PK: ClientPK(practiceID, clientID), SK: skPortalClosed, RequestID: requestID, ClosedAt: at})
+	item, err := MarshalItem(closedItem{PK: ClientPK(practiceID, clientID), SK: skPortalClosed, RequestID: requestID, ClosedAt: at})
 	if err != nil {
 		return err
 	}
@@ -342,12 +341,12 @@ func (s *Store) CompletePurge(ctx context.Context, id string, at time.Time) (era
 	if err != nil {
 		return erasure.Request{}, translate("free deletion pointer", err)
 	}
-	v, err := attributevalue.Marshal(at)
+	v, err := marshalValue(at)
 	if err != nil {
 		return erasure.Request{}, err
 	}
 	// The receipt on the item says itself when no backup holds the data.
-	clear, err := attributevalue.Marshal(at.Add(erasure.BackupRetention))
+	clear, err := marshalValue(at.Add(erasure.BackupRetention))
 	if err != nil {
 		return erasure.Request{}, err
 	}
@@ -370,7 +369,7 @@ func (s *Store) PendingRequests(ctx context.Context, fn func([]erasure.Request) 
 		var rs []erasure.Request
 		for _, item := range items {
 			var it requestItem
-			if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			if err := unmarshalItem(item, &it); err != nil {
 				return fmt.Errorf("decode request: %w", err)
 			}
 			rs = append(rs, it.request())
@@ -411,7 +410,7 @@ func (s *Store) ListRequests(ctx context.Context, practiceID string, status eras
 	out := make([]erasure.Request, 0, len(res.Items))
 	for _, item := range res.Items {
 		var it requestItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		if err := unmarshalItem(item, &it); err != nil {
 			return nil, "", fmt.Errorf("decode request: %w", err)
 		}
 		out = append(out, it.request())

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -77,7 +76,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 	if res.Item == nil {
 		return erasure.ErrNotFound
 	}
-	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+	if err := unmarshalItem(res.Item, out); err != nil {
 		return fmt.Errorf("decode item: %w", err)
 	}
 	return nil
@@ -139,7 +138,7 @@ func (s *Store) GetSetting(ctx context.Context, practiceID string) (erasure.Sett
 }
 
 func (s *Store) PutSetting(ctx context.Context, st erasure.Setting) error {
-	item, err := attributevalue.MarshalMap(settingItem{
+	item, err := MarshalItem(settingItem{
 		PK: PracticePK(st.PracticeID), SK: skSetting,
 		Enabled: st.Enabled, UpdatedAt: st.UpdatedAt, UpdatedBy: st.UpdatedBy,
 	})
@@ -214,7 +213,7 @@ func (s *Store) GetPractitioners(ctx context.Context, practiceID string, ids []s
 			}
 			for _, item := range res.Responses[s.table] {
 				var it PractitionerItem
-				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+				if err := unmarshalItem(item, &it); err != nil {
 					return nil, fmt.Errorf("decode practitioner: %w", err)
 				}
 				out = append(out, erasure.Practitioner{ID: it.ID, Name: it.Name, Email: it.Email})
