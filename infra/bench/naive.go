@@ -58,6 +58,14 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 	}); err != nil {
 		return 0, 0, 0, err
 	}
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.SessionID
+	}
+	sessions, err := store.ChatSessions(ctx, practiceID, ids)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	reading = time.Since(start)
 	for _, o := range objs {
 		if _, err := st.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &st.Bucket, Key: aws.String(o)}); err != nil {
@@ -71,9 +79,9 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 		}
 	}
 	for _, ref := range refs {
-		sess, err := store.ChatSession(ctx, practiceID, ref.SessionID)
-		if err != nil {
-			return 0, 0, 0, err
+		sess, ok := sessions[ref.SessionID]
+		if !ok {
+			return 0, 0, 0, fmt.Errorf("chat session %s is missing", ref.SessionID)
 		}
 		whole := len(sess.ClientIDs) == 1 && sess.ClientIDs[0] == clientID
 		var msgs []erasure.ItemKey

@@ -102,12 +102,36 @@ func (s *Store) ChatRefs(ctx context.Context, practiceID, clientID, after string
 	})
 }
 
-func (s *Store) ChatSession(ctx context.Context, practiceID, sessionID string) (erasure.ChatSession, error) {
-	var c ContentItem
-	if err := s.get(ctx, ChatPK(practiceID, sessionID), skSession, &c); err != nil {
-		return erasure.ChatSession{}, err
+// ChatSessions reads the sessions with BatchGetItem: a purge of a client in
+// 200 chats reads their sessions in 2 calls, not 200.
+func (s *Store) ChatSessions(ctx context.Context, practiceID string, sessionIDs []string) (map[string]erasure.ChatSession, error) {
+	ids := map[string]string{} // partition key -> session id
+	keys := make([]map[string]ddbtypes.AttributeValue, 0, len(sessionIDs))
+	for _, id := range sessionIDs {
+		pk := ChatPK(practiceID, id)
+		if _, dup := ids[pk]; dup {
+			continue
+		}
+		ids[pk] = id
+		keys = append(keys, key(pk, skSession))
 	}
-	return erasure.ChatSession{Key: c.key(), ID: sessionID, ClientIDs: c.ClientIDs}, nil
+	out := make(map[string]erasure.ChatSession, len(keys))
+	err := batchGet(ctx, s.db, s.table, "batch get sessions", keys, "#pk, #sk, clientIds", func(item map[string]ddbtypes.AttributeValue) error {
+		var c ContentItem
+		if err := unmarshalItem(item, &c); err != nil {
+			return fmt.Errorf("decode session: %w", err)
+		}
+		id, ok := ids[c.PK]
+		if !ok || c.SK != skSession {
+			return fmt.Errorf("batch get sessions: an item that was not asked for: %s %s", c.PK, c.SK)
+		}
+		out[id] = erasure.ChatSession{Key: c.key(), ID: id, ClientIDs: c.ClientIDs}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *Store) ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]erasure.ChatMessage) error) error {
@@ -162,42 +186,59 @@ func (s *Store) DeleteItems(ctx context.Context, keys []erasure.ItemKey) error {
 	return nil
 }
 
-// ExistingItems reads keys with BatchGetItem (100 keys a call, consistent,
-// keys only) and returns those that exist.
+// ExistingItems reads keys with BatchGetItem (consistent, keys only) and
+// returns those that exist.
 func (s *Store) ExistingItems(ctx context.Context, keys []erasure.ItemKey) ([]erasure.ItemKey, error) {
+	ks := make([]map[string]ddbtypes.AttributeValue, len(keys))
+	for i, k := range keys {
+		ks[i] = key(k.PK, k.SK)
+	}
 	var out []erasure.ItemKey
-	for start := 0; start < len(keys); start += 100 {
-		chunk := keys[start:min(start+100, len(keys))]
-		ks := make([]map[string]ddbtypes.AttributeValue, len(chunk))
-		for i, k := range chunk {
-			ks[i] = key(k.PK, k.SK)
+	err := batchGet(ctx, s.db, s.table, "batch get", ks, "#pk, #sk", func(item map[string]ddbtypes.AttributeValue) error {
+		var c ContentItem
+		if err := unmarshalItem(item, &c); err != nil {
+			return fmt.Errorf("decode key: %w", err)
 		}
-		req := map[string]ddbtypes.KeysAndAttributes{s.table: {
-			Keys: ks, ConsistentRead: aws.Bool(true),
-			ProjectionExpression:     aws.String("#pk, #sk"),
-			ExpressionAttributeNames: map[string]string{"#pk": attrPK, "#sk": attrSK},
-		}}
+		out = append(out, c.key())
+		return nil
+	})
+	return out, err
+}
+
+// batchGet reads keys with BatchGetItem, 100 a call, consistently, retrying
+// unprocessed keys, and calls fn with each item read, in no particular
+// order. projection, unless "", is a projection expression on the item's
+// attributes, with #pk and #sk for the keys.
+func batchGet(ctx context.Context, db *dynamodb.Client, table, op string, keys []map[string]ddbtypes.AttributeValue, projection string, fn func(map[string]ddbtypes.AttributeValue) error) error {
+	for start := 0; start < len(keys); start += 100 {
+		ka := ddbtypes.KeysAndAttributes{Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true)}
+		if projection != "" {
+			ka.ProjectionExpression = aws.String(projection)
+			ka.ExpressionAttributeNames = map[string]string{"#pk": attrPK, "#sk": attrSK}
+		}
+		req := map[string]ddbtypes.KeysAndAttributes{table: ka}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
+				if attempt == maxBatchAttempts {
+					return fmt.Errorf("%s: keys still unprocessed after %d attempts", op, attempt)
+				}
 				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
+					return err
 				}
 			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			res, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return nil, translate("batch get", err)
+				return translate(op, err)
 			}
-			cs, err := decodeAll(res.Responses[s.table])
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range cs {
-				out = append(out, c.key())
+			for _, item := range res.Responses[table] {
+				if err := fn(item); err != nil {
+					return err
+				}
 			}
 			req = res.UnprocessedKeys
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // ---- notifications ----

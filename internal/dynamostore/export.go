@@ -329,36 +329,20 @@ func (x *Exports) ChatSessions(ctx context.Context, practiceID, clientID string,
 	})
 }
 
-// batchGet reads up to 100 items by key, consistently, retrying
-// unprocessed keys; the result is by partition key.
+// batchGet reads items by key, consistently; the result is by partition
+// key.
 func (x *Exports) batchGet(ctx context.Context, keys []map[string]ddbtypes.AttributeValue) (map[string]exportContent, error) {
 	out := map[string]exportContent{}
-	for start := 0; start < len(keys); start += 100 {
-		req := map[string]ddbtypes.KeysAndAttributes{x.table: {
-			Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true),
-		}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if attempt == maxBatchAttempts {
-					return nil, fmt.Errorf("batch get sessions: keys still unprocessed after %d attempts", attempt)
-				}
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
-			res, err := x.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, translate("batch get sessions", err)
-			}
-			for _, item := range res.Responses[x.table] {
-				var c exportContent
-				if err := unmarshalItem(item, &c); err != nil {
-					return nil, fmt.Errorf("decode session: %w", err)
-				}
-				out[c.PK] = c
-			}
-			req = res.UnprocessedKeys
+	err := batchGet(ctx, x.db, x.table, "batch get sessions", keys, "", func(item map[string]ddbtypes.AttributeValue) error {
+		var c exportContent
+		if err := unmarshalItem(item, &c); err != nil {
+			return fmt.Errorf("decode session: %w", err)
 		}
+		out[c.PK] = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

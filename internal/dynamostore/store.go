@@ -190,36 +190,21 @@ func (s *Store) GetPractice(ctx context.Context, practiceID string) (erasure.Pra
 }
 
 func (s *Store) GetPractitioners(ctx context.Context, practiceID string, ids []string) ([]erasure.Practitioner, error) {
+	keys := make([]map[string]ddbtypes.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = key(PracticePK(practiceID), PractitionerSK(id))
+	}
 	var out []erasure.Practitioner
-	// BatchGetItem takes at most 100 keys; practices are far smaller, but
-	// chunk anyway.
-	for len(ids) > 0 {
-		n := min(len(ids), 100)
-		keys := make([]map[string]ddbtypes.AttributeValue, 0, n)
-		for _, id := range ids[:n] {
-			keys = append(keys, key(PracticePK(practiceID), PractitionerSK(id)))
+	err := batchGet(ctx, s.db, s.table, "batch get practitioners", keys, "", func(item map[string]ddbtypes.AttributeValue) error {
+		var it PractitionerItem
+		if err := unmarshalItem(item, &it); err != nil {
+			return fmt.Errorf("decode practitioner: %w", err)
 		}
-		ids = ids[n:]
-		req := map[string]ddbtypes.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, translate("batch get practitioners", err)
-			}
-			for _, item := range res.Responses[s.table] {
-				var it PractitionerItem
-				if err := unmarshalItem(item, &it); err != nil {
-					return nil, fmt.Errorf("decode practitioner: %w", err)
-				}
-				out = append(out, erasure.Practitioner{ID: it.ID, Name: it.Name, Email: it.Email})
-			}
-			req = res.UnprocessedKeys
-		}
+		out = append(out, erasure.Practitioner{ID: it.ID, Name: it.Name, Email: it.Email})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

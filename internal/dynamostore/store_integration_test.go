@@ -223,10 +223,10 @@ func TestStore_Layout(t *testing.T) {
 		if want := []erasure.ChatRef{{Key: erasure.ItemKey{PK: clientPK, SK: "CHAT#s-1"}, SessionID: "s-1"}}; !slices.Equal(refs, want) {
 			t.Errorf("ChatRefs: got %+v, want %+v", refs, want)
 		}
-		sess, err := s.ChatSession(ctx, "pr-1", "s-1")
+		sessions, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"})
 		must(err)
-		if sess.Key != (erasure.ItemKey{PK: chatPK, SK: "SESSION"}) || sess.ID != "s-1" || !slices.Equal(sess.ClientIDs, []string{"c-1"}) {
-			t.Errorf("ChatSession: got %+v, want s-1 of c-1", sess)
+		if sess := sessions["s-1"]; len(sessions) != 1 || sess.Key != (erasure.ItemKey{PK: chatPK, SK: "SESSION"}) || sess.ID != "s-1" || !slices.Equal(sess.ClientIDs, []string{"c-1"}) {
+			t.Errorf("ChatSessions: got %+v, want s-1 of c-1", sessions)
 		}
 		var msgs []erasure.ChatMessage
 		must(s.ChatMessages(ctx, "pr-1", "s-1", func(p []erasure.ChatMessage) error { msgs = append(msgs, p...); return nil }))

@@ -164,8 +164,9 @@ type Content interface {
 	// ChatRefs reads the client's chat links in key order, those after the
 	// link whose sort key is after ("" for all).
 	ChatRefs(ctx context.Context, practiceID, clientID, after string, fn func([]ChatRef) error) error
-	// ChatSession returns ErrNotFound when there is no such session.
-	ChatSession(ctx context.Context, practiceID, sessionID string) (ChatSession, error)
+	// ChatSessions reads the sessions of the ids, consistently, and returns
+	// those that exist, by id (a missing one is no error).
+	ChatSessions(ctx context.Context, practiceID string, sessionIDs []string) (map[string]ChatSession, error)
 	ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]ChatMessage) error) error
 	// DeleteItems deletes the items; deleting a missing item is no error.
 	DeleteItems(ctx context.Context, keys []ItemKey) error

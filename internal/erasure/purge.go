@@ -97,12 +97,16 @@ func (s *Service) chats(ctx context.Context, practiceID, clientID string, fn fun
 
 func (s *Service) chatsAfter(ctx context.Context, practiceID, clientID, after string, fn func(ChatRef, ChatSession, bool) error) error {
 	return s.Content.ChatRefs(ctx, practiceID, clientID, after, func(page []ChatRef) error {
+		ids := make([]string, len(page))
+		for i, ref := range page {
+			ids[i] = ref.SessionID
+		}
+		sessions, err := s.Content.ChatSessions(ctx, practiceID, ids)
+		if err != nil {
+			return fmt.Errorf("chat sessions: %w", err)
+		}
 		for _, ref := range page {
-			sess, err := s.Content.ChatSession(ctx, practiceID, ref.SessionID)
-			found := err == nil
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return fmt.Errorf("chat session: %w", err)
-			}
+			sess, found := sessions[ref.SessionID]
 			if err := fn(ref, sess, found); err != nil {
 				return err
 			}

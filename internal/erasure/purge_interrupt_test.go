@@ -134,14 +134,14 @@ func (x *interrupter) ChatMessages(ctx context.Context, practiceID, sessionID st
 	})
 }
 
-func (x *interrupter) ChatSession(ctx context.Context, practiceID, sessionID string) (erasure.ChatSession, error) {
+func (x *interrupter) ChatSessions(ctx context.Context, practiceID string, sessionIDs []string) (map[string]erasure.ChatSession, error) {
 	if err := ctx.Err(); err != nil {
-		return erasure.ChatSession{}, err
+		return nil, err
 	}
 	if cut, _ := x.next(); cut {
-		return erasure.ChatSession{}, ctx.Err()
+		return nil, ctx.Err()
 	}
-	return x.mem.ChatSession(ctx, practiceID, sessionID)
+	return x.mem.ChatSessions(ctx, practiceID, sessionIDs)
 }
 
 // partialItemBatches lets a cut item delete take effect in part.

@@ -668,29 +668,56 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				return nil
 			})
 			must(t, err)
-			if _, err := s.ChatSession(ctx, "pr-1", "s-1"); err != nil {
-				t.Errorf("ChatSession after deleting a reference: got %v, want the session", err)
+			if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || len(got) != 1 {
+				t.Errorf("ChatSessions after deleting a reference: got %v, %v, want the session", got, err)
 			}
 		})
-		t.Run("ChatSession", func(t *testing.T) {
+		t.Run("ChatSessions", func(t *testing.T) {
 			s, seed := newStores(t)
 			direct := seed.AddChat("pr-1", "s-direct", "c-1")
 			group := seed.AddChat("pr-1", "s-group", "c-1", "c-2")
-			for _, tc := range []struct {
-				id      string
+			seed.AddChat("pr-2", "s-elsewhere", "c-1")
+			got, err := s.ChatSessions(ctx, "pr-1", []string{"s-group", "s-missing", "s-direct", "s-elsewhere", "s-direct"})
+			must(t, err)
+			want := map[string]struct {
 				key     erasure.ItemKey
 				clients []string
-			}{{"s-direct", direct, []string{"c-1"}}, {"s-group", group, []string{"c-1", "c-2"}}} {
-				got, err := s.ChatSession(ctx, "pr-1", tc.id)
-				must(t, err)
-				if got.ID != tc.id || got.Key != tc.key || !sameSet(got.ClientIDs, tc.clients) {
-					t.Errorf("ChatSession: got %+v, want ID %s, Key %+v, ClientIDs %v", got, tc.id, tc.key, tc.clients)
+			}{"s-direct": {direct, []string{"c-1"}}, "s-group": {group, []string{"c-1", "c-2"}}}
+			if len(got) != len(want) {
+				t.Errorf("ChatSessions: got %d sessions %v, want %d (a missing id, and another practice's session, are left out)", len(got), slices.Sorted(maps.Keys(got)), len(want))
+			}
+			for id, w := range want {
+				g, ok := got[id]
+				if !ok || g.ID != id || g.Key != w.key || !sameSet(g.ClientIDs, w.clients) {
+					t.Errorf("ChatSessions[%s]: got %+v (present %v), want Key %+v, ClientIDs %v", id, g, ok, w.key, w.clients)
 				}
 			}
-			_, err := s.ChatSession(ctx, "pr-1", "s-missing")
-			wantErr(t, err, erasure.ErrNotFound)
-			_, err = s.ChatSession(ctx, "pr-2", "s-direct")
-			wantErr(t, err, erasure.ErrNotFound)
+			none, err := s.ChatSessions(ctx, "pr-1", nil)
+			if err != nil || len(none) != 0 {
+				t.Errorf("ChatSessions of no ids: got %v, %v, want none", none, err)
+			}
+		})
+		t.Run("ChatSessionsMany", func(t *testing.T) {
+			// More than one BatchGetItem's 100 keys.
+			s, seed := newStores(t)
+			var ids []string
+			for i := range 130 {
+				id := fmt.Sprintf("s-%03d", i)
+				ids = append(ids, id)
+				if i%13 != 0 {
+					seed.AddChat("pr-1", id, "c-1")
+				}
+			}
+			got, err := s.ChatSessions(ctx, "pr-1", ids)
+			must(t, err)
+			for i, id := range ids {
+				if _, ok := got[id]; ok != (i%13 != 0) {
+					t.Errorf("ChatSessions[%s]: present %v, want %v", id, ok, i%13 != 0)
+				}
+			}
+			if len(got) != 120 {
+				t.Errorf("ChatSessions of 130 ids, 10 missing: got %d, want 120", len(got))
+			}
 		})
 		t.Run("ChatMessages", func(t *testing.T) {
 			// A direct session goes whole, so the reader returns every
@@ -754,16 +781,17 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				t.Errorf("ChatMessages after DeleteItems: got %+v, want none", page)
 				return nil
 			}))
-			if got, err := s.ChatSession(ctx, "pr-1", "s-1"); err != nil || got.Key != session {
-				t.Errorf("ChatSession after deleting its message: got %+v, %v, want the session", got, err)
+			if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || got["s-1"].Key != session {
+				t.Errorf("ChatSessions after deleting its message: got %+v, %v, want the session", got, err)
 			}
 
 			// Again: every key is missing now, which is no error.
 			must(t, s.DeleteItems(ctx, keys))
 			must(t, s.DeleteItems(ctx, nil))
 			must(t, s.DeleteItems(ctx, []erasure.ItemKey{session}))
-			_, err := s.ChatSession(ctx, "pr-1", "s-1")
-			wantErr(t, err, erasure.ErrNotFound)
+			if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || len(got) != 0 {
+				t.Errorf("ChatSessions after deleting the session: got %+v, %v, want none", got, err)
+			}
 		})
 	})
 }

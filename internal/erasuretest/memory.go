@@ -572,14 +572,16 @@ func (m *Memory) ChatRefs(_ context.Context, practiceID, clientID, after string,
 	})
 }
 
-func (m *Memory) ChatSession(_ context.Context, practiceID, sessionID string) (erasure.ChatSession, error) {
+func (m *Memory) ChatSessions(_ context.Context, practiceID string, sessionIDs []string) (map[string]erasure.ChatSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, ok := m.items[erasure.ItemKey{PK: chatPK(practiceID, sessionID), SK: "SESSION"}].(erasure.ChatSession)
-	if !ok {
-		return erasure.ChatSession{}, erasure.ErrNotFound
+	out := map[string]erasure.ChatSession{}
+	for _, id := range sessionIDs {
+		if s, ok := m.items[erasure.ItemKey{PK: chatPK(practiceID, id), SK: "SESSION"}].(erasure.ChatSession); ok {
+			out[id] = s
+		}
 	}
-	return s, nil
+	return out, nil
 }
 
 func (m *Memory) ChatMessages(_ context.Context, practiceID, sessionID string, fn func([]erasure.ChatMessage) error) error {
