@@ -37,6 +37,7 @@ func main() {
 	docs := flag.Int("documents", 2000, "documents the client uploaded")
 	sessions := flag.Int("sessions", 200, "direct chat sessions")
 	messages := flag.Int("messages", 50, "messages per session")
+	rtt := flag.Duration("rtt", 5*time.Millisecond, "round trip added to each call of the second count of the client's content")
 	flag.Parse()
 	endpoint := strings.TrimRight(os.Getenv("RTBF_EMULATOR_URL"), "/")
 	if endpoint == "" {
@@ -45,7 +46,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	shape := Shape{Journal: *journal, Documents: *docs, Sessions: *sessions, Messages: *messages}
-	res, err := run(ctx, endpoint, shape)
+	res, err := run(ctx, endpoint, shape, *rtt)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,6 +57,13 @@ func main() {
 	// Where the baseline's time goes: finding the items (the same queries
 	// the purge makes) against deleting them.
 	fmt.Printf("naive_detail read_seconds=%.2f delete_seconds=%.2f\n", res.NaiveReadSeconds, res.NaiveSeconds-res.NaiveReadSeconds)
+	// What a client asking for deletion waits for: counting what will go.
+	// With a network's round trip added to each call, the reads running
+	// side by side: one after another they would take at least
+	// seconds + calls*rtt.
+	fmt.Printf("scope items=%d calls=%d seconds=%.2f rtt_ms=%d seconds_with_rtt=%.2f one_by_one_at_least=%.2f\n",
+		res.Items, res.ScopeCalls, res.ScopeSeconds, rtt.Milliseconds(), res.ScopeRTTSeconds,
+		res.ScopeSeconds+float64(res.ScopeCalls)*rtt.Seconds())
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

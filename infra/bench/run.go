@@ -39,6 +39,16 @@ type Result struct {
 	NaiveSeconds              float64
 	NaiveReadSeconds          float64
 	PeakRSSMB                 float64
+	// ScopeSeconds is how long counting what the purge will delete took:
+	// the part of accepting a deletion request that grows with the
+	// client's content. (Accepting also makes one TransactWriteItems, which
+	// moto slows down by copying every item of the table.)
+	ScopeSeconds float64
+	// ScopeCalls is how many calls the count made; ScopeRTTSeconds is how
+	// long it took with RTT added to each call. One call after another, it
+	// would take at least ScopeSeconds + ScopeCalls*RTT.
+	ScopeCalls      int
+	ScopeRTTSeconds float64
 }
 
 const (
@@ -49,7 +59,7 @@ const (
 	ownerID    = "pr-owner"
 )
 
-func run(ctx context.Context, endpoint string, shape Shape) (Result, error) {
+func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (Result, error) {
 	st, err := localstack.New(ctx, endpoint, "rtbf-bench-"+fmt.Sprint(time.Now().UnixNano()%1e9))
 	if err != nil {
 		return Result{}, err
@@ -89,6 +99,15 @@ func run(ctx context.Context, endpoint string, shape Shape) (Result, error) {
 		return Result{}, err
 	}
 	actor, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, practiceID, clientID, "")
+	if err != nil {
+		return Result{}, err
+	}
+	scopeStart := time.Now()
+	if _, err := accept.Scope(ctx, practiceID, clientID); err != nil {
+		return Result{}, fmt.Errorf("scope: %w", err)
+	}
+	scopeSeconds := time.Since(scopeStart).Seconds()
+	scopeCalls, scopeRTTSeconds, err := scopeWithRTT(ctx, endpoint, st.Table, rtt)
 	if err != nil {
 		return Result{}, err
 	}
@@ -136,6 +155,8 @@ func run(ctx context.Context, endpoint string, shape Shape) (Result, error) {
 		S3DeleteCalls: calls["DeleteObjects"] + calls["DeleteObject"],
 		PurgeSeconds:  purgeSeconds,
 		PeakRSSMB:     rss,
+		ScopeSeconds:  scopeSeconds,
+		ScopeCalls:    scopeCalls, ScopeRTTSeconds: scopeRTTSeconds,
 	}
 	log.Printf("purge calls: %v", calls)
 	log.Printf("purge time in calls (summed over concurrent calls): %v", proxy.Spent())
@@ -196,11 +217,40 @@ func runPurgeChild(ctx context.Context, st *localstack.Stack, endpoint, requestI
 
 // proxy forwards to the emulator and counts the calls by operation.
 type proxy struct {
-	URL    string
+	URL string
+	// delay is added to every call, before it is passed on: a network's
+	// round trip, which the emulator on this machine does not have.
+	delay  time.Duration
 	srv    *http.Server
 	mu     sync.Mutex
 	counts map[string]int
 	spent  map[string]time.Duration
+}
+
+// scopeWithRTT counts the big client's content again, through a proxy that
+// adds rtt to every call, and returns the calls made and the time taken.
+func scopeWithRTT(ctx context.Context, endpoint, table string, rtt time.Duration) (int, float64, error) {
+	slow, err := startProxy(endpoint)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer slow.Close()
+	slow.delay = rtt
+	cfg, err := localstack.Config(ctx, slow.URL)
+	if err != nil {
+		return 0, 0, err
+	}
+	counter := &erasure.Service{Content: dynamostore.New(dynamodb.NewFromConfig(cfg), table)}
+	start := time.Now()
+	if _, err := counter.Scope(ctx, practiceID, clientID); err != nil {
+		return 0, 0, fmt.Errorf("scope with rtt: %w", err)
+	}
+	took := time.Since(start).Seconds()
+	calls := 0
+	for _, n := range slow.Counts() {
+		calls += n
+	}
+	return calls, took, nil
 }
 
 func startProxy(target string) (*proxy, error) {
@@ -217,6 +267,7 @@ func startProxy(target string) (*proxy, error) {
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op, start := operation(r), time.Now()
+		time.Sleep(p.delay)
 		rp.ServeHTTP(w, r)
 		p.mu.Lock()
 		p.counts[op]++

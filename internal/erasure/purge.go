@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -38,53 +39,90 @@ func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Count
 	return c, err
 }
 
+// scopeReads bounds the reads a count makes at once. The journal, the
+// documents and each chat's messages are read side by side, so that
+// accepting a request of a client in hundreds of chats does not wait on one
+// query after another.
+const scopeReads = 8
+
 // scope counts the client's content in scope and reports whether a chat
 // link leads to a session that is gone (the purge deletes such links too).
 func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
-	var c Counts
-	dangling := false
-	err := s.Content.JournalEntries(ctx, practiceID, clientID, func(page []JournalEntry) error {
-		for _, e := range page {
-			if createdBy(e.Author, clientID) {
-				c.JournalEntries++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return Counts{}, false, fmt.Errorf("journal entries: %w", err)
+	var (
+		mu       sync.Mutex
+		c        Counts
+		dangling bool
+	)
+	add := func(f func(*Counts)) {
+		mu.Lock()
+		f(&c)
+		mu.Unlock()
 	}
-	err = s.Content.Documents(ctx, practiceID, clientID, func(page []Document) error {
-		for _, d := range page {
-			if createdBy(d.Author, clientID) {
-				c.Documents++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return Counts{}, false, fmt.Errorf("documents: %w", err)
-	}
-	err = s.chats(ctx, practiceID, clientID, func(ref ChatRef, sess ChatSession, found bool) error {
-		if !found {
-			dangling = true
-			return nil
-		}
-		whole := direct(sess, clientID)
-		if whole {
-			c.ChatSessions++
-		}
-		return s.Content.ChatMessages(ctx, practiceID, sess.ID, func(page []ChatMessage) error {
-			for _, m := range page {
-				if whole || createdBy(m.Author, clientID) {
-					c.ChatMessages++
+	g := newGroup(ctx, scopeReads)
+	g.run(func(ctx context.Context) error {
+		n := 0
+		err := s.Content.JournalEntries(ctx, practiceID, clientID, func(page []JournalEntry) error {
+			for _, e := range page {
+				if createdBy(e.Author, clientID) {
+					n++
 				}
 			}
 			return nil
 		})
+		if err != nil {
+			return fmt.Errorf("journal entries: %w", err)
+		}
+		add(func(c *Counts) { c.JournalEntries += n })
+		return nil
+	})
+	g.run(func(ctx context.Context) error {
+		n := 0
+		err := s.Content.Documents(ctx, practiceID, clientID, func(page []Document) error {
+			for _, d := range page {
+				if createdBy(d.Author, clientID) {
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("documents: %w", err)
+		}
+		add(func(c *Counts) { c.Documents += n })
+		return nil
+	})
+	err := s.chats(g.ctx, practiceID, clientID, func(ref ChatRef, sess ChatSession, found bool) error {
+		if !found {
+			add(func(*Counts) { dangling = true })
+			return nil
+		}
+		whole := direct(sess, clientID)
+		if whole {
+			add(func(c *Counts) { c.ChatSessions++ })
+		}
+		g.run(func(ctx context.Context) error {
+			n := 0
+			err := s.Content.ChatMessages(ctx, practiceID, sess.ID, func(page []ChatMessage) error {
+				for _, m := range page {
+					if whole || createdBy(m.Author, clientID) {
+						n++
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("chats: %w", err)
+			}
+			add(func(c *Counts) { c.ChatMessages += n })
+			return nil
+		})
+		return nil
 	})
 	if err != nil {
-		return Counts{}, false, fmt.Errorf("chats: %w", err)
+		g.fail(fmt.Errorf("chats: %w", err))
+	}
+	if err := g.wait(); err != nil {
+		return Counts{}, false, err
 	}
 	return c, dangling, nil
 }

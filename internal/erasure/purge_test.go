@@ -310,6 +310,68 @@ func TestService_Scope(t *testing.T) {
 			}
 		}
 	})
+	t.Run("ReadFails", func(t *testing.T) {
+		// The reads run side by side; any one failing fails the count,
+		// and a request is then not made.
+		for _, which := range []string{"journal", "documents", "refs", "sessions", "messages"} {
+			f := newFixture(t)
+			seedContent(f)
+			f.setEnabled(t, true)
+			boom := errors.New("read failed")
+			f.svc.Content = failingReads{Content: f.mem, which: which, err: boom}
+			if _, err := f.svc.Scope(context.Background(), practiceID, clientID); !errors.Is(err, boom) {
+				t.Errorf("Scope with %s failing: got %v, want the read's error", which, err)
+			}
+			if _, _, err := f.svc.RequestDeletion(context.Background(), clientActor(t, clientID)); !errors.Is(err, boom) {
+				t.Errorf("RequestDeletion with %s failing: got %v, want the read's error", which, err)
+			}
+			if _, err := f.mem.ActiveRequest(context.Background(), practiceID, clientID); !errors.Is(err, erasure.ErrNotFound) {
+				t.Errorf("RequestDeletion with %s failing made a request: %v", which, err)
+			}
+		}
+	})
+}
+
+// failingReads fails one kind of content read.
+type failingReads struct {
+	erasure.Content
+	which string
+	err   error
+}
+
+func (f failingReads) JournalEntries(ctx context.Context, p, c string, fn func([]erasure.JournalEntry) error) error {
+	if f.which == "journal" {
+		return f.err
+	}
+	return f.Content.JournalEntries(ctx, p, c, fn)
+}
+
+func (f failingReads) Documents(ctx context.Context, p, c string, fn func([]erasure.Document) error) error {
+	if f.which == "documents" {
+		return f.err
+	}
+	return f.Content.Documents(ctx, p, c, fn)
+}
+
+func (f failingReads) ChatRefs(ctx context.Context, p, c, after string, fn func([]erasure.ChatRef) error) error {
+	if f.which == "refs" {
+		return f.err
+	}
+	return f.Content.ChatRefs(ctx, p, c, after, fn)
+}
+
+func (f failingReads) ChatSessions(ctx context.Context, p string, ids []string) (map[string]erasure.ChatSession, error) {
+	if f.which == "sessions" {
+		return nil, f.err
+	}
+	return f.Content.ChatSessions(ctx, p, ids)
+}
+
+func (f failingReads) ChatMessages(ctx context.Context, p, id string, fn func([]erasure.ChatMessage) error) error {
+	if f.which == "messages" {
+		return f.err
+	}
+	return f.Content.ChatMessages(ctx, p, id, fn)
 }
 
 func TestService_Sweep(t *testing.T) {
