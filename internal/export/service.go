@@ -151,14 +151,6 @@ func (s *Service) Request(ctx context.Context, a erasure.Actor, clientID string)
 	return e, nil
 }
 
-// View is an export as the practitioner sees it: with a download URL
-// while it is ready and its archive kept.
-type View struct {
-	Export
-	DownloadURL          string
-	DownloadURLExpiresAt *time.Time
-}
-
 // Get returns one of the caller's practice's exports of the client. An
 // export of another client or practice is not found, like an unknown one.
 func (s *Service) Get(ctx context.Context, a erasure.Actor, clientID, exportID string) (View, error) {
