@@ -45,8 +45,8 @@ test: tools fmt-check vet unit emulator-check integration template-check e2e
 clean:
 	rm -rf .aws-sam .run bin
 
-# Runs the whole system locally (infra/local): moto, the three functions
-# behind a local Lambda Runtime API, and the HTTP API on 127.0.0.1:3000
+# Runs the whole system locally (infra/local): moto, every function of
+# template.yaml behind a local Lambda Runtime API, and the HTTP API on 127.0.0.1:3000
 # (RTBF_LOCAL_ADDR, RTBF_EMULATOR_PORT override). Ctrl-C stops everything.
 .PHONY: run
 run: tools
