@@ -73,6 +73,20 @@ func grow(t *testing.T, e *env, f *emulatortest.ClientFile, n int) {
 				fmt.Sprintf("practices/%s/clients/%s/shared/bulk-%03d.pdf", e.practice.ID, id, i))
 		}
 	}
+	// More conversations of the client's own, with no messages yet: the
+	// sessions of a page of chat links are read with one BatchGetItem, which
+	// then has keys to come back unprocessed.
+	for i := range max(n/10, 3) {
+		sid := fmt.Sprintf("%s-bulk-s%02d", id, i)
+		err := e.store.PutChat(ctx, e.practice.ID, dynamostore.ChatSessionItem{SessionID: sid, ClientIDs: []string{id},
+			PractitionerIDs: []string{e.practice.MemberID}, CreatedAt: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Gone = append(f.Gone, erasure.ItemKey{PK: dynamostore.ChatPK(e.practice.ID, sid), SK: dynamostore.SessionSK},
+			erasure.ItemKey{PK: pk, SK: dynamostore.ChatRefSK(sid)})
+		f.Counts.ChatSessions++
+	}
 	// The direct chat goes whole, whoever wrote what.
 	chat := dynamostore.ChatPK(e.practice.ID, id+"-direct")
 	for i := range n {
@@ -127,8 +141,9 @@ func checkExact(t *testing.T, e *env, before emulatortest.Snapshot, objectsBefor
 func TestPurge_RobustPartialBatches(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	// The purge function as deployed, with every batch delete coming back
-	// partly done: unprocessed items from DynamoDB, per-key errors from S3.
+	// The purge function as deployed, with every batch call coming back
+	// partly done: unprocessed items and keys from DynamoDB, per-key errors
+	// from S3.
 	partial := emulatortest.NewPartial(3)
 	h, err := build(ctx, slog.New(slog.DiscardHandler), emulatortest.Through(partial))
 	if err != nil {
@@ -171,6 +186,9 @@ func TestPurge_RobustPartialBatches(t *testing.T) {
 	t.Logf("injected: %+v", st)
 	if st.PartialBatchWrites == 0 || st.UnprocessedItems == 0 {
 		t.Errorf("BatchWriteItem: got %d partial answers (%d unprocessed items) of %d, want some", st.PartialBatchWrites, st.UnprocessedItems, st.BatchWrites)
+	}
+	if st.PartialBatchGets == 0 || st.UnprocessedKeys == 0 {
+		t.Errorf("BatchGetItem: got %d partial answers (%d unprocessed keys) of %d, want some", st.PartialBatchGets, st.UnprocessedKeys, st.BatchGets)
 	}
 	if st.PartialDeleteObjects == 0 || st.KeyErrors == 0 {
 		t.Errorf("DeleteObjects: got %d partial answers (%d key errors) of %d, want some", st.PartialDeleteObjects, st.KeyErrors, st.DeleteObjects)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -20,9 +21,10 @@ import (
 )
 
 // Partial is an http.RoundTripper in front of the emulator that makes batch
-// deletes come back partly done, as DynamoDB and S3 answer under load. Of a
+// calls come back partly done, as DynamoDB and S3 answer under load. Of a
 // BatchWriteItem it forwards all but a random third of the write requests
-// and answers with the rest added to UnprocessedItems; of a DeleteObjects
+// and answers with the rest added to UnprocessedItems; of a BatchGetItem,
+// likewise with keys and UnprocessedKeys; of a DeleteObjects
 // it forwards all but a random third of the keys and answers with an
 // InternalError for each of the rest. The adapters' retry paths then run
 // against real answers. Every other request passes through.
@@ -43,6 +45,9 @@ type PartialStats struct {
 	BatchWrites          int // BatchWriteItem calls
 	PartialBatchWrites   int // of them, answered with UnprocessedItems added
 	UnprocessedItems     int // write requests held back
+	BatchGets            int // BatchGetItem calls
+	PartialBatchGets     int // of them, answered with UnprocessedKeys added
+	UnprocessedKeys      int // keys held back
 	DeleteObjects        int // DeleteObjects calls
 	PartialDeleteObjects int // of them, answered with per-key errors added
 	KeyErrors            int // keys held back
@@ -64,6 +69,8 @@ func (p *Partial) RoundTrip(r *http.Request) (*http.Response, error) {
 	switch {
 	case r.Method == http.MethodPost && strings.HasSuffix(r.Header.Get("X-Amz-Target"), "BatchWriteItem"):
 		return p.batchWrite(r)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.Header.Get("X-Amz-Target"), "BatchGetItem"):
+		return p.batchGet(r)
 	case r.Method == http.MethodPost && r.URL.Query().Has("delete"):
 		return p.deleteObjects(r)
 	}
@@ -136,15 +143,12 @@ func (p *Partial) batchWrite(r *http.Request) (*http.Response, error) {
 	var ids []string
 	for table, reqs := range items {
 		for _, req := range reqs {
-			// The SDK writes a key's attributes in map order: compare
-			// requests in a canonical form.
-			var v any
-			if err := json.Unmarshal(req, &v); err != nil {
+			canon, err := canonical(req)
+			if err != nil {
 				return nil, fmt.Errorf("partial: decode write request: %w", err)
 			}
-			canon, _ := json.Marshal(v)
 			refs = append(refs, ref{table, req})
-			ids = append(ids, "dynamodb "+table+" "+string(canon))
+			ids = append(ids, "dynamodb "+table+" "+canon)
 		}
 	}
 	held := p.hold(ids)
@@ -197,6 +201,122 @@ func (p *Partial) batchWrite(r *http.Request) (*http.Response, error) {
 	p.mu.Lock()
 	p.stats.PartialBatchWrites++
 	p.stats.UnprocessedItems += len(held)
+	p.mu.Unlock()
+	return resp, nil
+}
+
+// canonical is v's JSON with object keys sorted: the SDK writes a key's
+// attributes in map order, so that is how requests are compared.
+func canonical(raw json.RawMessage) (string, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	canon, err := json.Marshal(v)
+	return string(canon), err
+}
+
+func (p *Partial) batchGet(r *http.Request) (*http.Response, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	var in map[string]json.RawMessage
+	var items map[string]map[string]json.RawMessage // table -> KeysAndAttributes
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, fmt.Errorf("partial: decode BatchGetItem: %w", err)
+	}
+	if err := json.Unmarshal(in["RequestItems"], &items); err != nil {
+		return nil, fmt.Errorf("partial: decode RequestItems: %w", err)
+	}
+	type ref struct {
+		table string
+		key   json.RawMessage
+	}
+	var refs []ref
+	var ids []string
+	for table, ka := range items {
+		var keys []json.RawMessage
+		if err := json.Unmarshal(ka["Keys"], &keys); err != nil {
+			return nil, fmt.Errorf("partial: decode Keys: %w", err)
+		}
+		for _, k := range keys {
+			canon, err := canonical(k)
+			if err != nil {
+				return nil, fmt.Errorf("partial: decode key: %w", err)
+			}
+			refs = append(refs, ref{table, k})
+			ids = append(ids, "dynamodb get "+table+" "+canon)
+		}
+	}
+	held := p.hold(ids)
+	p.mu.Lock()
+	p.stats.BatchGets++
+	p.mu.Unlock()
+	if len(held) == 0 {
+		return p.next.RoundTrip(withBody(r, body))
+	}
+
+	// Each table's keys split in two, its other fields (consistency,
+	// projection) kept on both sides.
+	forward := map[string][]json.RawMessage{}
+	back := map[string][]json.RawMessage{}
+	for i, rf := range refs {
+		if held[i] {
+			back[rf.table] = append(back[rf.table], rf.key)
+		} else {
+			forward[rf.table] = append(forward[rf.table], rf.key)
+		}
+	}
+	with := func(table string, keys []json.RawMessage) map[string]json.RawMessage {
+		ka := maps.Clone(items[table])
+		ka["Keys"], _ = json.Marshal(keys)
+		return ka
+	}
+	fwd := map[string]map[string]json.RawMessage{}
+	for table, keys := range forward { // never empty: hold keeps some
+		fwd[table] = with(table, keys)
+	}
+	in["RequestItems"], _ = json.Marshal(fwd)
+	out, _ := json.Marshal(in)
+	resp, err := p.next.RoundTrip(withBody(r, out))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	rb, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal(rb, &res); err != nil {
+		return nil, fmt.Errorf("partial: decode BatchGetItem answer: %w", err)
+	}
+	unprocessed := map[string]map[string]json.RawMessage{}
+	if u, ok := res["UnprocessedKeys"]; ok {
+		if err := json.Unmarshal(u, &unprocessed); err != nil {
+			return nil, fmt.Errorf("partial: decode UnprocessedKeys: %w", err)
+		}
+	}
+	for table, keys := range back {
+		if prev, ok := unprocessed[table]; ok {
+			var more []json.RawMessage
+			if err := json.Unmarshal(prev["Keys"], &more); err != nil {
+				return nil, fmt.Errorf("partial: decode unprocessed Keys: %w", err)
+			}
+			keys = append(more, keys...)
+		}
+		unprocessed[table] = with(table, keys)
+	}
+	res["UnprocessedKeys"], _ = json.Marshal(unprocessed)
+	rb, _ = json.Marshal(res)
+	setBody(resp, rb)
+	// The SDK checks DynamoDB's answers against this checksum.
+	resp.Header.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(rb)), 10))
+
+	p.mu.Lock()
+	p.stats.PartialBatchGets++
+	p.stats.UnprocessedKeys += len(held)
 	p.mu.Unlock()
 	return resp, nil
 }
