@@ -49,72 +49,48 @@ const scopeReads = 8
 // link leads to a session that is gone (the purge deletes such links too).
 func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
 	var (
-		mu       sync.Mutex
 		c        Counts
-		dangling bool
+		mu       sync.Mutex // guards c's fields the reads add to
+		dangling bool       // written by the chat walk alone, like c.ChatSessions
 	)
-	add := func(f func(*Counts)) {
-		mu.Lock()
-		f(&c)
-		mu.Unlock()
-	}
 	g := newGroup(ctx, scopeReads)
-	g.run(func(ctx context.Context) error {
-		n := 0
-		err := s.Content.JournalEntries(ctx, practiceID, clientID, func(page []JournalEntry) error {
-			for _, e := range page {
-				if createdBy(e.Author, clientID) {
-					n++
-				}
+	// tally runs n in the group and adds what it counts to *field.
+	tally := func(what string, field *int, n func(context.Context) (int, error)) {
+		g.run(func(ctx context.Context) error {
+			k, err := n(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
 			}
+			mu.Lock()
+			*field += k
+			mu.Unlock()
 			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("journal entries: %w", err)
-		}
-		add(func(c *Counts) { c.JournalEntries += n })
-		return nil
+	}
+	mine := func(a Author) bool { return createdBy(a, clientID) }
+	tally("journal entries", &c.JournalEntries, func(ctx context.Context) (int, error) {
+		return count(func(fn func([]JournalEntry) error) error {
+			return s.Content.JournalEntries(ctx, practiceID, clientID, fn)
+		}, func(e JournalEntry) bool { return mine(e.Author) })
 	})
-	g.run(func(ctx context.Context) error {
-		n := 0
-		err := s.Content.Documents(ctx, practiceID, clientID, func(page []Document) error {
-			for _, d := range page {
-				if createdBy(d.Author, clientID) {
-					n++
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("documents: %w", err)
-		}
-		add(func(c *Counts) { c.Documents += n })
-		return nil
+	tally("documents", &c.Documents, func(ctx context.Context) (int, error) {
+		return count(func(fn func([]Document) error) error {
+			return s.Content.Documents(ctx, practiceID, clientID, fn)
+		}, func(d Document) bool { return mine(d.Author) })
 	})
 	err := s.chats(g.ctx, practiceID, clientID, func(ref ChatRef, sess ChatSession, found bool) error {
 		if !found {
-			add(func(*Counts) { dangling = true })
+			dangling = true
 			return nil
 		}
 		whole := direct(sess, clientID)
 		if whole {
-			add(func(c *Counts) { c.ChatSessions++ })
+			c.ChatSessions++
 		}
-		g.run(func(ctx context.Context) error {
-			n := 0
-			err := s.Content.ChatMessages(ctx, practiceID, sess.ID, func(page []ChatMessage) error {
-				for _, m := range page {
-					if whole || createdBy(m.Author, clientID) {
-						n++
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("chats: %w", err)
-			}
-			add(func(c *Counts) { c.ChatMessages += n })
-			return nil
+		tally("chats", &c.ChatMessages, func(ctx context.Context) (int, error) {
+			return count(func(fn func([]ChatMessage) error) error {
+				return s.Content.ChatMessages(ctx, practiceID, sess.ID, fn)
+			}, func(m ChatMessage) bool { return whole || mine(m.Author) })
 		})
 		return nil
 	})
@@ -125,6 +101,20 @@ func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Count
 		return Counts{}, false, err
 	}
 	return c, dangling, nil
+}
+
+// count reads pages through read and counts the entries keep accepts.
+func count[T any](read func(func([]T) error) error, keep func(T) bool) (int, error) {
+	n := 0
+	err := read(func(page []T) error {
+		for _, x := range page {
+			if keep(x) {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
 }
 
 // chats calls fn for each chat the client takes part in, with its session
