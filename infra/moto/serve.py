@@ -403,18 +403,9 @@ def _av_json(value):
         if tv is str:
             return {kind: v}
     elif kind == "M":
-        if tv is dict:
-            out = {}
-            for k, sub in v.items():
-                if sub is None:
-                    continue
-                if type(k) is not str or not k:
-                    return _MISSING
-                j = _av_json(sub)
-                if j is _MISSING:
-                    return _MISSING
-                out[k] = j
-            return {"M": out}
+        j = _attribute_map_json(v)
+        if j is not _MISSING:
+            return {"M": j}
     elif kind == "L":
         if tv is list:
             out = []
@@ -576,16 +567,7 @@ def item_size(self):
         _hit("item_size")
     total = 0
     for k, v in self.attrs.items():
-        if type(k) is str:
-            total += len(k) if k.isascii() else len(k.encode("utf-8"))
-        else:
-            total += bytesize(k)
-        if v.type == "S":
-            x = v.value
-            if type(x) is str:
-                total += len(x) if x.isascii() else len(x.encode("utf-8"))
-                continue
-        total += v.size()
+        total += (_utf8_len(k) if type(k) is str else bytesize(k)) + _size(v)
     if sizes is not None:
         sizes[id(self)] = (self, total)
     return total
@@ -642,6 +624,14 @@ _item_init = Item.__init__
 _new_dynamo_type = object.__new__
 
 
+def _string(value):
+    # DynamoType({"S": value}), without its type probing
+    v = _new_dynamo_type(DynamoType)
+    v.type = "S"
+    v.value = value
+    return v
+
+
 def item_init(self, hash_key, range_key, attrs):
     if not all(type(k) is str for k in attrs):
         return _item_init(self, hash_key, range_key, attrs)
@@ -655,10 +645,7 @@ def item_init(self, hash_key, range_key, attrs):
     total = 0
     for key, value in attrs.items():
         if type(value) is dict and len(value) == 1 and type(value.get("S")) is str:
-            # DynamoType({"S": s})
-            v = _new_dynamo_type(DynamoType)
-            v.type = "S"
-            v.value = value["S"]
+            v = _string(value["S"])
         else:
             v = DynamoType(value)
         total += _utf8_len(key) + _size(v)
@@ -721,13 +708,10 @@ def _project_strings(self, names):
         if attr is None:
             continue
         value = attr.value
-        v = _new_dynamo_type(DynamoType)
-        v.type = "S"
-        v.value = value
         total += _utf8_len(name) + _utf8_len(value)
         if total > 405000:
             raise ItemSizeTooLarge
-        dict.__setitem__(projected, name, v)
+        dict.__setitem__(projected, name, _string(value))
     return item
 
 
