@@ -57,7 +57,7 @@ run: tools
 # inlining, as the bootstraps are (infra/sam.mk), so the figures are the
 # deployed code's.
 bench: tools
-	@mkdir -p .run && $(GO) build -gcflags=all=-l -o .run/bench ./infra/bench
+	@mkdir -p .run && $(GO) build $(LAMBDA_GCFLAGS) -o .run/bench ./infra/bench
 	infra/with-emulator.sh .run/bench $(BENCH_FLAGS)
 	$(MAKE) --no-print-directory coldstart
 

@@ -35,8 +35,9 @@ SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 #   -gcflags=all=-l  no inlining: about 12% smaller; the functions wait on
 #                  the network, and make bench measures the purge built so
 #   -trimpath      reproducible paths
+LAMBDA_GCFLAGS := -gcflags=all=-l
 LAMBDA_BUILD = GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
-	-gcflags=all=-l -ldflags "-s -w"
+	$(LAMBDA_GCFLAGS) -ldflags "-s -w"
 BOOTSTRAP_LIMIT := 8388608
 
 .PHONY: $(SAM_BUILD_TARGETS) build-package

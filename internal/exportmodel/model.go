@@ -8,9 +8,9 @@
 package exportmodel
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
 )
 
 // Status is where an export is in its life.
@@ -133,12 +133,8 @@ type ChatMessage struct {
 	Body      string
 }
 
-// NewID returns a random, URL-safe export id.
-func NewID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+// NewID returns a random, URL-safe export id, of the form of a request's.
+func NewID() string { return erasure.NewRequestID() }
 
 // ScheduleName is the name of the one-shot schedule that starts an
 // export's worker: derived from the export, so it cannot be made twice.
