@@ -125,6 +125,7 @@ func newFixture(t *testing.T, enabled bool) *fixture {
 	var n atomic.Int64
 	f.svc = &erasure.Service{
 		Settings:      f.mem,
+		Roster:        f.mem,
 		Directory:     f.mem,
 		Requests:      f.mem,
 		Notifications: f.mem,
@@ -143,7 +144,7 @@ func newFixture(t *testing.T, enabled bool) *fixture {
 	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
-	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}})
+	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}, PortalUserID: "cl-ava-sub"})
 	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
 	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
 	m.AddJournal("prac-demo", "cl-ava", "j1", client)

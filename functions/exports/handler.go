@@ -54,12 +54,17 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 				return 0, "", nil, err
 			}
 		}
-		e, err := h.svc.Request(ctx, actor, clientID)
+		e, created, err := h.svc.Request(ctx, actor, clientID)
 		if err != nil {
 			return 0, "", nil, err
 		}
 		location := "/v1/clients/" + e.ClientID + "/exports/" + e.ID
-		return http.StatusAccepted, location, apigw.NewExportView(export.View{Export: e}), nil
+		status := http.StatusAccepted
+		if !created {
+			// An export of the client is still to finish: that one.
+			status = http.StatusOK
+		}
+		return status, location, apigw.NewExportView(export.View{Export: e}), nil
 	case m == http.MethodGet && one:
 		v, err := h.svc.Get(ctx, actor, clientID, exportID)
 		if err != nil {

@@ -69,6 +69,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{mem: erasuretest.NewExportMemory(), sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC)}
+	f.mem.AddPractitioner("prac-demo", "pr-owner", true)
+	f.mem.AddPractitioner("prac-demo", "pr-member", false)
+	f.mem.AddPractitioner("prac-other", "pr-x", true)
 	f.mem.AddClient("prac-demo", "cl-ava")
 	f.mem.AddClient("prac-demo", "cl-ben")
 	f.mem.AddClient("prac-other", "cl-zed")
@@ -76,7 +79,7 @@ func newFixture(t *testing.T) *fixture {
 	n := 0
 	log := slog.New(slog.DiscardHandler)
 	f.svc = &export.Service{
-		Clients: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: erasuretest.NewExportFiles(),
+		Access: f.mem, Roster: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: erasuretest.NewExportFiles(),
 		Archives: erasuretest.NewExportArchives(), TempDir: t.TempDir(),
 		Now:   func() time.Time { return f.now },
 		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },

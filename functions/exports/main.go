@@ -46,7 +46,8 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	store := dynamostore.NewExports(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 	svc := &export.Service{
-		Clients:   store,
+		Access:    store,
+		Roster:    store,
 		Records:   store,
 		Scheduler: purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
 		Archives:  s3objects.NewArchives(s3c, bucket),

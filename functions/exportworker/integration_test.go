@@ -44,7 +44,7 @@ func setup(t *testing.T) *env {
 	}
 	x := dynamostore.NewExports(st.DynamoDB, st.Table)
 	api := &export.Service{
-		Clients: x, Records: x, Archives: s3objects.NewArchives(st.S3, st.ExportsBucket), Log: slog.New(slog.DiscardHandler),
+		Access: x, Roster: x, Records: x, Archives: s3objects.NewArchives(st.S3, st.ExportsBucket), Log: slog.New(slog.DiscardHandler),
 		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
 			RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 	}
@@ -60,7 +60,7 @@ func (e *env) scheduled(t *testing.T, p emulatortest.Practice, clientID string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex, err := e.api.Request(ctx, a, clientID)
+	ex, _, err := e.api.Request(ctx, a, clientID)
 	if err != nil {
 		t.Fatalf("request export: %v", err)
 	}

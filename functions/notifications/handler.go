@@ -34,13 +34,24 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 	m := apigw.Method(req)
 	id, isRead := req.PathParameters["id"]
+	if (m == http.MethodGet && !isRead) || (m == http.MethodPost && isRead) {
+		// The role before the query or the body: a caller who may not use
+		// the route learns only that.
+		if err := erasure.RequirePractitioner(actor); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case m == http.MethodGet && !isRead:
 		limit, err := apigw.PageLimit(req)
 		if err != nil {
 			return nil, err
 		}
-		ns, next, err := h.svc.ListNotifications(ctx, actor, limit, req.QueryStringParameters["nextToken"])
+		token, err := apigw.PageToken(req)
+		if err != nil {
+			return nil, err
+		}
+		ns, next, err := h.svc.ListNotifications(ctx, actor, limit, token)
 		if err != nil {
 			return nil, err
 		}
@@ -53,11 +64,6 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		}
 		return page, nil
 	case m == http.MethodPost && isRead:
-		if actor.Role != erasure.RolePractitioner {
-			// The role before the body: a caller who may not use the
-			// route learns only that.
-			return nil, erasure.Errorf(erasure.EForbidden, "only practitioners may do this")
-		}
 		if strings.TrimSpace(req.Body) != "" {
 			// No body is needed; one that is sent must be an empty object.
 			var none struct{}

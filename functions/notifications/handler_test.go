@@ -57,7 +57,12 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 			t.Fatal(err)
 		}
 	}
-	return &Handler{svc: &erasure.Service{Inbox: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, mem
+	mem.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
+	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner"})
+	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
+	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
+	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
+	return &Handler{svc: &erasure.Service{Roster: mem, Inbox: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, mem
 }
 
 func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {

@@ -34,6 +34,11 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if m := apigw.Method(req); m != http.MethodGet {
 		return nil, apigw.MethodNotAllowed(m)
 	}
+	// The role before the query: a caller who may not use the route
+	// learns only that.
+	if err := erasure.RequirePractitioner(actor); err != nil {
+		return nil, err
+	}
 	if id, ok := req.PathParameters["id"]; ok {
 		r, err := h.svc.GetDeletionRequest(ctx, actor, id)
 		if err != nil {
@@ -46,7 +51,11 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return nil, err
 	}
-	rs, next, err := h.svc.ListDeletionRequests(ctx, actor, erasure.Status(q["status"]), limit, q["nextToken"])
+	token, err := apigw.PageToken(req)
+	if err != nil {
+		return nil, err
+	}
+	rs, next, err := h.svc.ListDeletionRequests(ctx, actor, erasure.Status(q["status"]), limit, token)
 	if err != nil {
 		return nil, err
 	}

@@ -70,7 +70,12 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	if err := mem.CancelRequest(ctx, rs[1], t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	return &Handler{svc: &erasure.Service{Requests: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, rs
+	mem.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
+	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner"})
+	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
+	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
+	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
+	return &Handler{svc: &erasure.Service{Roster: mem, Requests: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, rs
 }
 
 func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {

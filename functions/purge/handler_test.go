@@ -72,7 +72,7 @@ func newFixture(t *testing.T) *fixture {
 	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
-	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}})
+	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}, PortalUserID: "cl-ava-sub"})
 	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
 	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
 	m.AddJournal("prac-demo", "cl-ava", "j1", client)
@@ -89,7 +89,7 @@ func newFixture(t *testing.T) *fixture {
 
 	// The request is made as the deletionrequest function makes it.
 	accept := &erasure.Service{
-		Settings: m, Directory: m, Requests: m, Notifications: m, Content: m,
+		Settings: m, Roster: m, Directory: m, Requests: m, Notifications: m, Content: m,
 		Scheduler: erasuretest.NewScheduler(), Mailer: f.mailer,
 		Now: f.clock.Now, NewID: func() string { return requestID }, Log: log,
 	}
@@ -104,7 +104,7 @@ func newFixture(t *testing.T) *fixture {
 
 	f.h = &Handler{
 		svc: &erasure.Service{
-			Settings: m, Directory: m, Requests: m, Notifications: m, Content: m,
+			Settings: m, Roster: m, Directory: m, Requests: m, Notifications: m, Content: m,
 			Objects: f.objects, Mailer: f.mailer,
 			SweepGrace: time.Hour,
 			Now:        f.clock.Now,

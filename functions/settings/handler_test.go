@@ -105,9 +105,12 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 	if err := mem.PutSetting(context.Background(), seeded()); err != nil {
 		t.Fatalf("seed setting: got error %v, want nil", err)
 	}
+	mem.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
+	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner"})
+	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	h := &Handler{
 		// Only the ports the function wires in main.go.
-		svc: &erasure.Service{Settings: mem, Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)},
+		svc: &erasure.Service{Settings: mem, Roster: mem, Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)},
 		log: slog.New(slog.DiscardHandler),
 	}
 	return h, mem
@@ -280,11 +283,23 @@ func TestHandler_Handle(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// TestHandler_Handle_OtherPractice: the practice comes from the token, so
-// an owner changes only their own practice.
+// TestHandler_Handle_OtherPractice: the practice comes from the token and
+// the caller's place in it from the practice's records, so an owner changes
+// only a practice that names them its owner.
 func TestHandler_Handle_OtherPractice(t *testing.T) {
 	h, mem := newHandler(t)
 	other := with(ownerClaims, "custom:practice_id", "prac-other")
+	// A real sub with another practice's id: not a practitioner there.
+	for _, req := range []events.APIGatewayV2HTTPRequest{newRequest(http.MethodPut, other, `{"enabled":true}`), newRequest(http.MethodGet, other, "")} {
+		checkError(t, call(t, h, req, http.StatusForbidden), erasure.EForbidden)
+	}
+	if got := setting(t, mem, "prac-other"); got != (erasure.Setting{PracticeID: "prac-other"}) {
+		t.Errorf("prac-other setting after a forged token: got %+v, want none", got)
+	}
+
+	// Once prac-other's records name them its owner, they may.
+	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-owner"})
+	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-owner"})
 	resp := call(t, h, newRequest(http.MethodPut, other, `{"enabled":true}`), http.StatusOK)
 	want := enabledBy(true, "pr-owner")
 	want.PracticeID = "prac-other"
@@ -294,9 +309,42 @@ func TestHandler_Handle_OtherPractice(t *testing.T) {
 	}
 
 	// A practice that never changed its setting reads as off, never updated.
+	mem.AddPractitioner("prac-new", erasure.Practitioner{ID: "pr-owner"})
 	resp = call(t, h, newRequest(http.MethodGet, with(ownerClaims, "custom:practice_id", "prac-new"), ""), http.StatusOK)
 	if resp.Body != `{"enabled":false,"updatedAt":null,"updatedBy":null}` {
 		t.Errorf("body: got %s, want %s", resp.Body, `{"enabled":false,"updatedAt":null,"updatedBy":null}`)
+	}
+}
+
+// TestHandler_Handle_Directory: the token's claims grant nothing on their
+// own: a member claiming to be the owner, a sub the practice does not
+// have, and a practitioner removed from the practice are refused and
+// change nothing.
+func TestHandler_Handle_Directory(t *testing.T) {
+	h, mem := newHandler(t)
+	forged := map[string]map[string]string{
+		"MemberClaimsOwner": with(ownerClaims, "sub", "pr-member"),
+		"UnknownSub":        with(ownerClaims, "sub", "pr-ghost"),
+	}
+	for name, claims := range forged {
+		t.Run(name, func(t *testing.T) {
+			checkError(t, call(t, h, newRequest(http.MethodPut, claims, `{"enabled":true}`), http.StatusForbidden), erasure.EForbidden)
+			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
+				t.Errorf("setting: got %+v, want %+v", got, seeded())
+			}
+		})
+	}
+	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-ghost"), ""), http.StatusForbidden), erasure.EForbidden)
+	// The member reads; once removed, they cannot.
+	call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusOK)
+	mem.RemovePractitioner("prac-demo", "pr-member")
+	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusForbidden), erasure.EForbidden)
+	// The owner removed from the team (the practice record still naming
+	// them) is refused too.
+	mem.RemovePractitioner("prac-demo", "pr-owner")
+	checkError(t, call(t, h, newRequest(http.MethodPut, ownerClaims, `{"enabled":true}`), http.StatusForbidden), erasure.EForbidden)
+	if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
+		t.Errorf("setting: got %+v, want %+v", got, seeded())
 	}
 }
 

@@ -48,7 +48,7 @@ func (s *seeder) directory(ctx context.Context) error {
 		dynamostore.PractitionerItem{PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(memberID), ID: memberID, Name: "Member", Email: "member@bench.example.com", TeamRole: "member"},
 	}
 	for _, c := range []string{clientID, otherID} {
-		items = append(items, dynamostore.ClientItem{PK: dynamostore.ClientPK(practiceID, c), SK: dynamostore.ProfileSK, ID: c, FirstName: "Client", LastName: c, PractitionerIDs: []string{memberID}})
+		items = append(items, dynamostore.ClientItem{PK: dynamostore.ClientPK(practiceID, c), SK: dynamostore.ProfileSK, ID: c, FirstName: "Client", LastName: c, PractitionerIDs: []string{memberID}, PortalUserID: c + "-sub"})
 	}
 	return s.write(ctx, items)
 }

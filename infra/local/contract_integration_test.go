@@ -114,6 +114,7 @@ func startContract(t *testing.T) *contractSystem {
 	if err := store.Put(ctx, dynamostore.ClientItem{
 		PK: dynamostore.ClientPK(otherPractice, otherOnlyClient), SK: "PROFILE", ID: otherOnlyClient,
 		FirstName: "Olu", LastName: "Ade", Email: otherOnlyClient + "@clients.example.com", PractitionerIDs: []string{other.MemberID},
+		PortalUserID: otherOnlyClient,
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -207,6 +208,7 @@ var statuses = map[string]int{
 	erasure.ETooLarge:             http.StatusRequestEntityTooLarge,
 	erasure.EUnsupportedMedia:     http.StatusUnsupportedMediaType,
 	erasure.EUnavailable:          http.StatusServiceUnavailable,
+	erasure.ETooManyRequests:      http.StatusTooManyRequests,
 }
 
 // Statuses returns a copy of the table from error code to HTTP status (the
@@ -249,10 +251,19 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 		log.ErrorContext(ctx, "internal error", "err", err)
 	}
 	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
-	if status == http.StatusServiceUnavailable {
-		resp.Headers["Retry-After"] = "5"
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		resp.Headers["Retry-After"] = retryAfter(erasure.RetryAfter(err))
 	}
 	return resp
+}
+
+// retryAfter is the Retry-After header's value for a wait of d: whole
+// seconds, rounded up, at least one; 5 when the error names no wait.
+func retryAfter(d time.Duration) string {
+	if d <= 0 {
+		return "5"
+	}
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 // PageLimit reads the optional limit query parameter: 0 when absent (the
@@ -268,6 +279,17 @@ func PageLimit(req events.APIGatewayV2HTTPRequest) (int, error) {
 		return 0, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
 	}
 	return n, nil
+}
+
+// PageToken reads the optional nextToken query parameter: "" when absent,
+// an invalid_request error when it is given but empty (a page token is
+// never empty). The store checks that it is one it gave.
+func PageToken(req events.APIGatewayV2HTTPRequest) (string, error) {
+	v, ok := req.QueryStringParameters["nextToken"]
+	if ok && v == "" {
+		return "", erasure.Errorf(erasure.EInvalid, "nextToken must not be empty; leave it out for the first page")
+	}
+	return v, nil
 }
 
 // Method returns the request's HTTP method.

@@ -210,11 +210,20 @@ func (s *Store) ExistingItems(ctx context.Context, keys []erasure.ItemKey) ([]er
 // order. projection, unless "", is a projection expression on the item's
 // attributes, with #pk and #sk for the keys.
 func batchGet(ctx context.Context, db *dynamodb.Client, table, op string, keys []map[string]ddbtypes.AttributeValue, projection string, fn func(map[string]ddbtypes.AttributeValue) error) error {
+	return batchGetNamed(ctx, db, table, op, keys, projection, nil, fn)
+}
+
+// batchGetNamed is batchGet with more attribute name placeholders for the
+// projection than #pk and #sk.
+func batchGetNamed(ctx context.Context, db *dynamodb.Client, table, op string, keys []map[string]ddbtypes.AttributeValue, projection string, names map[string]string, fn func(map[string]ddbtypes.AttributeValue) error) error {
 	for start := 0; start < len(keys); start += 100 {
 		ka := ddbtypes.KeysAndAttributes{Keys: keys[start:min(start+100, len(keys))], ConsistentRead: aws.Bool(true)}
 		if projection != "" {
 			ka.ProjectionExpression = aws.String(projection)
 			ka.ExpressionAttributeNames = map[string]string{"#pk": attrPK, "#sk": attrSK}
+			for k, v := range names {
+				ka.ExpressionAttributeNames[k] = v
+			}
 		}
 		req := map[string]ddbtypes.KeysAndAttributes{table: ka}
 		for attempt := 0; len(req) > 0; attempt++ {

@@ -28,7 +28,8 @@ type Exports struct {
 }
 
 var (
-	_ exportmodel.Clients = (*Exports)(nil)
+	_ exportmodel.Access  = (*Exports)(nil)
+	_ erasure.Roster      = (*Exports)(nil)
 	_ exportmodel.Records = (*Exports)(nil)
 	_ exportmodel.Content = (*Exports)(nil)
 )
@@ -48,17 +49,86 @@ const ExportSK = skExport
 
 func (x *Exports) store() *Store { return &Store{db: x.db, table: x.table} }
 
-// ClientExists reads the client's profile (its key only).
-func (x *Exports) ClientExists(ctx context.Context, practiceID, clientID string) (bool, error) {
-	res, err := x.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &x.table, Key: key(ClientPK(practiceID, clientID), skProfile),
-		ProjectionExpression:     aws.String("#pk"),
-		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
-	})
+// Sort keys of the export's own items in other partitions: the client's
+// active-export pointer (in the client's partition) and a practitioner's
+// export quota (in the practitioner's partition, beside their
+// notifications).
+const (
+	skActiveExport = "EXPORT#ACTIVE"
+	skExportQuota  = "EXPORT#QUOTA"
+)
+
+// activeExportItem points at the client's latest export.
+type activeExportItem struct {
+	PK          string    `dynamodbav:"pk"`
+	SK          string    `dynamodbav:"sk"`
+	ExportID    string    `dynamodbav:"exportId"`
+	RequestedAt time.Time `dynamodbav:"requestedAt"`
+}
+
+// exportQuotaItem is a practitioner's latest export times (RFC 3339, oldest
+// first) and the version a conditional write compares.
+type exportQuotaItem struct {
+	PK      string   `dynamodbav:"pk"`
+	SK      string   `dynamodbav:"sk"`
+	Times   []string `dynamodbav:"requestedAt"`
+	Version int64    `dynamodbav:"version"`
+}
+
+// Member checks a practitioner against the practice's records, as the
+// erasure store does.
+func (x *Exports) Member(ctx context.Context, practiceID, sub string) (erasure.Member, error) {
+	return x.store().Member(ctx, practiceID, sub)
+}
+
+// ExportAccess reads the practitioner item, the client's profile, the
+// client's active-export pointer and the practitioner's quota with one
+// BatchGetItem.
+func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID string) (exportmodel.Gate, error) {
+	member := key(PracticePK(practiceID), PractitionerSK(sub))
+	profile := key(ClientPK(practiceID, clientID), skProfile)
+	active := key(ClientPK(practiceID, clientID), skActiveExport)
+	quota := key(PractitionerPK(practiceID, sub), skExportQuota)
+	var g exportmodel.Gate
+	err := batchGetNamed(ctx, x.db, x.table, "read export access", []map[string]ddbtypes.AttributeValue{member, profile, active, quota},
+		"#pk, #sk, #exportId, #requestedAt, #version", map[string]string{"#exportId": "exportId", "#requestedAt": "requestedAt", "#version": "version"},
+		func(item map[string]ddbtypes.AttributeValue) error {
+			pk, _ := item[attrPK].(*ddbtypes.AttributeValueMemberS)
+			sk, _ := item[attrSK].(*ddbtypes.AttributeValueMemberS)
+			if pk == nil || sk == nil {
+				return fmt.Errorf("read export access: an item without its keys")
+			}
+			switch {
+			case pk.Value == PracticePK(practiceID):
+				g.Member = true
+			case sk.Value == skProfile:
+				g.ClientExists = true
+			case sk.Value == skActiveExport:
+				var it activeExportItem
+				if err := unmarshalItem(item, &it); err != nil {
+					return fmt.Errorf("decode active export: %w", err)
+				}
+				g.Active = it.ExportID
+			case sk.Value == skExportQuota:
+				var it exportQuotaItem
+				if err := unmarshalItem(item, &it); err != nil {
+					return fmt.Errorf("decode export quota: %w", err)
+				}
+				g.Quota.Version = it.Version
+				for _, v := range it.Times {
+					t, err := time.Parse(time.RFC3339Nano, v)
+					if err != nil {
+						return fmt.Errorf("decode export quota: %w", err)
+					}
+					g.Quota.Times = append(g.Quota.Times, t.UTC())
+				}
+			}
+			return nil
+		})
 	if err != nil {
-		return false, translate("get client", err)
+		return exportmodel.Gate{}, err
 	}
-	return res.Item != nil, nil
+	return g, nil
 }
 
 // exportItem is an export record. The lease is Unix milliseconds, which a
@@ -109,16 +179,51 @@ func decodeExport(item map[string]ddbtypes.AttributeValue) (exportmodel.Export, 
 	return it.export(), nil
 }
 
-func (x *Exports) CreateExport(ctx context.Context, e exportmodel.Export) error {
-	item, err := MarshalItem(exportItem{
+// CreateExport writes the export record, the client's active-export
+// pointer and the practitioner's quota in one TransactWriteItems, each
+// conditional.
+func (x *Exports) CreateExport(ctx context.Context, e exportmodel.Export, slot exportmodel.Slot) error {
+	record, err := MarshalItem(exportItem{
 		PK: ExportPK(e.ID), SK: skExport, ID: e.ID, PracticeID: e.PracticeID, ClientID: e.ClientID,
 		RequestedBy: e.RequestedBy, Status: e.Status, RequestedAt: e.RequestedAt.UTC(), ScheduleName: e.ScheduleName,
 	})
 	if err != nil {
 		return err
 	}
-	_, err = x.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &x.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	active, err := MarshalItem(activeExportItem{
+		PK: ClientPK(e.PracticeID, e.ClientID), SK: skActiveExport, ExportID: e.ID, RequestedAt: e.RequestedAt.UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	q := exportQuotaItem{PK: PractitionerPK(e.PracticeID, e.RequestedBy), SK: skExportQuota, Version: slot.Quota.Version}
+	for _, t := range slot.Quota.Times {
+		q.Times = append(q.Times, t.UTC().Format(time.RFC3339Nano))
+	}
+	quota, err := MarshalItem(q)
+	if err != nil {
+		return err
+	}
+	// Each pointer is either absent or still what was read.
+	activeCond, activeValues := aws.String("attribute_not_exists(pk)"), map[string]ddbtypes.AttributeValue(nil)
+	if slot.Active != "" {
+		activeCond, activeValues = aws.String("exportId = :prev"), map[string]ddbtypes.AttributeValue{":prev": str(slot.Active)}
+	}
+	quotaCond, quotaValues := aws.String("attribute_not_exists(pk)"), map[string]ddbtypes.AttributeValue(nil)
+	if prev := slot.Quota.Version - 1; prev > 0 {
+		quotaCond, quotaValues = aws.String("#version = :prev"), map[string]ddbtypes.AttributeValue{":prev": num(prev)}
+	}
+	var quotaNames map[string]string
+	if quotaValues != nil {
+		quotaNames = map[string]string{"#version": "version"}
+	}
+	_, err = x.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []ddbtypes.TransactWriteItem{
+			{Put: &ddbtypes.Put{TableName: &x.table, Item: record, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+			{Put: &ddbtypes.Put{TableName: &x.table, Item: active, ConditionExpression: activeCond, ExpressionAttributeValues: activeValues}},
+			{Put: &ddbtypes.Put{TableName: &x.table, Item: quota, ConditionExpression: quotaCond,
+				ExpressionAttributeNames: quotaNames, ExpressionAttributeValues: quotaValues}},
+		},
 	})
 	return translate("create export", err)
 }

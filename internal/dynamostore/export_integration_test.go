@@ -43,6 +43,14 @@ func (sd *exportSeeder) put(item any) {
 	}
 }
 
+func (sd *exportSeeder) AddPractitioner(practiceID, sub string, owner bool) {
+	pk := dynamostore.PracticePK(practiceID)
+	sd.put(dynamostore.PractitionerItem{PK: pk, SK: dynamostore.PractitionerSK(sub), ID: sub, Name: "N", Email: sub + "@example.test"})
+	if owner {
+		sd.put(dynamostore.PracticeItem{PK: pk, SK: dynamostore.PracticeSK, Name: "P", OwnerID: sub})
+	}
+}
+
 func (sd *exportSeeder) AddClient(practiceID, clientID string) {
 	sd.put(dynamostore.ClientItem{PK: dynamostore.ClientPK(practiceID, clientID), SK: dynamostore.ProfileSK, ID: clientID, FirstName: "F", LastName: "L"})
 }

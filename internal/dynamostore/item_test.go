@@ -42,6 +42,8 @@ var itemTypes = []reflect.Type{
 	reflect.TypeFor[activeItem](),
 	reflect.TypeFor[closedItem](),
 	reflect.TypeFor[exportItem](),
+	reflect.TypeFor[activeExportItem](),
+	reflect.TypeFor[exportQuotaItem](),
 	reflect.TypeFor[exportContent](),
 	reflect.TypeFor[erasure.Counts](),
 	reflect.TypeFor[export.Counts](),

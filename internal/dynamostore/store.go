@@ -23,6 +23,7 @@ type Store struct {
 var (
 	_ erasure.SettingStore      = (*Store)(nil)
 	_ erasure.Directory         = (*Store)(nil)
+	_ erasure.Roster            = (*Store)(nil)
 	_ erasure.RequestStore      = (*Store)(nil)
 	_ erasure.NotificationStore = (*Store)(nil)
 	_ erasure.Content           = (*Store)(nil)
@@ -137,6 +138,85 @@ func (s *Store) GetSetting(ctx context.Context, practiceID string) (erasure.Sett
 	return erasure.Setting{PracticeID: practiceID, Enabled: it.Enabled, UpdatedAt: it.UpdatedAt, UpdatedBy: it.UpdatedBy}, nil
 }
 
+// settingProjection reads, of the practice's partition, only what the
+// setting and a membership check need (the settings function's role may
+// read nothing else).
+const settingProjection = "#pk, #sk, #enabled, #updatedAt, #updatedBy, #ownerId"
+
+var settingNames = map[string]string{
+	"#enabled": "enabled", "#updatedAt": "updatedAt", "#updatedBy": "updatedBy", "#ownerId": "ownerId",
+}
+
+// GetSettingAs reads the setting, the practice record and the caller's
+// practitioner item with one BatchGetItem.
+func (s *Store) GetSettingAs(ctx context.Context, practiceID, sub string) (erasure.Setting, erasure.Member, error) {
+	st := erasure.Setting{PracticeID: practiceID}
+	m, found, err := s.member(ctx, practiceID, sub, func(item map[string]ddbtypes.AttributeValue) error {
+		var it settingItem
+		if err := unmarshalItem(item, &it); err != nil {
+			return fmt.Errorf("decode setting: %w", err)
+		}
+		st.Enabled, st.UpdatedAt, st.UpdatedBy = it.Enabled, it.UpdatedAt, it.UpdatedBy
+		return nil
+	}, key(PracticePK(practiceID), skSetting))
+	if err != nil {
+		return erasure.Setting{}, erasure.Member{}, err
+	}
+	if !found {
+		return erasure.Setting{}, erasure.Member{}, erasure.ErrNotFound
+	}
+	return st, m, nil
+}
+
+// Member reads the practice record and the practitioner item of sub with
+// one BatchGetItem.
+func (s *Store) Member(ctx context.Context, practiceID, sub string) (erasure.Member, error) {
+	m, found, err := s.member(ctx, practiceID, sub, nil)
+	if err != nil {
+		return erasure.Member{}, err
+	}
+	if !found {
+		return erasure.Member{}, erasure.ErrNotFound
+	}
+	return m, nil
+}
+
+// member reads, in one BatchGetItem, the practice record, sub's
+// practitioner item and the extra keys of the practice's partition (each
+// handed to other). found is whether the practitioner item exists.
+func (s *Store) member(ctx context.Context, practiceID, sub string, other func(map[string]ddbtypes.AttributeValue) error, extra ...map[string]ddbtypes.AttributeValue) (erasure.Member, bool, error) {
+	pk := PracticePK(practiceID)
+	keys := append([]map[string]ddbtypes.AttributeValue{key(pk, skPractice), key(pk, PractitionerSK(sub))}, extra...)
+	var (
+		m     = erasure.Member{Practitioner: erasure.Practitioner{ID: sub}}
+		found bool
+		owner string
+	)
+	err := batchGetNamed(ctx, s.db, s.table, "read membership", keys, settingProjection, settingNames, func(item map[string]ddbtypes.AttributeValue) error {
+		sk, _ := item[attrSK].(*ddbtypes.AttributeValueMemberS)
+		switch {
+		case sk == nil:
+			return fmt.Errorf("read membership: an item without a sort key")
+		case sk.Value == skPractice:
+			var it PracticeItem
+			if err := unmarshalItem(item, &it); err != nil {
+				return fmt.Errorf("decode practice: %w", err)
+			}
+			owner = it.OwnerID
+		case sk.Value == PractitionerSK(sub):
+			found = true
+		case other != nil:
+			return other(item)
+		}
+		return nil
+	})
+	if err != nil {
+		return erasure.Member{}, false, err
+	}
+	m.Owner = owner != "" && owner == sub
+	return m, found, nil
+}
+
 func (s *Store) PutSetting(ctx context.Context, st erasure.Setting) error {
 	item, err := MarshalItem(settingItem{
 		PK: PracticePK(st.PracticeID), SK: skSetting,
@@ -179,6 +259,8 @@ type ClientItem struct {
 	LastName        string   `dynamodbav:"lastName"`
 	Email           string   `dynamodbav:"email,omitempty"`
 	PractitionerIDs []string `dynamodbav:"practitionerIds"`
+	// PortalUserID is the sub of the client's portal user.
+	PortalUserID string `dynamodbav:"portalUserId,omitempty"`
 }
 
 func (s *Store) GetPractice(ctx context.Context, practiceID string) (erasure.Practice, error) {
@@ -217,6 +299,7 @@ func (s *Store) GetClient(ctx context.Context, practiceID, clientID string) (era
 	return erasure.Client{
 		PracticeID: practiceID, ID: clientID,
 		FirstName: it.FirstName, LastName: it.LastName, Email: it.Email, PractitionerIDs: it.PractitionerIDs,
+		PortalUserID: it.PortalUserID,
 	}, nil
 }
 

@@ -68,6 +68,7 @@ func (sd *seeder) AddClient(c erasure.Client) {
 	sd.put(dynamostore.ClientItem{
 		PK: dynamostore.ClientPK(c.PracticeID, c.ID), SK: dynamostore.ProfileSK,
 		ID: c.ID, FirstName: c.FirstName, LastName: c.LastName, Email: c.Email, PractitionerIDs: c.PractitionerIDs,
+		PortalUserID: c.PortalUserID,
 	})
 }
 

@@ -70,7 +70,7 @@ func SeedExportFile(t testing.TB, st *Stack, store *dynamostore.Store, p Practic
 	for _, c := range []string{clientID, other} {
 		must(t, store.Put(ctx, dynamostore.ClientItem{
 			PK: dynamostore.ClientPK(p.ID, c), SK: dynamostore.ProfileSK, ID: c, FirstName: "First " + c, LastName: "Last",
-			Email: c + "@clients.example.com", PractitionerIDs: []string{p.MemberID},
+			Email: c + "@clients.example.com", PractitionerIDs: []string{p.MemberID}, PortalUserID: c + "-sub",
 		}))
 	}
 	record := func(clientID, sk, typ string, a export.Author, created time.Time, title, body, fileName string, objects ...string) {

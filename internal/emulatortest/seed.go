@@ -82,7 +82,7 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 
 	must(t, store.Put(ctx, dynamostore.ClientItem{
 		PK: pk, SK: dynamostore.ProfileSK, ID: clientID, FirstName: firstName, LastName: lastName,
-		Email: f.Email, PractitionerIDs: []string{p.MemberID},
+		Email: f.Email, PractitionerIDs: []string{p.MemberID}, PortalUserID: clientID + "-sub",
 	}))
 	record := func(sk, typ string, a erasure.Author, objects ...string) erasure.ItemKey {
 		r := dynamostore.Record{PK: pk, SK: sk, Type: typ, AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: at,

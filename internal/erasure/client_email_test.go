@@ -15,7 +15,7 @@ const adaEmail = "ada@example.com"
 // withClientEmail gives client c1 an email on their profile.
 func withClientEmail(f *fixture) {
 	f.mem.AddClient(erasure.Client{PracticeID: practiceID, ID: clientID, FirstName: "Ada", LastName: "Lovelace",
-		Email: adaEmail, PractitionerIDs: []string{"prac-b", "owner", "prac-a", "ghost"}})
+		Email: adaEmail, PractitionerIDs: []string{"prac-b", "owner", "prac-a", "ghost"}, PortalUserID: "user-" + clientID})
 }
 
 // emailsTo splits what was sent into the client's emails and the others.

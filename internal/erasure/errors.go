@@ -3,6 +3,7 @@ package erasure
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The API edge maps each code to one HTTP status
@@ -19,6 +20,7 @@ const (
 	EAlreadyPurging       = "already_purging"
 	EAlreadyCompleted     = "already_completed"
 	EUnavailable          = "service_unavailable"
+	ETooManyRequests      = "too_many_requests"
 	ETooLarge             = "payload_too_large"
 	EUnsupportedMedia     = "unsupported_media_type"
 	EMethodNotAllowed     = "method_not_allowed"
@@ -29,6 +31,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -46,6 +51,16 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// RetryAfter returns how long err says to wait before a retry; 0 when it
+// does not say.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorMessage returns the caller-safe message of err.

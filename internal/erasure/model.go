@@ -78,6 +78,14 @@ type Practitioner struct {
 	Email string
 }
 
+// Member is a practitioner caller as the practice's own records have them:
+// their practitioner item, and whether the practice names them its owner.
+// Only the directory makes a caller a Member; a token's claims never do.
+type Member struct {
+	Practitioner
+	Owner bool
+}
+
 // Client is the part of a client's profile the flow reads. It is never
 // written by this service.
 type Client struct {
@@ -87,6 +95,9 @@ type Client struct {
 	LastName        string
 	Email           string   // where the client's own emails go; may be empty
 	PractitionerIDs []string // assigned practitioners
+	// PortalUserID is the token sub of the client's portal user: a client
+	// token is this client's only when its sub is this.
+	PortalUserID string
 }
 
 // DisplayName is the client's name for practitioner-facing notices.

@@ -15,7 +15,19 @@ type SettingStore interface {
 	// GetSetting returns the practice's setting, or the zero Setting (off,
 	// never updated) when the practice has none.
 	GetSetting(ctx context.Context, practiceID string) (Setting, error)
+	// GetSettingAs reads the setting and the caller's membership (as
+	// Roster.Member does) in one read; ErrNotFound, and no setting, when
+	// the practice has no practitioner item for sub.
+	GetSettingAs(ctx context.Context, practiceID, sub string) (Setting, Member, error)
 	PutSetting(ctx context.Context, s Setting) error
+}
+
+// Roster checks practitioner callers against the practice's own records.
+type Roster interface {
+	// Member returns the practitioner whose sub is sub in the practice,
+	// and whether the practice's record names them its owner; ErrNotFound
+	// when the practice has no practitioner item for sub.
+	Member(ctx context.Context, practiceID, sub string) (Member, error)
 }
 
 // Directory reads records other services of the platform own.

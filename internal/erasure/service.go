@@ -15,6 +15,7 @@ import (
 // and leaves the others nil.
 type Service struct {
 	Settings      SettingStore
+	Roster        Roster
 	Directory     Directory
 	Requests      RequestStore
 	Notifications NotificationStore
@@ -75,11 +76,38 @@ func NewRequestID() string {
 // that creating it twice cannot make two.
 func ScheduleName(requestID string) string { return "rtbf-purge-" + requestID }
 
-func requirePractitioner(a Actor) error {
+// RequirePractitioner refuses anyone but a practitioner, by the token's
+// role alone. The API edge calls it before reading a body or a query, so
+// that a caller who may not use a route learns only that; the service then
+// checks the practitioner against the practice's records.
+func RequirePractitioner(a Actor) error {
 	if a.Role != RolePractitioner {
 		return Errorf(EForbidden, "only practitioners may do this")
 	}
 	return nil
+}
+
+// member checks a practitioner caller against the practice's records: the
+// practice must have a practitioner item for the token's sub. Removing
+// that item revokes access at once, whatever the token says.
+func (s *Service) member(ctx context.Context, a Actor) (Member, error) {
+	if err := RequirePractitioner(a); err != nil {
+		return Member{}, err
+	}
+	m, err := s.Roster.Member(ctx, a.PracticeID, a.Subject)
+	return m, MemberError(err)
+}
+
+// MemberError is the error for a failed membership read: forbidden when
+// the practice has no such practitioner, internal otherwise.
+func MemberError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound):
+		return Errorf(EForbidden, "you are not a practitioner of this practice")
+	}
+	return fmt.Errorf("check practitioner: %w", err)
 }
 
 // RequireClient refuses anyone but a client. The API edge calls it before
@@ -91,9 +119,11 @@ func RequireClient(a Actor) error {
 	return nil
 }
 
-// RequireOwner refuses anyone but the practice's team owner.
+// RequireOwner refuses a token that does not claim the team owner's role.
+// The claim only narrows: PutSetting still checks the practice's record,
+// whose ownerId alone makes a caller the owner.
 func RequireOwner(a Actor) error {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequirePractitioner(a); err != nil {
 		return err
 	}
 	if a.TeamRole != TeamOwner {
@@ -102,19 +132,33 @@ func RequireOwner(a Actor) error {
 	return nil
 }
 
-// GetSetting returns the practice's Right To Be Forgotten setting.
+// GetSetting returns the practice's Right To Be Forgotten setting to a
+// practitioner of the practice; the setting and the caller's membership
+// are read together.
 func (s *Service) GetSetting(ctx context.Context, a Actor) (Setting, error) {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequirePractitioner(a); err != nil {
 		return Setting{}, err
 	}
-	return s.Settings.GetSetting(ctx, a.PracticeID)
+	st, _, err := s.Settings.GetSettingAs(ctx, a.PracticeID, a.Subject)
+	if err := MemberError(err); err != nil {
+		return Setting{}, err
+	}
+	return st, nil
 }
 
 // PutSetting turns client-initiated deletion on or off. Only the team owner
-// may; turning it off does not cancel requests already accepted.
+// may: the practitioner whose sub the practice's record names its owner.
+// Turning it off does not cancel requests already accepted.
 func (s *Service) PutSetting(ctx context.Context, a Actor, enabled bool) (Setting, error) {
 	if err := RequireOwner(a); err != nil {
 		return Setting{}, err
+	}
+	m, err := s.member(ctx, a)
+	if err != nil {
+		return Setting{}, err
+	}
+	if !m.Owner {
+		return Setting{}, Errorf(EForbidden, "only the team owner may change this setting")
 	}
 	now := s.now()
 	st := Setting{PracticeID: a.PracticeID, Enabled: enabled, UpdatedAt: &now, UpdatedBy: a.Subject}
@@ -133,18 +177,12 @@ type PortalView struct {
 // Portal tells a client whether they may delete their account and what
 // became of a request they made.
 func (s *Service) Portal(ctx context.Context, a Actor) (PortalView, error) {
-	if err := s.requireOpenClient(ctx, a); err != nil {
+	if _, err := s.openClient(ctx, a); err != nil {
 		return PortalView{}, err
 	}
 	st, err := s.Settings.GetSetting(ctx, a.PracticeID)
 	if err != nil {
 		return PortalView{}, fmt.Errorf("get setting: %w", err)
-	}
-	if _, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return PortalView{}, Errorf(EForbidden, "no client profile matches this token")
-		}
-		return PortalView{}, fmt.Errorf("get client: %w", err)
 	}
 	v := PortalView{Available: st.Enabled}
 	r, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
@@ -158,10 +196,29 @@ func (s *Service) Portal(ctx context.Context, a Actor) (PortalView, error) {
 	return v, nil
 }
 
-func (s *Service) requireOpenClient(ctx context.Context, a Actor) error {
+// openClient is the caller's client profile, once it names the caller and
+// their portal is open. A token is a client's only when its sub is the
+// profile's portalUserId: a token naming another client, or a client with
+// no profile, is refused before anything else of that client is read.
+func (s *Service) openClient(ctx context.Context, a Actor) (Client, error) {
 	if err := RequireClient(a); err != nil {
-		return err
+		return Client{}, err
 	}
+	c, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID)
+	if errors.Is(err, ErrNotFound) || (err == nil && (c.PortalUserID == "" || c.PortalUserID != a.Subject)) {
+		return Client{}, Errorf(EForbidden, "no client profile matches this token")
+	}
+	if err != nil {
+		return Client{}, fmt.Errorf("get client: %w", err)
+	}
+	if err := s.portalOpen(ctx, a); err != nil {
+		return Client{}, err
+	}
+	return c, nil
+}
+
+// portalOpen refuses a client whose portal a completed purge closed.
+func (s *Service) portalOpen(ctx context.Context, a Actor) error {
 	closed, err := s.Requests.PortalClosed(ctx, a.PracticeID, a.ClientID)
 	if err != nil {
 		return fmt.Errorf("portal access: %w", err)
@@ -180,7 +237,8 @@ func (s *Service) requireOpenClient(ctx context.Context, a Actor) error {
 // the schedule cannot be made the request is rolled back and the caller gets
 // EUnavailable, so a retry starts afresh.
 func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, error) {
-	if err := s.requireOpenClient(ctx, a); err != nil {
+	client, err := s.openClient(ctx, a)
+	if err != nil {
 		return Request{}, false, err
 	}
 	existing, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
@@ -198,13 +256,6 @@ func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, 
 	}
 	if !st.Enabled {
 		return Request{}, false, Errorf(EDeletionDisabled, "your practitioner has not enabled account deletion from the client portal; please contact them")
-	}
-	client, err := s.Directory.GetClient(ctx, a.PracticeID, a.ClientID)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return Request{}, false, Errorf(EForbidden, "no client profile matches this token")
-		}
-		return Request{}, false, fmt.Errorf("get client: %w", err)
 	}
 	counts, err := s.Scope(ctx, a.PracticeID, a.ClientID)
 	if err != nil {
@@ -228,7 +279,7 @@ func (s *Service) RequestDeletion(ctx context.Context, a Actor) (Request, bool, 
 	if errors.Is(err, ErrConditionFailed) {
 		// Another call won the race (or the portal closed meanwhile):
 		// answer with what it made.
-		if err := s.requireOpenClient(ctx, a); err != nil {
+		if err := s.portalOpen(ctx, a); err != nil {
 			return Request{}, false, err
 		}
 		existing, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
@@ -295,7 +346,7 @@ func (s *Service) accept(ctx context.Context, r Request, created bool, client *C
 // starts: the request becomes cancelled, its schedule is deleted and the
 // practitioners are told. Once the purge has started it is too late.
 func (s *Service) CancelDeletion(ctx context.Context, a Actor) (Request, error) {
-	if err := s.requireOpenClient(ctx, a); err != nil {
+	if _, err := s.openClient(ctx, a); err != nil {
 		return Request{}, err
 	}
 	r, err := s.Requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
@@ -554,7 +605,7 @@ const (
 // ListNotifications lists the calling practitioner's own notifications, newest
 // first, a page at a time.
 func (s *Service) ListNotifications(ctx context.Context, a Actor, limit int, token string) ([]Notification, string, error) {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequirePractitioner(a); err != nil {
 		return nil, "", err
 	}
 	if limit == 0 {
@@ -562,6 +613,9 @@ func (s *Service) ListNotifications(ctx context.Context, a Actor, limit int, tok
 	}
 	if limit < 1 || limit > MaxPageSize {
 		return nil, "", Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
+	}
+	if _, err := s.member(ctx, a); err != nil {
+		return nil, "", err
 	}
 	ns, next, err := s.Inbox.ListNotifications(ctx, a.PracticeID, a.Subject, limit, token)
 	if errors.Is(err, ErrBadToken) {
@@ -576,11 +630,14 @@ func (s *Service) ListNotifications(ctx context.Context, a Actor, limit int, tok
 // MarkNotificationRead marks one of the calling practitioner's own
 // notifications read; another practitioner's is not found.
 func (s *Service) MarkNotificationRead(ctx context.Context, a Actor, id string) (Notification, error) {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequirePractitioner(a); err != nil {
 		return Notification{}, err
 	}
 	if !ValidID(id) {
 		return Notification{}, Errorf(ENotFound, "no such notification")
+	}
+	if _, err := s.member(ctx, a); err != nil {
+		return Notification{}, err
 	}
 	n, err := s.Inbox.MarkRead(ctx, a.PracticeID, a.Subject, id)
 	if errors.Is(err, ErrNotFound) {
@@ -600,7 +657,7 @@ var listableStatuses = map[Status]bool{
 // ListDeletionRequests lists the calling practitioner's practice's
 // deletion requests, newest first, a page at a time.
 func (s *Service) ListDeletionRequests(ctx context.Context, a Actor, status Status, limit int, token string) ([]Request, string, error) {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequirePractitioner(a); err != nil {
 		return nil, "", err
 	}
 	if status != "" && !listableStatuses[status] {
@@ -611,6 +668,9 @@ func (s *Service) ListDeletionRequests(ctx context.Context, a Actor, status Stat
 	}
 	if limit < 1 || limit > MaxPageSize {
 		return nil, "", Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
+	}
+	if _, err := s.member(ctx, a); err != nil {
+		return nil, "", err
 	}
 	rs, next, err := s.Requests.ListRequests(ctx, a.PracticeID, status, limit, token)
 	if errors.Is(err, ErrBadToken) {
@@ -625,11 +685,14 @@ func (s *Service) ListDeletionRequests(ctx context.Context, a Actor, status Stat
 // GetDeletionRequest returns one of the practice's requests; another
 // practice's is not found.
 func (s *Service) GetDeletionRequest(ctx context.Context, a Actor, id string) (Request, error) {
-	if err := requirePractitioner(a); err != nil {
+	if err := RequirePractitioner(a); err != nil {
 		return Request{}, err
 	}
 	if !ValidID(id) {
 		return Request{}, Errorf(ENotFound, "no such deletion request")
+	}
+	if _, err := s.member(ctx, a); err != nil {
+		return Request{}, err
 	}
 	r, err := s.Requests.GetRequest(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && r.PracticeID != a.PracticeID) {

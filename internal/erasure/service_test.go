@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,7 @@ func newFixture(t *testing.T) *fixture {
 	var n atomic.Int64
 	f.svc = &erasure.Service{
 		Settings:      f.mem,
+		Roster:        f.mem,
 		Directory:     f.mem,
 		Requests:      f.mem,
 		Notifications: f.mem,
@@ -92,9 +94,9 @@ func newFixture(t *testing.T) *fixture {
 		f.mem.AddPractitioner(practiceID, p)
 	}
 	f.mem.AddClient(erasure.Client{PracticeID: practiceID, ID: clientID, FirstName: "Ada", LastName: "Lovelace",
-		PractitionerIDs: []string{"prac-b", "owner", "prac-a", "ghost"}})
+		PractitionerIDs: []string{"prac-b", "owner", "prac-a", "ghost"}, PortalUserID: "user-" + clientID})
 	f.mem.AddClient(erasure.Client{PracticeID: practiceID, ID: otherID, FirstName: "Bob",
-		PractitionerIDs: []string{"prac-a"}})
+		PractitionerIDs: []string{"prac-a"}, PortalUserID: "user-" + otherID})
 	return f
 }
 
@@ -614,4 +616,111 @@ func TestService_RequestDeletion(t *testing.T) {
 			})
 		}
 	})
+}
+
+// A token's claims are inputs: only the practice's records make a caller a
+// practitioner, the owner, or a client. Each forged caller is refused and
+// changes nothing: no request, schedule, notification, email or setting.
+func TestService_Directory(t *testing.T) {
+	ctx := context.Background()
+	forged := []struct {
+		name string
+		call func(f *fixture, t *testing.T) error
+	}{
+		// Another client's id with the caller's own sub.
+		{"Client/AnotherClientsID/Portal", func(f *fixture, t *testing.T) error {
+			_, err := f.svc.Portal(ctx, mustActor(t, "user-"+otherID, erasure.RoleClient, practiceID, clientID, ""))
+			return err
+		}},
+		{"Client/AnotherClientsID/Request", func(f *fixture, t *testing.T) error {
+			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-"+otherID, erasure.RoleClient, practiceID, clientID, ""))
+			return err
+		}},
+		{"Client/AnotherClientsID/Cancel", func(f *fixture, t *testing.T) error {
+			_, err := f.svc.CancelDeletion(ctx, mustActor(t, "user-"+otherID, erasure.RoleClient, practiceID, clientID, ""))
+			return err
+		}},
+		// A profile that names no portal user.
+		{"Client/NoPortalUser", func(f *fixture, t *testing.T) error {
+			f.mem.AddClient(erasure.Client{PracticeID: practiceID, ID: "c-nouser", FirstName: "No"})
+			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-c-nouser", erasure.RoleClient, practiceID, "c-nouser", ""))
+			return err
+		}},
+		// The right sub with another practice's id.
+		{"Client/AnotherPractice", func(f *fixture, t *testing.T) error {
+			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-"+clientID, erasure.RoleClient, "p-other", clientID, ""))
+			return err
+		}},
+		{"Member/ClaimsOwner", func(f *fixture, t *testing.T) error {
+			_, err := f.svc.PutSetting(ctx, mustActor(t, "prac-a", erasure.RolePractitioner, practiceID, "", erasure.TeamOwner), false)
+			return err
+		}},
+		{"Practitioner/NotInPractice/Setting", func(f *fixture, t *testing.T) error {
+			_, err := f.svc.GetSetting(ctx, mustActor(t, "prac-ghost", erasure.RolePractitioner, practiceID, "", erasure.TeamMember))
+			return err
+		}},
+		{"Practitioner/NotInPractice/Requests", func(f *fixture, t *testing.T) error {
+			_, _, err := f.svc.ListDeletionRequests(ctx, mustActor(t, "prac-ghost", erasure.RolePractitioner, practiceID, "", erasure.TeamMember), "", 0, "")
+			return err
+		}},
+		{"Practitioner/NotInPractice/Notifications", func(f *fixture, t *testing.T) error {
+			_, _, err := f.svc.ListNotifications(ctx, mustActor(t, "prac-ghost", erasure.RolePractitioner, practiceID, "", erasure.TeamMember), 0, "")
+			return err
+		}},
+		{"Practitioner/Removed/Request", func(f *fixture, t *testing.T) error {
+			f.mem.RemovePractitioner(practiceID, "prac-a")
+			_, err := f.svc.GetDeletionRequest(ctx, memberActor(t), "req-001")
+			return err
+		}},
+		{"Practitioner/Removed/MarkRead", func(f *fixture, t *testing.T) error {
+			f.mem.RemovePractitioner(practiceID, "prac-a")
+			_, err := f.svc.MarkNotificationRead(ctx, memberActor(t), "req-001-requested")
+			return err
+		}},
+		{"Owner/Removed", func(f *fixture, t *testing.T) error {
+			f.mem.RemovePractitioner(practiceID, "owner")
+			_, err := f.svc.PutSetting(ctx, ownerActor(t), false)
+			return err
+		}},
+		{"Owner/AnotherPractice", func(f *fixture, t *testing.T) error {
+			_, err := f.svc.PutSetting(ctx, mustActor(t, "owner", erasure.RolePractitioner, "p-other", "", erasure.TeamOwner), true)
+			return err
+		}},
+	}
+	for _, tc := range forged {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.setEnabled(t, true)
+			// A pending request of c1 for the forged cancels to aim at.
+			f.request(t, clientActor(t, clientID))
+			f.mem.AddPractice(erasure.Practice{ID: "p-other", Name: "Other", OwnerID: "x"})
+			before := f.mem.Requests()
+			notices, mails, schedules := len(f.mem.Notifications()), len(f.mailer.Emails()), len(f.sched.Schedules)
+			st, _ := f.mem.GetSetting(ctx, practiceID)
+			err := tc.call(f, t)
+			wantCode(t, err, erasure.EForbidden)
+			if got := f.mem.Requests(); !reflect.DeepEqual(got, before) {
+				t.Errorf("requests changed: got %+v, want %+v", got, before)
+			}
+			if len(f.mem.Notifications()) != notices || len(f.mailer.Emails()) != mails || len(f.sched.Schedules) != schedules {
+				t.Errorf("notices, emails or schedules changed")
+			}
+			if got, _ := f.mem.GetSetting(ctx, practiceID); !reflect.DeepEqual(got, st) {
+				t.Errorf("setting changed: got %+v, want %+v", got, st)
+			}
+			if got, _ := f.mem.GetSetting(ctx, "p-other"); got.UpdatedAt != nil {
+				t.Errorf("another practice's setting was written: %+v", got)
+			}
+		})
+	}
+	// The honest callers still work.
+	f := newFixture(t)
+	f.setEnabled(t, true)
+	r := f.request(t, clientActor(t, clientID))
+	if _, err := f.svc.GetDeletionRequest(ctx, memberActor(t), r.ID); err != nil {
+		t.Errorf("member reads the request: %v", err)
+	}
+	if _, err := f.svc.CancelDeletion(ctx, clientActor(t, clientID)); err != nil {
+		t.Errorf("client cancels: %v", err)
+	}
 }

@@ -37,6 +37,7 @@ var _ Seeder = (*Memory)(nil)
 // Stores is every storage port the contract covers, as one value.
 type Stores interface {
 	erasure.SettingStore
+	erasure.Roster
 	erasure.Directory
 	erasure.RequestStore
 	erasure.NotificationStore
@@ -96,6 +97,63 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				t.Errorf("another practice: got %+v, want %+v", other, want)
 			}
 		})
+		t.Run("GetSettingAs", func(t *testing.T) {
+			s, seed := newStores(t)
+			seed.AddPractice(erasure.Practice{ID: "pr-1", Name: "One", OwnerID: "p-owner"})
+			seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
+			seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-member", Name: "M", Email: "m@example.com"})
+			seed.AddPractitioner("pr-2", erasure.Practitioner{ID: "p-other", Name: "X", Email: "x@example.com"})
+			at := time.Date(2030, 3, 4, 10, 11, 12, 345678900, time.UTC)
+			on := erasure.Setting{PracticeID: "pr-1", Enabled: true, UpdatedAt: &at, UpdatedBy: "p-owner"}
+			must(t, s.PutSetting(ctx, on))
+			for _, c := range []struct {
+				practice, sub string
+				setting       erasure.Setting
+				owner         bool
+			}{
+				{"pr-1", "p-owner", on, true},
+				{"pr-1", "p-member", on, false},
+				{"pr-2", "p-other", erasure.Setting{PracticeID: "pr-2"}, false}, // no setting, no practice record
+			} {
+				st, m, err := s.GetSettingAs(ctx, c.practice, c.sub)
+				must(t, err)
+				if !sameSetting(st, c.setting) || m.ID != c.sub || m.Owner != c.owner {
+					t.Errorf("GetSettingAs(%s, %s): got %+v, %+v; want %+v, owner %v", c.practice, c.sub, st, m, c.setting, c.owner)
+				}
+			}
+			for _, c := range [][2]string{{"pr-1", "p-other"}, {"pr-2", "p-owner"}, {"pr-1", "p-ghost"}} {
+				_, _, err := s.GetSettingAs(ctx, c[0], c[1])
+				wantErr(t, err, erasure.ErrNotFound)
+			}
+		})
+	})
+
+	t.Run("Roster", func(t *testing.T) {
+		s, seed := newStores(t)
+		seed.AddPractice(erasure.Practice{ID: "pr-1", Name: "One", OwnerID: "p-owner"})
+		seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
+		seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-member", Name: "M", Email: "m@example.com"})
+		// The practice record names an owner who has no practitioner item.
+		seed.AddPractice(erasure.Practice{ID: "pr-2", Name: "Two", OwnerID: "p-gone"})
+		seed.AddPractitioner("pr-2", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
+		for _, c := range []struct {
+			practice, sub string
+			found, owner  bool
+		}{
+			{"pr-1", "p-owner", true, true}, {"pr-1", "p-member", true, false},
+			{"pr-2", "p-owner", true, false}, {"pr-2", "p-gone", false, false},
+			{"pr-1", "p-ghost", false, false}, {"pr-3", "p-owner", false, false},
+		} {
+			m, err := s.Member(ctx, c.practice, c.sub)
+			if !c.found {
+				wantErr(t, err, erasure.ErrNotFound)
+				continue
+			}
+			must(t, err)
+			if m.ID != c.sub || m.Owner != c.owner {
+				t.Errorf("Member(%s, %s): got %+v, want owner %v", c.practice, c.sub, m, c.owner)
+			}
+		}
 	})
 
 	t.Run("Directory", func(t *testing.T) {
@@ -133,12 +191,13 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 		})
 		t.Run("GetClient", func(t *testing.T) {
 			s, seed := newStores(t)
-			want := erasure.Client{PracticeID: "pr-1", ID: "c-1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", PractitionerIDs: []string{"p-a", "p-b"}}
+			want := erasure.Client{PracticeID: "pr-1", ID: "c-1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", PractitionerIDs: []string{"p-a", "p-b"}, PortalUserID: "u-ada"}
 			seed.AddClient(want)
 			got, err := s.GetClient(ctx, "pr-1", "c-1")
 			must(t, err)
 			if got.PracticeID != want.PracticeID || got.ID != want.ID || got.FirstName != want.FirstName ||
-				got.LastName != want.LastName || got.Email != want.Email || !sameSet(got.PractitionerIDs, want.PractitionerIDs) {
+				got.LastName != want.LastName || got.Email != want.Email || !sameSet(got.PractitionerIDs, want.PractitionerIDs) ||
+				got.PortalUserID != want.PortalUserID {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
 			_, err = s.GetClient(ctx, "pr-1", "c-missing")

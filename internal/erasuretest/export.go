@@ -17,11 +17,15 @@ import (
 )
 
 // ExportMemory implements the export ports that read and keep state
-// (export.Clients, export.Records, export.Content) in memory, with the
+// (export.Access, erasure.Roster, export.Records, export.Content) in memory, with the
 // semantics RunExportContract checks. It is safe for concurrent use.
 type ExportMemory struct {
 	mu       sync.Mutex
 	clients  map[string]bool // practiceID/clientID
+	members  map[string]bool // practiceID/sub
+	owners   map[string]string
+	active   map[string]string       // practiceID/clientID -> export id
+	quotas   map[string]export.Quota // practiceID/sub
 	exports  map[string]*memExport
 	journal  map[string][]export.JournalEntry // practiceID/clientID
 	docs     map[string][]export.Document     // practiceID/clientID
@@ -39,7 +43,8 @@ type memExport struct {
 }
 
 var (
-	_ export.Clients = (*ExportMemory)(nil)
+	_ export.Access  = (*ExportMemory)(nil)
+	_ erasure.Roster = (*ExportMemory)(nil)
 	_ export.Records = (*ExportMemory)(nil)
 	_ export.Content = (*ExportMemory)(nil)
 	_ ExportSeeder   = (*ExportMemory)(nil)
@@ -49,6 +54,8 @@ var (
 func NewExportMemory() *ExportMemory {
 	return &ExportMemory{
 		clients: map[string]bool{}, exports: map[string]*memExport{},
+		members: map[string]bool{}, owners: map[string]string{},
+		active: map[string]string{}, quotas: map[string]export.Quota{},
 		journal: map[string][]export.JournalEntry{}, docs: map[string][]export.Document{},
 		links: map[string][]string{}, sessions: map[string]export.ChatSession{},
 		messages: map[string][]export.ChatMessage{}, notes: map[string]int{},
@@ -57,6 +64,24 @@ func NewExportMemory() *ExportMemory {
 }
 
 // ---- seeding (what the platform's other services write) ----
+
+// AddPractitioner writes a practitioner's item; owner also makes the
+// practice's record name them its owner.
+func (m *ExportMemory) AddPractitioner(practiceID, sub string, owner bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.members[k2(practiceID, sub)] = true
+	if owner {
+		m.owners[practiceID] = sub
+	}
+}
+
+// RemovePractitioner deletes a practitioner's item.
+func (m *ExportMemory) RemovePractitioner(practiceID, sub string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.members, k2(practiceID, sub))
+}
 
 func (m *ExportMemory) AddClient(practiceID, clientID string) {
 	m.mu.Lock()
@@ -136,24 +161,45 @@ func (m *ExportMemory) Exports() []export.Export {
 	return out
 }
 
-// ---- export.Clients ----
+// ---- export.Access, erasure.Roster ----
 
-func (m *ExportMemory) ClientExists(_ context.Context, practiceID, clientID string) (bool, error) {
+func (m *ExportMemory) ExportAccess(_ context.Context, practiceID, sub, clientID string) (export.Gate, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.clients[k2(practiceID, clientID)], nil
+	q := m.quotas[k2(practiceID, sub)]
+	q.Times = slices.Clone(q.Times)
+	return export.Gate{
+		Member:       m.members[k2(practiceID, sub)],
+		ClientExists: m.clients[k2(practiceID, clientID)],
+		Active:       m.active[k2(practiceID, clientID)],
+		Quota:        q,
+	}, nil
+}
+
+func (m *ExportMemory) Member(_ context.Context, practiceID, sub string) (erasure.Member, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.members[k2(practiceID, sub)] {
+		return erasure.Member{}, erasure.ErrNotFound
+	}
+	return erasure.Member{Practitioner: erasure.Practitioner{ID: sub}, Owner: m.owners[practiceID] == sub}, nil
 }
 
 // ---- export.Records ----
 
-func (m *ExportMemory) CreateExport(_ context.Context, e export.Export) error {
+func (m *ExportMemory) CreateExport(_ context.Context, e export.Export, slot export.Slot) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.exports[e.ID]; ok {
+	client, practitioner := k2(e.PracticeID, e.ClientID), k2(e.PracticeID, e.RequestedBy)
+	if _, ok := m.exports[e.ID]; ok || m.active[client] != slot.Active || m.quotas[practitioner].Version != slot.Quota.Version-1 {
 		return erasure.ErrConditionFailed
 	}
 	e.RequestedAt = e.RequestedAt.UTC()
 	m.exports[e.ID] = &memExport{Export: e}
+	m.active[client] = e.ID
+	q := slot.Quota
+	q.Times = slices.Clone(q.Times)
+	m.quotas[practitioner] = q
 	return nil
 }
 

@@ -2,7 +2,9 @@ package erasuretest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +16,9 @@ import (
 // ExportSeeder writes the records other services of the platform own (the
 // client's profile and file) that the export ports read.
 type ExportSeeder interface {
+	// AddPractitioner writes a practitioner's item; owner also writes the
+	// practice's record naming them its owner.
+	AddPractitioner(practiceID, sub string, owner bool)
 	AddClient(practiceID, clientID string)
 	AddJournalEntry(practiceID, clientID string, e export.JournalEntry)
 	AddDocument(practiceID, clientID string, d export.Document)
@@ -29,7 +34,8 @@ type ExportSeeder interface {
 
 // ExportStores is every export port the contract covers, as one value.
 type ExportStores interface {
-	export.Clients
+	export.Access
+	erasure.Roster
 	export.Records
 	export.Content
 }
@@ -49,45 +55,123 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		}
 	}
 
-	t.Run("Clients", func(t *testing.T) {
+	t.Run("Access", func(t *testing.T) {
 		s, seed := newStores(t)
+		seed.AddPractitioner("pr-1", "p-owner", true)
+		seed.AddPractitioner("pr-1", "p-member", false)
+		seed.AddPractitioner("pr-2", "p-other", true)
 		seed.AddClient("pr-1", "cl-a")
 		seed.AddClient("pr-2", "cl-b")
 		for _, c := range []struct {
-			practice, client string
-			want             bool
-		}{{"pr-1", "cl-a", true}, {"pr-1", "cl-b", false}, {"pr-2", "cl-a", false}, {"pr-1", "cl-missing", false}} {
-			got, err := s.ClientExists(ctx, c.practice, c.client)
+			practice, sub, client string
+			member, client2       bool
+		}{
+			{"pr-1", "p-owner", "cl-a", true, true}, {"pr-1", "p-member", "cl-a", true, true},
+			{"pr-1", "p-owner", "cl-b", true, false}, {"pr-2", "p-owner", "cl-a", false, false},
+			{"pr-1", "p-other", "cl-a", false, true}, {"pr-1", "p-owner", "cl-missing", true, false},
+		} {
+			g, err := s.ExportAccess(ctx, c.practice, c.sub, c.client)
 			must(t, err)
-			if got != c.want {
-				t.Errorf("ClientExists(%s, %s): got %v, want %v", c.practice, c.client, got, c.want)
+			want := export.Gate{Member: c.member, ClientExists: c.client2}
+			if !reflect.DeepEqual(g, want) {
+				t.Errorf("ExportAccess(%s, %s, %s): got %+v, want %+v", c.practice, c.sub, c.client, g, want)
+			}
+		}
+		for _, c := range []struct {
+			practice, sub string
+			want          *erasure.Member
+		}{
+			{"pr-1", "p-owner", &erasure.Member{Practitioner: erasure.Practitioner{ID: "p-owner"}, Owner: true}},
+			{"pr-1", "p-member", &erasure.Member{Practitioner: erasure.Practitioner{ID: "p-member"}}},
+			{"pr-2", "p-owner", nil}, {"pr-1", "p-other", nil},
+		} {
+			m, err := s.Member(ctx, c.practice, c.sub)
+			if c.want == nil {
+				wantErr(t, err, erasure.ErrNotFound)
+				continue
+			}
+			must(t, err)
+			if m != *c.want {
+				t.Errorf("Member(%s, %s): got %+v, want %+v", c.practice, c.sub, m, *c.want)
 			}
 		}
 	})
+
+	t.Run("CreateExport/Slot", func(t *testing.T) {
+		s, seed := newStores(t)
+		seed.AddPractitioner("pr-1", "p-owner", true)
+		seed.AddClient("pr-1", "cl-a")
+		q1 := export.Quota{Times: []time.Time{t0}, Version: 1}
+		// A first export: no pointer, no quota yet; a slot that expects
+		// either to exist loses.
+		wantErr(t, s.CreateExport(ctx, pending("ex-0"), export.Slot{Active: "ex-none", Quota: q1}), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-0"), export.Slot{Quota: export.Quota{Times: q1.Times, Version: 2}}), erasure.ErrConditionFailed)
+		if _, err := s.GetExport(ctx, "ex-0"); !errors.Is(err, erasure.ErrNotFound) {
+			t.Fatalf("a refused create wrote the record: %v", err)
+		}
+		must(t, s.CreateExport(ctx, pending("ex-1"), export.Slot{Quota: q1}))
+		g, err := s.ExportAccess(ctx, "pr-1", "p-owner", "cl-a")
+		must(t, err)
+		if g.Active != "ex-1" || g.Quota.Version != 1 || !slices.EqualFunc(g.Quota.Times, q1.Times, time.Time.Equal) {
+			t.Fatalf("after the first export: got %+v, want active ex-1 and quota %+v", g, q1)
+		}
+		// A racing request that read before it: both pointers changed.
+		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Quota: q1}), erasure.ErrConditionFailed)
+		q2 := export.Quota{Times: []time.Time{t0, t0.Add(time.Minute)}, Version: 2}
+		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-other", Quota: q2}), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: q1}), erasure.ErrConditionFailed)
+		must(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: q2}))
+		g, err = s.ExportAccess(ctx, "pr-1", "p-owner", "cl-a")
+		must(t, err)
+		if g.Active != "ex-2" || g.Quota.Version != 2 || !slices.EqualFunc(g.Quota.Times, q2.Times, time.Time.Equal) {
+			t.Fatalf("after the second export: got %+v, want active ex-2 and quota %+v", g, q2)
+		}
+		// An id that exists is refused even with the right slot.
+		q3 := export.Quota{Times: append(slices.Clone(q2.Times), t0.Add(2*time.Minute)), Version: 3}
+		wantErr(t, s.CreateExport(ctx, pending("ex-1"), export.Slot{Active: "ex-2", Quota: q3}), erasure.ErrConditionFailed)
+		// Another client's pointer and another practitioner's quota are
+		// their own.
+		seed.AddClient("pr-1", "cl-c")
+		other := pending("ex-3")
+		other.ClientID, other.RequestedBy = "cl-c", "p-member"
+		must(t, s.CreateExport(ctx, other, export.Slot{Quota: q1}))
+		if g, _ := s.ExportAccess(ctx, "pr-1", "p-owner", "cl-a"); g.Active != "ex-2" || g.Quota.Version != 2 {
+			t.Errorf("another client's export moved this client's pointer or quota: %+v", g)
+		}
+	})
+
+	// create records e with the slot its client and practitioner have now.
+	create := func(t *testing.T, s ExportStores, e export.Export) error {
+		t.Helper()
+		g, err := s.ExportAccess(ctx, e.PracticeID, e.RequestedBy, e.ClientID)
+		must(t, err)
+		q, _ := g.Quota.Next(e.RequestedAt)
+		return s.CreateExport(ctx, e, export.Slot{Active: g.Active, Quota: q})
+	}
 
 	t.Run("Records", func(t *testing.T) {
 		t.Run("CreateGet", func(t *testing.T) {
 			s, _ := newStores(t)
 			want := pending("ex-1")
-			must(t, s.CreateExport(ctx, want))
+			must(t, create(t, s, want))
 			got, err := s.GetExport(ctx, "ex-1")
 			must(t, err)
 			if !sameExport(got, want) {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
-			wantErr(t, s.CreateExport(ctx, pending("ex-1")), erasure.ErrConditionFailed)
+			wantErr(t, create(t, s, pending("ex-1")), erasure.ErrConditionFailed)
 			_, err = s.GetExport(ctx, "ex-missing")
 			wantErr(t, err, erasure.ErrNotFound)
 		})
 		t.Run("DeletePendingExport", func(t *testing.T) {
 			s, _ := newStores(t)
-			must(t, s.CreateExport(ctx, pending("ex-1")))
+			must(t, create(t, s, pending("ex-1")))
 			must(t, s.DeletePendingExport(ctx, "ex-1"))
 			_, err := s.GetExport(ctx, "ex-1")
 			wantErr(t, err, erasure.ErrNotFound)
 			must(t, s.DeletePendingExport(ctx, "ex-1")) // gone already: no error
 
-			must(t, s.CreateExport(ctx, pending("ex-2")))
+			must(t, create(t, s, pending("ex-2")))
 			_, err = s.StartExport(ctx, "ex-2", t0, t0.Add(time.Minute))
 			must(t, err)
 			wantErr(t, s.DeletePendingExport(ctx, "ex-2"), erasure.ErrConditionFailed)
@@ -100,7 +184,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			_, err := s.StartExport(ctx, "ex-missing", t0, t0.Add(time.Minute))
 			wantErr(t, err, erasure.ErrNotFound)
 
-			must(t, s.CreateExport(ctx, pending("ex-1")))
+			must(t, create(t, s, pending("ex-1")))
 			lease := t0.Add(15 * time.Minute)
 			got, err := s.StartExport(ctx, "ex-1", t0, lease)
 			must(t, err)
@@ -119,7 +203,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		})
 		t.Run("ReleaseExport", func(t *testing.T) {
 			s, _ := newStores(t)
-			must(t, s.CreateExport(ctx, pending("ex-1")))
+			must(t, create(t, s, pending("ex-1")))
 			lease := t0.Add(15 * time.Minute)
 			_, err := s.StartExport(ctx, "ex-1", t0, lease)
 			must(t, err)
@@ -137,7 +221,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		})
 		t.Run("CompleteExport", func(t *testing.T) {
 			s, _ := newStores(t)
-			must(t, s.CreateExport(ctx, pending("ex-1")))
+			must(t, create(t, s, pending("ex-1")))
 			res := export.Result{At: t0.Add(time.Minute), ObjectKey: "k/ex-1.zip", SizeBytes: 12345678901,
 				Counts: export.Counts{JournalEntries: 1, ChatSessions: 2, ChatMessages: 3, Documents: 4}}
 			_, err := s.CompleteExport(ctx, "ex-1", res)
@@ -164,7 +248,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		})
 		t.Run("FailExport", func(t *testing.T) {
 			s, _ := newStores(t)
-			must(t, s.CreateExport(ctx, pending("ex-1")))
+			must(t, create(t, s, pending("ex-1")))
 			_, err := s.StartExport(ctx, "ex-1", t0, t0.Add(15*time.Minute))
 			must(t, err)
 			at := t0.Add(14 * time.Minute)
@@ -178,7 +262,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			_, err = s.StartExport(ctx, "ex-1", t0.Add(time.Hour), t0.Add(2*time.Hour))
 			wantErr(t, err, erasure.ErrConditionFailed)
 			// A pending export may fail too (it never started).
-			must(t, s.CreateExport(ctx, pending("ex-2")))
+			must(t, create(t, s, pending("ex-2")))
 			must(t, s.FailExport(ctx, "ex-2", at, export.ReasonInternal))
 			wantErr(t, s.FailExport(ctx, "ex-missing", at, export.ReasonInternal), erasure.ErrConditionFailed)
 		})

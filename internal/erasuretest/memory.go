@@ -41,6 +41,7 @@ type memRequest struct {
 
 var (
 	_ erasure.SettingStore      = (*Memory)(nil)
+	_ erasure.Roster            = (*Memory)(nil)
 	_ erasure.Directory         = (*Memory)(nil)
 	_ erasure.RequestStore      = (*Memory)(nil)
 	_ erasure.NotificationStore = (*Memory)(nil)
@@ -181,6 +182,33 @@ func (m *Memory) GetSetting(_ context.Context, practiceID string) (erasure.Setti
 		return s, nil
 	}
 	return erasure.Setting{PracticeID: practiceID}, nil
+}
+
+func (m *Memory) GetSettingAs(ctx context.Context, practiceID, sub string) (erasure.Setting, erasure.Member, error) {
+	mem, err := m.Member(ctx, practiceID, sub)
+	if err != nil {
+		return erasure.Setting{}, erasure.Member{}, err
+	}
+	st, err := m.GetSetting(ctx, practiceID)
+	return st, mem, err
+}
+
+func (m *Memory) Member(_ context.Context, practiceID, sub string) (erasure.Member, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.practitioners[k2(practiceID, sub)]; !ok {
+		return erasure.Member{}, erasure.ErrNotFound
+	}
+	p, ok := m.practices[practiceID]
+	return erasure.Member{Practitioner: erasure.Practitioner{ID: sub}, Owner: ok && p.OwnerID != "" && p.OwnerID == sub}, nil
+}
+
+// RemovePractitioner deletes a practitioner's item, as the platform does
+// when someone leaves the practice.
+func (m *Memory) RemovePractitioner(practiceID, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.practitioners, k2(practiceID, id))
 }
 
 func (m *Memory) PutSetting(_ context.Context, s erasure.Setting) error {

@@ -142,10 +142,10 @@ func runBig(t *testing.T, docSize int64, messages int) bigRun {
 	defer out.Close()
 	arch := &diskArchives{f: out, bufs: map[*byte]int{}, heap: heap}
 	svc := &export.Service{
-		Clients: mem, Records: mem, Content: sampledContent{mem, heap}, Files: files, Archives: arch,
+		Access: mem, Roster: mem, Records: mem, Content: sampledContent{mem, heap}, Files: files, Archives: arch,
 		PartSize: export.MinPartSize, TempDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
 	}
-	if err := mem.CreateExport(ctx, export.Export{ID: "ex-big", PracticeID: practice, ClientID: "cl-big", Status: export.StatusPending, RequestedAt: t0}); err != nil {
+	if err := mem.CreateExport(ctx, export.Export{ID: "ex-big", PracticeID: practice, ClientID: "cl-big", Status: export.StatusPending, RequestedAt: t0}, export.Slot{Quota: export.Quota{Version: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	runtime.GC()

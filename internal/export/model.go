@@ -17,8 +17,11 @@ type (
 	ChatSession  = exportmodel.ChatSession
 	ChatMessage  = exportmodel.ChatMessage
 	View         = exportmodel.View
+	Gate         = exportmodel.Gate
+	Quota        = exportmodel.Quota
+	Slot         = exportmodel.Slot
 
-	Clients   = exportmodel.Clients
+	Access    = exportmodel.Access
 	Records   = exportmodel.Records
 	Content   = exportmodel.Content
 	Files     = exportmodel.Files
@@ -42,6 +45,8 @@ const (
 	AbandonedAfter = exportmodel.AbandonedAfter
 	MinPartSize    = exportmodel.MinPartSize
 	MaxParts       = exportmodel.MaxParts
+	QuotaLimit     = exportmodel.QuotaLimit
+	QuotaWindow    = exportmodel.QuotaWindow
 )
 
 // NewID returns a new export id.

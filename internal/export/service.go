@@ -14,7 +14,8 @@ import (
 // Service requests, runs and hands out exports. A function sets the ports
 // it uses and leaves the others nil.
 type Service struct {
-	Clients   Clients
+	Access    Access
+	Roster    erasure.Roster
 	Records   Records
 	Scheduler Scheduler
 	Content   Content
@@ -113,32 +114,78 @@ func StartAt(now time.Time) time.Time {
 }
 
 // Request records an export of the client's file and schedules its
-// worker. A returned export will run: its schedule exists. When the
-// schedule cannot be made the record is rolled back and the caller gets
-// EUnavailable, so a retry starts afresh. A client who is not in the
-// caller's practice is not found, like one who does not exist.
-func (s *Service) Request(ctx context.Context, a erasure.Actor, clientID string) (Export, error) {
+// worker, and reports whether this call made it. A returned export will
+// run: its schedule exists. While an export of the client is pending or
+// running, Request returns that one and makes none. Each practitioner may
+// ask for QuotaLimit exports in any QuotaWindow; past that the caller gets
+// ETooManyRequests with how long to wait. When the schedule cannot be made
+// the record is rolled back and the caller gets EUnavailable, so a retry
+// starts afresh. The caller must be a practitioner of the practice (its
+// records say so, not the token); a client who is not in the practice is
+// not found, like one who does not exist.
+func (s *Service) Request(ctx context.Context, a erasure.Actor, clientID string) (Export, bool, error) {
 	if err := RequirePractitioner(a); err != nil {
-		return Export{}, err
+		return Export{}, false, err
 	}
 	if err := CheckID("clientId", clientID); err != nil {
-		return Export{}, err
+		return Export{}, false, err
 	}
-	ok, err := s.Clients.ClientExists(ctx, a.PracticeID, clientID)
+	for attempt := 1; ; attempt++ {
+		e, created, err := s.request(ctx, a, clientID)
+		if !errors.Is(err, erasure.ErrConditionFailed) {
+			return e, created, err
+		}
+		// Another request made an export of the client, or one of the
+		// caller's, since this one read: read again.
+		if attempt == requestAttempts {
+			return Export{}, false, erasure.Errorf(erasure.EConflict, "other exports were being asked for at the same time; try again")
+		}
+	}
+}
+
+// requestAttempts bounds how often Request reads again after losing a
+// race.
+const requestAttempts = 8
+
+func (s *Service) request(ctx context.Context, a erasure.Actor, clientID string) (Export, bool, error) {
+	g, err := s.Access.ExportAccess(ctx, a.PracticeID, a.Subject, clientID)
 	if err != nil {
-		return Export{}, fmt.Errorf("client exists: %w", err)
+		return Export{}, false, fmt.Errorf("read access: %w", err)
 	}
-	if !ok {
-		return Export{}, erasure.Errorf(erasure.ENotFound, "there is no such client")
+	if !g.Member {
+		return Export{}, false, erasure.MemberError(erasure.ErrNotFound)
+	}
+	if !g.ClientExists {
+		return Export{}, false, erasure.Errorf(erasure.ENotFound, "there is no such client")
 	}
 	now := s.now()
+	if g.Active != "" {
+		cur, err := s.Records.GetExport(ctx, g.Active)
+		switch {
+		case err == nil && !cur.Status.Done() && now.Before(cur.RequestedAt.Add(AbandonedAfter)):
+			return cur, false, nil // still to finish: that is the export
+		case err != nil && !errors.Is(err, erasure.ErrNotFound):
+			return Export{}, false, fmt.Errorf("get active export: %w", err)
+		}
+	}
+	quota, wait := g.Quota.Next(now)
+	if wait > 0 {
+		return Export{}, false, &erasure.Error{
+			Code:       erasure.ETooManyRequests,
+			Message:    fmt.Sprintf("at most %d exports an hour may be asked for; try again later", QuotaLimit),
+			RetryAfter: wait,
+		}
+	}
 	id := s.newID()
 	e := Export{
 		ID: id, PracticeID: a.PracticeID, ClientID: clientID, RequestedBy: a.Subject,
 		Status: StatusPending, RequestedAt: now, ScheduleName: ScheduleName(id),
 	}
-	if err := s.Records.CreateExport(ctx, e); err != nil {
-		return Export{}, fmt.Errorf("create export: %w", err)
+	if err := s.Records.CreateExport(ctx, e, Slot{Active: g.Active, Quota: quota}); err != nil {
+		if errors.Is(err, erasure.ErrConditionFailed) {
+			return Export{}, false, err
+		}
+		return Export{}, false, fmt.Errorf("create export: %w", err)
 	}
 	err = s.Scheduler.CreateExportSchedule(ctx, Schedule{Name: e.ScheduleName, At: StartAt(now), ExportID: id})
 	if err != nil && !errors.Is(err, erasure.ErrAlreadyExists) {
@@ -146,9 +193,9 @@ func (s *Service) Request(ctx context.Context, a erasure.Actor, clientID string)
 		if err := s.Records.DeletePendingExport(context.WithoutCancel(ctx), id); err != nil {
 			s.log().ErrorContext(ctx, "roll back export", "exportId", id, "err", err)
 		}
-		return Export{}, erasure.Errorf(erasure.EUnavailable, "the export could not be scheduled just now; nothing was recorded, please try again")
+		return Export{}, false, erasure.Errorf(erasure.EUnavailable, "the export could not be scheduled just now; nothing was recorded, please try again")
 	}
-	return e, nil
+	return e, true, nil
 }
 
 // Get returns one of the caller's practice's exports of the client. An
@@ -162,6 +209,9 @@ func (s *Service) Get(ctx context.Context, a erasure.Actor, clientID, exportID s
 	}
 	if err := CheckID("exportId", exportID); err != nil {
 		return View{}, err
+	}
+	if _, err := s.Roster.Member(ctx, a.PracticeID, a.Subject); err != nil {
+		return View{}, erasure.MemberError(err)
 	}
 	e, err := s.Records.GetExport(ctx, exportID)
 	if errors.Is(err, erasure.ErrNotFound) || (err == nil && (e.PracticeID != a.PracticeID || e.ClientID != clientID)) {

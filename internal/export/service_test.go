@@ -12,6 +12,7 @@ import (
 	mathrand "math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,13 +66,16 @@ func newFixture(t *testing.T) *fixture {
 	f.arch.MinPartSize = 1 << 10
 	n := 0
 	f.svc = &export.Service{
-		Clients: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: f.files, Archives: f.arch,
+		Access: f.mem, Roster: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: f.files, Archives: f.arch,
 		PartSize: 1 << 10, TempDir: t.TempDir(),
 		Now:   func() time.Time { return f.now },
 		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },
 		Log:   slog.New(slog.DiscardHandler),
 	}
 	m := f.mem
+	m.AddPractitioner(practice, "pr-owner", true)
+	m.AddPractitioner(practice, "pr-member", false)
+	m.AddPractitioner("prac-other", "pr-x", true)
 	m.AddClient(practice, "cl-ava")
 	m.AddClient(practice, "cl-ben")
 	m.AddClient("prac-other", "cl-zed")
@@ -143,12 +147,13 @@ func TestRequest(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		f := newFixture(t)
-		for _, a := range []erasure.Actor{owner, memberActor} {
-			e, err := f.svc.Request(ctx, a, "cl-ava")
-			if err != nil {
-				t.Fatal(err)
+		for i, a := range []erasure.Actor{owner, memberActor} {
+			client := []string{"cl-ava", "cl-ben"}[i]
+			e, created, err := f.svc.Request(ctx, a, client)
+			if err != nil || !created {
+				t.Fatalf("got created %v, %v; want a new export", created, err)
 			}
-			if e.Status != export.StatusPending || e.ClientID != "cl-ava" || e.PracticeID != practice || e.RequestedBy != a.Subject || !e.RequestedAt.Equal(f.now) {
+			if e.Status != export.StatusPending || e.ClientID != client || e.PracticeID != practice || e.RequestedBy != a.Subject || !e.RequestedAt.Equal(f.now) {
 				t.Errorf("got %+v", e)
 			}
 			sc, ok := f.sched.Schedules[export.ScheduleName(e.ID)]
@@ -171,10 +176,12 @@ func TestRequest(t *testing.T) {
 		{"ErrInvalid/Empty", owner, "", erasure.EInvalid},
 		{"ErrNotFound/Unknown", owner, "cl-nobody", erasure.ENotFound},
 		{"ErrNotFound/AnotherPractice", owner, "cl-zed", erasure.ENotFound},
+		{"ErrForbidden/NotInDirectory", actor(t, "pr-ghost", erasure.RolePractitioner, practice, "", erasure.TeamMember), "cl-ava", erasure.EForbidden},
+		{"ErrForbidden/RealSubOtherPractice", actor(t, "pr-owner", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner), "cl-zed", erasure.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			_, err := f.svc.Request(ctx, tc.a, tc.clientID)
+			_, _, err := f.svc.Request(ctx, tc.a, tc.clientID)
 			if got := erasure.ErrorCode(err); got != tc.code {
 				t.Fatalf("got %v, want code %s", err, tc.code)
 			}
@@ -186,7 +193,7 @@ func TestRequest(t *testing.T) {
 	t.Run("ErrUnavailable/RolledBack", func(t *testing.T) {
 		f := newFixture(t)
 		f.sched.FailNext = 1
-		_, err := f.svc.Request(ctx, owner, "cl-ava")
+		_, _, err := f.svc.Request(ctx, owner, "cl-ava")
 		if erasure.ErrorCode(err) != erasure.EUnavailable {
 			t.Fatalf("got %v, want service_unavailable", err)
 		}
@@ -194,7 +201,7 @@ func TestRequest(t *testing.T) {
 			t.Fatalf("got %d exports after the rollback, want none", len(got))
 		}
 		// A retry starts afresh.
-		if _, err := f.svc.Request(ctx, owner, "cl-ava"); err != nil {
+		if _, _, err := f.svc.Request(ctx, owner, "cl-ava"); err != nil {
 			t.Fatal(err)
 		}
 		if len(f.mem.Exports()) != 1 || len(f.sched.Schedules) != 1 {
@@ -261,7 +268,7 @@ func TestRun_Archive(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
-	e, err := f.svc.Request(ctx, owner, "cl-ava")
+	e, _, err := f.svc.Request(ctx, owner, "cl-ava")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +344,7 @@ func TestRun_EmptyFile(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	f.mem.AddClient(practice, "cl-new")
-	e, err := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-new")
+	e, _, err := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +365,7 @@ func TestRun_Idempotent(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
-	e, _ := f.svc.Request(ctx, owner, "cl-ava")
+	e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 	first, err := f.svc.Run(ctx, e.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +390,7 @@ func TestRun_Idempotent(t *testing.T) {
 func TestRun_LeaseHeld(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	e, _ := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-ava")
+	e, _, _ := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-ava")
 	// Another invocation holds it.
 	if _, err := f.mem.StartExport(ctx, e.ID, f.now, f.now.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -405,7 +412,7 @@ func TestRun_Failures(t *testing.T) {
 	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
 	t.Run("TransientThenRetry", func(t *testing.T) {
 		f := newFixture(t)
-		e, _ := f.svc.Request(ctx, owner, "cl-ava")
+		e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 		f.arch.FailPart = 3
 		if _, err := f.svc.Run(ctx, e.ID); err == nil {
 			t.Fatal("got nil, want an error so that Lambda retries")
@@ -423,7 +430,7 @@ func TestRun_Failures(t *testing.T) {
 	t.Run("LastAttemptFails", func(t *testing.T) {
 		f := newFixture(t)
 		f.svc.MaxAttempts = 2
-		e, _ := f.svc.Request(ctx, owner, "cl-ava")
+		e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 		f.arch.FailPart = 2
 		if _, err := f.svc.Run(ctx, e.ID); err == nil {
 			t.Fatal("attempt 1: got nil, want an error")
@@ -443,7 +450,7 @@ func TestRun_Failures(t *testing.T) {
 	})
 	t.Run("Timeout", func(t *testing.T) {
 		f := newFixture(t)
-		e, _ := f.svc.Request(ctx, owner, "cl-ava")
+		e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 		// The invocation ends in 31 s and the worker keeps 30 s for itself;
 		// a file takes longer than what is left.
 		f.svc.Margin = 30 * time.Second
@@ -477,7 +484,7 @@ func TestGet(t *testing.T) {
 	f := newFixture(t)
 	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
 	memberA := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
-	e, _ := f.svc.Request(ctx, owner, "cl-ava")
+	e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 
 	v, err := f.svc.Get(ctx, memberA, "cl-ava", e.ID)
 	if err != nil || v.Status != export.StatusPending || v.DownloadURL != "" || v.DownloadURLExpiresAt != nil {
@@ -500,7 +507,7 @@ func TestGet(t *testing.T) {
 
 	// An export no worker finished (every attempt crashed) shows failed
 	// once its schedule can deliver it no more.
-	stuck, _ := f.svc.Request(ctx, owner, "cl-ava")
+	stuck, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 	f.now = stuck.RequestedAt.Add(export.AbandonedAfter)
 	if v, err := f.svc.Get(ctx, owner, "cl-ava", stuck.ID); err != nil || v.Status != export.StatusPending {
 		t.Errorf("within the schedule's retries: got %+v, %v; want pending", v, err)
@@ -525,6 +532,8 @@ func TestGet(t *testing.T) {
 		{"ErrNotFound/Unknown", owner, "cl-ava", "ex-404", erasure.ENotFound},
 		{"ErrNotFound/AnotherClient", owner, "cl-ben", e.ID, erasure.ENotFound},
 		{"ErrNotFound/AnotherPractice", other, "cl-ava", e.ID, erasure.ENotFound},
+		{"ErrForbidden/NotInDirectory", actor(t, "pr-ghost", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-ava", e.ID, erasure.EForbidden},
+		{"ErrForbidden/RealSubOtherPractice", actor(t, "pr-owner", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner), "cl-ava", e.ID, erasure.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.svc.Get(ctx, tc.a, tc.clientID, tc.exportID)
@@ -532,5 +541,151 @@ func TestGet(t *testing.T) {
 				t.Errorf("got %v, want code %s", err, tc.code)
 			}
 		})
+	}
+}
+
+// A practitioner removed from the practice loses access at once, whatever
+// their token still says.
+func TestRequest_RemovedPractitioner(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	member := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	e, _, err := f.svc.Request(ctx, member, "cl-ava")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mem.RemovePractitioner(practice, "pr-member")
+	if _, _, err := f.svc.Request(ctx, member, "cl-ben"); erasure.ErrorCode(err) != erasure.EForbidden {
+		t.Errorf("request: got %v, want forbidden", err)
+	}
+	if _, err := f.svc.Get(ctx, member, "cl-ava", e.ID); erasure.ErrorCode(err) != erasure.EForbidden {
+		t.Errorf("get: got %v, want forbidden", err)
+	}
+	if n := len(f.mem.Exports()); n != 1 {
+		t.Errorf("got %d exports, want 1", n)
+	}
+}
+
+// While an export of the client is pending or running, asking again
+// answers with it; once it is done (or can no longer finish) a new one is
+// made.
+func TestRequest_OneActivePerClient(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	member := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	first, created, err := f.svc.Request(ctx, owner, "cl-ava")
+	if err != nil || !created {
+		t.Fatalf("first: got created %v, %v", created, err)
+	}
+	for _, a := range []erasure.Actor{owner, member} {
+		again, created, err := f.svc.Request(ctx, a, "cl-ava")
+		if err != nil || created || again.ID != first.ID {
+			t.Fatalf("pending: got %s created %v, %v; want %s again", again.ID, created, err, first.ID)
+		}
+	}
+	if _, err := f.mem.StartExport(ctx, first.ID, f.now, f.now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if again, created, err := f.svc.Request(ctx, member, "cl-ava"); err != nil || created || again.ID != first.ID {
+		t.Fatalf("running: got %s created %v, %v; want %s again", again.ID, created, err, first.ID)
+	}
+	if err := f.mem.FailExport(ctx, first.ID, f.now, export.ReasonInternal); err != nil {
+		t.Fatal(err)
+	}
+	second, created, err := f.svc.Request(ctx, member, "cl-ava")
+	if err != nil || !created || second.ID == first.ID {
+		t.Fatalf("after it failed: got %s created %v, %v; want a new export", second.ID, created, err)
+	}
+	// One that no worker finished in time counts as ended.
+	f.now = second.RequestedAt.Add(export.AbandonedAfter)
+	third, created, err := f.svc.Request(ctx, member, "cl-ava")
+	if err != nil || !created || third.ID == second.ID {
+		t.Fatalf("after it was abandoned: got %s created %v, %v; want a new export", third.ID, created, err)
+	}
+	if n := len(f.sched.Schedules); n != 3 {
+		t.Errorf("got %d schedules, want 3", n)
+	}
+}
+
+// Each practitioner may ask for QuotaLimit exports in any hour; the next
+// gets too_many_requests with how long to wait, and the window slides.
+func TestRequest_Quota(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	member := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	start := f.now
+	for i := range export.QuotaLimit {
+		client := fmt.Sprintf("cl-q%02d", i)
+		f.mem.AddClient(practice, client)
+		f.now = start.Add(time.Duration(i) * time.Minute)
+		if _, created, err := f.svc.Request(ctx, owner, client); err != nil || !created {
+			t.Fatalf("export %d: got created %v, %v", i+1, created, err)
+		}
+	}
+	f.now = start.Add(59 * time.Minute)
+	_, _, err := f.svc.Request(ctx, owner, "cl-ava")
+	if erasure.ErrorCode(err) != erasure.ETooManyRequests {
+		t.Fatalf("export %d: got %v, want too_many_requests", export.QuotaLimit+1, err)
+	}
+	if got := erasure.RetryAfter(err); got != time.Minute {
+		t.Errorf("retry after: got %v, want 1m (the first export leaves the window)", got)
+	}
+	// An export already pending is still answered, and others are not
+	// held back by this practitioner's quota.
+	if e, created, err := f.svc.Request(ctx, owner, "cl-q00"); err != nil || created || e.ClientID != "cl-q00" {
+		t.Errorf("pending export past the quota: got %+v created %v, %v", e, created, err)
+	}
+	if _, created, err := f.svc.Request(ctx, member, "cl-ava"); err != nil || !created {
+		t.Errorf("another practitioner: got created %v, %v", created, err)
+	}
+	f.now = start.Add(time.Hour)
+	if _, created, err := f.svc.Request(ctx, owner, "cl-ben"); err != nil || !created {
+		t.Errorf("once the first left the window: got created %v, %v", created, err)
+	}
+	if _, _, err := f.svc.Request(ctx, owner, "cl-zz"); erasure.ErrorCode(err) != erasure.ENotFound {
+		// (cl-zz does not exist; the quota is full again, but a client
+		// that is not there is not found first.)
+		t.Errorf("unknown client: got %v, want not_found", err)
+	}
+	if n := len(f.mem.Exports()); n != export.QuotaLimit+2 {
+		t.Errorf("got %d exports, want %d", n, export.QuotaLimit+2)
+	}
+}
+
+// Many requests for one client at once make one export; the others answer
+// with it.
+func TestRequest_Flood(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	var mu sync.Mutex
+	f.svc.NewID = func() string { mu.Lock(); defer mu.Unlock(); return erasure.NewRequestID() }
+	var wg sync.WaitGroup
+	ids := make([]string, 50)
+	made := make([]bool, 50)
+	errs := make([]error, 50)
+	for i := range ids {
+		wg.Go(func() {
+			e, created, err := f.svc.Request(ctx, owner, "cl-ava")
+			ids[i], made[i], errs[i] = e.ID, created, err
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatalf("request %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("request %d answered %s, request 0 %s", i, ids[i], ids[0])
+		}
+		if made[i] {
+			created++
+		}
+	}
+	if created != 1 || len(f.mem.Exports()) != 1 || len(f.sched.Schedules) != 1 {
+		t.Errorf("got %d created, %d exports, %d schedules; want 1 each", created, len(f.mem.Exports()), len(f.sched.Schedules))
 	}
 }

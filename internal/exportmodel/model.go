@@ -81,6 +81,60 @@ type Export struct {
 	FailureReason string
 }
 
+// Gate is what an export request is checked against, as the practice's
+// records have it.
+type Gate struct {
+	// Member: the practice has a practitioner item for the caller.
+	Member bool
+	// ClientExists: the practice has the client's profile.
+	ClientExists bool
+	// Active is the id of the client's latest export ("" for none); it
+	// may have ended since.
+	Active string
+	// Quota is the caller's recent exports.
+	Quota Quota
+}
+
+// Quota is a practitioner's recent exports, which the per-hour limit
+// counts.
+type Quota struct {
+	// Times are when the practitioner's latest exports were asked for,
+	// oldest first, at most QuotaLimit of them.
+	Times []time.Time
+	// Version counts the writes of the quota; 0 when it was never written.
+	Version int64
+}
+
+// The per-practitioner limit: at most QuotaLimit exports in any
+// QuotaWindow.
+const (
+	QuotaLimit  = 20
+	QuotaWindow = time.Hour
+)
+
+// Next is the quota after an export asked for at now, or, when the limit
+// is reached, how long until the oldest export in the window leaves it.
+func (q Quota) Next(now time.Time) (Quota, time.Duration) {
+	var kept []time.Time
+	for _, t := range q.Times {
+		if now.Sub(t) < QuotaWindow {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) >= QuotaLimit {
+		return q, kept[len(kept)-QuotaLimit].Add(QuotaWindow).Sub(now)
+	}
+	return Quota{Times: append(kept, now), Version: q.Version + 1}, 0
+}
+
+// Slot is what creating an export takes: the client's active-export
+// pointer, which must still be Active ("" for none), and the
+// practitioner's quota, written as Quota (one version past the one read).
+type Slot struct {
+	Active string
+	Quota  Quota
+}
+
 // Result is what a finished archive is.
 type Result struct {
 	At        time.Time

@@ -13,17 +13,23 @@ import (
 // (erasure.ErrNotFound, erasure.ErrConditionFailed,
 // erasure.ErrAlreadyExists), wrapped with %w.
 
-// Clients tells which clients a practice has.
-type Clients interface {
-	// ClientExists reports whether the practice has a client with this id.
-	ClientExists(ctx context.Context, practiceID, clientID string) (bool, error)
+// Access reads, from the practice's own records, what an export request is
+// checked against, in one read.
+type Access interface {
+	// ExportAccess reads whether the practice has a practitioner item for
+	// sub, whether it has the client, the client's active export pointer
+	// and sub's export quota.
+	ExportAccess(ctx context.Context, practiceID, sub, clientID string) (Gate, error)
 }
 
 // Records keeps export records.
 type Records interface {
-	// CreateExport records e (pending); ErrConditionFailed when an export
-	// with its id exists.
-	CreateExport(ctx context.Context, e Export) error
+	// CreateExport records e (pending), makes it the client's active
+	// export and writes the practitioner's quota, in one conditional
+	// write: ErrConditionFailed, and nothing written, when an export with
+	// its id exists, the client's active export is no longer slot.Active,
+	// or the quota is no longer at the version before slot.Quota's.
+	CreateExport(ctx context.Context, e Export, slot Slot) error
 	// GetExport returns ErrNotFound when there is no such export.
 	GetExport(ctx context.Context, id string) (Export, error)
 	// DeletePendingExport removes an export still pending (its schedule

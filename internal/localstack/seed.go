@@ -56,6 +56,8 @@ func (s *Stack) Seed(ctx context.Context, practiceID string) (Demo, error) {
 		w.put(dynamostore.ClientItem{
 			PK: dynamostore.ClientPK(practiceID, c.id), SK: "PROFILE", ID: c.id, FirstName: c.first, LastName: c.last,
 			Email: c.id + "@clients.example.com", PractitionerIDs: []string{d.MemberID},
+			// The demo's portal users sign in with their client id as sub.
+			PortalUserID: c.id,
 		})
 	}
 
