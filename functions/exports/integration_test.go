@@ -5,11 +5,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +258,106 @@ func countExports(t *testing.T, st *emulatortest.Stack) int {
 		if strings.HasPrefix(k.PK, "EXPORT#") {
 			n++
 		}
+	}
+	return n
+}
+
+// TestExports_FloodAndQuota: a hundred POSTs for one client at once make one
+// export (one 202; every other answers 200 with it), and a practitioner's
+// twenty-first distinct export within the hour is 429 with Retry-After and
+// changes nothing; another practitioner is not held back.
+func TestExports_FloodAndQuota(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	owner := practitioner(e.practice.ID, e.practice.OwnerID, "owner")
+	member := practitioner(e.practice.ID, e.practice.MemberID, "member")
+	clients := []string{"cl-ava"}
+	for i := range export.QuotaLimit {
+		clients = append(clients, fmt.Sprintf("cl-q%02d", i))
+	}
+	for _, c := range clients {
+		if err := e.store.Put(ctx, dynamostore.ClientItem{PK: dynamostore.ClientPK(e.practice.ID, c), SK: dynamostore.ProfileSK, ID: c,
+			FirstName: "Q", LastName: c, PractitionerIDs: []string{e.practice.MemberID}, PortalUserID: c + "-sub"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const flood = 100
+	type answer struct {
+		status int
+		id     string
+	}
+	answers := make([]answer, flood)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Go(func() {
+			resp, err := e.h.Handle(ctx, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
+			if err != nil {
+				answers[i] = answer{status: -1}
+				return
+			}
+			var body map[string]any
+			_ = json.Unmarshal([]byte(resp.Body), &body)
+			id, _ := body["exportId"].(string)
+			answers[i] = answer{resp.StatusCode, id}
+		})
+	}
+	wg.Wait()
+	statuses := map[int]int{}
+	for _, a := range answers {
+		statuses[a.status]++
+		if a.id != answers[0].id || a.id == "" {
+			t.Fatalf("answers name different exports: %+v", answers)
+		}
+	}
+	if statuses[http.StatusAccepted] != 1 || statuses[http.StatusOK] != flood-1 {
+		t.Fatalf("got statuses %v, want one 202 and %d 200", statuses, flood-1)
+	}
+	if n := countExports(t, e.st); n != 1 {
+		t.Fatalf("got %d export records, want 1", n)
+	}
+	if n := countSchedules(t, e.st, "rtbf-export-"); n != 1 {
+		t.Fatalf("got %d export schedules, want 1", n)
+	}
+
+	// The owner's quota: cl-ava's export and nineteen more.
+	for _, c := range clients[1:export.QuotaLimit] {
+		if resp, body := call(t, e.h, request("POST", "/v1/clients/"+c+"/exports", owner, "")); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("export of %s: got %d %v, want 202", c, resp.StatusCode, body)
+		}
+	}
+	before := emulatortest.TakeSnapshot(t, e.st)
+	last := clients[export.QuotaLimit]
+	resp, body := call(t, e.h, request("POST", "/v1/clients/"+last+"/exports", owner, ""))
+	if resp.StatusCode != http.StatusTooManyRequests || body["error"].(map[string]any)["code"] != erasure.ETooManyRequests {
+		t.Fatalf("export %d: got %d %v, want 429 too_many_requests", export.QuotaLimit+1, resp.StatusCode, body)
+	}
+	if s, err := strconv.Atoi(resp.Headers["Retry-After"]); err != nil || s < 1 || s > 3600 {
+		t.Errorf("Retry-After: got %q, want 1 to 3600 seconds", resp.Headers["Retry-After"])
+	}
+	if after := emulatortest.TakeSnapshot(t, e.st); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused export changed the table: %d items before, %d after", len(before), len(after))
+	}
+	if resp, body := call(t, e.h, request("POST", "/v1/clients/"+last+"/exports", member, "")); resp.StatusCode != http.StatusAccepted {
+		t.Errorf("another practitioner: got %d %v, want 202", resp.StatusCode, body)
+	}
+	if n := countExports(t, e.st); n != export.QuotaLimit+1 {
+		t.Errorf("got %d export records, want %d", n, export.QuotaLimit+1)
+	}
+}
+
+// countSchedules counts the schedules of the group whose name starts with
+// prefix.
+func countSchedules(t *testing.T, st *emulatortest.Stack, prefix string) int {
+	t.Helper()
+	n := 0
+	p := scheduler.NewListSchedulesPaginator(st.Scheduler, &scheduler.ListSchedulesInput{GroupName: &st.ScheduleGroup, NamePrefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Schedules)
 	}
 	return n
 }

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/getkin/kin-openapi/openapi3"
@@ -837,12 +839,14 @@ func (c *contractSystem) bodyCases(tg target) []badCase {
 }
 
 // TestContract drives the system through the contract: every route as
-// every caller (Roles), then every refused request (BadInput).
+// every caller (Roles), the authorization matrix of forged claims
+// (Forged), then every refused request (BadInput).
 func TestContract(t *testing.T) {
 	c := startContract(t)
 	s := c.setUp(t)
 	var exports exportIDs
 	t.Run("Roles", func(t *testing.T) { exports = c.roles(t, s) })
+	t.Run("Forged", func(t *testing.T) { c.forged(t, s, exports) })
 	t.Run("BadInput", func(t *testing.T) { c.badInput(t, s, exports) })
 }
 
@@ -1122,4 +1126,115 @@ func (c *contractSystem) refuse(t *testing.T, cases []badCase) {
 			before = after
 		})
 	}
+}
+
+// forged is the authorization matrix: every operation of the document,
+// called with verified tokens whose claims lie (another client's id, a
+// member claiming to own the practice, a sub the practice does not have, a
+// practitioner the practice removed, a real sub with another practice's
+// id). Claims are inputs: the practice's records decide, so each must be
+// refused (403, or 404 where the route hides what it has) and change
+// nothing. The honest callers were served by Roles before.
+func (c *contractSystem) forged(t *testing.T, s story, exports exportIDs) {
+	ctx := context.Background()
+	st := c.sys.Stack
+	store := dynamostore.New(st.DynamoDB, st.Table)
+	pk := dynamostore.PracticePK(demoPractice)
+	// Two people the demo practice had or has, and a client only it has.
+	for _, id := range []string{"pr-gone", "pr-solo"} {
+		if err := store.Put(ctx, dynamostore.PractitionerItem{PK: pk, SK: dynamostore.PractitionerSK(id), ID: id, Name: id, Email: id + "@example.com", TeamRole: "member"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.Put(ctx, dynamostore.ClientItem{PK: dynamostore.ClientPK(demoPractice, "cl-dee"), SK: "PROFILE", ID: "cl-dee",
+		FirstName: "Dee", LastName: "Demo", PractitionerIDs: []string{"pr-member"}, PortalUserID: "cl-dee"}); err != nil {
+		t.Fatal(err)
+	}
+	practitioner := func(sub, practice, team string) map[string]any {
+		return map[string]any{"sub": sub, "custom:role": "practitioner", "custom:practice_id": practice, "custom:team_role": team}
+	}
+	clientOf := func(sub, practice, clientID string) map[string]any {
+		return map[string]any{"sub": sub, "custom:role": "client", "custom:practice_id": practice, "custom:client_id": clientID}
+	}
+	// The removed practitioner is served until the practice removes them.
+	gone := "Bearer " + c.sign(t, practitioner("pr-gone", demoPractice, "member"))
+	if r := c.do(t, request{"GET", "/v1/settings/right-to-be-forgotten", gone, "", ""}); r.status != 200 {
+		t.Fatalf("pr-gone before removal: got %s, want 200", r)
+	}
+	if _, err := st.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: pk}, "sk": &ddbtypes.AttributeValueMemberS{Value: dynamostore.PractitionerSK("pr-gone")},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	type forgery struct {
+		name   string
+		claims map[string]any
+		// ownerOnly: a forgery that matters only where the owner alone
+		// is served (a member claiming to own the practice).
+		ownerOnly bool
+	}
+	practitionerForgeries := []forgery{
+		{"MemberClaimsOwner", practitioner("pr-member", demoPractice, "owner"), true},
+		{"SubNotInPractice", practitioner("pr-ghost", demoPractice, "owner"), false},
+		{"RemovedPractitioner", practitioner("pr-gone", demoPractice, "owner"), false},
+		{"RealSubOtherPractice", practitioner("pr-solo", otherPractice, "owner"), false},
+		{"ClientSubAsPractitioner", practitioner("cl-ben", demoPractice, "owner"), false},
+	}
+	clientForgeries := []forgery{
+		{"AnotherClientsID", clientOf("cl-dee", demoPractice, "cl-ben"), false},
+		{"SubNotAClient", clientOf("u-ghost", demoPractice, "cl-ben"), false},
+		{"RealSubOtherPractice", clientOf("cl-dee", otherPractice, "cl-dee"), false},
+		{"PractitionerSubAsClient", clientOf("pr-owner", demoPractice, "cl-ben"), false},
+	}
+	// A request per operation that its honest caller may make and that
+	// would change something (or disclose something) if accepted.
+	requests := map[string]request{
+		"getSetting":           {"GET", "/v1/settings/right-to-be-forgotten", "", "", ""},
+		"putSetting":           {"PUT", "/v1/settings/right-to-be-forgotten", "", "application/json", `{"enabled":false}`},
+		"getPortal":            {"GET", "/v1/portal/account-deletion", "", "", ""},
+		"requestDeletion":      {"POST", "/v1/portal/account-deletion", "", "application/json", `{"confirm":true}`},
+		"cancelDeletion":       {"DELETE", "/v1/portal/account-deletion", "", "", ""},
+		"listNotifications":    {"GET", "/v1/notifications", "", "", ""},
+		"markNotificationRead": {"POST", "/v1/notifications/" + s.benPending + "-requested/read", "", "", ""},
+		"listDeletionRequests": {"GET", "/v1/deletion-requests", "", "", ""},
+		"getDeletionRequest":   {"GET", "/v1/deletion-requests/" + s.benPending, "", "", ""},
+		"requestExport":        {"POST", "/v1/clients/cl-ben/exports", "", "", ""},
+		"getExport":            {"GET", "/v1/clients/cl-ben/exports/" + exports.own, "", "", ""},
+	}
+	var cases []badCase
+	for _, op := range openapi.Operations(c.doc) {
+		id := op.Operation.OperationID
+		req, ok := requests[id]
+		if !ok {
+			t.Errorf("operation %s (%s) has no request in the authorization matrix", id, op)
+			continue
+		}
+		claims, err := openapi.RequiredClaims(op.Operation)
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := claims["custom:role"]
+		forgeries := practitionerForgeries
+		if role != nil && slices.Contains(role.Enum, any("client")) {
+			forgeries = clientForgeries
+		}
+		ownerOnly := false
+		if tr := claims["custom:team_role"]; tr != nil && len(tr.Enum) == 1 && tr.Enum[0] == "owner" {
+			ownerOnly = true
+		}
+		for _, f := range forgeries {
+			if f.ownerOnly && !ownerOnly {
+				continue
+			}
+			r := req
+			r.auth = "Bearer " + c.sign(t, f.claims)
+			cases = append(cases, badCase{id + "/" + f.name, r, "403 forbidden", specValid})
+		}
+	}
+	if len(cases) < 40 {
+		t.Fatalf("the matrix has %d cases; want every operation with every forgery", len(cases))
+	}
+	t.Logf("authorization matrix: %d forged requests over %d operations", len(cases), len(requests))
+	c.refuse(t, cases)
 }
