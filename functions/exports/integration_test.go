@@ -183,6 +183,18 @@ func TestExports_Emulator(t *testing.T) {
 		t.Errorf("no export record at %v", rec)
 	}
 	delete(after, rec)
+	// And the two items that let the practice ask for one export at a
+	// time and count each practitioner's: the client's pointer and the
+	// owner's quota.
+	for _, k := range []erasure.ItemKey{
+		{PK: dynamostore.ClientPK(e.practice.ID, "cl-ava"), SK: dynamostore.ActiveExportSK},
+		{PK: dynamostore.PractitionerPK(e.practice.ID, e.practice.OwnerID), SK: dynamostore.ExportQuotaSK},
+	} {
+		if _, ok := after[k]; !ok {
+			t.Errorf("no item at %v", k)
+		}
+		delete(after, k)
+	}
 	if !maps.EqualFunc(before, after, func(a, b map[string]ddbtypes.AttributeValue) bool { return reflect.DeepEqual(a, b) }) {
 		t.Errorf("the export changed the table beyond its own record (%d items before, %d after)", len(before), len(after))
 	}

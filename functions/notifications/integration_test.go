@@ -26,6 +26,7 @@ func TestNotifications_Emulator(t *testing.T) {
 		t.Fatalf("build: %v", err)
 	}
 	store := dynamostore.New(st.DynamoDB, st.Table)
+	emulatortest.SeedPractice(t, st, store, "prac-demo")
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	const n = 7

@@ -26,6 +26,10 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	ctx := context.Background()
 	store := dynamostore.New(st.DynamoDB, st.Table)
 	practice := emulatortest.SeedPractice(t, st, store, "prac-demo")
+	// The other practice's practitioner, pr-x, as the handler tests call them.
+	if err := store.Put(ctx, dynamostore.PractitionerItem{PK: dynamostore.PracticePK("prac-other"), SK: dynamostore.PractitionerSK("pr-x"), ID: "pr-x", TeamRole: "owner"}); err != nil {
+		t.Fatal(err)
+	}
 	svc := &erasure.Service{
 		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
 		Scheduler: erasuretest.NewScheduler(), Mailer: &erasuretest.Mailer{}, Log: slog.New(slog.DiscardHandler),

@@ -46,6 +46,19 @@ func TestSettings_Emulator(t *testing.T) {
 	member := map[string]string{"sub": "pr-member", "custom:role": "practitioner", "custom:practice_id": pid, "custom:team_role": "member"}
 	client := map[string]string{"sub": "cl-sub", "custom:role": "client", "custom:practice_id": pid, "custom:client_id": "cl-1"}
 	otherOwner := map[string]string{"sub": "pr-x", "custom:role": "practitioner", "custom:practice_id": "prac-other-" + pid, "custom:team_role": "owner"}
+	// The practices' records: pid's owner and member, and the other
+	// practice's owner.
+	store := dynamostore.New(st.DynamoDB, st.Table)
+	for _, it := range []any{
+		dynamostore.PracticeItem{PK: dynamostore.PracticePK(pid), SK: dynamostore.PracticeSK, Name: "P", OwnerID: "pr-owner"},
+		dynamostore.PractitionerItem{PK: dynamostore.PracticePK(pid), SK: dynamostore.PractitionerSK("pr-owner"), ID: "pr-owner", TeamRole: "owner"},
+		dynamostore.PractitionerItem{PK: dynamostore.PracticePK(pid), SK: dynamostore.PractitionerSK("pr-member"), ID: "pr-member", TeamRole: "member"},
+		dynamostore.PractitionerItem{PK: dynamostore.PracticePK("prac-other-" + pid), SK: dynamostore.PractitionerSK("pr-x"), ID: "pr-x", TeamRole: "owner"},
+	} {
+		if err := store.Put(context.Background(), it); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	steps := []struct {
 		name   string

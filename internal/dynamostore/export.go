@@ -56,6 +56,9 @@ func (x *Exports) store() *Store { return &Store{db: x.db, table: x.table} }
 const (
 	skActiveExport = "EXPORT#ACTIVE"
 	skExportQuota  = "EXPORT#QUOTA"
+
+	ActiveExportSK = skActiveExport
+	ExportQuotaSK  = skExportQuota
 )
 
 // activeExportItem points at the client's latest export.
