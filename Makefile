@@ -12,7 +12,7 @@ include infra/sam.mk
 all: build
 
 tools: rie
-	@infra/install-tools.sh moto sam
+	@infra/install-tools.sh moto sam checkov
 
 build:
 	$(GO) build ./...

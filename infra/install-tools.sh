@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the pinned Python tools the project needs into git-ignored
 # virtual environments under .tools/: the moto server (the local AWS
-# emulator) and the SAM CLI with cfn-lint. Each environment is rebuilt only
-# when its lock file in infra/requirements/ changes.
+# emulator), the SAM CLI with cfn-lint, and checkov (the template's security
+# checks). Each environment is rebuilt only when its lock file in
+# infra/requirements/ changes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"

@@ -127,13 +127,26 @@ type settingItem struct {
 }
 
 func (s *Store) GetSetting(ctx context.Context, practiceID string) (erasure.Setting, error) {
-	var it settingItem
-	err := s.get(ctx, PracticePK(practiceID), skSetting, &it)
-	if errors.Is(err, erasure.ErrNotFound) {
+	// The setting's attributes only: the settings function's IAM policy
+	// lets it read no others, and a read without a projection asks for all.
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:            &s.table,
+		Key:                  key(PracticePK(practiceID), skSetting),
+		ConsistentRead:       aws.Bool(true),
+		ProjectionExpression: aws.String("#pk, #sk, #enabled, #updatedAt, #updatedBy"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK, "#sk": attrSK, "#enabled": "enabled", "#updatedAt": "updatedAt", "#updatedBy": "updatedBy",
+		},
+	})
+	if err != nil {
+		return erasure.Setting{}, translate("get setting", err)
+	}
+	if res.Item == nil {
 		return erasure.Setting{PracticeID: practiceID}, nil
 	}
-	if err != nil {
-		return erasure.Setting{}, err
+	var it settingItem
+	if err := unmarshalItem(res.Item, &it); err != nil {
+		return erasure.Setting{}, fmt.Errorf("decode setting: %w", err)
 	}
 	return erasure.Setting{PracticeID: practiceID, Enabled: it.Enabled, UpdatedAt: it.UpdatedAt, UpdatedBy: it.UpdatedBy}, nil
 }
