@@ -63,10 +63,9 @@ const (
 
 // activeExportItem points at the client's latest export.
 type activeExportItem struct {
-	PK          string    `dynamodbav:"pk"`
-	SK          string    `dynamodbav:"sk"`
-	ExportID    string    `dynamodbav:"exportId"`
-	RequestedAt time.Time `dynamodbav:"requestedAt"`
+	PK       string `dynamodbav:"pk"`
+	SK       string `dynamodbav:"sk"`
+	ExportID string `dynamodbav:"exportId"`
 }
 
 // exportQuotaItem is a practitioner's latest export times (RFC 3339, oldest
@@ -94,7 +93,8 @@ func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID st
 	quota := key(PractitionerPK(practiceID, sub), skExportQuota)
 	var g exportmodel.Gate
 	err := batchGetNamed(ctx, x.db, x.table, "read export access", []map[string]ddbtypes.AttributeValue{member, profile, active, quota},
-		"#pk, #sk, #exportId, #requestedAt, #version", map[string]string{"#exportId": "exportId", "#requestedAt": "requestedAt", "#version": "version"},
+		"#pk, #sk, #practitionerId, #exportId, #requestedAt, #version",
+		map[string]string{"#practitionerId": "practitionerId", "#exportId": "exportId", "#requestedAt": "requestedAt", "#version": "version"},
 		func(item map[string]ddbtypes.AttributeValue) error {
 			pk, _ := item[attrPK].(*ddbtypes.AttributeValueMemberS)
 			sk, _ := item[attrSK].(*ddbtypes.AttributeValueMemberS)
@@ -103,7 +103,7 @@ func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID st
 			}
 			switch {
 			case pk.Value == PracticePK(practiceID):
-				g.Member = true
+				g.Member = practitionerNamed(item, sub)
 			case sk.Value == skProfile:
 				g.ClientExists = true
 			case sk.Value == skActiveExport:
@@ -193,17 +193,11 @@ func (x *Exports) CreateExport(ctx context.Context, e exportmodel.Export, slot e
 	if err != nil {
 		return err
 	}
-	active, err := MarshalItem(activeExportItem{
-		PK: ClientPK(e.PracticeID, e.ClientID), SK: skActiveExport, ExportID: e.ID, RequestedAt: e.RequestedAt.UTC(),
-	})
+	active, err := MarshalItem(activeExportItem{PK: ClientPK(e.PracticeID, e.ClientID), SK: skActiveExport, ExportID: e.ID})
 	if err != nil {
 		return err
 	}
-	q := exportQuotaItem{PK: PractitionerPK(e.PracticeID, e.RequestedBy), SK: skExportQuota, Version: slot.Quota.Version}
-	for _, t := range slot.Quota.Times {
-		q.Times = append(q.Times, t.UTC().Format(time.RFC3339Nano))
-	}
-	quota, err := MarshalItem(q)
+	quota, err := quotaItem(e, slot.Quota)
 	if err != nil {
 		return err
 	}
@@ -229,6 +223,52 @@ func (x *Exports) CreateExport(ctx context.Context, e exportmodel.Export, slot e
 		},
 	})
 	return translate("create export", err)
+}
+
+func quotaItem(e exportmodel.Export, q exportmodel.Quota) (map[string]ddbtypes.AttributeValue, error) {
+	it := exportQuotaItem{PK: PractitionerPK(e.PracticeID, e.RequestedBy), SK: skExportQuota, Version: q.Version}
+	for _, t := range q.Times {
+		it.Times = append(it.Times, t.UTC().Format(time.RFC3339Nano))
+	}
+	return MarshalItem(it)
+}
+
+// ReleaseSlot puts the pointer and the quota back with two conditional
+// writes, each a no-op when its item moved on.
+func (x *Exports) ReleaseSlot(ctx context.Context, e exportmodel.Export, before, after exportmodel.Slot) error {
+	ownPointer := map[string]ddbtypes.AttributeValue{":id": str(e.ID)}
+	var err error
+	if before.Active == "" {
+		_, err = x.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &x.table, Key: key(ClientPK(e.PracticeID, e.ClientID), skActiveExport),
+			ConditionExpression: aws.String("exportId = :id"), ExpressionAttributeValues: ownPointer})
+	} else {
+		var item map[string]ddbtypes.AttributeValue
+		if item, err = MarshalItem(activeExportItem{PK: ClientPK(e.PracticeID, e.ClientID), SK: skActiveExport, ExportID: before.Active}); err != nil {
+			return err
+		}
+		_, err = x.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &x.table, Item: item,
+			ConditionExpression: aws.String("exportId = :id"), ExpressionAttributeValues: ownPointer})
+	}
+	if err = translate("release active export", err); err != nil && !errors.Is(err, erasure.ErrConditionFailed) {
+		return err
+	}
+	ownQuota := map[string]ddbtypes.AttributeValue{":v": num(after.Quota.Version)}
+	names := map[string]string{"#version": "version"}
+	if before.Quota.Version == 0 {
+		_, err = x.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &x.table, Key: key(PractitionerPK(e.PracticeID, e.RequestedBy), skExportQuota),
+			ConditionExpression: aws.String("#version = :v"), ExpressionAttributeNames: names, ExpressionAttributeValues: ownQuota})
+	} else {
+		var item map[string]ddbtypes.AttributeValue
+		if item, err = quotaItem(e, before.Quota); err != nil {
+			return err
+		}
+		_, err = x.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &x.table, Item: item,
+			ConditionExpression: aws.String("#version = :v"), ExpressionAttributeNames: names, ExpressionAttributeValues: ownQuota})
+	}
+	if err = translate("release export quota", err); err != nil && !errors.Is(err, erasure.ErrConditionFailed) {
+		return err
+	}
+	return nil
 }
 
 func (x *Exports) GetExport(ctx context.Context, id string) (exportmodel.Export, error) {

@@ -154,10 +154,11 @@ func (s *Store) GetSetting(ctx context.Context, practiceID string) (erasure.Sett
 // settingProjection reads, of the practice's partition, only what the
 // setting and a membership check need (the settings function's role may
 // read nothing else).
-const settingProjection = "#pk, #sk, #enabled, #updatedAt, #updatedBy, #ownerId"
+const settingProjection = "#pk, #sk, #enabled, #updatedAt, #updatedBy, #ownerId, #practitionerId"
 
 var settingNames = map[string]string{
 	"#enabled": "enabled", "#updatedAt": "updatedAt", "#updatedBy": "updatedBy", "#ownerId": "ownerId",
+	"#practitionerId": "practitionerId",
 }
 
 // GetSettingAs reads the setting, the practice record and the caller's
@@ -217,7 +218,10 @@ func (s *Store) member(ctx context.Context, practiceID, sub string, other func(m
 			}
 			owner = it.OwnerID
 		case sk.Value == PractitionerSK(sub):
-			found = true
+			// The item must name the practitioner too: an item with the
+			// right key alone (which a function allowed to write the
+			// practice's setting could make) is nobody's.
+			found = practitionerNamed(item, sub)
 		case other != nil:
 			return other(item)
 		}
@@ -314,6 +318,13 @@ func (s *Store) GetClient(ctx context.Context, practiceID, clientID string) (era
 		FirstName: it.FirstName, LastName: it.LastName, Email: it.Email, PractitionerIDs: it.PractitionerIDs,
 		PortalUserID: it.PortalUserID,
 	}, nil
+}
+
+// practitionerNamed reports whether a practitioner item names sub as its
+// practitionerId.
+func practitionerNamed(item map[string]ddbtypes.AttributeValue, sub string) bool {
+	id, ok := item["practitionerId"].(*ddbtypes.AttributeValueMemberS)
+	return ok && id.Value == sub
 }
 
 // backoff sleeps before retry attempt n (1, 2, ...): exponential with full

@@ -293,3 +293,39 @@ func TestStore_Layout(t *testing.T) {
 		}
 	})
 }
+
+// A practitioner item is someone's only when it names them: an item with
+// the right key and no (or another) practitionerId, such as a function
+// allowed only to write the practice's setting could make, makes nobody a
+// member.
+func TestStore_MemberNeedsItsName(t *testing.T) {
+	stack := emulatortest.Provision(t)
+	s := dynamostore.New(stack.DynamoDB, stack.Table)
+	x := dynamostore.NewExports(stack.DynamoDB, stack.Table)
+	ctx := context.Background()
+	pk := dynamostore.PracticePK("pr-1")
+	for _, it := range []any{
+		dynamostore.PracticeItem{PK: pk, SK: dynamostore.PracticeSK, OwnerID: "p-bare"},
+		dynamostore.PractitionerItem{PK: pk, SK: dynamostore.PractitionerSK("p-bare")},
+		dynamostore.PractitionerItem{PK: pk, SK: dynamostore.PractitionerSK("p-other"), ID: "p-bare"},
+		dynamostore.PractitionerItem{PK: pk, SK: dynamostore.PractitionerSK("p-real"), ID: "p-real"},
+	} {
+		if err := s.Put(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for sub, want := range map[string]bool{"p-bare": false, "p-other": false, "p-real": true} {
+		_, err := s.Member(ctx, "pr-1", sub)
+		if got := err == nil; got != want || (err != nil && !errors.Is(err, erasure.ErrNotFound)) {
+			t.Errorf("Member(%s): got %v, want member %v", sub, err, want)
+		}
+		_, _, err = s.GetSettingAs(ctx, "pr-1", sub)
+		if got := err == nil; got != want {
+			t.Errorf("GetSettingAs(%s): got %v, want member %v", sub, err, want)
+		}
+		g, err := x.ExportAccess(ctx, "pr-1", sub, "cl-1")
+		if err != nil || g.Member != want {
+			t.Errorf("ExportAccess(%s): got %+v, %v; want member %v", sub, g, err, want)
+		}
+	}
+}

@@ -203,6 +203,29 @@ func (m *ExportMemory) CreateExport(_ context.Context, e export.Export, slot exp
 	return nil
 }
 
+func (m *ExportMemory) ReleaseSlot(_ context.Context, e export.Export, before, after export.Slot) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	client, practitioner := k2(e.PracticeID, e.ClientID), k2(e.PracticeID, e.RequestedBy)
+	if m.active[client] == e.ID {
+		if before.Active == "" {
+			delete(m.active, client)
+		} else {
+			m.active[client] = before.Active
+		}
+	}
+	if m.quotas[practitioner].Version == after.Quota.Version {
+		if before.Quota.Version == 0 {
+			delete(m.quotas, practitioner)
+		} else {
+			q := before.Quota
+			q.Times = slices.Clone(q.Times)
+			m.quotas[practitioner] = q
+		}
+	}
+	return nil
+}
+
 func (m *ExportMemory) GetExport(_ context.Context, id string) (export.Export, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

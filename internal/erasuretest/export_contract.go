@@ -140,6 +140,43 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		}
 	})
 
+	t.Run("ReleaseSlot", func(t *testing.T) {
+		s, seed := newStores(t)
+		seed.AddPractitioner("pr-1", "p-owner", true)
+		seed.AddClient("pr-1", "cl-a")
+		access := func() export.Gate {
+			t.Helper()
+			g, err := s.ExportAccess(ctx, "pr-1", "p-owner", "cl-a")
+			must(t, err)
+			return g
+		}
+		// A first export, given back: as if it never was.
+		empty := export.Slot{}
+		first := export.Slot{Quota: export.Quota{Times: []time.Time{t0}, Version: 1}}
+		must(t, s.CreateExport(ctx, pending("ex-1"), first))
+		must(t, s.DeletePendingExport(ctx, "ex-1"))
+		must(t, s.ReleaseSlot(ctx, pending("ex-1"), empty, first))
+		if g := access(); g.Active != "" || g.Quota.Version != 0 || len(g.Quota.Times) != 0 {
+			t.Fatalf("after giving back the first: got %+v, want no pointer and no quota", g)
+		}
+		// A second over a first: the pointer and quota go back to the
+		// first's.
+		must(t, s.CreateExport(ctx, pending("ex-1"), first))
+		second := export.Slot{Active: "ex-1", Quota: export.Quota{Times: []time.Time{t0, t0.Add(time.Minute)}, Version: 2}}
+		must(t, s.CreateExport(ctx, pending("ex-2"), second))
+		must(t, s.ReleaseSlot(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: first.Quota}, second))
+		if g := access(); g.Active != "ex-1" || g.Quota.Version != 1 || !slices.EqualFunc(g.Quota.Times, first.Quota.Times, time.Time.Equal) {
+			t.Fatalf("after giving back the second: got %+v, want ex-1 and the first's quota", g)
+		}
+		// Once another export moved them on, giving back changes nothing.
+		third := export.Slot{Active: "ex-1", Quota: export.Quota{Times: []time.Time{t0, t0.Add(2 * time.Minute)}, Version: 2}}
+		must(t, s.CreateExport(ctx, pending("ex-3"), third))
+		must(t, s.ReleaseSlot(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: first.Quota}, export.Slot{Active: "ex-1", Quota: export.Quota{Version: 1}}))
+		if g := access(); g.Active != "ex-3" || g.Quota.Version != 2 {
+			t.Fatalf("a stale give-back moved things: got %+v, want ex-3 at version 2", g)
+		}
+	})
+
 	// create records e with the slot its client and practitioner have now.
 	create := func(t *testing.T, s ExportStores, e export.Export) error {
 		t.Helper()

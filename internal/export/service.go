@@ -181,7 +181,8 @@ func (s *Service) request(ctx context.Context, a erasure.Actor, clientID string)
 		ID: id, PracticeID: a.PracticeID, ClientID: clientID, RequestedBy: a.Subject,
 		Status: StatusPending, RequestedAt: now, ScheduleName: ScheduleName(id),
 	}
-	if err := s.Records.CreateExport(ctx, e, Slot{Active: g.Active, Quota: quota}); err != nil {
+	slot := Slot{Active: g.Active, Quota: quota}
+	if err := s.Records.CreateExport(ctx, e, slot); err != nil {
 		if errors.Is(err, erasure.ErrConditionFailed) {
 			return Export{}, false, err
 		}
@@ -190,8 +191,12 @@ func (s *Service) request(ctx context.Context, a erasure.Actor, clientID string)
 	err = s.Scheduler.CreateExportSchedule(ctx, Schedule{Name: e.ScheduleName, At: StartAt(now), ExportID: id})
 	if err != nil && !errors.Is(err, erasure.ErrAlreadyExists) {
 		s.log().ErrorContext(ctx, "create export schedule", "exportId", id, "err", err)
-		if err := s.Records.DeletePendingExport(context.WithoutCancel(ctx), id); err != nil {
+		bg := context.WithoutCancel(ctx)
+		if err := s.Records.DeletePendingExport(bg, id); err != nil {
 			s.log().ErrorContext(ctx, "roll back export", "exportId", id, "err", err)
+		}
+		if err := s.Records.ReleaseSlot(bg, e, Slot{Active: g.Active, Quota: g.Quota}, slot); err != nil {
+			s.log().ErrorContext(ctx, "give back the export's slot", "exportId", id, "err", err)
 		}
 		return Export{}, false, erasure.Errorf(erasure.EUnavailable, "the export could not be scheduled just now; nothing was recorded, please try again")
 	}

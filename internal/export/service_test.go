@@ -200,6 +200,9 @@ func TestRequest(t *testing.T) {
 		if got := f.mem.Exports(); len(got) != 0 {
 			t.Fatalf("got %d exports after the rollback, want none", len(got))
 		}
+		if g, _ := f.mem.ExportAccess(ctx, practice, "pr-owner", "cl-ava"); g.Active != "" || g.Quota.Version != 0 {
+			t.Fatalf("after the rollback: got %+v, want no pointer and no quota counted", g)
+		}
 		// A retry starts afresh.
 		if _, _, err := f.svc.Request(ctx, owner, "cl-ava"); err != nil {
 			t.Fatal(err)

@@ -32,6 +32,12 @@ type Records interface {
 	CreateExport(ctx context.Context, e Export, slot Slot) error
 	// GetExport returns ErrNotFound when there is no such export.
 	GetExport(ctx context.Context, id string) (Export, error)
+	// ReleaseSlot gives back what CreateExport took for e when its
+	// schedule could not be made: the client's pointer goes back to
+	// before.Active if it still points at e, and the practitioner's quota
+	// back to before if it is still at after's version. Either having
+	// moved on since is no error.
+	ReleaseSlot(ctx context.Context, e Export, before, after Slot) error
 	// DeletePendingExport removes an export still pending (its schedule
 	// could not be made); ErrConditionFailed when it is past pending, and
 	// no error when it does not exist.

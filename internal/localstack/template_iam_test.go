@@ -275,9 +275,12 @@ var wantTableAccess = map[string][][2]string{
 	},
 	"ExportsFunction": {
 		{"table " + practicePartition, "BatchGetItem"},
+		// The export request's checks, one batch across the practice's
+		// partitions (keys and bookkeeping attributes only).
+		{"table PRACTICE#*", "BatchGetItem"},
 		// The profile and the active-export pointer; the quota; the record.
-		{"table PRACTICE#*#CLIENT#*", "GetItem PutItem UpdateItem ConditionCheckItem"},
-		{"table PRACTICE#*#PRACTITIONER#*", "GetItem PutItem UpdateItem ConditionCheckItem"},
+		{"table PRACTICE#*#CLIENT#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
+		{"table PRACTICE#*#PRACTITIONER#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
 		{"table EXPORT#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
 	},
 	"ExportWorkerFunction": {
@@ -355,7 +358,7 @@ func TestTemplateIAM_PurgeBatchesSpanClientAndChats(t *testing.T) {
 // policies: dynamodb:Attributes, Select SPECIFIC_ATTRIBUTES, ReturnValues
 // NONE.
 func TestTemplateIAM_SettingsAttributes(t *testing.T) {
-	read := []string{"pk", "sk", "enabled", "updatedAt", "updatedBy", "ownerId"}
+	read := []string{"pk", "sk", "enabled", "updatedAt", "updatedBy", "ownerId", "practitionerId"}
 	sts := functionStatements(t, cfnTree(t), "SettingsFunction")
 	reads := false
 	for _, s := range sts {
@@ -681,6 +684,33 @@ func TestTemplateIAM_SettingsStoreWithinPolicy(t *testing.T) {
 	})
 	store := dynamostore.New(db, "t")
 	ctx := context.Background()
+	// The caller checks first: each a BatchGetItem of the practice's
+	// partition, projected.
+	if _, _, err := store.GetSettingAs(ctx, "p1", "pr-owner"); err == nil {
+		t.Fatal("GetSettingAs: got no error from an empty answer, want not found")
+	}
+	if _, err := store.Member(ctx, "p1", "pr-owner"); err == nil {
+		t.Fatal("Member: got no error from an empty answer, want not found")
+	}
+	for _, call := range rec.calls {
+		if target := call["X-Amz-Target"]; target != "DynamoDB_20120810.BatchGetItem" {
+			t.Fatalf("caller check: got call %v, want BatchGetItem", target)
+		}
+		for _, ka := range call["RequestItems"].(map[string]any) {
+			ka := ka.(map[string]any)
+			expr, _ := ka["ProjectionExpression"].(string)
+			names, _ := ka["ExpressionAttributeNames"].(map[string]any)
+			if expr == "" {
+				t.Error("caller check: got no ProjectionExpression, want one within the policy")
+			}
+			for _, a := range projected(expr, names) {
+				if !slices.Contains(allowed["dynamodb:BatchGetItem"], a) {
+					t.Errorf("caller check: projects %q, which the policy does not allow", a)
+				}
+			}
+		}
+	}
+	rec.calls = nil
 	if _, err := store.GetSetting(ctx, "p1"); err != nil {
 		t.Fatalf("GetSetting: got error %v, want nil", err)
 	}
@@ -719,6 +749,44 @@ func TestTemplateIAM_SettingsStoreWithinPolicy(t *testing.T) {
 		action, attr, _ := strings.Cut(u, " ")
 		if !slices.Contains(allowed[action], attr) {
 			t.Errorf("%s of %q: got it outside the settings policy's attributes %v", action, attr, allowed[action])
+		}
+	}
+}
+
+// The export request's one batch read stays within its statement: it
+// projects only attributes the statement names, so it reads no content.
+func TestTemplateIAM_ExportAccessWithinPolicy(t *testing.T) {
+	var allowed []string
+	for _, s := range functionStatements(t, cfnTree(t), "ExportsFunction") {
+		if s.sid == "ExportAccess" {
+			allowed = s.condValues("ForAllValues:StringEquals", "dynamodb:Attributes")
+		}
+	}
+	if len(allowed) == 0 {
+		t.Fatal("ExportsFunction: got no ExportAccess statement limited to attributes, want one")
+	}
+	rec := &recorder{}
+	db := dynamodb.New(dynamodb.Options{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String("http://127.0.0.1:1"),
+		HTTPClient:   &http.Client{Transport: rec},
+	})
+	if _, err := dynamostore.NewExports(db, "t").ExportAccess(context.Background(), "p1", "pr-owner", "cl-1"); err != nil {
+		t.Fatalf("ExportAccess: %v", err)
+	}
+	if len(rec.calls) != 1 || rec.calls[0]["X-Amz-Target"] != "DynamoDB_20120810.BatchGetItem" {
+		t.Fatalf("got calls %v, want one BatchGetItem", rec.calls)
+	}
+	for _, ka := range rec.calls[0]["RequestItems"].(map[string]any) {
+		ka := ka.(map[string]any)
+		expr, _ := ka["ProjectionExpression"].(string)
+		names, _ := ka["ExpressionAttributeNames"].(map[string]any)
+		got := projected(expr, names)
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(allowed))
+		if !slices.Equal(got, want) {
+			t.Errorf("ExportAccess projects %v, want exactly the statement's %v", got, want)
 		}
 	}
 }
