@@ -24,8 +24,8 @@ func newFixture(t *testing.T) *fixture {
 	ava := export.Author{Role: "client", ID: "cl-ava"}
 	f.mem.AddClient("prac-demo", "cl-ava")
 	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: ava, Title: "t", Body: "b"})
-	f.mem.AddDocument("prac-demo", "cl-ava", export.Document{ID: "d1", Author: ava, FileName: "a.pdf", ObjectKeys: []string{"k/a.pdf"}})
-	files.Put("k/a.pdf", []byte("%PDF"))
+	f.mem.AddDocument("prac-demo", "cl-ava", export.Document{ID: "d1", Author: ava, FileName: "a.pdf", ObjectKeys: []string{"practices/prac-demo/clients/cl-ava/k/a.pdf"}})
+	files.Put("practices/prac-demo/clients/cl-ava/k/a.pdf", []byte("%PDF"))
 	if err := f.mem.CreateExport(context.Background(), export.Export{ID: "ex-1", PracticeID: "prac-demo", ClientID: "cl-ava", Status: export.StatusPending}, export.Slot{Quota: export.Quota{Version: 1}}); err != nil {
 		t.Fatal(err)
 	}

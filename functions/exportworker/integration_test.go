@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -109,6 +110,45 @@ func TestExportWorker_Emulator(t *testing.T) {
 	rec, err := e.api.Records.GetExport(ctx, ex.ID)
 	if err != nil || rec.Attempts != 1 || !rec.CompletedAt.Equal(*v.CompletedAt) {
 		t.Errorf("after a second delivery: got %+v, %v; want the first attempt's record", rec, err)
+	}
+}
+
+// TestExportWorker_ForeignPointers: documents in the client's file whose
+// file is outside the client's folder (another client's, another
+// practice's, a prefix sibling's), uploaded by the client or shared by a
+// practitioner, are left out of the archive and listed in its manifest;
+// nothing of those files reaches it, and the worker changes nothing but
+// the export's record.
+func TestExportWorker_ForeignPointers(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t)
+	p := emulatortest.SeedPractice(t, e.st, e.store, "prac-"+emulatortest.Suffix())
+	file := emulatortest.SeedExportFile(t, e.st, e.store, p, "cl-ava", "cl-ben")
+	foreign := emulatortest.SeedForeignPointers(t, e.st, e.store, p, "cl-ava", "cl-ben")
+	file.SkippedDocuments = foreign.SkippedDocuments
+	ex, input := e.scheduled(t, p, "cl-ava")
+	items, versions := emulatortest.TakeSnapshot(t, e.st), emulatortest.ObjectVersions(t, e.st)
+
+	res, err := e.h.Handle(ctx, input)
+	if err != nil || res.Status != export.StatusReady || res.Counts == nil || *res.Counts != file.Counts {
+		t.Fatalf("worker: got %+v, %v; want ready with %+v", res, err, file.Counts)
+	}
+	a, _ := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
+	if err != nil || v.DownloadURL == "" {
+		t.Fatalf("get: got %+v, %v; want ready with a URL", v, err)
+	}
+	file.CheckArchive(t, emulatortest.Download(t, v.DownloadURL), ex.ID)
+
+	if got := emulatortest.ObjectVersions(t, e.st); !reflect.DeepEqual(got, versions) {
+		t.Errorf("documents bucket: got %v, want it as it was: %v", got, versions)
+	}
+	after := emulatortest.TakeSnapshot(t, e.st)
+	record := erasure.ItemKey{PK: dynamostore.ExportPK(ex.ID), SK: dynamostore.ExportSK}
+	delete(after, record)
+	delete(items, record)
+	if !reflect.DeepEqual(after, items) {
+		t.Error("the export changed the table beyond its own record")
 	}
 }
 

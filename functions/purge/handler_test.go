@@ -63,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
 		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects("docs/cl-ava/d1.pdf", "docs/cl-ava/d1-preview.png", "docs/pr/d2.pdf"),
+		objects: erasuretest.NewObjects("practices/prac-demo/clients/cl-ava/uploads/d1.pdf", "practices/prac-demo/clients/cl-ava/uploads/d1-preview.png", "practices/prac-demo/clients/cl-ava/shared/d2.pdf"),
 		mailer:  &erasuretest.Mailer{},
 		clock:   &clock{t: t0},
 	}
@@ -78,14 +78,14 @@ func newFixture(t *testing.T) *fixture {
 	m.AddJournal("prac-demo", "cl-ava", "j1", client)
 	m.AddJournal("prac-demo", "cl-ava", "j2", client)
 	f.keep = append(f.keep, m.AddJournal("prac-demo", "cl-ava", "j3", prac))
-	m.AddDocument("prac-demo", "cl-ava", "d1", client, "docs/cl-ava/d1.pdf", "docs/cl-ava/d1-preview.png")
-	f.keep = append(f.keep, m.AddDocument("prac-demo", "cl-ava", "d2", prac, "docs/pr/d2.pdf"))
+	m.AddDocument("prac-demo", "cl-ava", "d1", client, "practices/prac-demo/clients/cl-ava/uploads/d1.pdf", "practices/prac-demo/clients/cl-ava/uploads/d1-preview.png")
+	f.keep = append(f.keep, m.AddDocument("prac-demo", "cl-ava", "d2", prac, "practices/prac-demo/clients/cl-ava/shared/d2.pdf"))
 	m.AddChat("prac-demo", "s1", "cl-ava")
 	m.AddMessage("prac-demo", "s1", "m1", client)
 	m.AddMessage("prac-demo", "s1", "m2", prac)
 	f.keep = append(f.keep, m.AddOther("PRACTICE#prac-demo#CLIENT#cl-ava", "NOTE#n1"))
 	slices.SortFunc(f.keep, func(a, b erasure.ItemKey) int { return strings.Compare(a.PK+"\x00"+a.SK, b.PK+"\x00"+b.SK) })
-	f.keepObjects = []string{"docs/pr/d2.pdf"}
+	f.keepObjects = []string{"practices/prac-demo/clients/cl-ava/shared/d2.pdf"}
 
 	// The request is made as the deletionrequest function makes it.
 	accept := &erasure.Service{

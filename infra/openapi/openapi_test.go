@@ -283,6 +283,8 @@ func TestContract_Views(t *testing.T) {
 	completed.Status, completed.PurgeStartedAt, completed.CompletedAt, completed.Deleted, completed.Invocations = erasure.StatusCompleted, &later, &later, counts, 2
 	cancelled := scheduled
 	cancelled.Status, cancelled.CancelledAt = erasure.StatusCancelled, &now
+	skipped := completed
+	skipped.SkippedObjects = []string{"practices/p2/clients/cl-ava/x.pdf", ""}
 	notification := apigw.NewNotificationView(erasure.Notification{PractitionerID: "pr-owner", PracticeID: "p1", ID: "3f0c-requested",
 		Kind: erasure.NoticeDeletionRequested, RequestID: "3f0c", ClientID: "cl-ava", ClientName: "Ava Lin", CreatedAt: now, PurgeAt: later,
 		Counts: counts, Message: "Ava Lin asked to delete their account.", Read: true})
@@ -309,6 +311,7 @@ func TestContract_Views(t *testing.T) {
 		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(scheduled)},
 		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(completed)},
 		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(cancelled)},
+		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(skipped)},
 		{"PracticeDeletionRequestsPage", apigw.PracticeRequestsPage{Requests: []apigw.PracticeRequestView{apigw.NewPracticeRequestView(completed)}, NextToken: &token}},
 		{"PendingExport", apigw.NewExportView(export.View{Export: pending})},
 		{"Export", apigw.NewExportView(export.View{Export: pending})},

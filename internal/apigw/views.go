@@ -91,8 +91,12 @@ type TimelineEvent struct {
 }
 
 // ReceiptView is what a completed purge leaves: no personal content.
+// SkippedObjects counts the object keys the client's documents pointed to
+// outside the client's folder, which the purge left (the keys are on the
+// request's item, for operators).
 type ReceiptView struct {
 	Deleted        erasure.Counts `json:"deleted"`
+	SkippedObjects int            `json:"skippedObjects"`
 	PurgeStartedAt *time.Time     `json:"purgeStartedAt"`
 	CompletedAt    *time.Time     `json:"completedAt"`
 	BackupsClearBy *time.Time     `json:"backupsClearBy"`
@@ -136,8 +140,8 @@ func NewPracticeRequestView(r erasure.Request) PracticeRequestView {
 	add("completed", r.CompletedAt)
 	add("backups_clear_by", r.BackupsClearBy())
 	if r.Status == erasure.StatusCompleted {
-		v.Receipt = &ReceiptView{Deleted: r.Deleted, PurgeStartedAt: r.PurgeStartedAt, CompletedAt: r.CompletedAt,
-			BackupsClearBy: r.BackupsClearBy(), Invocations: r.Invocations}
+		v.Receipt = &ReceiptView{Deleted: r.Deleted, SkippedObjects: len(r.SkippedObjects), PurgeStartedAt: r.PurgeStartedAt,
+			CompletedAt: r.CompletedAt, BackupsClearBy: r.BackupsClearBy(), Invocations: r.Invocations}
 	}
 	return v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +43,9 @@ type requestItem struct {
 	Invocations    int        `dynamodbav:"invocations"`
 	PurgePhase     string     `dynamodbav:"purgePhase,omitempty"`
 	PurgeCursor    string     `dynamodbav:"purgeCursor,omitempty"`
+	// SkippedObjectKeys is the set of object keys the purge left outside
+	// the client's folder.
+	SkippedObjectKeys []string `dynamodbav:"skippedObjectKeys,stringset,omitempty"`
 
 	DeletedJournalEntries int `dynamodbav:"deletedJournalEntries"`
 	DeletedDocuments      int `dynamodbav:"deletedDocuments"`
@@ -55,7 +59,7 @@ func (it requestItem) request() erasure.Request {
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), PurgeAt: it.PurgeAt.UTC(),
 		WillDelete: it.WillDelete, ScheduleName: it.ScheduleName,
 		NotifiedAt: it.NotifiedAt, EmailsSent: it.EmailsSent, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt,
-		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor,
+		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor, SkippedObjects: it.SkippedObjectKeys,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
 			ChatSessions: it.DeletedChatSessions, ChatMessages: it.DeletedChatMessages,
@@ -300,6 +304,26 @@ func (s *Store) Checkpoint(ctx context.Context, id, phase, cursor string, c eras
 			":s": num(int64(c.ChatSessions)), ":m": num(int64(c.ChatMessages)),
 		},
 	})
+	return err
+}
+
+// RecordSkippedObjects adds keys to the request's string set
+// skippedObjectKeys: ADD of a set is a union, so recording a key again
+// changes nothing. DynamoDB refuses a set with a value twice, and an empty
+// one, so the keys are made distinct and none is no write.
+func (s *Store) RecordSkippedObjects(ctx context.Context, id string, keys []string) error {
+	set := slices.Compact(slices.Sorted(slices.Values(keys)))
+	if len(set) == 0 {
+		return nil
+	}
+	_, err := s.update(ctx, "record skipped objects", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("ADD skippedObjectKeys :k"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: set}},
+	})
+	if errors.Is(err, erasure.ErrConditionFailed) {
+		return fmt.Errorf("record skipped objects: %w", erasure.ErrNotFound)
+	}
 	return err
 }
 

@@ -34,6 +34,9 @@ type ExportFile struct {
 	// Documents are the archive's document files: path -> content.
 	Documents map[string][]byte
 	Counts    export.Counts
+	// SkippedDocuments are the ids of the documents whose file is outside
+	// the client's folder, as the manifest lists them (none unless set).
+	SkippedDocuments []string
 }
 
 // Markers of content that must never reach an export of the client:
@@ -233,8 +236,9 @@ func (f ExportFile) CheckArchive(t testing.TB, archive []byte, exportID string) 
 	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}
-	if m.ExportID != exportID || m.ClientID != f.ClientID || m.PracticeID != f.PracticeID || m.Counts != f.Counts || m.GeneratedAt.IsZero() || len(m.MissingDocuments) != 0 {
-		t.Errorf("manifest.json: got %+v, want export %s of %s with %+v", m, exportID, f.ClientID, f.Counts)
+	if m.ExportID != exportID || m.ClientID != f.ClientID || m.PracticeID != f.PracticeID || m.Counts != f.Counts || m.GeneratedAt.IsZero() || len(m.MissingDocuments) != 0 ||
+		!slices.Equal(m.SkippedDocuments, f.SkippedDocuments) {
+		t.Errorf("manifest.json: got %+v, want export %s of %s with %+v, skipped documents %q", m, exportID, f.ClientID, f.Counts, f.SkippedDocuments)
 	}
 
 	CheckJournalAndChats(t, files, f.Journal, f.Sessions, f.Messages)

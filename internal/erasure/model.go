@@ -179,6 +179,11 @@ type Request struct {
 	PurgeStartedAt *time.Time
 	CompletedAt    *time.Time
 	Deleted        Counts
+	// SkippedObjects are the object keys (in SkippedKey form) that the
+	// client's documents pointed to outside the client's folder: the purge
+	// left those objects and deleted the documents. Each is recorded once,
+	// in any order.
+	SkippedObjects []string
 	Invocations    int
 	// PurgePhase and PurgeCursor are where the purge's next invocation
 	// starts.

@@ -90,6 +90,12 @@ type RequestStore interface {
 	// the chats phase the last chat link done) and adds to the request's
 	// deleted counts, in one write.
 	Checkpoint(ctx context.Context, id, phase, cursor string, add Counts) error
+	// RecordSkippedObjects adds keys to the request's set of object keys
+	// the purge left outside the client's folder (SkippedObjects). A key
+	// already in the set, or given twice, is recorded once, so a retry
+	// records nothing new; no keys is no write. ErrNotFound when there is
+	// no such request.
+	RecordSkippedObjects(ctx context.Context, id string, keys []string) error
 	// ClosePortal closes the client's portal access for good.
 	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
 	// CompletePurge marks the request completed and releases the lease.

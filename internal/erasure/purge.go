@@ -319,7 +319,10 @@ func (s *Service) runPhase(ctx context.Context, r Request, phase, cursor string,
 		return next, "", false, nil
 	}
 
-	k := newSink(ctx, s.Content, s.Objects, cmp.Or(s.PurgeConcurrency, defaultPurgeConcurrency))
+	skip := func(ctx context.Context, keys []string) error {
+		return s.Requests.RecordSkippedObjects(ctx, r.ID, keys)
+	}
+	k := newSink(ctx, s.Content, s.Objects, skip, cmp.Or(s.PurgeConcurrency, defaultPurgeConcurrency))
 	done := cursor
 	switch phase {
 	case phaseJournal:
@@ -375,12 +378,23 @@ func (s *Service) purgeJournal(ctx context.Context, r Request, k *sink, stop tim
 	}))
 }
 
+// purgeDocuments deletes the client's documents and the objects they point
+// to in the client's folder. A key outside it is another's object, or
+// none: it is left and recorded on the request (its hash logged), and the
+// document, which is the client's, still goes.
 func (s *Service) purgeDocuments(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
 	return stopped(s.Content.Documents(ctx, r.PracticeID, r.ClientID, func(page []Document) error {
 		for _, d := range page {
-			if createdBy(d.Author, r.ClientID) {
-				k.document(d)
+			if !createdBy(d.Author, r.ClientID) {
+				continue
 			}
+			own, foreign := splitKeys(d.ObjectKeys, r.PracticeID, r.ClientID)
+			for i, key := range foreign {
+				s.log().WarnContext(ctx, "document points outside the client's folder: object left, key recorded on the request",
+					"requestId", r.ID, "keyHash", KeyHash(key))
+				foreign[i] = SkippedKey(key)
+			}
+			k.document(d.Key, own, foreign)
 		}
 		return pageDone(k, stop)
 	}))

@@ -3,6 +3,7 @@ package erasure_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -29,7 +30,22 @@ var (
 type model struct {
 	gone        map[erasure.ItemKey]bool
 	goneObjects map[string]bool
-	want        erasure.Counts
+	// skipped are the keys c1's documents point to outside c1's folder.
+	skipped map[string]bool
+	want    erasure.Counts
+}
+
+// foreignKeys are pointers a document in c1's file may hold that are not in
+// c1's folder (practices/p1/clients/c1/): other clients' objects, c1's
+// namesake's in p2, a prefix sibling's, and keys that are no object's.
+var foreignKeys = []string{
+	"practices/p1/clients/c2/d00",
+	"practices/p2/clients/c1/d00",
+	"practices/p1/clients/c12/uploads/d00",
+	"",
+	"practices/p1/clients/c1",
+	"practices/p1/clients/c1/../c2/d00",
+	"/practices/p1/clients/c1/uploads/d00",
 }
 
 // randomAuthor picks who wrote an item in c1's file or chats: c1, a
@@ -53,7 +69,7 @@ func randomAuthor(rng *rand.Rand, clients []string) erasure.Author {
 // namesake in another practice p2. It returns the model of a purge of c1.
 func seedRandom(rng *rand.Rand, f *fixture) model {
 	m, objs := f.mem, f.objects
-	w := model{gone: map[erasure.ItemKey]bool{}, goneObjects: map[string]bool{}}
+	w := model{gone: map[erasure.ItemKey]bool{}, goneObjects: map[string]bool{}, skipped: map[string]bool{}}
 	c1PK := "PRACTICE#" + practiceID + "#CLIENT#" + clientID
 
 	for i := range rng.IntN(15) {
@@ -66,17 +82,26 @@ func seedRandom(rng *rand.Rand, f *fixture) model {
 	}
 	for i := range rng.IntN(10) {
 		a := randomAuthor(rng, otherClientIDs)
-		var keys []string
+		var keys, own []string
 		for j := range rng.IntN(4) {
-			keys = append(keys, fmt.Sprintf("docs/%s/%s/d%02d-%d", practiceID, clientID, i, j))
+			if rng.IntN(4) == 0 {
+				keys = append(keys, foreignKeys[rng.IntN(len(foreignKeys))])
+				continue
+			}
+			o := fmt.Sprintf("practices/%s/clients/%s/uploads/d%02d-%d", practiceID, clientID, i, j)
+			keys, own = append(keys, o), append(own, o)
 		}
-		objs.Put(keys...)
+		objs.Put(own...)
 		k := m.AddDocument(practiceID, clientID, fmt.Sprintf("d%02d", i), a, keys...)
 		if a == byClient {
 			w.gone[k] = true
 			w.want.Documents++
 			for _, o := range keys {
-				w.goneObjects[o] = true
+				if slices.Contains(own, o) {
+					w.goneObjects[o] = true
+				} else {
+					w.skipped[o] = true
+				}
 			}
 		}
 	}
@@ -129,7 +154,7 @@ func seedRandom(rng *rand.Rand, f *fixture) model {
 			m.AddJournal(practiceID, c, fmt.Sprintf("j%02d", i), erasure.Author{Role: erasure.RoleClient, ID: c})
 		}
 		for i := range rng.IntN(3) {
-			o := fmt.Sprintf("docs/%s/%s/d%02d", practiceID, c, i)
+			o := fmt.Sprintf("practices/%s/clients/%s/d%02d", practiceID, c, i)
 			objs.Put(o)
 			m.AddDocument(practiceID, c, fmt.Sprintf("d%02d", i), byPracNamedLikeClient, o)
 		}
@@ -137,8 +162,8 @@ func seedRandom(rng *rand.Rand, f *fixture) model {
 	// c1's namesake in another practice stays, same ids and all.
 	const p2 = "p2"
 	m.AddJournal(p2, clientID, "j00", byClient)
-	objs.Put("docs/p2/c1/d00")
-	m.AddDocument(p2, clientID, "d00", byClient, "docs/p2/c1/d00")
+	objs.Put("practices/p2/clients/c1/d00")
+	m.AddDocument(p2, clientID, "d00", byClient, "practices/p2/clients/c1/d00")
 	m.AddChat(p2, "s00", clientID)
 	m.AddMessage(p2, "s00", "m00", byClient)
 	return w
@@ -172,8 +197,8 @@ func newPurgeCase(t *testing.T, seed uint64) (*purgeCase, *rand.Rand) {
 	f.svc.PurgeConcurrency = 1 + rng.IntN(8)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("seed %d: page size %d, concurrency %d, scope %+v, %d items and %d objects to go",
-				seed, f.mem.PageSize, f.svc.PurgeConcurrency, w.want, len(w.gone), len(w.goneObjects))
+			t.Logf("seed %d: page size %d, concurrency %d, scope %+v, %d items and %d objects to go, %d keys to skip",
+				seed, f.mem.PageSize, f.svc.PurgeConcurrency, w.want, len(w.gone), len(w.goneObjects), len(w.skipped))
 		}
 	})
 
@@ -209,8 +234,9 @@ func (c *purgeCase) checkContent(t *testing.T) {
 }
 
 // checkDone checks the stored request: completed after invocations
-// invocations, its receipt the scope counted at request time, and the
-// completion notices carrying it.
+// invocations, its receipt the scope counted at request time with each key
+// left outside c1's folder recorded once, and the completion notices
+// carrying it.
 func (c *purgeCase) checkDone(t *testing.T, invocations int) erasure.Request {
 	t.Helper()
 	got := c.f.stored(t, c.r.ID)
@@ -223,6 +249,7 @@ func (c *purgeCase) checkDone(t *testing.T, invocations int) erasure.Request {
 	if got.Invocations != invocations {
 		t.Errorf("Invocations: got %d, want %d", got.Invocations, invocations)
 	}
+	equalStrings(t, "SkippedObjects", slices.Sorted(slices.Values(got.SkippedObjects)), slices.Sorted(maps.Keys(c.w.skipped)))
 	ns := c.f.notifications(erasure.NoticeDeletionCompleted)
 	var who []string
 	for _, n := range ns {

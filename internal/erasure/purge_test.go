@@ -1,14 +1,18 @@
 package erasure_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 )
 
 var (
@@ -46,14 +50,14 @@ func seedContent(f *fixture) seeded {
 
 	// Documents: uploaded by the client go with their objects; shared by a
 	// practitioner stay.
-	gone(m.AddDocument(practiceID, clientID, "d1", byClient, "docs/c1/d1.pdf", "docs/c1/d1.preview.png"))
-	m.AddDocument(practiceID, clientID, "d2", byPracA, "docs/c1/d2.pdf", "docs/c1/d2.preview.png")
-	gone(m.AddDocument(practiceID, clientID, "d3", byClient, "docs/c1/d3.pdf"))
-	m.AddDocument(practiceID, clientID, "d4", byPracNamedLikeClient, "docs/c1/d4.pdf")
-	gone(m.AddDocument(practiceID, clientID, "d5", byClient, "docs/c1/d5.pdf"))
-	s.goneObjects = []string{"docs/c1/d1.pdf", "docs/c1/d1.preview.png", "docs/c1/d3.pdf", "docs/c1/d5.pdf"}
+	gone(m.AddDocument(practiceID, clientID, "d1", byClient, "practices/p1/clients/c1/d1.pdf", "practices/p1/clients/c1/d1.preview.png"))
+	m.AddDocument(practiceID, clientID, "d2", byPracA, "practices/p1/clients/c1/d2.pdf", "practices/p1/clients/c1/d2.preview.png")
+	gone(m.AddDocument(practiceID, clientID, "d3", byClient, "practices/p1/clients/c1/d3.pdf"))
+	m.AddDocument(practiceID, clientID, "d4", byPracNamedLikeClient, "practices/p1/clients/c1/d4.pdf")
+	gone(m.AddDocument(practiceID, clientID, "d5", byClient, "practices/p1/clients/c1/d5.pdf"))
+	s.goneObjects = []string{"practices/p1/clients/c1/d1.pdf", "practices/p1/clients/c1/d1.preview.png", "practices/p1/clients/c1/d3.pdf", "practices/p1/clients/c1/d5.pdf"}
 	f.objects.Put(s.goneObjects...)
-	f.objects.Put("docs/c1/d2.pdf", "docs/c1/d2.preview.png", "docs/c1/d4.pdf")
+	f.objects.Put("practices/p1/clients/c1/d2.pdf", "practices/p1/clients/c1/d2.preview.png", "practices/p1/clients/c1/d4.pdf")
 
 	// The client's direct chat goes whole: session, reference and every
 	// message whoever wrote it.
@@ -74,8 +78,8 @@ func seedContent(f *fixture) seeded {
 
 	// The other client's content stays.
 	m.AddJournal(practiceID, otherID, "j1", byOther)
-	m.AddDocument(practiceID, otherID, "d1", byOther, "docs/c2/d1.pdf")
-	f.objects.Put("docs/c2/d1.pdf")
+	m.AddDocument(practiceID, otherID, "d1", byOther, "practices/p1/clients/c2/d1.pdf")
+	f.objects.Put("practices/p1/clients/c2/d1.pdf")
 	m.AddChat(practiceID, "s-c2", otherID)
 	m.AddMessage(practiceID, "s-c2", "m1", byOther)
 	m.AddMessage(practiceID, "s-c2", "m2", byPracA)
@@ -284,6 +288,115 @@ func TestService_Purge(t *testing.T) {
 				t.Errorf("completion notice for %s: got %+v, want %+v", n.PractitionerID, n.Counts, r.WillDelete)
 			}
 		}
+	})
+}
+
+// strayKeys are pointers outside c1's folder that c1's documents d6 and
+// d7 hold in TestService_Purge_ForeignKeys: another practice's object (c1's
+// namesake in p2), another client's of the practice, a prefix sibling's
+// (c12 is not c1), and an empty key.
+var strayKeys = []string{
+	"practices/p2/clients/c1/uploads/d6.pdf",
+	"practices/p1/clients/c2/d1.pdf",
+	"practices/p1/clients/c12/uploads/d6.pdf",
+	"",
+}
+
+// failDocumentDeletes fails the first left item deletes that hold a
+// document, before they take effect.
+type failDocumentDeletes struct {
+	*erasuretest.Memory
+	mu   sync.Mutex
+	left int
+}
+
+func (f *failDocumentDeletes) DeleteItems(ctx context.Context, keys []erasure.ItemKey) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range keys {
+		if strings.HasPrefix(k.SK, "DOCUMENT#") && f.left > 0 {
+			f.left--
+			return errors.New("dynamodb unavailable")
+		}
+	}
+	return f.Memory.DeleteItems(ctx, keys)
+}
+
+func TestService_Purge_ForeignKeys(t *testing.T) {
+	ctx := context.Background()
+	// seed gives c1, besides seedContent's, d6 (one object of its own and
+	// every foreign key) and d7 (a foreign key again): both are c1's and
+	// go, their foreign objects stay.
+	seed := func(t *testing.T, f *fixture) (erasure.Request, seeded) {
+		t.Helper()
+		s := seedContent(f)
+		own := "practices/p1/clients/c1/uploads/d6.pdf"
+		s.gone = append(s.gone,
+			f.mem.AddDocument(practiceID, clientID, "d6", byClient, append([]string{own}, strayKeys...)...),
+			f.mem.AddDocument(practiceID, clientID, "d7", byClient, strayKeys[1]))
+		s.goneObjects = append(s.goneObjects, own)
+		f.objects.Put(own, strayKeys[0], strayKeys[2]) // strayKeys[1] is c2's d1, seeded
+		f.setEnabled(t, true)
+		r := f.request(t, clientActor(t, clientID))
+		if want := wantScope.Add(erasure.Counts{Documents: 2}); r.WillDelete != want {
+			t.Fatalf("WillDelete: got %+v, want %+v", r.WillDelete, want)
+		}
+		f.clock.Set(r.PurgeAt)
+		return r, s
+	}
+	check := func(t *testing.T, f *fixture, r erasure.Request, s seeded, keysBefore []erasure.ItemKey, objectsBefore []string, invocations int) {
+		t.Helper()
+		equalKeys(t, "items left", f.mem.Keys(), without(keysBefore, s.gone))
+		equalStrings(t, "objects left", f.objects.Keys(), without(objectsBefore, s.goneObjects))
+		got := f.stored(t, r.ID)
+		if got.Status != erasure.StatusCompleted || got.Deleted != r.WillDelete || got.Invocations != invocations {
+			t.Errorf("request: got status %q, deleted %+v, %d invocations, want completed, %+v, %d",
+				got.Status, got.Deleted, got.Invocations, r.WillDelete, invocations)
+		}
+		equalStrings(t, "SkippedObjects", slices.Sorted(slices.Values(got.SkippedObjects)), slices.Sorted(slices.Values(strayKeys)))
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		f := newFixture(t)
+		var logs bytes.Buffer
+		f.svc.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+		r, s := seed(t, f)
+		keysBefore, objectsBefore := f.mem.Keys(), f.objects.Keys()
+		if _, err := f.svc.Purge(ctx, r.ID); err != nil {
+			t.Fatalf("Purge: got error %v, want nil", err)
+		}
+		check(t, f, r, s, keysBefore, objectsBefore, 1)
+
+		// The log names each foreign key by its hash, never itself.
+		for _, k := range strayKeys {
+			if h := erasure.KeyHash(k); !strings.Contains(logs.String(), `"keyHash":"`+h+`"`) {
+				t.Errorf("log: no line with the hash %s of %q", h, k)
+			}
+			if k != "" && strings.Contains(logs.String(), k) {
+				t.Errorf("log: holds the key %q", k)
+			}
+		}
+	})
+
+	t.Run("OK/Retry", func(t *testing.T) {
+		// The first invocation records the foreign keys, then fails to
+		// delete the documents; its retry records them again and deletes
+		// the documents: each key is still counted once.
+		f := newFixture(t)
+		r, s := seed(t, f)
+		keysBefore, objectsBefore := f.mem.Keys(), f.objects.Keys()
+		f.svc.Content = &failDocumentDeletes{Memory: f.mem, left: 1}
+		if _, err := f.svc.Purge(ctx, r.ID); err == nil {
+			t.Fatalf("Purge: got nil error, want the failed delete's")
+		}
+		mid := f.stored(t, r.ID)
+		if mid.Status != erasure.StatusPurging || len(mid.SkippedObjects) != len(strayKeys) {
+			t.Fatalf("after the failure: got status %q, skipped %q, want purging with every foreign key", mid.Status, mid.SkippedObjects)
+		}
+		if _, err := f.svc.Purge(ctx, r.ID); err != nil {
+			t.Fatalf("retry: got error %v, want nil", err)
+		}
+		check(t, f, r, s, keysBefore, objectsBefore, 2)
 	})
 }
 

@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -34,8 +35,10 @@ const (
 // sink collects the keys a purge deletes and sends them in full batches,
 // several at once, so that the calls stay near their minimum however the
 // pages fall. It keeps three orders that make a purge safe to interrupt:
-//   - a document's item is deleted only after every object it points to is
-//     confirmed gone (the item is the only pointer to them);
+//   - a document's item is deleted only after every object it points to
+//     in the client's folder is confirmed gone (the item is the only
+//     pointer to them), and every key it points to outside the folder is
+//     recorded on the request (the item is the only trace of them);
 //   - deferred keys (a chat session and the client's link to it) are
 //     deleted only after everything sent before them is confirmed gone, and
 //     sessions before links, so the way back to anything left survives;
@@ -48,11 +51,13 @@ type sink struct {
 	ctx     context.Context
 	content Content
 	objects Objects
+	skip    func(context.Context, []string) error // records keys outside the client's folder
 	sem     chan struct{}
 	wg      sync.WaitGroup
 
 	items    []entry
 	objs     []string
+	foreign  []string
 	objDocs  []entry
 	deferred []entry
 
@@ -65,8 +70,8 @@ type sink struct {
 	deleted Counts
 }
 
-func newSink(ctx context.Context, content Content, objects Objects, concurrency int) *sink {
-	return &sink{ctx: ctx, content: content, objects: objects, sem: make(chan struct{}, max(concurrency, 1))}
+func newSink(ctx context.Context, content Content, objects Objects, skip func(context.Context, []string) error, concurrency int) *sink {
+	return &sink{ctx: ctx, content: content, objects: objects, skip: skip, sem: make(chan struct{}, max(concurrency, 1))}
 }
 
 func (k *sink) failed() error {
@@ -96,12 +101,15 @@ func (k *sink) item(key ItemKey, kd kind) {
 	}
 }
 
-// document queues a document: its objects first, then its item.
-func (k *sink) document(d Document) {
+// document queues a document: its objects in the client's folder (own)
+// to delete and the keys outside it (foreign) to record first, then its
+// item.
+func (k *sink) document(key ItemKey, own, foreign []string) {
 	k.queued++
-	k.objs = append(k.objs, d.ObjectKeys...)
-	k.objDocs = append(k.objDocs, entry{d.Key, kindDocument})
-	if len(k.objs) >= objectBatch {
+	k.objs = append(k.objs, own...)
+	k.foreign = append(k.foreign, foreign...)
+	k.objDocs = append(k.objDocs, entry{key, kindDocument})
+	if len(k.objs) >= objectBatch || len(k.foreign) >= objectBatch {
 		k.flushObjects()
 	}
 }
@@ -116,7 +124,7 @@ func (k *sink) later(es ...entry) {
 }
 
 // flushObjects deletes the queued objects (the adapter confirms each is
-// gone) and then queues their documents' items.
+// gone), records the foreign keys, and then queues their documents' items.
 func (k *sink) flushObjects() {
 	if len(k.objDocs) == 0 {
 		return
@@ -126,8 +134,13 @@ func (k *sink) flushObjects() {
 			k.fail(err)
 		}
 	}
+	if k.failed() == nil && len(k.foreign) > 0 {
+		if err := k.skip(k.ctx, k.foreign); err != nil {
+			k.fail(fmt.Errorf("record skipped objects: %w", err))
+		}
+	}
 	docs := k.objDocs
-	k.objs, k.objDocs = nil, nil
+	k.objs, k.foreign, k.objDocs = nil, nil, nil
 	if k.failed() != nil {
 		return
 	}

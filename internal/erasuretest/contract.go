@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -512,6 +513,45 @@ func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder
 				t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
 			}
 		})
+		t.Run("RecordSkippedObjects", func(t *testing.T) {
+			s, _ := newStores(t)
+			r := newRequest("rq-1", "c-1")
+			must(t, s.CreateRequest(ctx, r))
+			// Keys are literal: an empty one, odd characters, the longest
+			// S3 takes, and keys that differ only in case or a trailing
+			// slash are all distinct.
+			long := strings.Repeat("k", 1024)
+			first := []string{"practices/pr-2/clients/c-1/uploads/d0.pdf", "", "practices/pr-1/clients/c-1/../c-2/x", "ü/\x00%2F <&>"}
+			must(t, s.RecordSkippedObjects(ctx, r.ID, first))
+			// Again (a retry), with one key twice and new ones among them.
+			again := []string{"practices/pr-1/clients/c-2/d.pdf", "practices/pr-1/clients/c-2/d.pdf", "", long, "PRACTICES/pr-2/clients/c-1/uploads/d0.pdf", "practices/pr-1/clients/c-2/d.pdf/"}
+			must(t, s.RecordSkippedObjects(ctx, r.ID, again))
+			must(t, s.RecordSkippedObjects(ctx, r.ID, nil))
+			must(t, s.RecordSkippedObjects(ctx, r.ID, first))
+			want := []string{"practices/pr-2/clients/c-1/uploads/d0.pdf", "", "practices/pr-1/clients/c-1/../c-2/x", "ü/\x00%2F <&>",
+				"practices/pr-1/clients/c-2/d.pdf", long, "PRACTICES/pr-2/clients/c-1/uploads/d0.pdf", "practices/pr-1/clients/c-2/d.pdf/"}
+			got := getRequest(t, s, r.ID)
+			if len(got.SkippedObjects) != len(want) {
+				t.Errorf("SkippedObjects: got %d keys %q, want %d", len(got.SkippedObjects), got.SkippedObjects, len(want))
+			}
+			// The set holds each key once; the rest is as created.
+			r.SkippedObjects = want
+			checkRequest(t, "GetRequest", got, r)
+			// The set outlives the purge's other writes.
+			t0 := msTime(0)
+			_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
+			must(t, err)
+			must(t, s.Checkpoint(ctx, r.ID, "chats", "", erasure.Counts{Documents: 2}))
+			_, err = s.CompletePurge(ctx, r.ID, t0)
+			must(t, err)
+			if got := getRequest(t, s, r.ID); !sameSet(got.SkippedObjects, want) {
+				t.Errorf("SkippedObjects after completion: got %q, want %q", got.SkippedObjects, want)
+			}
+			wantErr(t, s.RecordSkippedObjects(ctx, "rq-missing", []string{"x"}), erasure.ErrNotFound)
+			if _, err := s.GetRequest(ctx, "rq-missing"); !errors.Is(err, erasure.ErrNotFound) {
+				t.Errorf("GetRequest after recording on a missing request: got %v, want %v", err, erasure.ErrNotFound)
+			}
+		})
 		t.Run("PendingRequests", func(t *testing.T) {
 			s, _ := newStores(t)
 			t0 := msTime(0)
@@ -968,6 +1008,9 @@ func checkRequest(t *testing.T, op string, got, want erasure.Request) {
 	}
 	if got.Invocations != want.Invocations {
 		add("Invocations", got.Invocations, want.Invocations)
+	}
+	if !sameSet(got.SkippedObjects, want.SkippedObjects) {
+		add("SkippedObjects", got.SkippedObjects, want.SkippedObjects)
 	}
 	for _, d := range diffs {
 		t.Errorf("%s %s", op, d)

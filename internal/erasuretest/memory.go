@@ -421,6 +421,24 @@ func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasu
 	return nil
 }
 
+func (m *Memory) RecordSkippedObjects(_ context.Context, id string, keys []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.ErrNotFound
+	}
+	set := slices.Clone(r.SkippedObjects)
+	for _, k := range keys {
+		if !slices.Contains(set, k) {
+			set = append(set, k)
+		}
+	}
+	slices.Sort(set)
+	r.SkippedObjects = set
+	return nil
+}
+
 func (m *Memory) ClosePortal(_ context.Context, practiceID, clientID, _ string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

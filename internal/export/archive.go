@@ -19,7 +19,7 @@ import (
 
 // The archive's layout (README, "Export of a client's file"):
 //
-//	manifest.json                  ids, generation time, counts
+//	manifest.json                  ids, generation time, counts, documents left out
 //	journal/entries.json, .html    every journal entry in the client's file
 //	chats/<sessionId>.json, .html  each session the client takes part in, with all its messages
 //	documents/uploaded/<name>      the documents the client uploaded
@@ -45,6 +45,7 @@ type builder struct {
 	names   *names
 	counts  Counts
 	missing []string
+	skipped []string
 	copyBuf []byte
 }
 
@@ -175,6 +176,9 @@ type Manifest struct {
 	Counts      Counts    `json:"counts"`
 	// MissingDocuments are the ids of documents whose file was not found.
 	MissingDocuments []string `json:"missingDocuments,omitempty"`
+	// SkippedDocuments are the ids of documents whose file key is outside
+	// the client's folder: not the client's file, so not copied.
+	SkippedDocuments []string `json:"skippedDocuments,omitempty"`
 }
 
 func utc(t time.Time) *time.Time {
@@ -329,6 +333,14 @@ func (b *builder) document(d Document) error {
 		b.missing = append(b.missing, d.ID)
 		return nil
 	}
+	// A document's keys are what its author wrote: a file outside the
+	// client's folder is another's, whoever shared or uploaded it.
+	if !erasure.InClientFolder(d.ObjectKeys[0], b.e.PracticeID, b.e.ClientID) {
+		b.s.log().WarnContext(b.ctx, "document file outside the client's folder; left out of the export",
+			"exportId", b.e.ID, "documentId", d.ID, "keyHash", erasure.KeyHash(d.ObjectKeys[0]))
+		b.skipped = append(b.skipped, d.ID)
+		return nil
+	}
 	f, err := b.s.Files.OpenFile(b.ctx, d.ObjectKeys[0])
 	if errors.Is(err, erasure.ErrNotFound) {
 		b.s.log().WarnContext(b.ctx, "document file not found; left out of the export", "exportId", b.e.ID, "documentId", d.ID)
@@ -363,7 +375,7 @@ func (b *builder) document(d Document) error {
 func (b *builder) manifest() error {
 	m, err := json.MarshalIndent(Manifest{
 		ExportID: b.e.ID, ClientID: b.e.ClientID, PracticeID: b.e.PracticeID,
-		GeneratedAt: b.at, Counts: b.counts, MissingDocuments: b.missing,
+		GeneratedAt: b.at, Counts: b.counts, MissingDocuments: b.missing, SkippedDocuments: b.skipped,
 	}, "", "  ")
 	if err != nil {
 		return err

@@ -126,8 +126,8 @@ func runBig(t *testing.T, docSize int64, messages int) bigRun {
 	ava := export.Author{Role: erasure.RoleClient, ID: "cl-big"}
 	files := erasuretest.NewExportFiles()
 	if docSize > 0 {
-		mem.AddDocument(practice, "cl-big", export.Document{ID: "d-big", Author: ava, FileName: "scan.tiff", ObjectKeys: []string{"u/big"}})
-		files.PutFunc("u/big", func() io.Reader { return &sampledReader{r: generated(7, docSize), heap: heap} })
+		mem.AddDocument(practice, "cl-big", export.Document{ID: "d-big", Author: ava, FileName: "scan.tiff", ObjectKeys: []string{"practices/prac-1/clients/cl-big/u/big"}})
+		files.PutFunc("practices/prac-1/clients/cl-big/u/big", func() io.Reader { return &sampledReader{r: generated(7, docSize), heap: heap} })
 	}
 	if messages > 0 {
 		mem.AddChatSession(practice, export.ChatSession{ID: "s-long", ClientIDs: []string{"cl-big"}, PractitionerIDs: []string{"pr-member"}})

@@ -108,14 +108,20 @@ func newFixture(t *testing.T) *fixture {
 	// takes many parts.
 	big := make([]byte, 64<<10)
 	_, _ = mathrand.NewChaCha8([32]byte{1}).Read(big)
-	doc("d1", ava, "results.pdf", "documents/uploaded", "results.pdf", []byte("%PDF results"), "u/d1.pdf", "u/d1-preview.png")
-	doc("d2", ava, "results.pdf", "documents/uploaded", "results (2).pdf", big, "u/d2.pdf")
-	doc("d3", ava, "../../etc/passwd", "documents/uploaded", ".._.._etc_passwd", []byte("not a password"), "u/d3")
-	doc("d4", ava, "", "documents/uploaded", "scan-0001.jpg", []byte("jpeg"), "u/scan-0001.jpg")
-	doc("d5", member, "Results.PDF", "documents/shared", "Results.PDF", []byte("%PDF plan"), "s/d5.pdf")
-	doc("d6", member, "plan\x00.pdf", "documents/shared", "plan.pdf", []byte("%PDF plan 2"), "s/d6.pdf")
-	doc("d7", ava, "gone.pdf", "", "", nil, "u/missing.pdf") // its file is missing
-	doc("d8", ben, "bens.pdf", "", "", []byte("BEN-PRIVATE"), "u/bens.pdf")
+	doc("d1", ava, "results.pdf", "documents/uploaded", "results.pdf", []byte("%PDF results"), "practices/prac-1/clients/cl-ava/u/d1.pdf", "practices/prac-1/clients/cl-ava/u/d1-preview.png")
+	doc("d2", ava, "results.pdf", "documents/uploaded", "results (2).pdf", big, "practices/prac-1/clients/cl-ava/u/d2.pdf")
+	doc("d3", ava, "../../etc/passwd", "documents/uploaded", ".._.._etc_passwd", []byte("not a password"), "practices/prac-1/clients/cl-ava/u/d3")
+	doc("d4", ava, "", "documents/uploaded", "scan-0001.jpg", []byte("jpeg"), "practices/prac-1/clients/cl-ava/u/scan-0001.jpg")
+	doc("d5", member, "Results.PDF", "documents/shared", "Results.PDF", []byte("%PDF plan"), "practices/prac-1/clients/cl-ava/s/d5.pdf")
+	doc("d6", member, "plan\x00.pdf", "documents/shared", "plan.pdf", []byte("%PDF plan 2"), "practices/prac-1/clients/cl-ava/s/d6.pdf")
+	doc("d7", ava, "gone.pdf", "", "", nil, "practices/prac-1/clients/cl-ava/u/missing.pdf") // its file is missing
+	doc("d8", ben, "bens.pdf", "", "", []byte("BEN-PRIVATE"), "practices/prac-1/clients/cl-ben/u/bens.pdf")
+	// Documents of ava's file whose file is outside her folder: another
+	// client's, another practice's, a prefix sibling's. Left out, whoever
+	// wrote them.
+	doc("dx1", ava, "bens.pdf", "", "", []byte("BEN-PRIVATE 2"), "practices/prac-1/clients/cl-ben/u/bens-2.pdf")
+	doc("dx2", member, "zed.pdf", "", "", []byte("ZED-PRIVATE"), "practices/prac-other/clients/cl-zed/s/zed.pdf")
+	doc("dx3", ava, "ava2.pdf", "", "", []byte("AVA2-PRIVATE"), "practices/prac-1/clients/cl-ava2/u/ava2.pdf")
 
 	direct := export.ChatSession{ID: "s-direct", Title: "Ava and her practitioner", ClientIDs: []string{"cl-ava"}, PractitionerIDs: []string{"pr-member"}, CreatedAt: t0}
 	group := export.ChatSession{ID: "s-group", Title: "", ClientIDs: []string{"cl-ava", "cl-ben"}, PractitionerIDs: []string{"pr-member"}, CreatedAt: t0}
@@ -313,8 +319,10 @@ func TestRun_Archive(t *testing.T) {
 		}
 	}
 	for p, b := range files {
-		if bytes.Contains(b, []byte("BEN-PRIVATE")) {
-			t.Errorf("%s holds another client's content", p)
+		for _, marker := range []string{"BEN-PRIVATE", "ZED-PRIVATE", "AVA2-PRIVATE"} {
+			if bytes.Contains(b, []byte(marker)) {
+				t.Errorf("%s holds another client's content (%s)", p, marker)
+			}
 		}
 	}
 
@@ -323,7 +331,7 @@ func TestRun_Archive(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.ExportID != e.ID || m.ClientID != "cl-ava" || m.PracticeID != practice || m.Counts != wantCounts ||
-		!m.GeneratedAt.Equal(f.now) || !slices.Equal(m.MissingDocuments, []string{"d7"}) {
+		!m.GeneratedAt.Equal(f.now) || !slices.Equal(m.MissingDocuments, []string{"d7"}) || !slices.Equal(m.SkippedDocuments, []string{"dx1", "dx2", "dx3"}) {
 		t.Errorf("manifest: got %+v", m)
 	}
 
@@ -457,7 +465,7 @@ func TestRun_Failures(t *testing.T) {
 		// The invocation ends in 31 s and the worker keeps 30 s for itself;
 		// a file takes longer than what is left.
 		f.svc.Margin = 30 * time.Second
-		f.files.PutFunc("u/d2.pdf", func() io.Reader { return &slowReader{d: 2 * time.Second} })
+		f.files.PutFunc("practices/prac-1/clients/cl-ava/u/d2.pdf", func() io.Reader { return &slowReader{d: 2 * time.Second} })
 		rctx, cancel := context.WithTimeout(ctx, 31*time.Second)
 		defer cancel()
 		start := time.Now()
