@@ -11,8 +11,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 )
 
-// TestEvents_Shape checks every sample event of the function (STYLE habit
-// 8): it decodes strictly into the handler's input, is named
+// TestEvents_Shape checks every sample event of the function:
+// it decodes strictly into the handler's input, is named
 // exports-<method>-[<case>-]<caller>, is on one of the two routes with a
 // path and path parameters that agree, and carries the claims of the
 // caller its name gives.

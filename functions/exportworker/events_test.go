@@ -14,7 +14,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 )
 
-// TestEvents checks every sample event of the function (STYLE habit 8): it
+// TestEvents checks every sample event of the function: it
 // decodes strictly into Event, names a valid export, and is exactly what
 // an export's schedule sends as its input.
 func TestEvents(t *testing.T) {

@@ -47,7 +47,7 @@ func readEvent(t *testing.T, path string) ([]byte, Event) {
 	return raw, ev
 }
 
-// TestEvents checks every sample event of the function (STYLE habit 8), and
+// TestEvents checks every sample event of the function, and
 // that each is exactly what its invoker sends.
 func TestEvents(t *testing.T) {
 	template, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))

@@ -9,7 +9,7 @@ import (
 
 const route = "/v1/settings/right-to-be-forgotten"
 
-// TestEvents checks every sample event of the function (STYLE habit 8).
+// TestEvents checks every sample event of the function.
 func TestEvents(t *testing.T) {
 	apigwtest.CheckEvents(t, "settings", route, http.MethodGet, http.MethodPut)
 }

@@ -1,5 +1,5 @@
-// Package apigwtest checks the sample API events in events/ (STYLE habit
-// 8): each decodes strictly into the handler's input type and says, in its
+// Package apigwtest checks the sample API events in events/:
+// each decodes strictly into the handler's input type and says, in its
 // name and claims, which route, method and caller it is.
 package apigwtest
 
