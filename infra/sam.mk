@@ -36,8 +36,19 @@ SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 #   -gcflags=all=-l  no inlining: about 12% smaller; the functions wait on
 #                  the network, and make bench measures the purge built so
 #   -trimpath      reproducible paths
+#   LOCAL_BUILD_TAGS  extra tags for the local stack's builds only: infra/local
+#                  passes LOCAL_BUILD_TAGS=localclock on make's command line, so
+#                  its functions read the local clock (internal/clock). Only a
+#                  command-line value counts; one from the environment (a
+#                  shell's, sam build's) is dropped, so no deployed bootstrap
+#                  carries them.
 LAMBDA_GCFLAGS := -gcflags=all=-l
-LAMBDA_BUILD = GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
+ifneq ($(origin LOCAL_BUILD_TAGS),command line)
+override LOCAL_BUILD_TAGS :=
+endif
+sam_mk_comma := ,
+LAMBDA_BUILD = GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build \
+	-tags lambda.norpc$(if $(LOCAL_BUILD_TAGS),$(sam_mk_comma)$(LOCAL_BUILD_TAGS)) -trimpath \
 	$(LAMBDA_GCFLAGS) -ldflags "-s -w"
 BOOTSTRAP_LIMIT := 8388608
 
@@ -75,6 +86,8 @@ template-check: checkov
 		size=$$(stat -c %s .aws-sam/build/$$f/bootstrap) || exit 1; \
 		if [ $$size -lt $(BOOTSTRAP_LIMIT) ]; then v=ok; else v="OVER THE LIMIT"; status=1; fi; \
 		echo "bootstrap $$f $$size bytes (limit $(BOOTSTRAP_LIMIT)): $$v"; \
+		if $(GO) version -m .aws-sam/build/$$f/bootstrap | grep -q -- '-tags=.*localclock'; then \
+			echo "bootstrap $$f was built with the local stack's clock (localclock)" >&2; status=1; fi; \
 	done; exit $$status
 
 # checkov's CloudFormation checks of the template, offline: --skip-download

@@ -424,6 +424,8 @@ func TestHandler_Handle_Post(t *testing.T) {
 	t.Run("ErrAccountClosed", func(t *testing.T) {
 		f := newFixture(t, true)
 		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		// The purge runs at its date, 30 days on.
+		f.svc.Now = func() time.Time { return t0.Add(erasure.DefaultPurgeDelay) }
 		if _, err := f.svc.Purge(context.Background(), "req-001"); err != nil {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}

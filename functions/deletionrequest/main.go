@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -53,6 +54,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		Scheduler:     purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
 		Mailer:        sesmail.New(sesv2.NewFromConfig(cfg), sender),
 		PurgeDelay:    time.Duration(delayDays) * 24 * time.Hour,
+		Now:           clock.Now,
 		Log:           log,
 	}
 	return &Handler{svc: svc, log: log}, nil

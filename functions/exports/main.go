@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
+	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/export"
@@ -51,6 +52,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		Records:   store,
 		Scheduler: purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
 		Archives:  s3objects.NewArchives(s3c, bucket),
+		Now:       clock.Now,
 		Log:       log,
 	}
 	return &Handler{svc: svc, log: log}, nil

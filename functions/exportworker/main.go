@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/export"
@@ -45,6 +46,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		Files:    s3objects.NewFiles(s3c, documents),
 		Archives: s3objects.NewArchives(s3c, exports),
 		PartSize: partMiB << 20,
+		Now:      clock.Now,
 		Log:      log,
 	}
 	return &Handler{svc: svc, log: log}, nil

@@ -255,6 +255,7 @@ func TestHandler_Handle(t *testing.T) {
 		// A failure the invoker should retry is returned as an error; the
 		// retry finishes the purge.
 		f := newFixture(t)
+		f.clock.Set(f.request(t).PurgeAt)
 		f.objects.Fail = errors.New("s3: service unavailable")
 		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err == nil {
 			t.Fatal("Handle: got nil error, want one so that Lambda retries")

@@ -49,7 +49,11 @@ func setup(t *testing.T) *env {
 		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
 		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN, RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		Mailer:    mailerFunc(func(context.Context, erasure.Email) error { return nil }),
-		Log:       slog.New(slog.DiscardHandler),
+		// Requests are made a purge delay ago, so that their purge is due
+		// now, as when their schedule fires: the purge never starts
+		// before its date.
+		Now: func() time.Time { return time.Now().Add(-erasure.DefaultPurgeDelay) },
+		Log: slog.New(slog.DiscardHandler),
 	}
 	return e
 }

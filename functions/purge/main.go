@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	wallclock "github.com/wellness-rtbf/rtbf/internal/clock" // the tests have a clock of their own
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -60,6 +61,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		Scheduler:        purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
 		SweepGrace:       time.Hour,
 		PurgeConcurrency: concurrency,
+		Now:              wallclock.Now,
 		Log:              log,
 	}
 	return &Handler{svc: svc, log: log}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -30,5 +31,5 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	return &Handler{svc: &erasure.Service{Settings: store, Roster: store, Log: log}, log: log}, nil
+	return &Handler{svc: &erasure.Service{Settings: store, Roster: store, Now: clock.Now, Log: log}, log: log}, nil
 }

@@ -93,7 +93,10 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
 		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		Mailer:    discardMailer{},
-		Log:       slog.New(slog.DiscardHandler),
+		// The request is made a purge delay ago, so that its purge is due
+		// now: the purge never starts before its date.
+		Now: func() time.Time { return time.Now().Add(-erasure.DefaultPurgeDelay) },
+		Log: slog.New(slog.DiscardHandler),
 	}
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practiceID, Enabled: true}); err != nil {
 		return Result{}, err

@@ -615,9 +615,10 @@ func (c *contractSystem) roles(t *testing.T, s story) exportIDs {
 		}
 		get(ok)
 		// The workers run (their schedules are due within the next two
-		// minutes); a ready export, with its counts and download URL, is
-		// held to the document too.
-		c.runSchedules(t, time.Now().Add(2*time.Minute), exports)
+		// minutes of the local clock, which the setup moved to the purge's
+		// date); a ready export, with its counts and download URL, is held
+		// to the document too.
+		c.runSchedules(t, c.sys.Now().Add(2*time.Minute), exports)
 		get(ok)
 		r := c.do(t, request{"GET", "/v1/clients/cl-ben/exports/" + made.own, c.bearer(owner), "", ""})
 		if r.body["status"] != "ready" || r.body["downloadUrl"] == nil || r.body["counts"] == nil {

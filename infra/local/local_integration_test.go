@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -214,6 +215,30 @@ func TestLocal_Story(t *testing.T) {
 		status, body = call(t, "GET", deletion, ava, "")
 		if e, _ := body["error"].(map[string]any); status != 403 || e["code"] != "account_closed" {
 			t.Fatalf("client GET after purge: got %d %v, want 403 account_closed", status, body)
+		}
+
+		// The run moved the local clock to its time, and the functions
+		// read it: the purge started at its date, and what happens next
+		// is stamped later still, though the real clock is a month behind.
+		travelled := purgeAt.Add(time.Minute)
+		status, body = call(t, "GET", "/v1/deletion-requests/"+fmt.Sprint(r["input"].(map[string]any)["requestId"]), owner, "")
+		var started time.Time
+		timeline, _ := body["timeline"].([]any)
+		for _, ev := range timeline {
+			if ev := ev.(map[string]any); ev["event"] == "purge_started" {
+				started, _ = time.Parse(time.RFC3339Nano, fmt.Sprint(ev["at"]))
+			}
+		}
+		if status != 200 || started.Before(travelled) {
+			t.Fatalf("the request after the purge: got %d %v, want purge_started at or after %s", status, body, travelled)
+		}
+		status, body = call(t, "PUT", settings, owner, `{"enabled":true}`)
+		updated, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(body["updatedAt"]))
+		if status != 200 || updated.Before(travelled) {
+			t.Fatalf("owner PUT after the purge: got %d %v, want updatedAt at or after %s", status, body, travelled)
+		}
+		if now := sys.Now(); now.Before(travelled) {
+			t.Fatalf("local clock after the run: got %s, want at or after %s", now, travelled)
 		}
 	})
 

@@ -31,7 +31,10 @@ type localAPI struct {
 	targets  map[string]invoker // target ARN -> function
 	emulator string
 	log      *slog.Logger
+	// now is the local clock, which the functions read too; travel moves
+	// it forward (nil: it does not move).
 	now      func() time.Time
+	travel   func(time.Time) (time.Time, error)
 	tokenTTL time.Duration
 	// firing is held while schedules fire, so the clock and a request
 	// never fire one schedule twice.
@@ -62,7 +65,8 @@ func (l *localAPI) token(w http.ResponseWriter, r *http.Request) {
 		localError(w, http.StatusBadRequest, "invalid", "the body must be a JSON object of claims")
 		return
 	}
-	tok, err := l.auth.Sign(claims, l.now(), l.tokenTTL)
+	// On the real clock, as the authorizer checks it (gateway.authorize).
+	tok, err := l.auth.Sign(claims, time.Now(), l.tokenTTL)
 	if err != nil {
 		localError(w, http.StatusInternalServerError, "internal", "cannot sign the token")
 		return
@@ -88,7 +92,11 @@ type skippedSchedule struct {
 }
 
 // runScheduler fires every enabled one-shot at(...) schedule of the group
-// due at or before ?at= (default now), as EventBridge Scheduler would.
+// due at or before ?at= (default: the local clock's now), as EventBridge
+// Scheduler would. A time ahead of the local clock first moves the clock
+// there, so the functions it invokes (and every later request) see that
+// time: the purge starts nothing before its date. The clock never goes
+// back: an earlier time fires what was due then, and the clock stays.
 func (l *localAPI) runScheduler(w http.ResponseWriter, r *http.Request) {
 	at := l.now()
 	if s := r.URL.Query().Get("at"); s != "" {
@@ -99,6 +107,13 @@ func (l *localAPI) runScheduler(w http.ResponseWriter, r *http.Request) {
 		}
 		at = t
 	}
+	if l.travel != nil {
+		if _, err := l.travel(at); err != nil {
+			l.log.Error("move the local clock", "err", err)
+			localError(w, http.StatusInternalServerError, "clock", err.Error())
+			return
+		}
+	}
 	ctx := r.Context()
 	ran, skipped, err := l.fire(ctx, at)
 	if err != nil {
@@ -106,10 +121,10 @@ func (l *localAPI) runScheduler(w http.ResponseWriter, r *http.Request) {
 		localError(w, http.StatusBadGateway, "emulator", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "group": l.group, "ran": ran, "skipped": skipped})
+	writeJSON(w, http.StatusOK, map[string]any{"at": at.UTC(), "clock": l.now().UTC(), "group": l.group, "ran": ran, "skipped": skipped})
 }
 
-// tick fires the schedules due by the real clock every period, until ctx
+// tick fires the schedules due by the local clock every period, until ctx
 // ends.
 func (l *localAPI) tick(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)

@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.PurgeDelayDays, "purge-delay-days", 30, "PURGE_DELAY_DAYS of the deletion request function")
 	fs.StringVar(&o.Root, "root", "", "repository root (default: the module containing the working directory)")
 	fs.StringVar(&o.BuildDir, "build-dir", "", "where functions are built (default: <root>/.run/build)")
-	fs.DurationVar(&o.SchedulerEvery, "scheduler-every", 10*time.Second, "how often the local scheduler fires the schedules due by the real clock; 0: only on POST /_local/scheduler/run")
+	fs.DurationVar(&o.SchedulerEvery, "scheduler-every", 10*time.Second, "how often the local scheduler fires the schedules due by the local clock; 0: only on POST /_local/scheduler/run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +80,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	sys.Close()
 	fmt.Fprintln(stderr, "stopped")
 	return nil
+}
+
+// everyText says how often the scheduler fires by itself.
+func everyText(d time.Duration) string {
+	if d <= 0 {
+		return "the scheduler fires only when asked (-scheduler-every 0)"
+	}
+	return "the scheduler also fires what is due by it every " + d.String()
 }
 
 func envOr(k, def string) string {
@@ -133,6 +141,9 @@ rtbf is running locally (Ctrl-C stops everything)
   JWT issuer:        %s   audience %q
   tokens:            POST %s/_local/token   body: a JSON object of claims
   scheduler:         POST %s/_local/scheduler/run?at=<RFC3339>
+  local clock:       what the functions and the scheduler take for now: the real time until a
+                     scheduler run at a later time moves it there; it never goes back (tokens
+                     keep the real clock); %s
   sent mail:         GET  %s/_local/mail
   demo practice:     %s  owner pr-owner, member pr-member, clients cl-ava (assigned to pr-member), cl-ben
 
@@ -147,6 +158,6 @@ Try it (tokens valid 12h):
   curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
 
 `, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
-		s.URL, s.URL, s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
+		s.URL, s.URL, everyText(s.opts.SchedulerEvery), s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
 	return err
 }

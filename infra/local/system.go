@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
@@ -33,7 +34,7 @@ type Options struct {
 	PurgeDelayDays int
 	TokenTTL       time.Duration // of tokens from /_local/token without exp
 	// SchedulerEvery is how often the local scheduler fires, on its own,
-	// the schedules due by the real clock (an export's, a purge's
+	// the schedules due by the local clock (an export's, a purge's
 	// continuation), as EventBridge Scheduler would; 0: only on request
 	// (POST /_local/scheduler/run), which tests use to stay in control.
 	SchedulerEvery time.Duration
@@ -67,6 +68,7 @@ type System struct {
 	Issuer      *issuer
 
 	opts     Options
+	clock    *clock.File // the local clock, shared with the functions
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	server   *http.Server
@@ -77,6 +79,10 @@ type System struct {
 }
 
 func functionARN(name string) string { return localstack.FunctionARN(name) }
+
+// Now is the local clock: the real time, or later once POST
+// /_local/scheduler/run moved it; never earlier.
+func (s *System) Now() time.Time { return s.clock.Now() }
 
 func (s *System) functionName(logical string) string { return s.opts.Prefix + "-" + logical }
 
@@ -96,6 +102,16 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 			s.Close()
 		}
 	}()
+
+	// The local clock starts at the real time. Its file is where the
+	// functions (built with its tag) find it.
+	if err := os.MkdirAll(o.BuildDir, 0o755); err != nil {
+		return nil, err
+	}
+	s.clock = clock.NewFile(filepath.Join(o.BuildDir, "clock"))
+	if err := s.clock.Reset(); err != nil {
+		return nil, err
+	}
 
 	// Build while the emulator starts.
 	built := make(chan error, 1)
@@ -145,11 +161,11 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 		go s.supervise(ctx, f, rt)
 	}
 
-	now := time.Now
+	now := s.clock.Now
 	mux := http.NewServeMux()
 	local := &localAPI{
 		auth: s.Issuer, sched: s.Stack.Scheduler, group: s.Stack.ScheduleGroup, targets: targets,
-		emulator: s.EmulatorURL, log: o.Log, now: now, tokenTTL: o.TokenTTL,
+		emulator: s.EmulatorURL, log: o.Log, now: now, travel: s.clock.Travel, tokenTTL: o.TokenTTL,
 	}
 	local.register(mux)
 	if o.SchedulerEvery > 0 {
@@ -218,11 +234,7 @@ func (s *System) build(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dir := filepath.Join(s.opts.BuildDir, f.logical)
-			cmd := exec.CommandContext(ctx, "make", "-C", s.opts.Root, "--no-print-directory", "build-"+f.logical,
-				"ARTIFACTS_DIR="+dir, "GOARCH="+runtime.GOARCH)
-			// Not a sub-make of ours: do not inherit a jobserver.
-			cmd.Env = append(os.Environ(), "MAKEFLAGS=", "MAKELEVEL=")
+			cmd := localBuild(ctx, s.opts.Root, "build-"+f.logical, filepath.Join(s.opts.BuildDir, f.logical))
 			setProcessGroup(cmd)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("build %s: %w\n%s", f.logical, err, out)
@@ -231,6 +243,18 @@ func (s *System) build(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// localBuild is the make command of a target of infra/sam.mk as the local
+// stack runs it: for this host's arch, into dir, and with the local
+// clock's build tag, which only a command-line LOCAL_BUILD_TAGS sets.
+func localBuild(ctx context.Context, root, target, dir string, vars ...string) *exec.Cmd {
+	args := append([]string{"-C", root, "--no-print-directory", target, "ARTIFACTS_DIR=" + dir, "GOARCH=" + runtime.GOARCH,
+		"LOCAL_BUILD_TAGS=" + clock.BuildTag}, vars...)
+	cmd := exec.CommandContext(ctx, "make", args...)
+	// Not a sub-make of ours: do not inherit a jobserver.
+	cmd.Env = append(os.Environ(), "MAKEFLAGS=", "MAKELEVEL=")
+	return cmd
 }
 
 func (s *System) startMoto(ctx context.Context) (string, error) {
@@ -333,6 +357,8 @@ func (s *System) env(f fnSpec, rt *runtimeAPI) []string {
 		"AWS_CA_BUNDLE=",
 		"S3_USE_PATH_STYLE=true",
 		"TABLE_NAME=" + st.Table,
+		// Read only by the local build (clock.BuildTag): the local clock.
+		clock.EnvFile + "=" + s.clock.Path(),
 	}
 	switch f.logical {
 	case "DeletionRequestFunction":

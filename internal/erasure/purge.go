@@ -19,6 +19,13 @@ const purgeLease = 16 * time.Minute
 // the sweep rolls it back: far longer than any acceptance takes.
 const staleAccepting = time.Hour
 
+// earlyTolerance is how far ahead of a request's purge time a purge may
+// still start. The request's own schedule fires at its purge time, give or
+// take the seconds Scheduler's delivery and two clocks differ by; anything
+// earlier is a stray delivery, and purging then would take from the client
+// the days they were promised to change their mind.
+const earlyTolerance = 5 * time.Minute
+
 // createdBy reports whether the client created an item. It is the one rule
 // that decides what a purge may delete: the stores' filters only narrow
 // what is read.
@@ -145,8 +152,12 @@ func (s *Service) chatsAfter(ctx context.Context, practiceID, clientID, after st
 
 // Purge deletes the content the request's client created. It is what the
 // purge schedule invokes, and safe to invoke again: a request already
-// completed, or unknown, is left as it is. An error means the purge is not
-// complete and the invocation should be retried.
+// completed, or unknown, is left as it is. It never starts a purge before
+// the request's purge time (less earlyTolerance): such a delivery changes
+// nothing and returns no error, so that it is not retried; the request's
+// own schedule still fires on time. A purge already started goes
+// on whatever the time. An error means the purge is not complete and the
+// invocation should be retried.
 func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) {
 	r, err := s.Requests.GetRequest(ctx, requestID)
 	if errors.Is(err, ErrNotFound) {
@@ -168,6 +179,14 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 		return r, nil
 	}
 	now := s.now()
+	if early := r.PurgeAt.Sub(now); r.Status != StatusPurging && early > earlyTolerance {
+		// The stored purge time decides, not the delivery: whatever
+		// invoked this (a stray or misdated schedule, a hand-made event)
+		// must not take the client's remaining days to cancel.
+		s.log().WarnContext(ctx, "purge delivered before the request's purge time: not started",
+			"requestId", r.ID, "status", r.Status, "purgeAt", r.PurgeAt, "early", early.Round(time.Second).String())
+		return r, nil
+	}
 	lease := now.Add(purgeLease)
 	r, err = s.Requests.StartPurge(ctx, requestID, now, lease)
 	if errors.Is(err, ErrConditionFailed) {

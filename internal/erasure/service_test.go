@@ -281,6 +281,7 @@ func TestService_Portal(t *testing.T) {
 		f := newFixture(t)
 		f.setEnabled(t, true)
 		r := f.request(t, clientActor(t, clientID))
+		f.clock.Set(r.PurgeAt)
 		if _, err := f.svc.Purge(ctx, r.ID); err != nil {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}

@@ -299,7 +299,8 @@ async function runScheduler() {
   }
   const ran = r.body.ran || [];
   const skipped = r.body.skipped || [];
-  out.append(el("p", "At " + r.body.at + ": ran " + ran.length + " schedule(s), skipped " + skipped.length + "."));
+  out.append(el("p", "At " + r.body.at + ": ran " + ran.length + " schedule(s), skipped " + skipped.length +
+    ". The local clock reads " + r.body.clock + "."));
   for (const s of ran) {
     const div = el("div", null, "card");
     div.dataset.schedule = s.name;
