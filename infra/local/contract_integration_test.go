@@ -116,7 +116,7 @@ func startContract(t *testing.T) *contractSystem {
 	if err := store.Put(ctx, dynamostore.ClientItem{
 		PK: dynamostore.ClientPK(otherPractice, otherOnlyClient), SK: "PROFILE", ID: otherOnlyClient,
 		FirstName: "Olu", LastName: "Ade", Email: otherOnlyClient + "@clients.example.com", PractitionerIDs: []string{other.MemberID},
-		PortalUserID: otherOnlyClient,
+		PortalUserID: otherOnlyClient + "-sub",
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func (d Demo) practitioner(sub, team string) map[string]any {
 }
 
 func (d Demo) ClientClaims(clientID string) map[string]any {
-	return map[string]any{"sub": clientID, "custom:role": erasure.RoleClient, "custom:practice_id": d.PracticeID, "custom:client_id": clientID}
+	return map[string]any{"sub": clientID + "-sub", "custom:role": erasure.RoleClient, "custom:practice_id": d.PracticeID, "custom:client_id": clientID}
 }
 
 // Seed writes the demo practice: an owner and a member; cl-ava, assigned to
@@ -56,8 +56,8 @@ func (s *Stack) Seed(ctx context.Context, practiceID string) (Demo, error) {
 		w.put(dynamostore.ClientItem{
 			PK: dynamostore.ClientPK(practiceID, c.id), SK: "PROFILE", ID: c.id, FirstName: c.first, LastName: c.last,
 			Email: c.id + "@clients.example.com", PractitionerIDs: []string{d.MemberID},
-			// The demo's portal users sign in with their client id as sub.
-			PortalUserID: c.id,
+			// The sub of the client's portal user (ClientClaims).
+			PortalUserID: c.id + "-sub",
 		})
 	}
 

@@ -16,7 +16,9 @@ function claimsFor(who, practice) {
     case "member":
       return { sub: "pr-member", "custom:role": "practitioner", "custom:practice_id": practice, "custom:team_role": "member" };
     default:
-      return { sub: who, "custom:role": "client", "custom:practice_id": practice, "custom:client_id": who };
+      // A portal user's sub is not their client id: the demo's is <id>-sub,
+      // which their profile's portalUserId names.
+      return { sub: who + "-sub", "custom:role": "client", "custom:practice_id": practice, "custom:client_id": who };
   }
 }
 
@@ -78,7 +80,7 @@ async function signIn(who) {
   show($("practitioner"), role === "practitioner");
   show($("client"), role === "client");
   if (role === "practitioner") { await loadSettings(); await loadNotifications(); }
-  else await loadClient(claims.sub);
+  else await loadClient(claims["custom:client_id"]);
 }
 
 // ---- practitioner: notifications (GET /v1/notifications, newest first)
@@ -223,9 +225,9 @@ function renderRequest(req) {
   if (req.purgeAt) setPurgeAt(req.purgeAt);
 }
 
-async function loadClient(sub) {
+async function loadClient(clientID) {
   hideClientPanels();
-  $("client-name").textContent = "Client " + sub;
+  $("client-name").textContent = "Client " + clientID;
   const r = await api("GET", "/v1/portal/account-deletion", { token: state.token });
   if (r.status === 403 && r.body && r.body.error && r.body.error.code === "account_closed") {
     $("account-closed-message").textContent = errorText(r);
