@@ -53,11 +53,9 @@ run: tools
 	@mkdir -p .run && $(GO) build -o .run/local ./infra/local && exec .run/local
 
 # Figures, not assertions: the purge at issue 3's size against the
-# emulator, beside a naive one-call-per-item baseline. Compiled without
-# inlining, as the bootstraps are (infra/sam.mk), so the figures are the
-# deployed code's.
+# emulator, beside a naive one-call-per-item baseline.
 bench: tools
-	@mkdir -p .run && $(GO) build $(LAMBDA_GCFLAGS) -o .run/bench ./infra/bench
+	@mkdir -p .run && $(GO) build -o .run/bench ./infra/bench
 	infra/with-emulator.sh .run/bench $(BENCH_FLAGS)
 	$(MAKE) --no-print-directory coldstart
 

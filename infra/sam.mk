@@ -28,17 +28,12 @@ SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction Notifica
 	ExportsFunction ExportWorkerFunction
 SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 
-# How every bootstrap is built. Small binaries start faster and the
-# bootstraps must stay under BOOTSTRAP_LIMIT (checked by template-check):
+# How every bootstrap is built:
 #   lambda.norpc   leaves out aws-lambda-go's net/rpc entry point (go1.x only)
 #   -s -w          no symbol table, no DWARF
-#   -gcflags=all=-l  no inlining: about 12% smaller; the functions wait on
-#                  the network, and make bench measures the purge built so
 #   -trimpath      reproducible paths
-LAMBDA_GCFLAGS := -gcflags=all=-l
 LAMBDA_BUILD = GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath \
-	$(LAMBDA_GCFLAGS) -ldflags "-s -w"
-BOOTSTRAP_LIMIT := 8388608
+	-ldflags "-s -w"
 
 .PHONY: $(SAM_BUILD_TARGETS) build-package
 $(SAM_BUILD_TARGETS): build-%:
@@ -70,10 +65,5 @@ template-check:
 	@printf '{"telemetryEnabled": false, "lastVersionCheck": %s.0}\n' "$$(date +%s)" > $(SAM_CLI_DIR)/metadata.json
 	$(SAM_OFFLINE) $(SAM) validate --lint --region $(SAM_REGION) --template-file template.yaml
 	$(SAM_OFFLINE) $(SAM) build --build-in-source --parallel --no-cached --template-file template.yaml
-	@status=0; for f in $(SAM_FUNCTIONS); do \
-		size=$$(stat -c %s .aws-sam/build/$$f/bootstrap) || exit 1; \
-		if [ $$size -lt $(BOOTSTRAP_LIMIT) ]; then v=ok; else v="OVER THE LIMIT"; status=1; fi; \
-		echo "bootstrap $$f $$size bytes (limit $(BOOTSTRAP_LIMIT)): $$v"; \
-	done; exit $$status
 
 .DEFAULT_GOAL := $(sam_mk_default_goal)
