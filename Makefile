@@ -4,6 +4,13 @@
 SHELL := bash
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
+# The Go toolchain is go.mod's toolchain line (a patch release of the go
+# line's with the standard library's security fixes), which the go command
+# fetches from the Go module proxy when the installed one is older; a
+# machine whose go env says GOTOOLCHAIN=local would otherwise build with
+# whatever it has. `make govulncheck` checks the standard library of the
+# toolchain in use.
+export GOTOOLCHAIN ?= auto
 
 include infra/sam.mk
 
