@@ -4,6 +4,13 @@
 SHELL := bash
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
+# The Go toolchain is go.mod's toolchain line (a patch release of the go
+# line's with the standard library's security fixes), which the go command
+# fetches from the Go module proxy when the installed one is older; a
+# machine whose go env says GOTOOLCHAIN=local would otherwise build with
+# whatever it has. `make govulncheck` checks the standard library of the
+# toolchain in use.
+export GOTOOLCHAIN ?= auto
 
 include infra/sam.mk
 
@@ -40,7 +47,7 @@ emulator-check: tools
 integration: tools
 	infra/with-emulator.sh $(GO) test -tags integration -race -count=1 -timeout 15m ./...
 
-test: tools fmt-check vet unit emulator-check integration template-check e2e
+test: tools fmt-check vet govulncheck unit emulator-check integration template-check e2e
 
 clean:
 	rm -rf .aws-sam .run bin
@@ -53,11 +60,9 @@ run: tools
 	@mkdir -p .run && $(GO) build -o .run/local ./infra/local && exec .run/local
 
 # Figures, not assertions: the purge at issue 3's size against the
-# emulator, beside a naive one-call-per-item baseline. Compiled without
-# inlining, as the bootstraps are (infra/sam.mk), so the figures are the
-# deployed code's.
+# emulator, beside a naive one-call-per-item baseline.
 bench: tools
-	@mkdir -p .run && $(GO) build $(LAMBDA_GCFLAGS) -o .run/bench ./infra/bench
+	@mkdir -p .run && $(GO) build -o .run/bench ./infra/bench
 	infra/with-emulator.sh .run/bench $(BENCH_FLAGS)
 	$(MAKE) --no-print-directory coldstart
 
@@ -72,6 +77,49 @@ rie:
 		GOBIN=$(CURDIR)/.tools/bin $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION) && \
 		echo $(RIE_VERSION) > $(RIE).version; \
 	fi
+
+# Dependency hygiene. `make deps` lists the modules that have a newer
+# release (it asks the Go module proxy). `make govulncheck` (part of
+# `make test`) fails when the code calls a function with a known
+# vulnerability, in a module or in the standard library of the Go toolchain
+# in use. Its database is built here, offline from then on: the pinned
+# snapshot of golang.org/x/vulndb, a module whose data/osv holds the OSV
+# reports, indexed by vulndb's own cmd/indexdb into .tools/vulndb (the
+# layout `govulncheck -db file://` reads). Those reports carry no modified
+# date (vulndb stamps it from its git history when it publishes), so the
+# database is dated by the snapshot: the commit time in its pseudo-version.
+# Stamps rebuild the tools and the database when a pin moves.
+.PHONY: deps govulncheck vuln-tools
+VULN_VERSION := v1.9.0
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK := .tools/bin/govulncheck
+VULNDB := .tools/vulndb
+deps:
+	@$(GO) list -m -u -f '{{if .Update}}{{.Path}} {{.Version}} -> {{.Update.Version}}{{end}}' all | \
+		awk 'NF { print; n++ } END { if (!n) print "every module is at its newest release" }'
+
+vuln-tools:
+	@if [ ! -x $(GOVULNCHECK) ] || [ "$$(cat $(GOVULNCHECK).version 2>/dev/null)" != $(VULN_VERSION) ]; then \
+		GOBIN=$(CURDIR)/.tools/bin $(GO) install golang.org/x/vuln/cmd/govulncheck@$(VULN_VERSION) && \
+		echo $(VULN_VERSION) > $(GOVULNCHECK).version; \
+	fi
+	@if [ ! -f $(VULNDB)/index/db.json ] || [ "$$(cat $(VULNDB).version 2>/dev/null)" != $(VULNDB_VERSION) ]; then \
+		set -e; \
+		GOBIN=$(CURDIR)/.tools/bin $(GO) install golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION); \
+		src=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); \
+		rm -rf $(VULNDB) $(VULNDB).tmp; \
+		.tools/bin/indexdb -vulns "$$src/data/osv" -out $(VULNDB).tmp; \
+		at=$$(echo $(VULNDB_VERSION) | sed -E 's/.*-([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})-.*/\1-\2-\3T\4:\5:\6Z/'); \
+		printf '{"modified":"%s"}' "$$at" > $(VULNDB).tmp/index/db.json; \
+		gzip -nf -k $(VULNDB).tmp/index/db.json; \
+		mv $(VULNDB).tmp $(VULNDB); \
+		echo $(VULNDB_VERSION) > $(VULNDB).version; \
+	fi
+
+govulncheck: vuln-tools
+	@status=0; $(GOVULNCHECK) -db file://$(CURDIR)/$(VULNDB) ./... || status=$$?; \
+	echo "govulncheck: database golang.org/x/vulndb@$(VULNDB_VERSION), reports as of $$(sed -n 's/.*"modified":"\([^"]*\)".*/\1/p' $(VULNDB)/index/db.json), $$(ls $(VULNDB)/ID | grep -c 'json$$') reports"; \
+	exit $$status
 
 # Cold-start figures: per function the size of its arm64 bootstrap and the
 # median, over 20 fresh starts under the runtime interface emulator, of the

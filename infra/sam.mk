@@ -29,12 +29,9 @@ SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction Notifica
 	ExportsFunction ExportWorkerFunction
 SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 
-# How every bootstrap is built. Small binaries start faster and the
-# bootstraps must stay under BOOTSTRAP_LIMIT (checked by template-check):
+# How every bootstrap is built:
 #   lambda.norpc   leaves out aws-lambda-go's net/rpc entry point (go1.x only)
 #   -s -w          no symbol table, no DWARF
-#   -gcflags=all=-l  no inlining: about 12% smaller; the functions wait on
-#                  the network, and make bench measures the purge built so
 #   -trimpath      reproducible paths
 #   LOCAL_BUILD_TAGS  extra tags for the local stack's builds only: infra/local
 #                  passes LOCAL_BUILD_TAGS=localclock on make's command line, so
@@ -42,15 +39,13 @@ SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
 #                  command-line value counts; one from the environment (a
 #                  shell's, sam build's) is dropped, so no deployed bootstrap
 #                  carries them.
-LAMBDA_GCFLAGS := -gcflags=all=-l
 ifneq ($(origin LOCAL_BUILD_TAGS),command line)
 override LOCAL_BUILD_TAGS :=
 endif
 sam_mk_comma := ,
 LAMBDA_BUILD = GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build \
 	-tags lambda.norpc$(if $(LOCAL_BUILD_TAGS),$(sam_mk_comma)$(LOCAL_BUILD_TAGS)) -trimpath \
-	$(LAMBDA_GCFLAGS) -ldflags "-s -w"
-BOOTSTRAP_LIMIT := 8388608
+	-ldflags "-s -w"
 
 .PHONY: $(SAM_BUILD_TARGETS) build-package
 $(SAM_BUILD_TARGETS): build-%:
@@ -83,9 +78,6 @@ template-check: checkov
 	$(SAM_OFFLINE) $(SAM) validate --lint --region $(SAM_REGION) --template-file template.yaml
 	$(SAM_OFFLINE) $(SAM) build --build-in-source --parallel --no-cached --template-file template.yaml
 	@status=0; for f in $(SAM_FUNCTIONS); do \
-		size=$$(stat -c %s .aws-sam/build/$$f/bootstrap) || exit 1; \
-		if [ $$size -lt $(BOOTSTRAP_LIMIT) ]; then v=ok; else v="OVER THE LIMIT"; status=1; fi; \
-		echo "bootstrap $$f $$size bytes (limit $(BOOTSTRAP_LIMIT)): $$v"; \
 		if $(GO) version -m .aws-sam/build/$$f/bootstrap | grep -q -- '-tags=.*localclock'; then \
 			echo "bootstrap $$f was built with the local stack's clock (localclock)" >&2; status=1; fi; \
 	done; exit $$status

@@ -13,7 +13,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/exportmodel"
+	"github.com/wellness-rtbf/rtbf/internal/export"
 )
 
 // Exports implements the export ports on the table: the export records
@@ -28,10 +28,10 @@ type Exports struct {
 }
 
 var (
-	_ exportmodel.Access  = (*Exports)(nil)
-	_ erasure.Roster      = (*Exports)(nil)
-	_ exportmodel.Records = (*Exports)(nil)
-	_ exportmodel.Content = (*Exports)(nil)
+	_ export.Access  = (*Exports)(nil)
+	_ erasure.Roster = (*Exports)(nil)
+	_ export.Records = (*Exports)(nil)
+	_ export.Content = (*Exports)(nil)
 )
 
 // NewExports returns the export adapter on the named table.
@@ -86,12 +86,12 @@ func (x *Exports) Member(ctx context.Context, practiceID, sub string) (erasure.M
 // ExportAccess reads the practitioner item, the client's profile, the
 // client's active-export pointer and the practitioner's quota with one
 // BatchGetItem.
-func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID string) (exportmodel.Gate, error) {
+func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID string) (export.Gate, error) {
 	member := key(PracticePK(practiceID), PractitionerSK(sub))
 	profile := key(ClientPK(practiceID, clientID), skProfile)
 	active := key(ClientPK(practiceID, clientID), skActiveExport)
 	quota := key(PractitionerPK(practiceID, sub), skExportQuota)
-	var g exportmodel.Gate
+	var g export.Gate
 	err := batchGetNamed(ctx, x.db, x.table, "read export access", []map[string]ddbtypes.AttributeValue{member, profile, active, quota},
 		"#pk, #sk, #practitionerId, #exportId, #requestedAt, #version",
 		map[string]string{"#practitionerId": "practitionerId", "#exportId": "exportId", "#requestedAt": "requestedAt", "#version": "version"},
@@ -129,7 +129,7 @@ func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID st
 			return nil
 		})
 	if err != nil {
-		return exportmodel.Gate{}, err
+		return export.Gate{}, err
 	}
 	return g, nil
 }
@@ -137,27 +137,27 @@ func (x *Exports) ExportAccess(ctx context.Context, practiceID, sub, clientID st
 // exportItem is an export record. The lease is Unix milliseconds, which a
 // condition compares; the other times are RFC 3339.
 type exportItem struct {
-	PK            string             `dynamodbav:"pk"`
-	SK            string             `dynamodbav:"sk"`
-	ID            string             `dynamodbav:"exportId"`
-	PracticeID    string             `dynamodbav:"practiceId"`
-	ClientID      string             `dynamodbav:"clientId"`
-	RequestedBy   string             `dynamodbav:"requestedBy"`
-	Status        exportmodel.Status `dynamodbav:"status"`
-	RequestedAt   time.Time          `dynamodbav:"requestedAt"`
-	ScheduleName  string             `dynamodbav:"scheduleName"`
-	Attempts      int                `dynamodbav:"attempts"`
-	StartedAt     *time.Time         `dynamodbav:"startedAt,omitempty"`
-	CompletedAt   *time.Time         `dynamodbav:"completedAt,omitempty"`
-	LeaseUntilMs  int64              `dynamodbav:"leaseUntilMs,omitempty"`
-	Counts        exportmodel.Counts `dynamodbav:"counts"`
-	SizeBytes     int64              `dynamodbav:"sizeBytes"`
-	ObjectKey     string             `dynamodbav:"objectKey,omitempty"`
-	FailureReason string             `dynamodbav:"failureReason,omitempty"`
+	PK            string        `dynamodbav:"pk"`
+	SK            string        `dynamodbav:"sk"`
+	ID            string        `dynamodbav:"exportId"`
+	PracticeID    string        `dynamodbav:"practiceId"`
+	ClientID      string        `dynamodbav:"clientId"`
+	RequestedBy   string        `dynamodbav:"requestedBy"`
+	Status        export.Status `dynamodbav:"status"`
+	RequestedAt   time.Time     `dynamodbav:"requestedAt"`
+	ScheduleName  string        `dynamodbav:"scheduleName"`
+	Attempts      int           `dynamodbav:"attempts"`
+	StartedAt     *time.Time    `dynamodbav:"startedAt,omitempty"`
+	CompletedAt   *time.Time    `dynamodbav:"completedAt,omitempty"`
+	LeaseUntilMs  int64         `dynamodbav:"leaseUntilMs,omitempty"`
+	Counts        export.Counts `dynamodbav:"counts"`
+	SizeBytes     int64         `dynamodbav:"sizeBytes"`
+	ObjectKey     string        `dynamodbav:"objectKey,omitempty"`
+	FailureReason string        `dynamodbav:"failureReason,omitempty"`
 }
 
-func (it exportItem) export() exportmodel.Export {
-	e := exportmodel.Export{
+func (it exportItem) export() export.Export {
+	e := export.Export{
 		ID: it.ID, PracticeID: it.PracticeID, ClientID: it.ClientID, RequestedBy: it.RequestedBy,
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), ScheduleName: it.ScheduleName,
 		Attempts: it.Attempts, Counts: it.Counts, SizeBytes: it.SizeBytes, ObjectKey: it.ObjectKey,
@@ -174,10 +174,10 @@ func (it exportItem) export() exportmodel.Export {
 	return e
 }
 
-func decodeExport(item map[string]ddbtypes.AttributeValue) (exportmodel.Export, error) {
+func decodeExport(item map[string]ddbtypes.AttributeValue) (export.Export, error) {
 	var it exportItem
 	if err := unmarshalItem(item, &it); err != nil {
-		return exportmodel.Export{}, fmt.Errorf("decode export: %w", err)
+		return export.Export{}, fmt.Errorf("decode export: %w", err)
 	}
 	return it.export(), nil
 }
@@ -185,7 +185,7 @@ func decodeExport(item map[string]ddbtypes.AttributeValue) (exportmodel.Export, 
 // CreateExport writes the export record, the client's active-export
 // pointer and the practitioner's quota in one TransactWriteItems, each
 // conditional.
-func (x *Exports) CreateExport(ctx context.Context, e exportmodel.Export, slot exportmodel.Slot) error {
+func (x *Exports) CreateExport(ctx context.Context, e export.Export, slot export.Slot) error {
 	record, err := MarshalItem(exportItem{
 		PK: ExportPK(e.ID), SK: skExport, ID: e.ID, PracticeID: e.PracticeID, ClientID: e.ClientID,
 		RequestedBy: e.RequestedBy, Status: e.Status, RequestedAt: e.RequestedAt.UTC(), ScheduleName: e.ScheduleName,
@@ -225,7 +225,7 @@ func (x *Exports) CreateExport(ctx context.Context, e exportmodel.Export, slot e
 	return translate("create export", err)
 }
 
-func quotaItem(e exportmodel.Export, q exportmodel.Quota) (map[string]ddbtypes.AttributeValue, error) {
+func quotaItem(e export.Export, q export.Quota) (map[string]ddbtypes.AttributeValue, error) {
 	it := exportQuotaItem{PK: PractitionerPK(e.PracticeID, e.RequestedBy), SK: skExportQuota, Version: q.Version}
 	for _, t := range q.Times {
 		it.Times = append(it.Times, t.UTC().Format(time.RFC3339Nano))
@@ -235,7 +235,7 @@ func quotaItem(e exportmodel.Export, q exportmodel.Quota) (map[string]ddbtypes.A
 
 // ReleaseSlot puts the pointer and the quota back with two conditional
 // writes, each a no-op when its item moved on.
-func (x *Exports) ReleaseSlot(ctx context.Context, e exportmodel.Export, before, after exportmodel.Slot) error {
+func (x *Exports) ReleaseSlot(ctx context.Context, e export.Export, before, after export.Slot) error {
 	ownPointer := map[string]ddbtypes.AttributeValue{":id": str(e.ID)}
 	var err error
 	if before.Active == "" {
@@ -271,10 +271,10 @@ func (x *Exports) ReleaseSlot(ctx context.Context, e exportmodel.Export, before,
 	return nil
 }
 
-func (x *Exports) GetExport(ctx context.Context, id string) (exportmodel.Export, error) {
+func (x *Exports) GetExport(ctx context.Context, id string) (export.Export, error) {
 	var it exportItem
 	if err := x.store().get(ctx, ExportPK(id), skExport, &it); err != nil {
-		return exportmodel.Export{}, err
+		return export.Export{}, err
 	}
 	return it.export(), nil
 }
@@ -284,14 +284,14 @@ func (x *Exports) DeletePendingExport(ctx context.Context, id string) error {
 		TableName: &x.table, Key: key(ExportPK(id), skExport),
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #status = :pending"),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pending": str(string(exportmodel.StatusPending))},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pending": str(string(export.StatusPending))},
 	})
 	return translate("delete pending export", err)
 }
 
 // StartExport takes the export with one conditional update: pending, or
 // running under an expired lease.
-func (x *Exports) StartExport(ctx context.Context, id string, now, leaseUntil time.Time) (exportmodel.Export, error) {
+func (x *Exports) StartExport(ctx context.Context, id string, now, leaseUntil time.Time) (export.Export, error) {
 	res, err := x.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &x.table, Key: key(ExportPK(id), skExport),
 		UpdateExpression: aws.String("SET #status = :running, leaseUntilMs = :lease, startedAt = if_not_exists(startedAt, :now) ADD attempts :one"),
@@ -299,8 +299,8 @@ func (x *Exports) StartExport(ctx context.Context, id string, now, leaseUntil ti
 			"(#status = :running AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs <= :nowMs)))"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":running": str(string(exportmodel.StatusRunning)),
-			":pending": str(string(exportmodel.StatusPending)),
+			":running": str(string(export.StatusRunning)),
+			":pending": str(string(export.StatusPending)),
 			":lease":   num(leaseUntil.UnixMilli()),
 			":nowMs":   num(now.UnixMilli()),
 			":now":     str(now.UTC().Format(time.RFC3339Nano)),
@@ -311,12 +311,12 @@ func (x *Exports) StartExport(ctx context.Context, id string, now, leaseUntil ti
 	if err = translate("start export", err); isCondition(err) {
 		// Done, or leased: unless there is no such export at all.
 		if _, gerr := x.GetExport(ctx, id); errors.Is(gerr, erasure.ErrNotFound) {
-			return exportmodel.Export{}, fmt.Errorf("start export: %w", erasure.ErrNotFound)
+			return export.Export{}, fmt.Errorf("start export: %w", erasure.ErrNotFound)
 		}
-		return exportmodel.Export{}, err
+		return export.Export{}, err
 	}
 	if err != nil {
-		return exportmodel.Export{}, err
+		return export.Export{}, err
 	}
 	return decodeExport(res.Attributes)
 }
@@ -327,7 +327,7 @@ func (x *Exports) ReleaseExport(ctx context.Context, id string, leaseUntil time.
 		UpdateExpression:          aws.String("REMOVE leaseUntilMs"),
 		ConditionExpression:       aws.String("#status = :running AND leaseUntilMs = :lease"),
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":running": str(string(exportmodel.StatusRunning)), ":lease": num(leaseUntil.UnixMilli())},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":running": str(string(export.StatusRunning)), ":lease": num(leaseUntil.UnixMilli())},
 	})
 	if err = translate("release export", err); isCondition(err) {
 		return nil // not that lease any more: nothing to give back
@@ -335,10 +335,10 @@ func (x *Exports) ReleaseExport(ctx context.Context, id string, leaseUntil time.
 	return err
 }
 
-func (x *Exports) CompleteExport(ctx context.Context, id string, r exportmodel.Result) (exportmodel.Export, error) {
+func (x *Exports) CompleteExport(ctx context.Context, id string, r export.Result) (export.Export, error) {
 	counts, err := marshalValue(r.Counts)
 	if err != nil {
-		return exportmodel.Export{}, err
+		return export.Export{}, err
 	}
 	res, err := x.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &x.table, Key: key(ExportPK(id), skExport),
@@ -346,14 +346,14 @@ func (x *Exports) CompleteExport(ctx context.Context, id string, r exportmodel.R
 		ConditionExpression:      aws.String("#status = :running"),
 		ExpressionAttributeNames: map[string]string{"#status": "status", "#counts": "counts"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":ready": str(string(exportmodel.StatusReady)), ":running": str(string(exportmodel.StatusRunning)),
+			":ready": str(string(export.StatusReady)), ":running": str(string(export.StatusRunning)),
 			":at": str(r.At.UTC().Format(time.RFC3339Nano)), ":key": str(r.ObjectKey),
 			":size": num(r.SizeBytes), ":counts": counts,
 		},
 		ReturnValues: ddbtypes.ReturnValueAllNew,
 	})
 	if err != nil {
-		return exportmodel.Export{}, translate("complete export", err)
+		return export.Export{}, translate("complete export", err)
 	}
 	return decodeExport(res.Attributes)
 }
@@ -365,8 +365,8 @@ func (x *Exports) FailExport(ctx context.Context, id string, at time.Time, reaso
 		ConditionExpression:      aws.String("#status IN (:pending, :running)"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":failed": str(string(exportmodel.StatusFailed)), ":pending": str(string(exportmodel.StatusPending)),
-			":running": str(string(exportmodel.StatusRunning)), ":at": str(at.UTC().Format(time.RFC3339Nano)),
+			":failed": str(string(export.StatusFailed)), ":pending": str(string(export.StatusPending)),
+			":running": str(string(export.StatusRunning)), ":at": str(at.UTC().Format(time.RFC3339Nano)),
 			":reason": str(reason),
 		},
 	})
@@ -392,8 +392,8 @@ type exportContent struct {
 	PractitionerIDs []string  `dynamodbav:"practitionerIds"`
 }
 
-func (c exportContent) author() exportmodel.Author {
-	return exportmodel.Author{Role: c.AuthorRole, ID: c.AuthorID}
+func (c exportContent) author() export.Author {
+	return export.Author{Role: c.AuthorRole, ID: c.AuthorID}
 }
 
 // contentQuery reads the items under pk whose sort key starts with prefix,
@@ -419,24 +419,24 @@ func (x *Exports) contentQuery(ctx context.Context, pk, prefix string, attrs []s
 	})
 }
 
-func (x *Exports) JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]exportmodel.JournalEntry) error) error {
+func (x *Exports) JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]export.JournalEntry) error) error {
 	attrs := []string{"authorRole", "authorId", "createdAt", "title", "body"}
 	return x.contentQuery(ctx, ClientPK(practiceID, clientID), prefixJournal, attrs, func(cs []exportContent) error {
-		page := make([]exportmodel.JournalEntry, len(cs))
+		page := make([]export.JournalEntry, len(cs))
 		for i, c := range cs {
-			page[i] = exportmodel.JournalEntry{ID: strings.TrimPrefix(c.SK, prefixJournal), Author: c.author(),
+			page[i] = export.JournalEntry{ID: strings.TrimPrefix(c.SK, prefixJournal), Author: c.author(),
 				CreatedAt: c.CreatedAt.UTC(), Title: c.Title, Body: c.Body}
 		}
 		return fn(page)
 	})
 }
 
-func (x *Exports) Documents(ctx context.Context, practiceID, clientID string, fn func([]exportmodel.Document) error) error {
+func (x *Exports) Documents(ctx context.Context, practiceID, clientID string, fn func([]export.Document) error) error {
 	attrs := []string{"authorRole", "authorId", "createdAt", "title", "fileName", "objectKeys"}
 	return x.contentQuery(ctx, ClientPK(practiceID, clientID), prefixDocument, attrs, func(cs []exportContent) error {
-		page := make([]exportmodel.Document, len(cs))
+		page := make([]export.Document, len(cs))
 		for i, c := range cs {
-			page[i] = exportmodel.Document{ID: strings.TrimPrefix(c.SK, prefixDocument), Author: c.author(),
+			page[i] = export.Document{ID: strings.TrimPrefix(c.SK, prefixDocument), Author: c.author(),
 				CreatedAt: c.CreatedAt.UTC(), Title: c.Title, FileName: c.FileName, ObjectKeys: c.ObjectKeys}
 		}
 		return fn(page)
@@ -445,7 +445,7 @@ func (x *Exports) Documents(ctx context.Context, practiceID, clientID string, fn
 
 // ChatSessions reads the client's chat links and, for each page of them,
 // their sessions (BatchGetItem); a link whose session is gone is skipped.
-func (x *Exports) ChatSessions(ctx context.Context, practiceID, clientID string, fn func([]exportmodel.ChatSession) error) error {
+func (x *Exports) ChatSessions(ctx context.Context, practiceID, clientID string, fn func([]export.ChatSession) error) error {
 	return x.contentQuery(ctx, ClientPK(practiceID, clientID), prefixChatRef, []string{"sessionId"}, func(refs []exportContent) error {
 		keys := make([]map[string]ddbtypes.AttributeValue, 0, len(refs))
 		order := make([]string, 0, len(refs))
@@ -461,13 +461,13 @@ func (x *Exports) ChatSessions(ctx context.Context, practiceID, clientID string,
 		if err != nil {
 			return err
 		}
-		page := make([]exportmodel.ChatSession, 0, len(order))
+		page := make([]export.ChatSession, 0, len(order))
 		for _, id := range order {
 			c, ok := found[ChatPK(practiceID, id)]
 			if !ok {
 				continue
 			}
-			page = append(page, exportmodel.ChatSession{ID: id, Title: c.Title, ClientIDs: c.ClientIDs,
+			page = append(page, export.ChatSession{ID: id, Title: c.Title, ClientIDs: c.ClientIDs,
 				PractitionerIDs: c.PractitionerIDs, CreatedAt: c.CreatedAt.UTC()})
 		}
 		if len(page) == 0 {
@@ -495,12 +495,12 @@ func (x *Exports) batchGet(ctx context.Context, keys []map[string]ddbtypes.Attri
 	return out, nil
 }
 
-func (x *Exports) ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]exportmodel.ChatMessage) error) error {
+func (x *Exports) ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]export.ChatMessage) error) error {
 	attrs := []string{"authorRole", "authorId", "createdAt", "body"}
 	return x.contentQuery(ctx, ChatPK(practiceID, sessionID), prefixMessage, attrs, func(cs []exportContent) error {
-		page := make([]exportmodel.ChatMessage, len(cs))
+		page := make([]export.ChatMessage, len(cs))
 		for i, c := range cs {
-			page[i] = exportmodel.ChatMessage{ID: messageID(c.SK), Author: c.author(), CreatedAt: c.CreatedAt.UTC(), Body: c.Body}
+			page[i] = export.ChatMessage{ID: messageID(c.SK), Author: c.author(), CreatedAt: c.CreatedAt.UTC(), Body: c.Body}
 		}
 		return fn(page)
 	})

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // purgeLease is how long one purge invocation holds a request: longer than
@@ -47,23 +49,28 @@ func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Count
 }
 
 // scopeReads bounds the reads a count makes at once. The journal, the
-// documents and each chat's messages are read side by side, so that
-// accepting a request of a client in hundreds of chats does not wait on one
-// query after another.
+// documents, the walk of the chats and each chat's messages are read side
+// by side, so that accepting a request of a client in hundreds of chats
+// does not wait on one query after another.
 const scopeReads = 8
 
 // scope counts the client's content in scope and reports whether a chat
 // link leads to a session that is gone (the purge deletes such links too).
+// The first read to fail cancels the others, and no read starts after it.
 func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
 	var (
 		c        Counts
 		mu       sync.Mutex // guards c's fields the reads add to
 		dangling bool       // written by the chat walk alone, like c.ChatSessions
 	)
-	g := newGroup(ctx, scopeReads)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(scopeReads)
 	// tally runs n in the group and adds what it counts to *field.
 	tally := func(what string, field *int, n func(context.Context) (int, error)) {
-		g.run(func(ctx context.Context) error {
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			k, err := n(ctx)
 			if err != nil {
 				return fmt.Errorf("%s: %w", what, err)
@@ -85,26 +92,31 @@ func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Count
 			return s.Content.Documents(ctx, practiceID, clientID, fn)
 		}, func(d Document) bool { return mine(d.Author) })
 	})
-	err := s.chats(g.ctx, practiceID, clientID, func(ref ChatRef, sess ChatSession, found bool) error {
-		if !found {
-			dangling = true
+	// The walk is one of the group's reads, and starts the reads of each
+	// chat's messages as it goes (waiting for a free slot).
+	g.Go(func() error {
+		err := s.chats(ctx, practiceID, clientID, func(ref ChatRef, sess ChatSession, found bool) error {
+			if !found {
+				dangling = true
+				return nil
+			}
+			whole := direct(sess, clientID)
+			if whole {
+				c.ChatSessions++
+			}
+			tally("chats", &c.ChatMessages, func(ctx context.Context) (int, error) {
+				return count(func(fn func([]ChatMessage) error) error {
+					return s.Content.ChatMessages(ctx, practiceID, sess.ID, fn)
+				}, func(m ChatMessage) bool { return whole || mine(m.Author) })
+			})
 			return nil
-		}
-		whole := direct(sess, clientID)
-		if whole {
-			c.ChatSessions++
-		}
-		tally("chats", &c.ChatMessages, func(ctx context.Context) (int, error) {
-			return count(func(fn func([]ChatMessage) error) error {
-				return s.Content.ChatMessages(ctx, practiceID, sess.ID, fn)
-			}, func(m ChatMessage) bool { return whole || mine(m.Author) })
 		})
+		if err != nil {
+			return fmt.Errorf("chats: %w", err)
+		}
 		return nil
 	})
-	if err != nil {
-		g.fail(fmt.Errorf("chats: %w", err))
-	}
-	if err := g.wait(); err != nil {
+	if err := g.Wait(); err != nil {
 		return Counts{}, false, err
 	}
 	return c, dangling, nil

@@ -10,10 +10,8 @@
 // archive goes to storage through one reusable part buffer.
 //
 // The package talks to the world only through the small interfaces of
-// internal/exportmodel (ports.go), which internal/dynamostore,
-// internal/s3objects and internal/purgeschedule implement and
-// internal/erasuretest fakes; its records live there too, so that those
-// adapters link no archive code. It shares
+// ports.go, which internal/dynamostore, internal/s3objects and
+// internal/purgeschedule implement and internal/erasuretest fakes. It shares
 // the caller (erasure.Actor), the id rule and the coded errors with the
 // erasure package, so the API edge maps its errors with the same table.
 package export

@@ -3,10 +3,10 @@ package purgeschedule
 import (
 	"context"
 
-	"github.com/wellness-rtbf/rtbf/internal/exportmodel"
+	"github.com/wellness-rtbf/rtbf/internal/export"
 )
 
-var _ exportmodel.Scheduler = (*Scheduler)(nil)
+var _ export.Scheduler = (*Scheduler)(nil)
 
 // ExportInput is what an export's schedule passes to the export worker.
 type ExportInput struct {
@@ -15,7 +15,7 @@ type ExportInput struct {
 
 // CreateExportSchedule creates the one-shot schedule that starts an
 // export's worker (the Scheduler's target).
-func (s *Scheduler) CreateExportSchedule(ctx context.Context, es exportmodel.Schedule) error {
+func (s *Scheduler) CreateExportSchedule(ctx context.Context, es export.Schedule) error {
 	return s.CreateOneShot(ctx, OneShot{
 		Name: es.Name, At: es.At, Input: ExportInput{ExportID: es.ExportID},
 		Description: "Export " + es.ExportID + " of a client's file",

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/exportmodel"
+	"github.com/wellness-rtbf/rtbf/internal/export"
 )
 
 // Files reads document files from the documents bucket for an export: the
@@ -24,7 +24,7 @@ type Files struct {
 	bucket string
 }
 
-var _ exportmodel.Files = (*Files)(nil)
+var _ export.Files = (*Files)(nil)
 
 func NewFiles(client *s3.Client, bucket string) *Files { return &Files{client: client, bucket: bucket} }
 
@@ -61,7 +61,7 @@ type Archives struct {
 	bucket  string
 }
 
-var _ exportmodel.Archives = (*Archives)(nil)
+var _ export.Archives = (*Archives)(nil)
 
 func NewArchives(client *s3.Client, bucket string) *Archives {
 	return &Archives{client: client, presign: s3.NewPresignClient(client), bucket: bucket}
@@ -83,19 +83,19 @@ func (a *Archives) CreateUpload(ctx context.Context, key, downloadName string) (
 
 // UploadPart sends data, which the SDK reads from the caller's buffer
 // (a bytes.Reader seeks, so a retry rereads it and nothing is copied).
-func (a *Archives) UploadPart(ctx context.Context, key, uploadID string, n int32, data []byte) (exportmodel.Part, error) {
+func (a *Archives) UploadPart(ctx context.Context, key, uploadID string, n int32, data []byte) (export.Part, error) {
 	res, err := a.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &a.bucket, Key: &key, UploadId: &uploadID, PartNumber: aws.Int32(n),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
 		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32,
 	})
 	if err != nil {
-		return exportmodel.Part{}, err
+		return export.Part{}, err
 	}
-	return exportmodel.Part{Number: n, ETag: aws.ToString(res.ETag), Checksum: aws.ToString(res.ChecksumCRC32)}, nil
+	return export.Part{Number: n, ETag: aws.ToString(res.ETag), Checksum: aws.ToString(res.ChecksumCRC32)}, nil
 }
 
-func (a *Archives) CompleteUpload(ctx context.Context, key, uploadID string, parts []exportmodel.Part) error {
+func (a *Archives) CompleteUpload(ctx context.Context, key, uploadID string, parts []export.Part) error {
 	done := make([]s3types.CompletedPart, len(parts))
 	for i, p := range parts {
 		done[i] = s3types.CompletedPart{PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag)}

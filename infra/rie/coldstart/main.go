@@ -4,24 +4,24 @@
 // arm64 bootstrap `sam build` makes, and the median, over fresh starts under
 // the runtime interface emulator, of the time from starting the process to
 // the first response of an invocation (the emulator starts the bootstrap on
-// that invocation, as Lambda does). It runs under infra/with-emulator.sh
-// (`make coldstart`); one line per function:
+// that invocation, as Lambda does). Beside each function it reports the same
+// for the function's SDK floor (see sdkFloor), started in turn with the
+// function, so that both see the same load on the machine. It runs under
+// infra/with-emulator.sh (`make coldstart`); one line each:
 //
 //	coldstart function=<LogicalId> bytes=<arm64 bootstrap size> init_ms=<median>
-//
-// and after each, the size the AWS SDK alone imposes on it (see sdkFloor):
-//
-//	sdkfloor function=<LogicalId> clients=<SDK clients> bytes=<arm64 size>
+//	sdkfloor function=<LogicalId> clients=<SDK clients> bytes=<arm64 size> init_ms=<median>
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -34,16 +34,18 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
-// cheapEvents are invocations that touch AWS little or not at all, so the
-// figure is the start, not the work.
+// cheapEvents are invocations that need no AWS call at all, so the figure
+// is the start, not the work: an API function refuses the event on its
+// claims, a scheduled one an event that names nothing (a file of events/,
+// or the event itself).
 var cheapEvents = map[string]string{
-	"SettingsFunction":         "settings-get-client.json",               // refused on its claims
-	"DeletionRequestFunction":  "deletionrequest-post-practitioner.json", // refused on its claims
-	"PurgeFunction":            "purge-scheduled.json",                   // one GetItem, for an unknown request
-	"NotificationsFunction":    "notifications-get-client.json",          // refused on its claims
-	"PracticeRequestsFunction": "practicerequests-get-client.json",       // refused on its claims
-	"ExportsFunction":          "exports-post-client.json",               // refused on its claims
-	"ExportWorkerFunction":     "exportworker-scheduled.json",            // one UpdateItem and one GetItem, for an unknown export
+	"SettingsFunction":         "settings-get-client.json",
+	"DeletionRequestFunction":  "deletionrequest-post-practitioner.json",
+	"PurgeFunction":            "{}",
+	"NotificationsFunction":    "notifications-get-client.json",
+	"PracticeRequestsFunction": "practicerequests-get-client.json",
+	"ExportsFunction":          "exports-post-client.json",
+	"ExportWorkerFunction":     "{}",
 }
 
 func main() {
@@ -100,41 +102,55 @@ func run(runs int) error {
 		if err != nil {
 			return err
 		}
-		payload, err := os.ReadFile(filepath.Join(root, "events", cheapEvents[f.Logical]))
+		payload := []byte(cheapEvents[f.Logical])
+		if strings.HasSuffix(cheapEvents[f.Logical], ".json") {
+			if payload, err = os.ReadFile(filepath.Join(root, "events", cheapEvents[f.Logical])); err != nil {
+				return err
+			}
+		}
+		clients, floor, floorHost, err := sdkFloor(ctx, root, filepath.Join("functions", f.EventPrefix), ".run", filepath.Join(dir, "sdkfloor", f.Logical))
 		if err != nil {
 			return err
 		}
 		env := rie.Env(st, f, 30)
 		times := make([]time.Duration, 0, runs)
+		floorTimes := make([]time.Duration, 0, runs)
 		for range runs {
 			d, err := coldStart(ctx, rieBin, host, env, payload)
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.Logical, err)
 			}
 			times = append(times, d)
+			d, err = coldStart(ctx, rieBin, floorHost, env, []byte("{}"))
+			if err != nil {
+				return fmt.Errorf("the SDK floor of %s: %w", f.Logical, err)
+			}
+			floorTimes = append(floorTimes, d)
 		}
 		fmt.Printf("coldstart function=%s bytes=%d init_ms=%.1f\n", f.Logical, info.Size(), ms(median(times)))
-		clients, floor, err := sdkFloor(ctx, root, filepath.Join("functions", f.EventPrefix), ".run")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("sdkfloor function=%s clients=%s bytes=%d\n", f.Logical, strings.Join(clients, ","), floor)
+		fmt.Printf("sdkfloor function=%s clients=%s bytes=%d init_ms=%.1f\n", f.Logical, strings.Join(clients, ","), floor, ms(median(floorTimes)))
 	}
 	return nil
 }
 
 // coldStart starts a fresh emulator and bootstrap and times the first
-// successful invocation from the start of the process.
-func coldStart(ctx context.Context, rieBin, bootstrap string, env []string, payload []byte) (time.Duration, error) {
-	p, err := rie.Start(rieBin, bootstrap, env, io.Discard)
+// successful invocation from the start of the process. A failed one is
+// reported with what the emulator and the bootstrap printed.
+func coldStart(ctx context.Context, rieBin, bootstrap string, env []string, payload []byte) (d time.Duration, err error) {
+	var out bytes.Buffer
+	p, err := rie.Start(rieBin, bootstrap, env, &out)
 	if err != nil {
 		return 0, err
 	}
-	defer p.Close()
+	defer func() {
+		if cerr := p.Close(); err != nil || cerr != nil {
+			err = fmt.Errorf("%w\n%s", errors.Join(err, cerr), out.Bytes())
+		}
+	}()
 	ictx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	status, body, err := p.Invoke(ictx, payload)
-	d := time.Since(p.Started)
+	d = time.Since(p.Started)
 	if err != nil {
 		return 0, err
 	}

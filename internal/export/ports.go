@@ -1,4 +1,4 @@
-package exportmodel
+package export
 
 import (
 	"context"
