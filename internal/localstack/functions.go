@@ -116,12 +116,18 @@ type rawTemplate struct {
 	} `yaml:"Resources"`
 }
 
-// Functions reads the functions of template.yaml, sorted by logical id.
+// Functions reads the functions of template.yaml (see TemplatePath),
+// sorted by logical id.
 func Functions() ([]Function, error) {
 	path, err := TemplatePath()
 	if err != nil {
 		return nil, err
 	}
+	return ReadFunctions(path)
+}
+
+// ReadFunctions reads the functions of the template at path.
+func ReadFunctions(path string) ([]Function, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
