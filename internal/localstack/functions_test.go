@@ -221,3 +221,45 @@ func TestFunctions_Env(t *testing.T) {
 		})
 	}
 }
+
+// TestFunctions_EnvResolves: every reference of a function's environment
+// has a local value, a function's ARN only for a function of the template,
+// and the purge function and the deletion request name the same purge.
+func TestFunctions_EnvResolves(t *testing.T) {
+	fns := functionsOf(t)
+	ids := map[string]bool{}
+	for _, f := range fns {
+		ids[f.LogicalID] = true
+	}
+	res := Resources{
+		Table: "t", DocumentsBucket: "d", ExportsBucket: "e", ScheduleGroup: "g", Sender: "s@x.example.com",
+		SchedulerRole: "role", DeadLetterARN: "dlq",
+		FunctionARN: func(logical string) (string, error) {
+			if !ids[logical] {
+				t.Errorf("FunctionARN(%s): got a name that is no function of template.yaml", logical)
+			}
+			return "arn:" + logical, nil
+		},
+	}
+	purge := map[string]string{}
+	for _, f := range fns {
+		env, err := f.Environ(res)
+		if err != nil {
+			t.Errorf("%s: got error %v, want every reference resolved", f.LogicalID, err)
+			continue
+		}
+		for _, kv := range env {
+			if k, v, _ := strings.Cut(kv, "="); k == "PURGE_FUNCTION_ARN" {
+				purge[f.LogicalID] = v
+			} else if k == "PURGE_DELAY_DAYS" && v != "30" {
+				t.Errorf("%s: PURGE_DELAY_DAYS: got %q, want the parameter's default 30", f.LogicalID, v)
+			}
+		}
+	}
+	if purge["PurgeFunction"] != "arn:PurgeFunction" || purge["DeletionRequestFunction"] != purge["PurgeFunction"] {
+		t.Errorf("PURGE_FUNCTION_ARN: got %v, want arn:PurgeFunction for both", purge)
+	}
+	if _, err := res.Resolve(Value{Ref: "NoSuchThing"}); err == nil {
+		t.Error("Resolve(!Ref NoSuchThing): got nil error, want one")
+	}
+}
