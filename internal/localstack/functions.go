@@ -111,7 +111,10 @@ type rawTemplate struct {
 		Function rawFunctionProps `yaml:"Function"`
 	} `yaml:"Globals"`
 	Resources map[string]struct {
-		Type       string           `yaml:"Type"`
+		Type     string `yaml:"Type"`
+		Metadata struct {
+			BuildMethod string `yaml:"BuildMethod"`
+		} `yaml:"Metadata"`
 		Properties rawFunctionProps `yaml:"Properties"`
 	} `yaml:"Resources"`
 }
@@ -200,6 +203,9 @@ func parseFunctions(b []byte) ([]Function, error) {
 			continue
 		}
 		p := r.Properties
+		if p.CodeUri != "." || r.Metadata.BuildMethod != "makefile" {
+			return nil, fmt.Errorf("template.yaml: function %s: got CodeUri %q, BuildMethod %q; want \".\" and makefile (sam build runs infra/sam.mk's build-%%Function)", id, p.CodeUri, r.Metadata.BuildMethod)
+		}
 		if !strings.HasSuffix(id, FunctionSuffix) || id == FunctionSuffix {
 			return nil, fmt.Errorf("template.yaml: function %s: its logical id must end in %q (infra/sam.mk builds build-%%Function)", id, FunctionSuffix)
 		}
