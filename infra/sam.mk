@@ -16,18 +16,11 @@ GO ?= go
 # binaries that run on an amd64 host.
 GOARCH ?= arm64
 
-# Logical id in template.yaml -> package under ./functions.
-sam_function_dir.SettingsFunction := settings
-sam_function_dir.DeletionRequestFunction := deletionrequest
-sam_function_dir.PurgeFunction := purge
-sam_function_dir.NotificationsFunction := notifications
-sam_function_dir.PracticeRequestsFunction := practicerequests
-sam_function_dir.ExportsFunction := exports
-sam_function_dir.ExportWorkerFunction := exportworker
-
-SAM_FUNCTIONS := SettingsFunction DeletionRequestFunction PurgeFunction NotificationsFunction PracticeRequestsFunction \
-	ExportsFunction ExportWorkerFunction
-SAM_BUILD_TARGETS := $(addprefix build-,$(SAM_FUNCTIONS))
+# template.yaml is the list of functions: a function's logical id is
+# <Name>Function and its package is ./functions/<name>, <Name> lower-cased
+# (internal/localstack's Functions applies the same rule, and its tests check
+# every function of the template builds by it).
+sam_function_dir = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 
 # How every bootstrap is built:
 #   lambda.norpc   leaves out aws-lambda-go's net/rpc entry point (go1.x only)
@@ -47,10 +40,11 @@ LAMBDA_BUILD = GOOS=linux GOARCH=$(GOARCH) CGO_ENABLED=0 $(GO) build \
 	-tags lambda.norpc$(if $(LOCAL_BUILD_TAGS),$(sam_mk_comma)$(LOCAL_BUILD_TAGS)) -trimpath \
 	-ldflags "-s -w"
 
-.PHONY: $(SAM_BUILD_TARGETS) build-package
-$(SAM_BUILD_TARGETS): build-%:
+.PHONY: build-package
+build-%Function:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "$@: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
-	$(LAMBDA_BUILD) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(sam_function_dir.$*)
+	@test -f ./functions/$(call sam_function_dir,$*)/main.go || { echo "$@: no ./functions/$(call sam_function_dir,$*)/main.go" >&2; exit 1; }
+	$(LAMBDA_BUILD) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(call sam_function_dir,$*)
 
 # The same build of any main package (PKG=./dir), e.g. infra/rie's SDK floor.
 build-package:
@@ -77,8 +71,8 @@ template-check: checkov
 	@printf '{"telemetryEnabled": false, "lastVersionCheck": %s.0}\n' "$$(date +%s)" > $(SAM_CLI_DIR)/metadata.json
 	$(SAM_OFFLINE) $(SAM) validate --lint --region $(SAM_REGION) --template-file template.yaml
 	$(SAM_OFFLINE) $(SAM) build --build-in-source --parallel --no-cached --template-file template.yaml
-	@status=0; for f in $(SAM_FUNCTIONS); do \
-		if $(GO) version -m .aws-sam/build/$$f/bootstrap | grep -q -- '-tags=.*localclock'; then \
+	@status=0; for b in .aws-sam/build/*/bootstrap; do f=$$(basename $$(dirname $$b)); \
+		if $(GO) version -m $$b | grep -q -- '-tags=.*localclock'; then \
 			echo "bootstrap $$f was built with the local stack's clock (localclock)" >&2; status=1; fi; \
 	done; exit $$status
 

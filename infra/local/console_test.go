@@ -17,7 +17,7 @@ func TestConsole_Served(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gateway{functions: map[string]invoker{}, auth: is, log: slog.New(slog.DiscardHandler), now: time.Now}
+	g := &gateway{routes: testRoutes(t), functions: map[string]invoker{}, auth: is, log: slog.New(slog.DiscardHandler), now: time.Now}
 	get := func(method, path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, httptest.NewRequest(method, path, nil))

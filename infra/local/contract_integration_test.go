@@ -278,15 +278,16 @@ func bearerPresent(_ context.Context, in *openapi3filter.AuthenticationInput) er
 	return nil
 }
 
-// served reports whether the local gateway (and so template.yaml) has the
-// route, so tests of routes still being added wait for them.
-func served(method, path string) bool {
-	for _, r := range routes {
+// mustServe fails the test unless the local gateway (and so template.yaml)
+// has the route: a route the contract tests must not be missed.
+func mustServe(t *testing.T, sys *System, method, path string) {
+	t.Helper()
+	for _, r := range sys.routes {
 		if r.method == method && r.path == path {
-			return true
+			return
 		}
 	}
-	return false
+	t.Fatalf("%s %s: not a route of template.yaml, want it served", method, path)
 }
 
 // ---------------------------------------------------------------- state
@@ -544,17 +545,14 @@ func (c *contractSystem) roles(t *testing.T, s story) exportIDs {
 	}
 	var made exportIDs
 	exports := 0
-	if served("POST", "/v1/clients/{clientId}/exports") {
-		rows = append(rows,
-			// The member asks after the owner, while the owner's export is
-			// pending: that export, and nothing new.
-			row{"POST", "/v1/clients/cl-ben/exports", "", "", firstMade(accepted)},
-			row{"POST", "/v1/clients/cl-ava/exports", "application/json", `{}`, firstMade(accepted)},
-			row{"POST", "/v1/clients/" + otherOnlyClient + "/exports", "", "", practitioners(notFound, accepted)},
-		)
-	} else {
-		t.Log("POST /v1/clients/{clientId}/exports is not served yet")
-	}
+	mustServe(t, c.sys, "POST", "/v1/clients/{clientId}/exports")
+	rows = append(rows,
+		// The member asks after the owner, while the owner's export is
+		// pending: that export, and nothing new.
+		row{"POST", "/v1/clients/cl-ben/exports", "", "", firstMade(accepted)},
+		row{"POST", "/v1/clients/cl-ava/exports", "application/json", `{}`, firstMade(accepted)},
+		row{"POST", "/v1/clients/" + otherOnlyClient + "/exports", "", "", practitioners(notFound, accepted)},
+	)
 
 	for _, rw := range rows {
 		for _, who := range callers {

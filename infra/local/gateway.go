@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
 // invoker runs a function synchronously with a JSON payload.
@@ -27,20 +29,15 @@ type route struct {
 	method, path, function string
 }
 
-// routes are exactly the HttpApi events of template.yaml
-// (gateway_test.go checks the two agree).
-var routes = []route{
-	{http.MethodGet, "/v1/settings/right-to-be-forgotten", "SettingsFunction"},
-	{http.MethodPut, "/v1/settings/right-to-be-forgotten", "SettingsFunction"},
-	{http.MethodGet, "/v1/portal/account-deletion", "DeletionRequestFunction"},
-	{http.MethodPost, "/v1/portal/account-deletion", "DeletionRequestFunction"},
-	{http.MethodDelete, "/v1/portal/account-deletion", "DeletionRequestFunction"},
-	{http.MethodGet, "/v1/notifications", "NotificationsFunction"},
-	{http.MethodPost, "/v1/notifications/{id}/read", "NotificationsFunction"},
-	{http.MethodGet, "/v1/deletion-requests", "PracticeRequestsFunction"},
-	{http.MethodGet, "/v1/deletion-requests/{id}", "PracticeRequestsFunction"},
-	{http.MethodPost, "/v1/clients/{clientId}/exports", "ExportsFunction"},
-	{http.MethodGet, "/v1/clients/{clientId}/exports/{exportId}", "ExportsFunction"},
+// templateRoutes are the HttpApi events of template.yaml's functions.
+func templateRoutes(fns []localstack.Function) []route {
+	var out []route
+	for _, f := range fns {
+		for _, r := range f.Routes {
+			out = append(out, route{r.Method, r.Path, f.LogicalID})
+		}
+	}
+	return out
 }
 
 // matchPath matches a request path against a route path whose segments
@@ -75,6 +72,7 @@ const maxRequestBody = 10 << 20
 
 // gateway plays the HTTP API: route, JWT authorizer, v2 payload.
 type gateway struct {
+	routes    []route // template.yaml's
 	functions map[string]invoker
 	auth      *issuer
 	log       *slog.Logger
@@ -86,9 +84,9 @@ type gateway struct {
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rt *route
 	var params map[string]string
-	for i := range routes {
-		if p, ok := matchPath(routes[i].path, r.URL.Path); ok && routes[i].method == r.Method {
-			rt, params = &routes[i], p
+	for i := range g.routes {
+		if p, ok := matchPath(g.routes[i].path, r.URL.Path); ok && g.routes[i].method == r.Method {
+			rt, params = &g.routes[i], p
 		}
 	}
 	if rt == nil {

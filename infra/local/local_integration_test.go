@@ -243,8 +243,8 @@ func TestLocal_Story(t *testing.T) {
 	})
 
 	pids := sys.PIDs()
-	if len(pids) < len(functions) {
-		t.Fatalf("got %d started processes, want at least the %d functions", len(pids), len(functions))
+	if len(pids) < len(sys.functions) {
+		t.Fatalf("got %d started processes, want at least the %d functions", len(pids), len(sys.functions))
 	}
 	stop()
 	for _, pid := range pids {

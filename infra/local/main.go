@@ -128,7 +128,7 @@ func banner(w io.Writer, s *System) error {
 		return err
 	}
 	var routeLines []string
-	for _, r := range routes {
+	for _, r := range s.routes {
 		routeLines = append(routeLines, fmt.Sprintf("    %-4s %s%s  -> %s", r.method, s.URL, r.path, r.function))
 	}
 	_, err = fmt.Fprintf(w, `

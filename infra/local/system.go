@@ -42,23 +42,6 @@ type Options struct {
 	Output         io.Writer // the functions' logs, one prefixed line each
 }
 
-// fnSpec is one function of template.yaml.
-type fnSpec struct {
-	logical string
-	timeout time.Duration
-	memory  int
-}
-
-var functions = []fnSpec{
-	{"SettingsFunction", 10 * time.Second, 256},
-	{"DeletionRequestFunction", 10 * time.Second, 256},
-	{"PurgeFunction", 900 * time.Second, 512},
-	{"NotificationsFunction", 10 * time.Second, 256},
-	{"PracticeRequestsFunction", 10 * time.Second, 256},
-	{"ExportsFunction", 10 * time.Second, 256},
-	{"ExportWorkerFunction", 900 * time.Second, 512},
-}
-
 // System is the running local stack.
 type System struct {
 	URL         string // the API's base URL
@@ -73,6 +56,9 @@ type System struct {
 	wg       sync.WaitGroup
 	server   *http.Server
 	runtimes map[string]*runtimeAPI
+	// functions and routes are template.yaml's.
+	functions []localstack.Function
+	routes    []route
 
 	mu   sync.Mutex
 	pids []int
@@ -113,6 +99,11 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 		return nil, err
 	}
 
+	if s.functions, err = localstack.ReadFunctions(filepath.Join(o.Root, "template.yaml")); err != nil {
+		return nil, err
+	}
+	s.routes = templateRoutes(s.functions)
+
 	// Build while the emulator starts.
 	built := make(chan error, 1)
 	go func() { built <- s.build(ctx) }()
@@ -148,15 +139,21 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 
 	targets := map[string]invoker{}
 	gwFns := map[string]invoker{}
-	for _, f := range functions {
-		rt, err := newRuntimeAPI(s.functionName(f.logical), f.timeout, o.Log)
+	for _, f := range s.functions {
+		rt, err := newRuntimeAPI(s.functionName(f.LogicalID), time.Duration(f.Timeout)*time.Second, o.Log)
 		if err != nil {
 			ln.Close()
 			return nil, err
 		}
-		s.runtimes[f.logical] = rt
+		s.runtimes[f.LogicalID] = rt
 		targets[rt.arn] = rt
-		gwFns[f.logical] = rt
+		gwFns[f.LogicalID] = rt
+		// A reference of the template the local stack has no value for
+		// fails here, not in a function's process.
+		if _, err := s.env(f, rt); err != nil {
+			ln.Close()
+			return nil, err
+		}
 		s.wg.Add(1)
 		go s.supervise(ctx, f, rt)
 	}
@@ -175,7 +172,7 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 			local.tick(ctx, o.SchedulerEvery)
 		}()
 	}
-	mux.Handle("/", &gateway{functions: gwFns, auth: s.Issuer, log: o.Log, now: now})
+	mux.Handle("/", &gateway{routes: s.routes, functions: gwFns, auth: s.Issuer, log: o.Log, now: now})
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -229,15 +226,15 @@ func loopbackOnly(addr string) error {
 // build runs the SAM build targets of infra/sam.mk for this host's arch.
 func (s *System) build(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(functions))
-	for i, f := range functions {
+	errs := make([]error, len(s.functions))
+	for i, f := range s.functions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := localBuild(ctx, s.opts.Root, "build-"+f.logical, filepath.Join(s.opts.BuildDir, f.logical))
+			cmd := localBuild(ctx, s.opts.Root, "build-"+f.LogicalID, filepath.Join(s.opts.BuildDir, f.LogicalID))
 			setProcessGroup(cmd)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("build %s: %w\n%s", f.logical, err, out)
+				errs[i] = fmt.Errorf("build %s: %w\n%s", f.LogicalID, err, out)
 			}
 		}()
 	}
@@ -323,12 +320,12 @@ func (s *System) startMoto(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("moto did not answer on %s; see %s", url, logPath)
 }
 
-// env is what a function's process sees: what template.yaml gives it, the
-// Lambda runtime's own variables, and fake credentials for the emulator.
-// Nothing else of this host's environment (profiles, CA bundles) leaks in.
-func (s *System) env(f fnSpec, rt *runtimeAPI) []string {
-	st := s.Stack
-	name := s.functionName(f.logical)
+// env is what a function's process sees: what template.yaml gives it (its
+// references named after the local stack), the Lambda runtime's own
+// variables, and fake credentials for the emulator. Nothing else of this
+// host's environment (profiles, CA bundles) leaks in.
+func (s *System) env(f localstack.Function, rt *runtimeAPI) ([]string, error) {
+	name := s.functionName(f.LogicalID)
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"TZ=UTC",
@@ -336,14 +333,14 @@ func (s *System) env(f fnSpec, rt *runtimeAPI) []string {
 		"AWS_LAMBDA_RUNTIME_API=" + rt.Addr(),
 		"AWS_LAMBDA_FUNCTION_NAME=" + name,
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.memory),
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(f.Memory),
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + name,
 		"AWS_LAMBDA_LOG_STREAM_NAME=local/" + newID(),
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		"AWS_LAMBDA_LOG_LEVEL=INFO",
 		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
 		"_HANDLER=bootstrap",
-		"LAMBDA_TASK_ROOT=" + filepath.Join(s.opts.BuildDir, f.logical),
+		"LAMBDA_TASK_ROOT=" + filepath.Join(s.opts.BuildDir, f.LogicalID),
 		"AWS_REGION=" + localstack.Region,
 		"AWS_DEFAULT_REGION=" + localstack.Region,
 		"AWS_ACCESS_KEY_ID=testing",
@@ -356,62 +353,38 @@ func (s *System) env(f fnSpec, rt *runtimeAPI) []string {
 		// emulator speaks plain HTTP.
 		"AWS_CA_BUNDLE=",
 		"S3_USE_PATH_STYLE=true",
-		"TABLE_NAME=" + st.Table,
 		// Read only by the local build (clock.BuildTag): the local clock.
 		clock.EnvFile + "=" + s.clock.Path(),
 	}
-	switch f.logical {
-	case "DeletionRequestFunction":
-		env = append(env,
-			"SCHEDULE_GROUP="+st.ScheduleGroup,
-			"PURGE_FUNCTION_ARN="+functionARN(s.functionName("PurgeFunction")),
-			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
-			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
-			"PURGE_DELAY_DAYS="+strconv.Itoa(s.opts.PurgeDelayDays),
-			"SENDER_EMAIL="+st.Sender,
-		)
-	case "ExportsFunction":
-		env = append(env,
-			"EXPORTS_BUCKET="+st.ExportsBucket,
-			"SCHEDULE_GROUP="+st.ScheduleGroup,
-			"EXPORT_WORKER_ARN="+functionARN(s.functionName("ExportWorkerFunction")),
-			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
-			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
-		)
-	case "ExportWorkerFunction":
-		env = append(env,
-			"DOCUMENTS_BUCKET="+st.Bucket,
-			"EXPORTS_BUCKET="+st.ExportsBucket,
-		)
-	case "PurgeFunction":
-		env = append(env,
-			"DOCUMENTS_BUCKET="+st.Bucket,
-			"SENDER_EMAIL="+st.Sender,
-			"SCHEDULE_GROUP="+st.ScheduleGroup,
-			"PURGE_FUNCTION_ARN="+functionARN(s.functionName("PurgeFunction")),
-			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
-			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
-		)
+	fenv, err := f.Environ(s.Stack.Resources(s.functionName,
+		map[string]string{"PurgeDelayDays": strconv.Itoa(s.opts.PurgeDelayDays)}))
+	if err != nil {
+		return nil, err
 	}
-	return env
+	return append(env, fenv...), nil
 }
 
 // supervise keeps one process of the function polling its runtime API, and
 // starts a new one when it exits, as Lambda starts a new execution
 // environment.
-func (s *System) supervise(ctx context.Context, f fnSpec, rt *runtimeAPI) {
+func (s *System) supervise(ctx context.Context, f localstack.Function, rt *runtimeAPI) {
 	defer s.wg.Done()
-	bin := filepath.Join(s.opts.BuildDir, f.logical, "bootstrap")
-	out := &prefixWriter{w: s.opts.Output, prefix: "[" + f.logical + "] "}
+	bin := filepath.Join(s.opts.BuildDir, f.LogicalID, "bootstrap")
+	out := &prefixWriter{w: s.opts.Output, prefix: "[" + f.LogicalID + "] "}
 	backoff := 200 * time.Millisecond
 	for ctx.Err() == nil {
 		cmd := exec.CommandContext(ctx, bin)
 		cmd.Dir = filepath.Dir(bin)
-		cmd.Env = s.env(f, rt)
+		env, err := s.env(f, rt) // checked by Start: it fails only there
+		if err != nil {
+			s.opts.Log.Error("function environment", "function", f.LogicalID, "err", err)
+			return
+		}
+		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = out, out
 		setProcessGroup(cmd)
 		started := time.Now()
-		err := cmd.Start()
+		err = cmd.Start()
 		if err == nil {
 			s.track(cmd.Process.Pid)
 			err = cmd.Wait()
@@ -421,7 +394,7 @@ func (s *System) supervise(ctx context.Context, f fnSpec, rt *runtimeAPI) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.opts.Log.Warn("function process exited; starting another", "function", f.logical, "err", err)
+		s.opts.Log.Warn("function process exited; starting another", "function", f.LogicalID, "err", err)
 		if time.Since(started) > 10*time.Second {
 			backoff = 200 * time.Millisecond
 		}

@@ -15,7 +15,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"gopkg.in/yaml.v3"
+
+	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
 // File is the contract's path from the repository root.
@@ -134,36 +135,14 @@ func TemplateRoutes() ([]Route, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	fns, err := localstack.ReadFunctions(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return nil, err
 	}
-	var t struct {
-		Resources map[string]struct {
-			Properties struct {
-				Events map[string]struct {
-					Type       string `yaml:"Type"`
-					Properties struct {
-						Method string `yaml:"Method"`
-						Path   string `yaml:"Path"`
-					} `yaml:"Properties"`
-				} `yaml:"Events"`
-			} `yaml:"Properties"`
-		} `yaml:"Resources"`
-	}
-	if err := yaml.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("parse template.yaml: %w", err)
-	}
 	var out []Route
-	for name, res := range t.Resources {
-		for ev, e := range res.Properties.Events {
-			if e.Type != "HttpApi" {
-				continue
-			}
-			if e.Properties.Method == "" || e.Properties.Path == "" {
-				return nil, fmt.Errorf("template.yaml: %s event %s has no Method or Path", name, ev)
-			}
-			out = append(out, Route{Method: strings.ToUpper(e.Properties.Method), Path: e.Properties.Path})
+	for _, f := range fns {
+		for _, r := range f.Routes {
+			out = append(out, Route{Method: r.Method, Path: r.Path})
 		}
 	}
 	slices.SortFunc(out, func(a, b Route) int { return strings.Compare(a.String(), b.String()) })

@@ -26,24 +26,9 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
-// Function is one function of template.yaml.
-type Function struct {
-	Logical     string // its logical id, the suffix of its build-<Fn> target
-	EventPrefix string // its sample events are events/<EventPrefix>-*.json
-	Timeout     int    // seconds, as template.yaml gives it
-	Memory      int    // MB
-}
-
-// Functions are the functions of template.yaml.
-var Functions = []Function{
-	{"SettingsFunction", "settings", 10, 256},
-	{"DeletionRequestFunction", "deletionrequest", 10, 256},
-	{"PurgeFunction", "purge", 900, 512},
-	{"NotificationsFunction", "notifications", 10, 256},
-	{"PracticeRequestsFunction", "practicerequests", 10, 256},
-	{"ExportsFunction", "exports", 10, 256},
-	{"ExportWorkerFunction", "exportworker", 900, 512},
-}
+// Functions are the functions of template.yaml, with their limits,
+// environment and events (internal/localstack reads them).
+func Functions() ([]localstack.Function, error) { return localstack.Functions() }
 
 // Root is the repository root: the nearest directory at or above the
 // working directory that holds go.mod.
@@ -104,12 +89,12 @@ func makeBootstrap(ctx context.Context, root, dir, goarch, target string, vars .
 func FunctionName(st *localstack.Stack, logical string) string { return st.Table + "-" + logical }
 
 // Env is the environment of a function's process: what template.yaml gives
-// the function, the Lambda variables, and the emulator's endpoint with fake
-// credentials. Nothing of this host's environment (profiles, CA bundles)
-// leaks in: the emulator passes its whole environment to the bootstrap.
-func Env(st *localstack.Stack, f Function, purgeDelayDays int) []string {
-	name := FunctionName(st, f.Logical)
-	purgeARN := localstack.FunctionARN(FunctionName(st, "PurgeFunction"))
+// the function (its references named after st), the Lambda variables, and
+// the emulator's endpoint with fake credentials. Nothing of this host's
+// environment (profiles, CA bundles) leaks in: the emulator passes its
+// whole environment to the bootstrap.
+func Env(st *localstack.Stack, f localstack.Function, purgeDelayDays int) ([]string, error) {
+	name := FunctionName(st, f.LogicalID)
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"TZ=UTC",
@@ -137,42 +122,14 @@ func Env(st *localstack.Stack, f Function, purgeDelayDays int) []string {
 		// emulator speaks plain HTTP.
 		"AWS_CA_BUNDLE=",
 		"S3_USE_PATH_STYLE=true",
-		"TABLE_NAME=" + st.Table,
 	}
-	switch f.Logical {
-	case "DeletionRequestFunction":
-		env = append(env,
-			"SCHEDULE_GROUP="+st.ScheduleGroup,
-			"PURGE_FUNCTION_ARN="+purgeARN,
-			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
-			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
-			"PURGE_DELAY_DAYS="+strconv.Itoa(purgeDelayDays),
-			"SENDER_EMAIL="+st.Sender,
-		)
-	case "ExportsFunction":
-		env = append(env,
-			"EXPORTS_BUCKET="+st.ExportsBucket,
-			"SCHEDULE_GROUP="+st.ScheduleGroup,
-			"EXPORT_WORKER_ARN="+localstack.FunctionARN(FunctionName(st, "ExportWorkerFunction")),
-			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
-			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
-		)
-	case "ExportWorkerFunction":
-		env = append(env,
-			"DOCUMENTS_BUCKET="+st.Bucket,
-			"EXPORTS_BUCKET="+st.ExportsBucket,
-		)
-	case "PurgeFunction":
-		env = append(env,
-			"DOCUMENTS_BUCKET="+st.Bucket,
-			"SENDER_EMAIL="+st.Sender,
-			"SCHEDULE_GROUP="+st.ScheduleGroup,
-			"PURGE_FUNCTION_ARN="+purgeARN,
-			"SCHEDULER_ROLE_ARN="+st.SchedulerRole,
-			"SCHEDULE_DLQ_ARN="+st.DeadLetterARN,
-		)
+	res := st.Resources(func(logical string) string { return FunctionName(st, logical) },
+		map[string]string{"PurgeDelayDays": strconv.Itoa(purgeDelayDays)})
+	fenv, err := f.Environ(res)
+	if err != nil {
+		return nil, err
 	}
-	return env
+	return append(env, fenv...), nil
 }
 
 // Process is one runtime interface emulator running one bootstrap. The

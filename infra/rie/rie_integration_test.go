@@ -69,16 +69,21 @@ func TestBootstraps_Events(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
+	functions, err := rie.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Build while the stack is provisioned and seeded.
 	buildDir := t.TempDir()
-	bootstraps := make([]string, len(rie.Functions))
-	buildErrs := make([]error, len(rie.Functions))
+	bootstraps := make([]string, len(functions))
+	buildErrs := make([]error, len(functions))
 	var wg sync.WaitGroup
-	for i, f := range rie.Functions {
+	for i, f := range functions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			bootstraps[i], buildErrs[i] = rie.Build(ctx, root, f.Logical, filepath.Join(buildDir, f.Logical), runtime.GOARCH)
+			bootstraps[i], buildErrs[i] = rie.Build(ctx, root, f.LogicalID, filepath.Join(buildDir, f.LogicalID), runtime.GOARCH)
 		}()
 	}
 
@@ -107,30 +112,42 @@ func TestBootstraps_Events(t *testing.T) {
 	}
 
 	procs := map[string]*rie.Process{}
-	for i, f := range rie.Functions {
+	for i, f := range functions {
 		out := &lockedBuffer{}
-		p, err := rie.Start(rieBin, bootstraps[i], rie.Env(st, f, 30), out)
+		env, err := rie.Env(st, f, 30)
 		if err != nil {
 			t.Fatal(err)
 		}
-		procs[f.EventPrefix] = p
+		p, err := rie.Start(rieBin, bootstraps[i], env, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs[f.Dir] = p
 		t.Cleanup(func() {
 			if err := p.Close(); err != nil {
 				t.Error(err)
 			}
 			if t.Failed() {
-				t.Logf("%s output:\n%s", f.Logical, out.String())
+				t.Logf("%s output:\n%s", f.LogicalID, out.String())
 			}
 		})
 	}
 
+	var invokedMu sync.Mutex
+	invoked := map[string]bool{}
 	invoke := func(t *testing.T, name string) []byte {
 		t.Helper()
+		invokedMu.Lock()
+		invoked[name] = true
+		invokedMu.Unlock()
 		payload, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := procs[name[:strings.IndexByte(name, '-')]]
+		p, ok := procs[name[:max(strings.IndexByte(name, '-'), 0)]]
+		if !ok {
+			t.Fatalf("event %s: names no function of template.yaml (events/<function dir>-*.json)", name)
+		}
 		status, body, err := p.Invoke(ctx, payload)
 		if err != nil {
 			t.Fatalf("invoke %s: %v", name, err)
@@ -356,9 +373,22 @@ func TestBootstraps_Events(t *testing.T) {
 		}
 	})
 
-	// Every events/ file was invoked.
+	// Every events/ file was invoked, and every function of template.yaml.
 	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
-	if len(files) != len(steps)+3 {
-		t.Errorf("got %d files in events/, want %d: a new event needs a case here", len(files), len(steps)+3)
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !invoked[name] {
+			t.Errorf("events/%s.json: never invoked: a new event needs a case here", name)
+		}
+	}
+	for _, f := range functions {
+		n := 0
+		for name := range invoked {
+			if strings.HasPrefix(name, f.Dir+"-") {
+				n++
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no events/%s-*.json invoked, want every function run under the emulator", f.LogicalID, f.Dir)
+		}
 	}
 }

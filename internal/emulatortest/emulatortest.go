@@ -85,24 +85,43 @@ func SetEnv(t *testing.T) {
 	t.Setenv("AWS_CA_BUNDLE", "")
 }
 
-// SetFunctionEnv sets, besides SetEnv's, every variable the functions of
-// template.yaml read, naming st's resources, so a test builds a function
-// with its own wiring (build) as Lambda would.
+// SetFunctionEnv sets, besides SetEnv's, every variable template.yaml
+// gives any of its functions, naming st's resources, so a test builds a
+// function with its own wiring (build) as Lambda would.
 func SetFunctionEnv(t *testing.T, st *Stack) {
 	SetEnv(t)
-	for k, v := range map[string]string{
-		"TABLE_NAME":         st.Table,
-		"DOCUMENTS_BUCKET":   st.Bucket,
-		"EXPORTS_BUCKET":     st.ExportsBucket,
-		"SENDER_EMAIL":       st.Sender,
-		"SCHEDULE_GROUP":     st.ScheduleGroup,
-		"PURGE_FUNCTION_ARN": st.PurgeARN,
-		"EXPORT_WORKER_ARN":  st.ExportWorkerARN,
-		"SCHEDULER_ROLE_ARN": st.SchedulerRole,
-		"SCHEDULE_DLQ_ARN":   st.DeadLetterARN,
-		"PURGE_DELAY_DAYS":   "30",
-	} {
-		t.Setenv(k, v)
+	fns, err := localstack.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The functions a function's environment names (as a schedule's
+	// target).
+	arns := map[string]string{"PurgeFunction": st.PurgeARN, "ExportWorkerFunction": st.ExportWorkerARN}
+	res := localstack.Resources{
+		Table: st.Table, DocumentsBucket: st.Bucket, ExportsBucket: st.ExportsBucket, ScheduleGroup: st.ScheduleGroup,
+		Sender: st.Sender, SchedulerRole: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN,
+		FunctionARN: func(logical string) (string, error) {
+			if arn, ok := arns[logical]; ok {
+				return arn, nil
+			}
+			return "", fmt.Errorf("emulatortest.Stack has no ARN for %s", logical)
+		},
+		Params: map[string]string{"PurgeDelayDays": "30"},
+	}
+	set := map[string]string{}
+	for _, f := range fns {
+		env, err := f.Environ(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range env {
+			k, v, _ := strings.Cut(kv, "=")
+			if prev, ok := set[k]; ok && prev != v {
+				t.Fatalf("%s: %s is %q, another function's is %q: one process cannot hold both", f.LogicalID, k, v, prev)
+			}
+			set[k] = v
+			t.Setenv(k, v)
+		}
 	}
 }
 

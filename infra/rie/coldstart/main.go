@@ -37,7 +37,8 @@ import (
 // cheapEvents are invocations that need no AWS call at all, so the figure
 // is the start, not the work: an API function refuses the event on its
 // claims, a scheduled one an event that names nothing (a file of events/,
-// or the event itself).
+// or the event itself). Every function of template.yaml has one
+// (main_test.go).
 var cheapEvents = map[string]string{
 	"SettingsFunction":         "settings-get-client.json",
 	"DeletionRequestFunction":  "deletionrequest-post-practitioner.json",
@@ -89,8 +90,15 @@ func run(runs int) error {
 	}
 	defer os.RemoveAll(dir)
 
-	for _, f := range rie.Functions {
-		arm, err := rie.Build(ctx, root, f.Logical, filepath.Join(dir, "arm64", f.Logical), "arm64")
+	functions, err := rie.Functions()
+	if err != nil {
+		return err
+	}
+	for _, f := range functions {
+		if _, ok := cheapEvents[f.LogicalID]; !ok {
+			return fmt.Errorf("%s: no entry in cheapEvents", f.LogicalID)
+		}
+		arm, err := rie.Build(ctx, root, f.LogicalID, filepath.Join(dir, "arm64", f.LogicalID), "arm64")
 		if err != nil {
 			return err
 		}
@@ -98,37 +106,40 @@ func run(runs int) error {
 		if err != nil {
 			return err
 		}
-		host, err := rie.Build(ctx, root, f.Logical, filepath.Join(dir, runtime.GOARCH, f.Logical), runtime.GOARCH)
+		host, err := rie.Build(ctx, root, f.LogicalID, filepath.Join(dir, runtime.GOARCH, f.LogicalID), runtime.GOARCH)
 		if err != nil {
 			return err
 		}
-		payload := []byte(cheapEvents[f.Logical])
-		if strings.HasSuffix(cheapEvents[f.Logical], ".json") {
-			if payload, err = os.ReadFile(filepath.Join(root, "events", cheapEvents[f.Logical])); err != nil {
+		payload := []byte(cheapEvents[f.LogicalID])
+		if strings.HasSuffix(cheapEvents[f.LogicalID], ".json") {
+			if payload, err = os.ReadFile(filepath.Join(root, "events", cheapEvents[f.LogicalID])); err != nil {
 				return err
 			}
 		}
-		clients, floor, floorHost, err := sdkFloor(ctx, root, filepath.Join("functions", f.EventPrefix), ".run", filepath.Join(dir, "sdkfloor", f.Logical))
+		clients, floor, floorHost, err := sdkFloor(ctx, root, filepath.Join("functions", f.Dir), ".run", filepath.Join(dir, "sdkfloor", f.LogicalID))
 		if err != nil {
 			return err
 		}
-		env := rie.Env(st, f, 30)
+		env, err := rie.Env(st, f, 30)
+		if err != nil {
+			return err
+		}
 		times := make([]time.Duration, 0, runs)
 		floorTimes := make([]time.Duration, 0, runs)
 		for range runs {
 			d, err := coldStart(ctx, rieBin, host, env, payload)
 			if err != nil {
-				return fmt.Errorf("%s: %w", f.Logical, err)
+				return fmt.Errorf("%s: %w", f.LogicalID, err)
 			}
 			times = append(times, d)
 			d, err = coldStart(ctx, rieBin, floorHost, env, []byte("{}"))
 			if err != nil {
-				return fmt.Errorf("the SDK floor of %s: %w", f.Logical, err)
+				return fmt.Errorf("the SDK floor of %s: %w", f.LogicalID, err)
 			}
 			floorTimes = append(floorTimes, d)
 		}
-		fmt.Printf("coldstart function=%s bytes=%d init_ms=%.1f\n", f.Logical, info.Size(), ms(median(times)))
-		fmt.Printf("sdkfloor function=%s clients=%s bytes=%d init_ms=%.1f\n", f.Logical, strings.Join(clients, ","), floor, ms(median(floorTimes)))
+		fmt.Printf("coldstart function=%s bytes=%d init_ms=%.1f\n", f.LogicalID, info.Size(), ms(median(times)))
+		fmt.Printf("sdkfloor function=%s clients=%s bytes=%d init_ms=%.1f\n", f.LogicalID, strings.Join(clients, ","), floor, ms(median(floorTimes)))
 	}
 	return nil
 }
