@@ -13,7 +13,7 @@ import (
 
 // Handler serves GET, POST and DELETE /v1/portal/account-deletion.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.ClientRequests
 	log *slog.Logger
 }
 

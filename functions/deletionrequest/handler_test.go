@@ -106,7 +106,7 @@ type fixture struct {
 	objects *erasuretest.Objects
 	sched   *erasuretest.Scheduler
 	mailer  *erasuretest.Mailer
-	svc     *erasure.Service
+	opts    erasure.Options
 	h       *Handler
 	before  []erasure.ItemKey
 }
@@ -123,22 +123,13 @@ func newFixture(t *testing.T, enabled bool) *fixture {
 		mailer:  &erasuretest.Mailer{},
 	}
 	var n atomic.Int64
-	f.svc = &erasure.Service{
-		Settings:      f.mem,
-		Roster:        f.mem,
-		Directory:     f.mem,
-		Requests:      f.mem,
-		Notifications: f.mem,
-		Content:       f.mem,
-		Objects:       f.objects, // the purge function's port; used here only to close an account
-		Scheduler:     f.sched,
-		Mailer:        f.mailer,
-		PurgeDelay:    erasure.DefaultPurgeDelay,
-		Now:           func() time.Time { return t0 },
-		NewID:         func() string { return fmt.Sprintf("req-%03d", n.Add(1)) },
-		Log:           slog.New(slog.DiscardHandler),
+	f.opts = erasure.Options{
+		Now:   func() time.Time { return t0 },
+		NewID: func() string { return fmt.Sprintf("req-%03d", n.Add(1)) },
+		Log:   slog.New(slog.DiscardHandler),
 	}
-	f.h = &Handler{svc: f.svc, log: slog.New(slog.DiscardHandler)}
+	svc := erasure.NewClientRequests(f.mem, f.mem, f.mem, f.mem, f.mem, f.sched, f.mailer, erasure.DefaultPurgeDelay, f.opts)
+	f.h = &Handler{svc: svc, log: slog.New(slog.DiscardHandler)}
 
 	m := f.mem
 	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
@@ -163,7 +154,7 @@ func newFixture(t *testing.T, enabled bool) *fixture {
 
 func (f *fixture) setEnabled(t *testing.T, enabled bool) {
 	t.Helper()
-	if _, err := f.svc.PutSetting(context.Background(), ownerActor, enabled); err != nil {
+	if _, err := erasure.NewSettings(f.mem, f.mem, f.opts).PutSetting(context.Background(), ownerActor, enabled); err != nil {
 		t.Fatalf("PutSetting: got error %v, want nil", err)
 	}
 }
@@ -425,8 +416,12 @@ func TestHandler_Handle_Post(t *testing.T) {
 		f := newFixture(t, true)
 		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 		// The purge runs at its date, 30 days on.
-		f.svc.Now = func() time.Time { return t0.Add(erasure.DefaultPurgeDelay) }
-		if _, err := f.svc.Purge(context.Background(), "req-001"); err != nil {
+		// (The purge function's use case, with the objects port, is used
+		// here only to close the account.)
+		opts := f.opts
+		opts.Now = func() time.Time { return t0.Add(erasure.DefaultPurgeDelay) }
+		purger := erasure.NewPurger(f.mem, f.mem, f.mem, f.mem, f.objects, f.sched, f.mailer, erasure.PurgeConfig{}, opts)
+		if _, err := purger.Purge(context.Background(), "req-001"); err != nil {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}
 		for _, req := range []events.APIGatewayV2HTTPRequest{get(clientClaims), post(clientClaims, `{"confirm":true}`)} {

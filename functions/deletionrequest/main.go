@@ -45,17 +45,10 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	svc := &erasure.Service{
-		Settings:      store,
-		Directory:     store,
-		Requests:      store,
-		Notifications: store,
-		Content:       store,
-		Scheduler:     purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		Mailer:        sesmail.New(sesv2.NewFromConfig(cfg), sender),
-		PurgeDelay:    time.Duration(delayDays) * 24 * time.Hour,
-		Now:           clock.Now,
-		Log:           log,
-	}
+	svc := erasure.NewClientRequests(store, store, store, store, store,
+		purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
+		sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		time.Duration(delayDays)*24*time.Hour,
+		erasure.Options{Now: clock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

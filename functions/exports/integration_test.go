@@ -71,8 +71,8 @@ func (e *env) requestDeletion(t *testing.T, clientID string) erasure.Request {
 	if err := e.store.PutSetting(ctx, erasure.Setting{PracticeID: e.practice.ID, Enabled: true, UpdatedAt: &now, UpdatedBy: e.practice.OwnerID}); err != nil {
 		t.Fatal(err)
 	}
-	svc := &erasure.Service{Settings: e.store, Directory: e.store, Requests: e.store, Notifications: e.store, Content: e.store,
-		Scheduler: erasuretest.NewScheduler(), Mailer: &erasuretest.Mailer{}, Log: slog.New(slog.DiscardHandler)}
+	svc := erasure.NewClientRequests(e.store, e.store, e.store, e.store, e.store,
+		erasuretest.NewScheduler(), &erasuretest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 	a, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, e.practice.ID, clientID, "")
 	if err != nil {
 		t.Fatal(err)

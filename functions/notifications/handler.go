@@ -15,7 +15,7 @@ import (
 // Handler serves GET /v1/notifications and
 // POST /v1/notifications/{id}/read.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.Notifications
 	log *slog.Logger
 }
 

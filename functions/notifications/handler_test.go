@@ -62,7 +62,7 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
 	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
-	return &Handler{svc: &erasure.Service{Roster: mem, Inbox: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, mem
+	return &Handler{svc: erasure.NewNotifications(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, mem
 }
 
 func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {

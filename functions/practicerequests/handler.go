@@ -14,7 +14,7 @@ import (
 // Handler serves GET /v1/deletion-requests and
 // GET /v1/deletion-requests/{id}.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.PracticeRequests
 	log *slog.Logger
 }
 

@@ -75,7 +75,7 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
 	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
-	return &Handler{svc: &erasure.Service{Roster: mem, Requests: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, rs
+	return &Handler{svc: erasure.NewPracticeRequests(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, rs
 }
 
 func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {

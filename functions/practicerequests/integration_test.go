@@ -30,10 +30,8 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	if err := store.Put(ctx, dynamostore.PractitionerItem{PK: dynamostore.PracticePK("prac-other"), SK: dynamostore.PractitionerSK("pr-x"), ID: "pr-x", TeamRole: "owner"}); err != nil {
 		t.Fatal(err)
 	}
-	svc := &erasure.Service{
-		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
-		Scheduler: erasuretest.NewScheduler(), Mailer: &erasuretest.Mailer{}, Log: slog.New(slog.DiscardHandler),
-	}
+	svc := erasure.NewClientRequests(store, store, store, store, store,
+		erasuretest.NewScheduler(), &erasuretest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practice.ID, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,9 +12,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
 // A schedule at the purge function fired a month early (its own input, a
@@ -78,7 +83,16 @@ func TestPurge_NeverBeforeTheDate(t *testing.T) {
 	t.Run("OnTime", func(t *testing.T) {
 		file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-fay", "Fay", "North", "")
 		r, input := e.request(t, "cl-fay")
-		e.h.svc.Now = func() time.Time { return r.PurgeAt }
+		// The purge function's use case on the same adapters as build()'s,
+		// with a clock at the request's purge time.
+		e.h.svc = erasure.NewPurger(e.store, e.store, e.store, e.store,
+			s3objects.New(e.st.S3, e.st.Bucket),
+			purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
+				Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
+			}),
+			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
+			erasure.PurgeConfig{Concurrency: 8, SweepGrace: time.Hour},
+			erasure.Options{Now: func() time.Time { return r.PurgeAt }, Log: slog.New(slog.DiscardHandler)})
 		res, err := e.h.Handle(ctx, input)
 		if err != nil || res.Status != erasure.StatusCompleted || res.Deleted == nil || *res.Deleted != file.Counts {
 			t.Fatalf("delivery at purgeAt: got %+v %v, want completed with %+v deleted", res, err, file.Counts)

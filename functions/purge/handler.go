@@ -27,7 +27,7 @@ type Result struct {
 // Handler runs purges. It is invoked asynchronously: an error makes Lambda
 // retry the invocation, which is safe because the purge is idempotent.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.Purger
 	log *slog.Logger
 }
 

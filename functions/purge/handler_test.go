@@ -88,28 +88,20 @@ func newFixture(t *testing.T) *fixture {
 	f.keepObjects = []string{"practices/prac-demo/clients/cl-ava/shared/d2.pdf"}
 
 	// The request is made as the deletionrequest function makes it.
-	accept := &erasure.Service{
-		Settings: m, Roster: m, Directory: m, Requests: m, Notifications: m, Content: m,
-		Scheduler: erasuretest.NewScheduler(), Mailer: f.mailer,
-		Now: f.clock.Now, NewID: func() string { return requestID }, Log: log,
-	}
+	opts := erasure.Options{Now: f.clock.Now, NewID: func() string { return requestID }, Log: log}
+	sched := erasuretest.NewScheduler()
 	ctx := context.Background()
 	owner := erasure.Actor{Subject: "pr-owner", Role: erasure.RolePractitioner, PracticeID: "prac-demo", TeamRole: erasure.TeamOwner}
-	if _, err := accept.PutSetting(ctx, owner, true); err != nil {
+	if _, err := erasure.NewSettings(m, m, opts).PutSetting(ctx, owner, true); err != nil {
 		t.Fatalf("PutSetting: got error %v, want nil", err)
 	}
-	if _, created, err := accept.RequestDeletion(ctx, clientActor); err != nil || !created {
+	if _, created, err := erasure.NewClientRequests(m, m, m, m, m, sched, f.mailer, 0, opts).RequestDeletion(ctx, clientActor); err != nil || !created {
 		t.Fatalf("RequestDeletion: got created %v and error %v, want true and nil", created, err)
 	}
 
 	f.h = &Handler{
-		svc: &erasure.Service{
-			Settings: m, Roster: m, Directory: m, Requests: m, Notifications: m, Content: m,
-			Objects: f.objects, Mailer: f.mailer,
-			SweepGrace: time.Hour,
-			Now:        f.clock.Now,
-			Log:        log,
-		},
+		svc: erasure.NewPurger(m, m, m, m, f.objects, sched, f.mailer,
+			erasure.PurgeConfig{SweepGrace: time.Hour}, erasure.Options{Now: f.clock.Now, Log: log}),
 		log: log,
 	}
 	return f

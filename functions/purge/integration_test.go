@@ -30,7 +30,7 @@ type env struct {
 	practice emulatortest.Practice
 	h        *Handler
 	faults   *emulatortest.Faults
-	accept   *erasure.Service // the deletion-request side, to make requests
+	accept   *acceptSide // the deletion-request side, to make requests
 }
 
 func setup(t *testing.T) *env {
@@ -45,8 +45,8 @@ func setup(t *testing.T) *env {
 	store := dynamostore.New(st.DynamoDB, st.Table)
 	e := &env{st: st, store: store, h: h, faults: faults}
 	e.practice = emulatortest.SeedPractice(t, st, store, "prac-"+emulatortest.Suffix())
-	e.accept = &erasure.Service{
-		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
+	e.accept = &acceptSide{
+		store:     store,
 		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN, RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		Mailer:    mailerFunc(func(context.Context, erasure.Email) error { return nil }),
 		// Requests are made a purge delay ago, so that their purge is due
@@ -56,6 +56,33 @@ func setup(t *testing.T) *env {
 		Log: slog.New(slog.DiscardHandler),
 	}
 	return e
+}
+
+// acceptSide is the deletion-request function's use case on the
+// emulator: its scheduler, mailer and clock, which a test may change
+// between calls, each call building the use case afresh.
+type acceptSide struct {
+	store     *dynamostore.Store
+	Scheduler erasure.Scheduler
+	Mailer    erasure.Mailer
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+func (a *acceptSide) svc() *erasure.ClientRequests {
+	return erasure.NewClientRequests(a.store, a.store, a.store, a.store, a.store, a.Scheduler, a.Mailer, 0, erasure.Options{Now: a.Now, Log: a.Log})
+}
+
+func (a *acceptSide) RequestDeletion(ctx context.Context, actor erasure.Actor) (erasure.Request, bool, error) {
+	return a.svc().RequestDeletion(ctx, actor)
+}
+
+func (a *acceptSide) CancelDeletion(ctx context.Context, actor erasure.Actor) (erasure.Request, error) {
+	return a.svc().CancelDeletion(ctx, actor)
+}
+
+func (a *acceptSide) Portal(ctx context.Context, actor erasure.Actor) (erasure.PortalView, error) {
+	return a.svc().Portal(ctx, actor)
 }
 
 type mailerFunc func(context.Context, erasure.Email) error

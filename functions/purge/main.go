@@ -50,19 +50,11 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	svc := &erasure.Service{
-		Settings:         store,
-		Directory:        store,
-		Requests:         store,
-		Notifications:    store,
-		Content:          store,
-		Objects:          s3objects.New(s3c, bucket),
-		Mailer:           sesmail.New(sesv2.NewFromConfig(cfg), sender),
-		Scheduler:        purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		SweepGrace:       time.Hour,
-		PurgeConcurrency: concurrency,
-		Now:              wallclock.Now,
-		Log:              log,
-	}
+	svc := erasure.NewPurger(store, store, store, store,
+		s3objects.New(s3c, bucket),
+		purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
+		sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		erasure.PurgeConfig{Concurrency: concurrency, SweepGrace: time.Hour},
+		erasure.Options{Now: wallclock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

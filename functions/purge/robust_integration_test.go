@@ -265,17 +265,14 @@ func TestPurge_RobustAcrossInvocations(t *testing.T) {
 	}
 	content := &spender{Store: e.store, gone: gone, sleep: budget + 50*time.Millisecond}
 	log := slog.New(slog.DiscardHandler)
-	svc := &erasure.Service{
-		Settings: e.store, Directory: e.store, Requests: e.store, Notifications: e.store,
-		Content: content,
-		Objects: s3objects.New(e.st.S3, e.st.Bucket),
-		Scheduler: purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
+	svc := erasure.NewPurger(e.store, e.store, e.store, content,
+		s3objects.New(e.st.S3, e.st.Bucket),
+		purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
 			Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 		}),
-		Mailer:      mailerFunc(func(context.Context, erasure.Email) error { return nil }),
-		PurgeBudget: budget,
-		Log:         log,
-	}
+		mailerFunc(func(context.Context, erasure.Email) error { return nil }),
+		erasure.PurgeConfig{Budget: budget},
+		erasure.Options{Log: log})
 	h := &Handler{svc: svc, log: log}
 
 	prefix := erasure.ScheduleName(r.ID) + "-"

@@ -13,7 +13,7 @@ import (
 
 // Handler serves GET and PUT /v1/settings/right-to-be-forgotten.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.Settings
 	log *slog.Logger
 }
 

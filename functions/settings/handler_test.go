@@ -110,7 +110,7 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	h := &Handler{
 		// Only the ports the function wires in main.go.
-		svc: &erasure.Service{Settings: mem, Roster: mem, Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)},
+		svc: erasure.NewSettings(mem, mem, erasure.Options{Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)}),
 		log: slog.New(slog.DiscardHandler),
 	}
 	return h, mem

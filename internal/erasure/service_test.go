@@ -45,7 +45,7 @@ func (c *clock) Set(t time.Time) {
 
 func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// fixture is a Service wired to the in-memory fakes, with a practice p1
+// fixture is the use cases wired to the in-memory fakes, with a practice p1
 // whose owner "owner" and practitioners "prac-a", "prac-b", "prac-c" exist.
 // Client c1 is assigned to prac-b, the owner (again), prac-a and a
 // practitioner who is not in the directory; client c2 to prac-a.
@@ -55,7 +55,7 @@ type fixture struct {
 	sched   *erasuretest.Scheduler
 	mailer  *erasuretest.Mailer
 	clock   *clock
-	svc     *erasure.Service
+	svc     *services
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -68,12 +68,13 @@ func newFixture(t *testing.T) *fixture {
 		clock:   &clock{t: t0},
 	}
 	var n atomic.Int64
-	f.svc = &erasure.Service{
+	f.svc = &services{
 		Settings:      f.mem,
 		Roster:        f.mem,
 		Directory:     f.mem,
 		Requests:      f.mem,
 		Notifications: f.mem,
+		Inbox:         f.mem,
 		Content:       f.mem,
 		Objects:       f.objects,
 		Scheduler:     f.sched,

@@ -1,0 +1,62 @@
+package erasure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Statuses a practitioner may filter the practice's requests by.
+var listableStatuses = map[Status]bool{
+	StatusScheduled: true, StatusPurging: true, StatusCompleted: true, StatusCancelled: true,
+}
+
+// ListDeletionRequests lists the calling practitioner's practice's
+// deletion requests, newest first, a page at a time.
+func (s *PracticeRequests) ListDeletionRequests(ctx context.Context, a Actor, status Status, limit int, token string) ([]Request, string, error) {
+	if err := RequirePractitioner(a); err != nil {
+		return nil, "", err
+	}
+	if status != "" && !listableStatuses[status] {
+		return nil, "", Errorf(EInvalid, "status must be one of scheduled, purging, completed, cancelled")
+	}
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return nil, "", Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
+	}
+	if _, err := member(ctx, s.roster, a); err != nil {
+		return nil, "", err
+	}
+	rs, next, err := s.requests.ListRequests(ctx, a.PracticeID, status, limit, token)
+	if errors.Is(err, ErrBadToken) {
+		return nil, "", Errorf(EInvalid, "nextToken is not a token this API gave")
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list requests: %w", err)
+	}
+	return rs, next, nil
+}
+
+// GetDeletionRequest returns one of the practice's requests; another
+// practice's is not found.
+func (s *PracticeRequests) GetDeletionRequest(ctx context.Context, a Actor, id string) (Request, error) {
+	if err := RequirePractitioner(a); err != nil {
+		return Request{}, err
+	}
+	if !ValidID(id) {
+		return Request{}, Errorf(ENotFound, "no such deletion request")
+	}
+	if _, err := member(ctx, s.roster, a); err != nil {
+		return Request{}, err
+	}
+	r, err := s.requests.GetRequest(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && r.PracticeID != a.PracticeID) {
+		return Request{}, Errorf(ENotFound, "no such deletion request")
+	}
+	if err != nil {
+		return Request{}, fmt.Errorf("get request: %w", err)
+	}
+	return r, nil
+}
