@@ -62,8 +62,11 @@ type fixture struct {
 	h     *Handler
 	mem   *erasuretest.ExportMemory
 	sched *erasuretest.ExportScheduler
-	svc   *export.Service
+	opts  erasure.Options
 	now   time.Time
+	// The worker's side, to make an export ready.
+	archives *erasuretest.ExportArchives
+	tempDir  string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -78,14 +81,15 @@ func newFixture(t *testing.T) *fixture {
 	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: export.Author{Role: "client", ID: "cl-ava"}, Title: "t", Body: "b"})
 	n := 0
 	log := slog.New(slog.DiscardHandler)
-	f.svc = &export.Service{
-		Access: f.mem, Roster: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: erasuretest.NewExportFiles(),
-		Archives: erasuretest.NewExportArchives(), TempDir: t.TempDir(),
+	f.opts = erasure.Options{
 		Now:   func() time.Time { return f.now },
 		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },
 		Log:   log,
 	}
-	f.h = &Handler{svc: f.svc, log: log}
+	f.archives = erasuretest.NewExportArchives()
+	f.tempDir = t.TempDir()
+	svc := export.NewRequests(f.mem, f.mem, f.mem, f.sched, f.archives, export.Downloads{}, f.opts)
+	f.h = &Handler{svc: svc, log: log}
 	return f
 }
 
@@ -219,7 +223,9 @@ func TestHandler_Get(t *testing.T) {
 	})
 	t.Run("OK/Ready", func(t *testing.T) {
 		f.now = f.now.Add(time.Minute)
-		if _, err := f.svc.Run(context.Background(), "ex-1"); err != nil {
+		// The export worker's side, on the same fakes.
+		w := export.NewWorker(f.mem, f.mem, erasuretest.NewExportFiles(), f.archives, export.WorkerConfig{TempDir: f.tempDir}, f.opts)
+		if _, err := w.Run(context.Background(), "ex-1"); err != nil {
 			t.Fatal(err)
 		}
 		f.now = f.now.Add(time.Minute)

@@ -56,10 +56,10 @@ func setup(t *testing.T) *env {
 
 // worker is the export worker's service, wired as functions/exportworker
 // wires it, on this stack.
-func (e *env) worker() *export.Service {
+func (e *env) worker() *export.Worker {
 	x := dynamostore.NewExports(e.st.DynamoDB, e.st.Table)
-	return &export.Service{Records: x, Content: x, Files: s3objects.NewFiles(e.st.S3, e.st.Bucket),
-		Archives: s3objects.NewArchives(e.st.S3, e.st.ExportsBucket), Log: slog.New(slog.DiscardHandler)}
+	return export.NewWorker(x, x, s3objects.NewFiles(e.st.S3, e.st.Bucket),
+		s3objects.NewArchives(e.st.S3, e.st.ExportsBucket), export.WorkerConfig{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 }
 
 // requestDeletion makes the client's deletion request, as the portal

@@ -18,6 +18,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
@@ -46,14 +47,9 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	store := dynamostore.NewExports(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	svc := &export.Service{
-		Access:    store,
-		Roster:    store,
-		Records:   store,
-		Scheduler: purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		Archives:  s3objects.NewArchives(s3c, bucket),
-		Now:       clock.Now,
-		Log:       log,
-	}
+	svc := export.NewRequests(store, store, store,
+		purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
+		s3objects.NewArchives(s3c, bucket),
+		export.Downloads{}, erasure.Options{Now: clock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

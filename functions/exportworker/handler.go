@@ -28,7 +28,7 @@ type Result struct {
 // Handler runs exports. It is invoked asynchronously: an error makes Lambda
 // retry the invocation, which is safe because the export is idempotent.
 type Handler struct {
-	svc *export.Service
+	svc *export.Worker
 	log *slog.Logger
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 )
@@ -30,7 +31,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	f.h = &Handler{svc: &export.Service{Records: f.mem, Content: f.mem, Files: files, Archives: f.arch, PartSize: 1024, TempDir: t.TempDir(), Log: log}, log: log}
+	f.h = &Handler{svc: export.NewWorker(f.mem, f.mem, files, f.arch, export.WorkerConfig{PartSize: 1024, TempDir: t.TempDir()}, erasure.Options{Log: log}), log: log}
 	return f
 }
 

@@ -30,7 +30,8 @@ type env struct {
 	st     *emulatortest.Stack
 	store  *dynamostore.Store
 	h      *Handler
-	api    *export.Service
+	api    *export.Requests
+	x      *dynamostore.Exports
 	faults *emulatortest.Faults
 }
 
@@ -44,12 +45,11 @@ func setup(t *testing.T) *env {
 		t.Fatalf("build: %v", err)
 	}
 	x := dynamostore.NewExports(st.DynamoDB, st.Table)
-	api := &export.Service{
-		Access: x, Roster: x, Records: x, Archives: s3objects.NewArchives(st.S3, st.ExportsBucket), Log: slog.New(slog.DiscardHandler),
-		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
+	api := export.NewRequests(x, x, x,
+		purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
 			RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
-	}
-	return &env{st: st, store: dynamostore.New(st.DynamoDB, st.Table), h: h, api: api, faults: faults}
+		s3objects.NewArchives(st.S3, st.ExportsBucket), export.Downloads{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
+	return &env{st: st, store: dynamostore.New(st.DynamoDB, st.Table), h: h, api: api, x: x, faults: faults}
 }
 
 // scheduled asks for an export of the client as its practice's owner and
@@ -107,7 +107,7 @@ func TestExportWorker_Emulator(t *testing.T) {
 	if err != nil || again.Status != export.StatusReady || *again.Counts != file.Counts {
 		t.Fatalf("second delivery: got %+v, %v", again, err)
 	}
-	rec, err := e.api.Records.GetExport(ctx, ex.ID)
+	rec, err := e.x.GetExport(ctx, ex.ID)
 	if err != nil || rec.Attempts != 1 || !rec.CompletedAt.Equal(*v.CompletedAt) {
 		t.Errorf("after a second delivery: got %+v, %v; want the first attempt's record", rec, err)
 	}
@@ -172,7 +172,7 @@ func TestExportWorker_Interrupted(t *testing.T) {
 	if err != nil || len(ups.Uploads) != 0 {
 		t.Fatalf("got %d unfinished uploads (%v), want the failed one aborted", len(ups.Uploads), err)
 	}
-	rec, _ := e.api.Records.GetExport(ctx, ex.ID)
+	rec, _ := e.x.GetExport(ctx, ex.ID)
 	if rec.Status != export.StatusRunning || rec.Attempts != 1 {
 		t.Fatalf("after the failure: got %+v, want running, attempt 1", rec)
 	}

@@ -44,16 +44,16 @@ func (e env) newID() string {
 	return NewRequestID()
 }
 
-// mustPorts panics when one of the ports is nil (or a nil pointer), naming
-// the use case and the port, so that a function wired wrong stops at cold
-// start.
-func mustPorts(useCase string, ports ...any) {
+// RequirePorts panics when one of the ports is nil (or a nil pointer),
+// naming the use case and the port, so that a function wired wrong stops at
+// cold start. Every use case's constructor calls it.
+func RequirePorts(useCase string, ports ...any) {
 	for i, p := range ports {
 		if p == nil {
-			panic(fmt.Sprintf("erasure: %s: port %d is nil", useCase, i+1))
+			panic(fmt.Sprintf("%s: port %d is nil", useCase, i+1))
 		}
 		if v := reflect.ValueOf(p); v.Kind() == reflect.Pointer && v.IsNil() {
-			panic(fmt.Sprintf("erasure: %s: port %d is a nil %T", useCase, i+1, p))
+			panic(fmt.Sprintf("%s: port %d is a nil %T", useCase, i+1, p))
 		}
 	}
 }
@@ -82,7 +82,7 @@ type Settings struct {
 
 // NewSettings returns the setting's use case.
 func NewSettings(settings SettingStore, roster Roster, o Options) *Settings {
-	mustPorts("Settings", settings, roster)
+	RequirePorts("erasure.Settings", settings, roster)
 	return &Settings{env: env{o}, settings: settings, roster: roster}
 }
 
@@ -101,7 +101,7 @@ type ClientRequests struct {
 // after the request the purge runs (DefaultPurgeDelay when zero).
 func NewClientRequests(settings SettingStore, directory Directory, requests RequestStore, notifications NotificationStore,
 	content Content, scheduler Scheduler, mailer Mailer, purgeDelay time.Duration, o Options) *ClientRequests {
-	mustPorts("ClientRequests", settings, directory, requests, notifications, content, scheduler, mailer)
+	RequirePorts("erasure.ClientRequests", settings, directory, requests, notifications, content, scheduler, mailer)
 	if purgeDelay <= 0 {
 		purgeDelay = DefaultPurgeDelay
 	}
@@ -140,7 +140,7 @@ type Purger struct {
 // NewPurger returns the purge's use case.
 func NewPurger(directory Directory, requests RequestStore, notifications NotificationStore, content Content,
 	objects Objects, scheduler Scheduler, mailer Mailer, cfg PurgeConfig, o Options) *Purger {
-	mustPorts("Purger", directory, requests, notifications, content, objects, scheduler, mailer)
+	RequirePorts("erasure.Purger", directory, requests, notifications, content, objects, scheduler, mailer)
 	return &Purger{
 		notifier:  notifier{env: env{o}, directory: directory, requests: requests, notifications: notifications, mailer: mailer},
 		files:     files{content: content},
@@ -160,7 +160,7 @@ type Notifications struct {
 
 // NewNotifications returns the notifications' use case.
 func NewNotifications(roster Roster, inbox Inbox, o Options) *Notifications {
-	mustPorts("Notifications", roster, inbox)
+	RequirePorts("erasure.Notifications", roster, inbox)
 	return &Notifications{env: env{o}, roster: roster, inbox: inbox}
 }
 
@@ -173,6 +173,6 @@ type PracticeRequests struct {
 
 // NewPracticeRequests returns the practice's view.
 func NewPracticeRequests(roster Roster, requests RequestStore, o Options) *PracticeRequests {
-	mustPorts("PracticeRequests", roster, requests)
+	RequirePorts("erasure.PracticeRequests", roster, requests)
 	return &PracticeRequests{env: env{o}, roster: roster, requests: requests}
 }

@@ -141,7 +141,7 @@ func runBig(t *testing.T, docSize int64, messages int) bigRun {
 	}
 	defer out.Close()
 	arch := &diskArchives{f: out, bufs: map[*byte]int{}, heap: heap}
-	svc := &export.Service{
+	svc := &services{
 		Access: mem, Roster: mem, Records: mem, Content: sampledContent{mem, heap}, Files: files, Archives: arch,
 		PartSize: export.MinPartSize, TempDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
 	}

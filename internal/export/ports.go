@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// The ports below are what the Service consumes, each small enough that a
-// function wires only what it uses and a fake implements it honestly.
+// The ports below are what Requests and Worker consume, each small enough
+// that a constructor takes only what it uses and a fake implements it
+// honestly.
 // internal/erasuretest holds the fakes and the contract suite that keeps
 // them in step with the DynamoDB adapter. Errors are the erasure sentinels
 // (erasure.ErrNotFound, erasure.ErrConditionFailed,

@@ -47,7 +47,7 @@ type fixture struct {
 	files *erasuretest.ExportFiles
 	arch  *erasuretest.ExportArchives
 	sched *erasuretest.ExportScheduler
-	svc   *export.Service
+	svc   *services
 	now   time.Time
 	// What ava's archive must hold.
 	journal  []export.JournalEntry
@@ -65,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.arch.MinPartSize = 1 << 10
 	n := 0
-	f.svc = &export.Service{
+	f.svc = &services{
 		Access: f.mem, Roster: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: f.files, Archives: f.arch,
 		PartSize: 1 << 10, TempDir: t.TempDir(),
 		Now:   func() time.Time { return f.now },
