@@ -6,11 +6,46 @@ import (
 	"fmt"
 )
 
-// Page sizes of the notifications list.
+// Page sizes of the lists (notifications, the practice's requests).
 const (
 	DefaultPageSize = 20
 	MaxPageSize     = 100
 )
+
+// PageSize is the page size a list call asks for: DefaultPageSize for 0,
+// else 1 to MaxPageSize. It is the one rule for a limit; the API edge only
+// parses the query's number.
+func PageSize(limit int) (int, error) {
+	if limit == 0 {
+		return DefaultPageSize, nil
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return 0, Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
+	}
+	return limit, nil
+}
+
+// memberPage reads one page of a list for a practitioner caller: the page
+// size, the caller's membership in the practice's records, then read; a
+// page token the store did not give is the caller's mistake, and any other
+// failure of the read is wrapped as what failed.
+func memberPage[T any](ctx context.Context, roster Roster, a Actor, limit int, what string, read func(limit int) ([]T, string, error)) ([]T, string, error) {
+	limit, err := PageSize(limit)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := member(ctx, roster, a); err != nil {
+		return nil, "", err
+	}
+	items, next, err := read(limit)
+	if errors.Is(err, ErrBadToken) {
+		return nil, "", Errorf(EInvalid, "nextToken is not a token this API gave")
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	return items, next, nil
+}
 
 // ListNotifications lists the calling practitioner's own notifications, newest
 // first, a page at a time.
@@ -18,23 +53,9 @@ func (s *Notifications) ListNotifications(ctx context.Context, a Actor, limit in
 	if err := RequirePractitioner(a); err != nil {
 		return nil, "", err
 	}
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	if limit < 1 || limit > MaxPageSize {
-		return nil, "", Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
-	}
-	if _, err := member(ctx, s.roster, a); err != nil {
-		return nil, "", err
-	}
-	ns, next, err := s.inbox.ListNotifications(ctx, a.PracticeID, a.Subject, limit, token)
-	if errors.Is(err, ErrBadToken) {
-		return nil, "", Errorf(EInvalid, "nextToken is not a token this API gave")
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("list notifications: %w", err)
-	}
-	return ns, next, nil
+	return memberPage(ctx, s.roster, a, limit, "list notifications", func(limit int) ([]Notification, string, error) {
+		return s.inbox.ListNotifications(ctx, a.PracticeID, a.Subject, limit, token)
+	})
 }
 
 // MarkNotificationRead marks one of the calling practitioner's own

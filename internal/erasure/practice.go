@@ -20,23 +20,9 @@ func (s *PracticeRequests) ListDeletionRequests(ctx context.Context, a Actor, st
 	if status != "" && !listableStatuses[status] {
 		return nil, "", Errorf(EInvalid, "status must be one of scheduled, purging, completed, cancelled")
 	}
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	if limit < 1 || limit > MaxPageSize {
-		return nil, "", Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
-	}
-	if _, err := member(ctx, s.roster, a); err != nil {
-		return nil, "", err
-	}
-	rs, next, err := s.requests.ListRequests(ctx, a.PracticeID, status, limit, token)
-	if errors.Is(err, ErrBadToken) {
-		return nil, "", Errorf(EInvalid, "nextToken is not a token this API gave")
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("list requests: %w", err)
-	}
-	return rs, next, nil
+	return memberPage(ctx, s.roster, a, limit, "list requests", func(limit int) ([]Request, string, error) {
+		return s.requests.ListRequests(ctx, a.PracticeID, status, limit, token)
+	})
 }
 
 // GetDeletionRequest returns one of the practice's requests; another
