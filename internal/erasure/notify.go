@@ -68,6 +68,19 @@ func (s *notifier) sendOnce(ctx context.Context, r Request, kind string, e Email
 // notifyCancelled tells the practitioners in the portal; it returns the
 // client and the practice it read for that.
 func (s *notifier) notifyCancelled(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
+	return s.notifyAll(ctx, r, func(c Client, p Practitioner) Notification {
+		return Notification{
+			PractitionerID: p.ID, PracticeID: r.PracticeID, ID: r.ID + "-cancelled",
+			Kind: NoticeDeletionCancelled, RequestID: r.ID, ClientID: r.ClientID, ClientName: c.DisplayName(),
+			CreatedAt: at, PurgeAt: r.PurgeAt,
+			Message: fmt.Sprintf("%s cancelled their account deletion request. Nothing will be deleted.", c.DisplayName()),
+		}
+	})
+}
+
+// notifyAll writes, for each of the request's recipients, the notice
+// notice builds; it returns the client and the practice it read for that.
+func (s *notifier) notifyAll(ctx context.Context, r Request, notice func(Client, Practitioner) Notification) (Client, Practice, error) {
 	c, err := s.client(ctx, r)
 	if err != nil {
 		return Client{}, Practice{}, err
@@ -77,13 +90,7 @@ func (s *notifier) notifyCancelled(ctx context.Context, r Request, at time.Time)
 		return Client{}, Practice{}, err
 	}
 	for _, p := range ps {
-		n := Notification{
-			PractitionerID: p.ID, PracticeID: r.PracticeID, ID: r.ID + "-cancelled",
-			Kind: NoticeDeletionCancelled, RequestID: r.ID, ClientID: r.ClientID, ClientName: c.DisplayName(),
-			CreatedAt: at, PurgeAt: r.PurgeAt,
-			Message: fmt.Sprintf("%s cancelled their account deletion request. Nothing will be deleted.", c.DisplayName()),
-		}
-		if err := s.notifications.PutNotification(ctx, n); err != nil {
+		if err := s.notifications.PutNotification(ctx, notice(c, p)); err != nil {
 			return Client{}, Practice{}, fmt.Errorf("put notification: %w", err)
 		}
 	}

@@ -527,17 +527,9 @@ func (s *notifier) confirmCompleted(ctx context.Context, r Request) error {
 // notifyCompleted tells the practitioners in the portal; it returns the
 // client and the practice it read for that.
 func (s *notifier) notifyCompleted(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
-	c, err := s.client(ctx, r)
-	if err != nil {
-		return Client{}, Practice{}, err
-	}
-	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
-	if err != nil {
-		return Client{}, Practice{}, err
-	}
 	clear := at.Add(BackupRetention)
-	for _, p := range ps {
-		n := Notification{
+	return s.notifyAll(ctx, r, func(c Client, p Practitioner) Notification {
+		return Notification{
 			PractitionerID: p.ID,
 			PracticeID:     r.PracticeID,
 			ID:             r.ID + "-completed",
@@ -551,11 +543,7 @@ func (s *notifier) notifyCompleted(ctx context.Context, r Request, at time.Time)
 			Message: fmt.Sprintf("The content %s created was deleted: %s. Backups no longer hold it after %s.",
 				c.DisplayName(), CountsInWords(r.Deleted), clear.Format("2 January 2006")),
 		}
-		if err := s.notifications.PutNotification(ctx, n); err != nil {
-			return Client{}, Practice{}, fmt.Errorf("put notification: %w", err)
-		}
-	}
-	return c, practice, nil
+	})
 }
 
 // Sweep is the safety net behind the schedules: it finishes telling the

@@ -20,22 +20,27 @@ type Options struct {
 	Log   *slog.Logger
 }
 
-// env is the clock, ids and log a use case runs with.
-type env struct{ o Options }
-
-func (e env) now() time.Time {
-	if e.o.Now != nil {
-		return e.o.Now().UTC()
+// Time is now on o's clock, in UTC.
+func (o Options) Time() time.Time {
+	if o.Now != nil {
+		return o.Now().UTC()
 	}
 	return time.Now().UTC()
 }
 
-func (e env) log() *slog.Logger {
-	if e.o.Log != nil {
-		return e.o.Log
+// Logger is o's log, or slog's default.
+func (o Options) Logger() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
 	}
 	return slog.Default()
 }
+
+// env is the clock, ids and log a use case runs with.
+type env struct{ o Options }
+
+func (e env) now() time.Time    { return e.o.Time() }
+func (e env) log() *slog.Logger { return e.o.Logger() }
 
 func (e env) newID() string {
 	if e.o.NewID != nil {

@@ -87,19 +87,8 @@ const (
 	minScheduleLead = 10 * time.Second
 )
 
-func (e env) now() time.Time {
-	if e.o.Now != nil {
-		return e.o.Now().UTC()
-	}
-	return time.Now().UTC()
-}
-
-func (e env) log() *slog.Logger {
-	if e.o.Log != nil {
-		return e.o.Log
-	}
-	return slog.Default()
-}
+func (e env) now() time.Time    { return e.o.Time() }
+func (e env) log() *slog.Logger { return e.o.Logger() }
 
 func (e env) newID() string {
 	if e.o.NewID != nil {
