@@ -63,835 +63,864 @@ type NotificationReader interface {
 // Times are whole milliseconds where a condition compares them, the
 // precision a real store keeps.
 func RunStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	t.Run("SettingStore", func(t *testing.T) { RunSettingStoreContract(t, newStores) })
+	t.Run("Roster", func(t *testing.T) { RunRosterContract(t, newStores) })
+	t.Run("Directory", func(t *testing.T) { RunDirectoryContract(t, newStores) })
+	t.Run("RequestStore", func(t *testing.T) { RunRequestStoreContract(t, newStores) })
+	t.Run("NotificationStore", func(t *testing.T) { RunNotificationStoreContract(t, newStores) })
+	t.Run("Content", func(t *testing.T) { RunContentContract(t, newStores) })
+}
+
+// RunSettingStoreContract checks the stores newStores returns against
+// the SettingStore port: the practice setting.
+// RunStoreContract runs it as its subtest "SettingStore".
+func RunSettingStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
 	ctx := context.Background()
-
-	t.Run("SettingStore", func(t *testing.T) {
-		t.Run("GetSetting/Default", func(t *testing.T) {
-			s, _ := newStores(t)
-			got, err := s.GetSetting(ctx, "pr-1")
-			must(t, err)
-			if want := (erasure.Setting{PracticeID: "pr-1"}); !sameSetting(got, want) {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
-		})
-		t.Run("PutSetting/RoundTrip", func(t *testing.T) {
-			s, _ := newStores(t)
-			at := time.Date(2030, 3, 4, 10, 11, 12, 345678900, time.UTC)
-			on := erasure.Setting{PracticeID: "pr-1", Enabled: true, UpdatedAt: &at, UpdatedBy: "pr-owner"}
-			must(t, s.PutSetting(ctx, on))
-			got, err := s.GetSetting(ctx, "pr-1")
-			must(t, err)
-			if !sameSetting(got, on) {
-				t.Errorf("got %+v, want %+v", got, on)
-			}
-			later := at.Add(time.Hour)
-			off := erasure.Setting{PracticeID: "pr-1", Enabled: false, UpdatedAt: &later, UpdatedBy: "pr-other"}
-			must(t, s.PutSetting(ctx, off))
-			got, err = s.GetSetting(ctx, "pr-1")
-			must(t, err)
-			if !sameSetting(got, off) {
-				t.Errorf("after a second put: got %+v, want %+v", got, off)
-			}
-			other, err := s.GetSetting(ctx, "pr-2")
-			must(t, err)
-			if want := (erasure.Setting{PracticeID: "pr-2"}); !sameSetting(other, want) {
-				t.Errorf("another practice: got %+v, want %+v", other, want)
-			}
-		})
-		t.Run("GetSettingAs", func(t *testing.T) {
-			s, seed := newStores(t)
-			seed.AddPractice(erasure.Practice{ID: "pr-1", Name: "One", OwnerID: "p-owner"})
-			seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
-			seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-member", Name: "M", Email: "m@example.com"})
-			seed.AddPractitioner("pr-2", erasure.Practitioner{ID: "p-other", Name: "X", Email: "x@example.com"})
-			at := time.Date(2030, 3, 4, 10, 11, 12, 345678900, time.UTC)
-			on := erasure.Setting{PracticeID: "pr-1", Enabled: true, UpdatedAt: &at, UpdatedBy: "p-owner"}
-			must(t, s.PutSetting(ctx, on))
-			for _, c := range []struct {
-				practice, sub string
-				setting       erasure.Setting
-				owner         bool
-			}{
-				{"pr-1", "p-owner", on, true},
-				{"pr-1", "p-member", on, false},
-				{"pr-2", "p-other", erasure.Setting{PracticeID: "pr-2"}, false}, // no setting, no practice record
-			} {
-				st, m, err := s.GetSettingAs(ctx, c.practice, c.sub)
-				must(t, err)
-				if !sameSetting(st, c.setting) || m.ID != c.sub || m.Owner != c.owner {
-					t.Errorf("GetSettingAs(%s, %s): got %+v, %+v; want %+v, owner %v", c.practice, c.sub, st, m, c.setting, c.owner)
-				}
-			}
-			for _, c := range [][2]string{{"pr-1", "p-other"}, {"pr-2", "p-owner"}, {"pr-1", "p-ghost"}} {
-				_, _, err := s.GetSettingAs(ctx, c[0], c[1])
-				wantErr(t, err, erasure.ErrNotFound)
-			}
-		})
+	t.Run("GetSetting/Default", func(t *testing.T) {
+		s, _ := newStores(t)
+		got, err := s.GetSetting(ctx, "pr-1")
+		must(t, err)
+		if want := (erasure.Setting{PracticeID: "pr-1"}); !sameSetting(got, want) {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
 	})
-
-	t.Run("Roster", func(t *testing.T) {
+	t.Run("PutSetting/RoundTrip", func(t *testing.T) {
+		s, _ := newStores(t)
+		at := time.Date(2030, 3, 4, 10, 11, 12, 345678900, time.UTC)
+		on := erasure.Setting{PracticeID: "pr-1", Enabled: true, UpdatedAt: &at, UpdatedBy: "pr-owner"}
+		must(t, s.PutSetting(ctx, on))
+		got, err := s.GetSetting(ctx, "pr-1")
+		must(t, err)
+		if !sameSetting(got, on) {
+			t.Errorf("got %+v, want %+v", got, on)
+		}
+		later := at.Add(time.Hour)
+		off := erasure.Setting{PracticeID: "pr-1", Enabled: false, UpdatedAt: &later, UpdatedBy: "pr-other"}
+		must(t, s.PutSetting(ctx, off))
+		got, err = s.GetSetting(ctx, "pr-1")
+		must(t, err)
+		if !sameSetting(got, off) {
+			t.Errorf("after a second put: got %+v, want %+v", got, off)
+		}
+		other, err := s.GetSetting(ctx, "pr-2")
+		must(t, err)
+		if want := (erasure.Setting{PracticeID: "pr-2"}); !sameSetting(other, want) {
+			t.Errorf("another practice: got %+v, want %+v", other, want)
+		}
+	})
+	t.Run("GetSettingAs", func(t *testing.T) {
 		s, seed := newStores(t)
 		seed.AddPractice(erasure.Practice{ID: "pr-1", Name: "One", OwnerID: "p-owner"})
 		seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
 		seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-member", Name: "M", Email: "m@example.com"})
-		// The practice record names an owner who has no practitioner item.
-		seed.AddPractice(erasure.Practice{ID: "pr-2", Name: "Two", OwnerID: "p-gone"})
-		seed.AddPractitioner("pr-2", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
+		seed.AddPractitioner("pr-2", erasure.Practitioner{ID: "p-other", Name: "X", Email: "x@example.com"})
+		at := time.Date(2030, 3, 4, 10, 11, 12, 345678900, time.UTC)
+		on := erasure.Setting{PracticeID: "pr-1", Enabled: true, UpdatedAt: &at, UpdatedBy: "p-owner"}
+		must(t, s.PutSetting(ctx, on))
 		for _, c := range []struct {
 			practice, sub string
-			found, owner  bool
+			setting       erasure.Setting
+			owner         bool
 		}{
-			{"pr-1", "p-owner", true, true}, {"pr-1", "p-member", true, false},
-			{"pr-2", "p-owner", true, false}, {"pr-2", "p-gone", false, false},
-			{"pr-1", "p-ghost", false, false}, {"pr-3", "p-owner", false, false},
+			{"pr-1", "p-owner", on, true},
+			{"pr-1", "p-member", on, false},
+			{"pr-2", "p-other", erasure.Setting{PracticeID: "pr-2"}, false}, // no setting, no practice record
 		} {
-			m, err := s.Member(ctx, c.practice, c.sub)
-			if !c.found {
-				wantErr(t, err, erasure.ErrNotFound)
-				continue
-			}
+			st, m, err := s.GetSettingAs(ctx, c.practice, c.sub)
 			must(t, err)
-			if m.ID != c.sub || m.Owner != c.owner {
-				t.Errorf("Member(%s, %s): got %+v, want owner %v", c.practice, c.sub, m, c.owner)
+			if !sameSetting(st, c.setting) || m.ID != c.sub || m.Owner != c.owner {
+				t.Errorf("GetSettingAs(%s, %s): got %+v, %+v; want %+v, owner %v", c.practice, c.sub, st, m, c.setting, c.owner)
 			}
 		}
+		for _, c := range [][2]string{{"pr-1", "p-other"}, {"pr-2", "p-owner"}, {"pr-1", "p-ghost"}} {
+			_, _, err := s.GetSettingAs(ctx, c[0], c[1])
+			wantErr(t, err, erasure.ErrNotFound)
+		}
 	})
+}
 
-	t.Run("Directory", func(t *testing.T) {
-		t.Run("GetPractice", func(t *testing.T) {
-			s, seed := newStores(t)
-			want := erasure.Practice{ID: "pr-1", Name: "Harbour Wellness", OwnerID: "p-owner"}
-			seed.AddPractice(want)
-			got, err := s.GetPractice(ctx, "pr-1")
-			must(t, err)
-			if got != want {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
-			_, err = s.GetPractice(ctx, "pr-missing")
+// RunRosterContract checks the stores newStores returns against
+// the Roster port: practitioner membership.
+// RunStoreContract runs it as its subtest "Roster".
+func RunRosterContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	ctx := context.Background()
+	s, seed := newStores(t)
+	seed.AddPractice(erasure.Practice{ID: "pr-1", Name: "One", OwnerID: "p-owner"})
+	seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
+	seed.AddPractitioner("pr-1", erasure.Practitioner{ID: "p-member", Name: "M", Email: "m@example.com"})
+	// The practice record names an owner who has no practitioner item.
+	seed.AddPractice(erasure.Practice{ID: "pr-2", Name: "Two", OwnerID: "p-gone"})
+	seed.AddPractitioner("pr-2", erasure.Practitioner{ID: "p-owner", Name: "O", Email: "o@example.com"})
+	for _, c := range []struct {
+		practice, sub string
+		found, owner  bool
+	}{
+		{"pr-1", "p-owner", true, true}, {"pr-1", "p-member", true, false},
+		{"pr-2", "p-owner", true, false}, {"pr-2", "p-gone", false, false},
+		{"pr-1", "p-ghost", false, false}, {"pr-3", "p-owner", false, false},
+	} {
+		m, err := s.Member(ctx, c.practice, c.sub)
+		if !c.found {
 			wantErr(t, err, erasure.ErrNotFound)
+			continue
+		}
+		must(t, err)
+		if m.ID != c.sub || m.Owner != c.owner {
+			t.Errorf("Member(%s, %s): got %+v, want owner %v", c.practice, c.sub, m, c.owner)
+		}
+	}
+}
+
+// RunDirectoryContract checks the stores newStores returns against
+// the Directory port: the records other services own.
+// RunStoreContract runs it as its subtest "Directory".
+func RunDirectoryContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	ctx := context.Background()
+	t.Run("GetPractice", func(t *testing.T) {
+		s, seed := newStores(t)
+		want := erasure.Practice{ID: "pr-1", Name: "Harbour Wellness", OwnerID: "p-owner"}
+		seed.AddPractice(want)
+		got, err := s.GetPractice(ctx, "pr-1")
+		must(t, err)
+		if got != want {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		_, err = s.GetPractice(ctx, "pr-missing")
+		wantErr(t, err, erasure.ErrNotFound)
+	})
+	t.Run("GetPractitioners", func(t *testing.T) {
+		s, seed := newStores(t)
+		a := erasure.Practitioner{ID: "p-a", Name: "Ann", Email: "ann@example.com"}
+		b := erasure.Practitioner{ID: "p-b", Name: "Bo", Email: "bo@example.com"}
+		elsewhere := erasure.Practitioner{ID: "p-c", Name: "Cy", Email: "cy@example.com"}
+		seed.AddPractitioner("pr-1", a)
+		seed.AddPractitioner("pr-1", b)
+		seed.AddPractitioner("pr-2", elsewhere)
+		got, err := s.GetPractitioners(ctx, "pr-1", []string{"p-b", "p-missing", "p-a", "p-c"})
+		must(t, err)
+		slices.SortFunc(got, func(x, y erasure.Practitioner) int { return cmp.Compare(x.ID, y.ID) })
+		if want := []erasure.Practitioner{a, b}; !slices.Equal(got, want) {
+			t.Errorf("got %+v, want %+v (missing ids and other practices' skipped)", got, want)
+		}
+		got, err = s.GetPractitioners(ctx, "pr-1", nil)
+		must(t, err)
+		if len(got) != 0 {
+			t.Errorf("no ids: got %+v, want none", got)
+		}
+	})
+	t.Run("GetClient", func(t *testing.T) {
+		s, seed := newStores(t)
+		want := erasure.Client{PracticeID: "pr-1", ID: "c-1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", PractitionerIDs: []string{"p-a", "p-b"}, PortalUserID: "u-ada"}
+		seed.AddClient(want)
+		got, err := s.GetClient(ctx, "pr-1", "c-1")
+		must(t, err)
+		if got.PracticeID != want.PracticeID || got.ID != want.ID || got.FirstName != want.FirstName ||
+			got.LastName != want.LastName || got.Email != want.Email || !sameSet(got.PractitionerIDs, want.PractitionerIDs) ||
+			got.PortalUserID != want.PortalUserID {
+			t.Errorf("got %+v, want %+v", got, want)
+		}
+		_, err = s.GetClient(ctx, "pr-1", "c-missing")
+		wantErr(t, err, erasure.ErrNotFound)
+		_, err = s.GetClient(ctx, "pr-2", "c-1")
+		wantErr(t, err, erasure.ErrNotFound)
+	})
+}
+
+// RunRequestStoreContract checks the stores newStores returns against
+// the RequestStore port: deletion requests and portal access.
+// RunStoreContract runs it as its subtest "RequestStore".
+func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	ctx := context.Background()
+	t.Run("CreateRequest/OK", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		got, err := s.GetRequest(ctx, r.ID)
+		must(t, err)
+		checkRequest(t, "GetRequest", got, r)
+		for name, tm := range map[string]time.Time{"RequestedAt": got.RequestedAt, "PurgeAt": got.PurgeAt} {
+			if tm.Location() != time.UTC {
+				t.Errorf("GetRequest %s location: got %v, want UTC", name, tm.Location())
+			}
+		}
+		got, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+		must(t, err)
+		checkRequest(t, "ActiveRequest", got, r)
+		closed, err := s.PortalClosed(ctx, r.PracticeID, r.ClientID)
+		must(t, err)
+		if closed {
+			t.Errorf("PortalClosed: got true, want false")
+		}
+	})
+	t.Run("CreateRequest/ErrConditionFailed/ActiveRequest", func(t *testing.T) {
+		s, _ := newStores(t)
+		first := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, first))
+		second := newRequest("rq-2", "c-1")
+		wantErr(t, s.CreateRequest(ctx, second), erasure.ErrConditionFailed)
+		_, err := s.GetRequest(ctx, second.ID)
+		wantErr(t, err, erasure.ErrNotFound)
+		got, err := s.ActiveRequest(ctx, first.PracticeID, first.ClientID)
+		must(t, err)
+		if got.ID != first.ID {
+			t.Errorf("ActiveRequest: got %s, want %s", got.ID, first.ID)
+		}
+		// Another client of the practice is not held up.
+		must(t, s.CreateRequest(ctx, newRequest("rq-3", "c-2")))
+	})
+	t.Run("CreateRequest/ErrConditionFailed/PortalClosed", func(t *testing.T) {
+		s, _ := newStores(t)
+		at := msTime(0)
+		must(t, s.ClosePortal(ctx, "pr-1", "c-1", "rq-0", at))
+		must(t, s.ClosePortal(ctx, "pr-1", "c-1", "rq-0", at.Add(time.Minute))) // again: no error
+		closed, err := s.PortalClosed(ctx, "pr-1", "c-1")
+		must(t, err)
+		if !closed {
+			t.Errorf("PortalClosed: got false, want true")
+		}
+		if closed, err := s.PortalClosed(ctx, "pr-1", "c-2"); err != nil || closed {
+			t.Errorf("PortalClosed of another client: got %v, %v, want false, nil", closed, err)
+		}
+		r := newRequest("rq-1", "c-1")
+		wantErr(t, s.CreateRequest(ctx, r), erasure.ErrConditionFailed)
+		_, err = s.GetRequest(ctx, r.ID)
+		wantErr(t, err, erasure.ErrNotFound)
+		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+		wantErr(t, err, erasure.ErrNotFound)
+	})
+	t.Run("GetRequest/ErrNotFound", func(t *testing.T) {
+		s, _ := newStores(t)
+		_, err := s.GetRequest(ctx, "rq-missing")
+		wantErr(t, err, erasure.ErrNotFound)
+		_, err = s.ActiveRequest(ctx, "pr-1", "c-1")
+		wantErr(t, err, erasure.ErrNotFound)
+	})
+	t.Run("DeleteAcceptingRequest/OK", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.DeleteAcceptingRequest(ctx, r))
+		_, err := s.GetRequest(ctx, r.ID)
+		wantErr(t, err, erasure.ErrNotFound)
+		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+		wantErr(t, err, erasure.ErrNotFound)
+		if ids := pendingIDs(t, s); len(ids) != 0 {
+			t.Errorf("PendingRequests: got %v, want none", ids)
+		}
+		// The client may ask again.
+		must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
+	})
+	t.Run("DeleteAcceptingRequest/ErrConditionFailed", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r.ID))
+		wantErr(t, s.DeleteAcceptingRequest(ctx, r), erasure.ErrConditionFailed)
+		got, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+		must(t, err)
+		if got.ID != r.ID || got.Status != erasure.StatusScheduled {
+			t.Errorf("ActiveRequest: got %s %s, want %s %s", got.ID, got.Status, r.ID, erasure.StatusScheduled)
+		}
+		wantErr(t, s.DeleteAcceptingRequest(ctx, newRequest("rq-missing", "c-2")), erasure.ErrConditionFailed)
+	})
+	t.Run("MarkScheduled/OK", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r.ID))
+		wantStatus(t, s, r.ID, erasure.StatusScheduled)
+		must(t, s.MarkScheduled(ctx, r.ID)) // again: a no-op
+		wantStatus(t, s, r.ID, erasure.StatusScheduled)
+		_, err := s.StartPurge(ctx, r.ID, msTime(0), msTime(16*time.Minute))
+		must(t, err)
+		must(t, s.MarkScheduled(ctx, r.ID)) // past scheduled: a no-op
+		wantStatus(t, s, r.ID, erasure.StatusPurging)
+		if got := getRequest(t, s, r.ID); got.ClientID != r.ClientID || got.ScheduleName != r.ScheduleName || got.WillDelete != r.WillDelete {
+			t.Errorf("MarkScheduled changed other fields: got %+v, want those of %+v", got, r)
+		}
+	})
+	t.Run("MarkScheduled/ErrNotFound", func(t *testing.T) {
+		s, _ := newStores(t)
+		wantErr(t, s.MarkScheduled(ctx, "rq-missing"), erasure.ErrNotFound)
+	})
+	t.Run("ClaimEmail", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r.ID))
+		const stale = 5 * time.Minute
+		t0 := msTime(0)
+
+		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
+		claimed, err := s.ClaimEmail(ctx, r.ID, t0, t0.Add(-stale))
+		must(t, err)
+		// The claim answers with the request as claimed, what an
+		// earlier attempt sent included.
+		if claimed.ID != r.ID || !sameTimePtr(claimed.EmailClaimedAt, &t0) || !slices.Equal(claimed.EmailsSent, []string{erasure.EmailPractitionersRequested}) {
+			t.Errorf("ClaimEmail returned %+v, want %s claimed at %v with its sent emails", claimed, r.ID, t0)
+		}
+		got := getRequest(t, s, r.ID)
+		if !sameTimePtr(got.EmailClaimedAt, &t0) {
+			t.Errorf("EmailClaimedAt after a claim: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t0)
+		}
+		t1 := t0.Add(time.Minute)
+		_, err = s.ClaimEmail(ctx, r.ID, t1, t1.Add(-stale))
+		wantErr(t, err, erasure.ErrConditionFailed)
+
+		// The first claim is older than staleBefore: taken over.
+		t2 := t0.Add(stale + time.Minute)
+		_, err = s.ClaimEmail(ctx, r.ID, t2, t2.Add(-stale))
+		must(t, err)
+		if got := getRequest(t, s, r.ID); !sameTimePtr(got.EmailClaimedAt, &t2) {
+			t.Errorf("EmailClaimedAt after a takeover: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t2)
+		}
+
+		// A released claim lets the next one through at once.
+		must(t, s.ReleaseEmailClaim(ctx, r.ID))
+		if got := getRequest(t, s, r.ID); got.EmailClaimedAt != nil {
+			t.Errorf("EmailClaimedAt after release: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
+		}
+		t3 := t2.Add(time.Second)
+		_, err = s.ClaimEmail(ctx, r.ID, t3, t3.Add(-stale))
+		must(t, err)
+
+		// Once notified, no claim ever again.
+		t4 := t3.Add(time.Second)
+		must(t, s.MarkNotified(ctx, r.ID, t4))
+		got = getRequest(t, s, r.ID)
+		if !sameTimePtr(got.NotifiedAt, &t4) {
+			t.Errorf("NotifiedAt: got %v, want %v", fmtTimePtr(got.NotifiedAt), t4)
+		}
+		if got.EmailClaimedAt != nil {
+			// The claim is only held while an invocation sends.
+			t.Errorf("EmailClaimedAt after MarkNotified: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
+		}
+		t5 := t4.Add(time.Hour)
+		_, err = s.ClaimEmail(ctx, r.ID, t5, t5)
+		wantErr(t, err, erasure.ErrConditionFailed)
+	})
+	t.Run("MarkEmailSent", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		if got := getRequest(t, s, r.ID).EmailsSent; len(got) != 0 {
+			t.Errorf("new request: EmailsSent %v, want none", got)
+		}
+		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
+		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
+		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
+		want := []string{erasure.EmailClientRequested, erasure.EmailPractitionersRequested}
+		if got := getRequest(t, s, r.ID).EmailsSent; !sameSet(got, want) || len(got) != len(want) {
+			t.Errorf("EmailsSent: got %v, want %v (each kind once)", got, want)
+		}
+		wantErr(t, s.MarkEmailSent(ctx, "rq-missing", erasure.EmailClientRequested), erasure.ErrNotFound)
+	})
+	t.Run("StartPurge", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r.ID))
+		const lease = 16 * time.Minute
+		t0 := msTime(0)
+
+		got, err := s.StartPurge(ctx, r.ID, t0, t0.Add(lease))
+		must(t, err)
+		checkPurging(t, "first StartPurge", got, 1, t0)
+		checkPurging(t, "GetRequest after StartPurge", getRequest(t, s, r.ID), 1, t0)
+
+		// Within the lease.
+		t1 := t0.Add(time.Minute)
+		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
+		wantErr(t, err, erasure.ErrConditionFailed)
+		checkPurging(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), 1, t0)
+
+		// Releasing another lease releases nothing.
+		must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease+time.Millisecond)))
+		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
+		wantErr(t, err, erasure.ErrConditionFailed)
+
+		// Releasing our lease lets a retry in at once.
+		must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease)))
+		t2 := t0.Add(2 * time.Minute)
+		got, err = s.StartPurge(ctx, r.ID, t2, t2.Add(lease))
+		must(t, err)
+		checkPurging(t, "StartPurge after ReleasePurge", got, 2, t0)
+
+		// An expired lease (its invocation died) is taken over.
+		t3 := t2.Add(lease + time.Minute)
+		got, err = s.StartPurge(ctx, r.ID, t3, t3.Add(lease))
+		must(t, err)
+		checkPurging(t, "StartPurge after the lease expired", got, 3, t0)
+		checkPurging(t, "GetRequest", getRequest(t, s, r.ID), 3, t0)
+		if got.ID != r.ID || got.ClientID != r.ClientID || got.WillDelete != r.WillDelete || !got.PurgeAt.Equal(r.PurgeAt) {
+			t.Errorf("StartPurge returned another request: got %+v, want %+v", got, r)
+		}
+	})
+	t.Run("StartPurge/ErrConditionFailed", func(t *testing.T) {
+		s, _ := newStores(t)
+		_, err := s.StartPurge(ctx, "rq-missing", msTime(0), msTime(time.Minute))
+		wantErr(t, err, erasure.ErrConditionFailed)
+		// No lease to give back: no error.
+		must(t, s.ReleasePurge(ctx, "rq-missing", msTime(time.Minute)))
+	})
+	t.Run("CompletePurge", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r.ID))
+		t0 := msTime(0)
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
+		must(t, err)
+		must(t, s.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, t0))
+		done := t0.Add(time.Minute)
+		got, err := s.CompletePurge(ctx, r.ID, done)
+		must(t, err)
+		checkCompleted(t, "CompletePurge", got, done, t0)
+		checkCompleted(t, "GetRequest", getRequest(t, s, r.ID), done, t0)
+		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+		wantErr(t, err, erasure.ErrNotFound)
+		// Completed: never started again, even once the lease is long gone.
+		later := t0.Add(24 * time.Hour)
+		_, err = s.StartPurge(ctx, r.ID, later, later.Add(16*time.Minute))
+		wantErr(t, err, erasure.ErrConditionFailed)
+		checkCompleted(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), done, t0)
+		if ids := pendingIDs(t, s); len(ids) != 0 {
+			t.Errorf("PendingRequests: got %v, want none", ids)
+		}
+		wantErr(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")), erasure.ErrConditionFailed)
+	})
+	t.Run("CancelRequest", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r.ID))
+		at := msTime(0)
+		must(t, s.CancelRequest(ctx, r, at))
+		got := getRequest(t, s, r.ID)
+		if got.Status != erasure.StatusCancelled || got.CancelledAt == nil || !got.CancelledAt.Equal(at) {
+			t.Errorf("GetRequest: got status %q cancelled at %v, want cancelled at %v", got.Status, got.CancelledAt, at)
+		}
+		_, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
+		wantErr(t, err, erasure.ErrNotFound)
+		if ids := pendingIDs(t, s); len(ids) != 0 {
+			t.Errorf("PendingRequests: got %v, want none", ids)
+		}
+		// Cancelled: the purge never starts, and the client may ask again.
+		_, err = s.StartPurge(ctx, r.ID, at, at.Add(16*time.Minute))
+		wantErr(t, err, erasure.ErrConditionFailed)
+		must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
+	})
+	t.Run("CancelRequest/ErrConditionFailed", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		t0 := msTime(0)
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
+		must(t, err)
+		// The purge holds the request: too late.
+		wantErr(t, s.CancelRequest(ctx, r, t0.Add(time.Minute)), erasure.ErrConditionFailed)
+		if got := getRequest(t, s, r.ID); got.Status != erasure.StatusPurging {
+			t.Errorf("GetRequest: got %q, want purging", got.Status)
+		}
+	})
+	t.Run("AddDeleted", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 3}))
+		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
+		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{ChatMessages: 2}))
+		want := erasure.Counts{JournalEntries: 4, Documents: 2, ChatSessions: 1, ChatMessages: 7}
+		if got := getRequest(t, s, r.ID); got.Deleted != want {
+			t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
+		}
+	})
+	t.Run("RecordSkippedObjects", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		// Keys are literal: an empty one, odd characters, the longest
+		// S3 takes, and keys that differ only in case or a trailing
+		// slash are all distinct.
+		long := strings.Repeat("k", 1024)
+		first := []string{"practices/pr-2/clients/c-1/uploads/d0.pdf", "", "practices/pr-1/clients/c-1/../c-2/x", "ü/\x00%2F <&>"}
+		must(t, s.RecordSkippedObjects(ctx, r.ID, first))
+		// Again (a retry), with one key twice and new ones among them.
+		again := []string{"practices/pr-1/clients/c-2/d.pdf", "practices/pr-1/clients/c-2/d.pdf", "", long, "PRACTICES/pr-2/clients/c-1/uploads/d0.pdf", "practices/pr-1/clients/c-2/d.pdf/"}
+		must(t, s.RecordSkippedObjects(ctx, r.ID, again))
+		must(t, s.RecordSkippedObjects(ctx, r.ID, nil))
+		must(t, s.RecordSkippedObjects(ctx, r.ID, first))
+		want := []string{"practices/pr-2/clients/c-1/uploads/d0.pdf", "", "practices/pr-1/clients/c-1/../c-2/x", "ü/\x00%2F <&>",
+			"practices/pr-1/clients/c-2/d.pdf", long, "PRACTICES/pr-2/clients/c-1/uploads/d0.pdf", "practices/pr-1/clients/c-2/d.pdf/"}
+		got := getRequest(t, s, r.ID)
+		if len(got.SkippedObjects) != len(want) {
+			t.Errorf("SkippedObjects: got %d keys %q, want %d", len(got.SkippedObjects), got.SkippedObjects, len(want))
+		}
+		// The set holds each key once; the rest is as created.
+		r.SkippedObjects = want
+		checkRequest(t, "GetRequest", got, r)
+		// The set outlives the purge's other writes.
+		t0 := msTime(0)
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
+		must(t, err)
+		must(t, s.Checkpoint(ctx, r.ID, "chats", "", erasure.Counts{Documents: 2}))
+		_, err = s.CompletePurge(ctx, r.ID, t0)
+		must(t, err)
+		if got := getRequest(t, s, r.ID); !sameSet(got.SkippedObjects, want) {
+			t.Errorf("SkippedObjects after completion: got %q, want %q", got.SkippedObjects, want)
+		}
+		wantErr(t, s.RecordSkippedObjects(ctx, "rq-missing", []string{"x"}), erasure.ErrNotFound)
+		if _, err := s.GetRequest(ctx, "rq-missing"); !errors.Is(err, erasure.ErrNotFound) {
+			t.Errorf("GetRequest after recording on a missing request: got %v, want %v", err, erasure.ErrNotFound)
+		}
+	})
+	t.Run("PendingRequests", func(t *testing.T) {
+		s, _ := newStores(t)
+		t0 := msTime(0)
+		want := map[string]erasure.Status{}
+		// More than a page of a small fake; some in each pending status.
+		for i := range 8 {
+			r := newRequest(fmt.Sprintf("rq-%d", i), fmt.Sprintf("c-%d", i))
+			r.PurgeAt = r.PurgeAt.Add(time.Duration(8-i) * time.Hour)
+			must(t, s.CreateRequest(ctx, r))
+			want[r.ID] = erasure.StatusAccepting
+			if i%3 > 0 {
+				must(t, s.MarkScheduled(ctx, r.ID))
+				want[r.ID] = erasure.StatusScheduled
+			}
+			if i%3 == 2 {
+				_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
+				must(t, err)
+				want[r.ID] = erasure.StatusPurging
+			}
+		}
+		// Completed: not pending.
+		done := newRequest("rq-done", "c-done")
+		must(t, s.CreateRequest(ctx, done))
+		_, err := s.StartPurge(ctx, done.ID, t0, t0.Add(time.Minute))
+		must(t, err)
+		_, err = s.CompletePurge(ctx, done.ID, t0)
+		must(t, err)
+
+		got := map[string]erasure.Status{}
+		err = s.PendingRequests(ctx, func(page []erasure.Request) error {
+			if len(page) == 0 {
+				t.Errorf("PendingRequests: got an empty page")
+			}
+			for _, r := range page {
+				if _, dup := got[r.ID]; dup {
+					t.Errorf("PendingRequests: got %s twice", r.ID)
+				}
+				got[r.ID] = r.Status
+				if r.ClientID == "" || r.PracticeID == "" || r.PurgeAt.IsZero() || r.RequestedAt.IsZero() {
+					t.Errorf("PendingRequests: got a partial request %+v", r)
+				}
+			}
+			return nil
 		})
-		t.Run("GetPractitioners", func(t *testing.T) {
-			s, seed := newStores(t)
-			a := erasure.Practitioner{ID: "p-a", Name: "Ann", Email: "ann@example.com"}
-			b := erasure.Practitioner{ID: "p-b", Name: "Bo", Email: "bo@example.com"}
-			elsewhere := erasure.Practitioner{ID: "p-c", Name: "Cy", Email: "cy@example.com"}
-			seed.AddPractitioner("pr-1", a)
-			seed.AddPractitioner("pr-1", b)
-			seed.AddPractitioner("pr-2", elsewhere)
-			got, err := s.GetPractitioners(ctx, "pr-1", []string{"p-b", "p-missing", "p-a", "p-c"})
-			must(t, err)
-			slices.SortFunc(got, func(x, y erasure.Practitioner) int { return cmp.Compare(x.ID, y.ID) })
-			if want := []erasure.Practitioner{a, b}; !slices.Equal(got, want) {
-				t.Errorf("got %+v, want %+v (missing ids and other practices' skipped)", got, want)
+		must(t, err)
+		if !maps.Equal(got, want) {
+			t.Errorf("PendingRequests: got %v, want %v", got, want)
+		}
+		stop := errors.New("stop")
+		calls := 0
+		err = s.PendingRequests(ctx, func([]erasure.Request) error { calls++; return stop })
+		if !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("PendingRequests with fn failing: got %v after %d calls, want %v after 1", err, calls, stop)
+		}
+	})
+}
+
+// RunNotificationStoreContract checks the stores newStores returns against
+// the NotificationStore port: practitioners' notices.
+// RunStoreContract runs it as its subtest "NotificationStore".
+func RunNotificationStoreContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	ctx := context.Background()
+	t.Run("PutNotification/Once", func(t *testing.T) {
+		s, _ := newStores(t)
+		t0 := msTime(0)
+		n := erasure.Notification{
+			PractitionerID: "p-a", PracticeID: "pr-1", ID: "rq-1-requested", Kind: erasure.NoticeDeletionRequested,
+			RequestID: "rq-1", ClientID: "c-1", ClientName: "Ada Lovelace",
+			CreatedAt: t0, PurgeAt: t0.Add(30 * 24 * time.Hour),
+			Counts: erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 3, ChatMessages: 4}, Message: "first",
+		}
+		must(t, s.PutNotification(ctx, n))
+		// A retry writes the same notification again, made at
+		// another time.
+		again := n
+		again.CreatedAt, again.Message = t0.Add(time.Minute), "again"
+		must(t, s.PutNotification(ctx, again))
+		got := notifications(t, s, "pr-1", "p-a")
+		if len(got) != 1 {
+			t.Fatalf("notifications: got %d, want 1: %+v", len(got), got)
+		}
+		if !sameNotification(got[0], n) {
+			t.Errorf("got %+v, want %+v", got[0], n)
+		}
+		// The same id for another practitioner is another notification.
+		other := n
+		other.PractitionerID = "p-b"
+		must(t, s.PutNotification(ctx, other))
+		if got := notifications(t, s, "pr-1", "p-b"); len(got) != 1 || !sameNotification(got[0], other) {
+			t.Errorf("another practitioner: got %+v, want [%+v]", got, other)
+		}
+		if got := notifications(t, s, "pr-1", "p-a"); len(got) != 1 {
+			t.Errorf("first practitioner after another's: got %d, want 1", len(got))
+		}
+	})
+}
+
+// RunContentContract checks the stores newStores returns against
+// the Content port: the client's file.
+// RunStoreContract runs it as its subtest "Content".
+func RunContentContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	ctx := context.Background()
+	client := func(id string) erasure.Author { return erasure.Author{Role: erasure.RoleClient, ID: id} }
+	practitioner := erasure.Author{Role: erasure.RolePractitioner, ID: "p-a"}
+
+	t.Run("JournalEntries", func(t *testing.T) {
+		s, seed := newStores(t)
+		mine, under := map[erasure.ItemKey]erasure.Author{}, map[erasure.ItemKey]erasure.Author{}
+		for i := range 7 {
+			k := seed.AddJournal("pr-1", "c-1", fmt.Sprintf("j%d", i), client("c-1"))
+			mine[k], under[k] = client("c-1"), client("c-1")
+		}
+		k := seed.AddJournal("pr-1", "c-1", "jp", practitioner)
+		under[k] = practitioner
+		// Under the client but written by another client: not theirs.
+		k = seed.AddJournal("pr-1", "c-1", "jx", client("c-2"))
+		under[k] = client("c-2")
+		seed.AddJournal("pr-1", "c-2", "j0", client("c-2"))
+		seed.AddJournal("pr-2", "c-1", "j0", client("c-1"))
+		seed.AddOther(k.PK, "NOTE#n1")
+
+		got := map[erasure.ItemKey]erasure.Author{}
+		err := s.JournalEntries(ctx, "pr-1", "c-1", func(page []erasure.JournalEntry) error {
+			for _, e := range collectPage(t, page, got, func(e erasure.JournalEntry) erasure.ItemKey { return e.Key }) {
+				got[e.Key] = e.Author
 			}
-			got, err = s.GetPractitioners(ctx, "pr-1", nil)
-			must(t, err)
-			if len(got) != 0 {
-				t.Errorf("no ids: got %+v, want none", got)
-			}
+			return nil
 		})
-		t.Run("GetClient", func(t *testing.T) {
-			s, seed := newStores(t)
-			want := erasure.Client{PracticeID: "pr-1", ID: "c-1", FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", PractitionerIDs: []string{"p-a", "p-b"}, PortalUserID: "u-ada"}
-			seed.AddClient(want)
-			got, err := s.GetClient(ctx, "pr-1", "c-1")
-			must(t, err)
-			if got.PracticeID != want.PracticeID || got.ID != want.ID || got.FirstName != want.FirstName ||
-				got.LastName != want.LastName || got.Email != want.Email || !sameSet(got.PractitionerIDs, want.PractitionerIDs) ||
-				got.PortalUserID != want.PortalUserID {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
-			_, err = s.GetClient(ctx, "pr-1", "c-missing")
-			wantErr(t, err, erasure.ErrNotFound)
-			_, err = s.GetClient(ctx, "pr-2", "c-1")
-			wantErr(t, err, erasure.ErrNotFound)
+		must(t, err)
+		checkRead(t, "JournalEntries", got, mine, under, authorDiff)
+		checkStops(t, "JournalEntries", func(fn func() error) error {
+			return s.JournalEntries(ctx, "pr-1", "c-1", func([]erasure.JournalEntry) error { return fn() })
 		})
 	})
+	t.Run("Documents", func(t *testing.T) {
+		s, seed := newStores(t)
+		type doc struct {
+			Author  erasure.Author
+			Objects []string
+		}
+		mine, under := map[erasure.ItemKey]doc{}, map[erasure.ItemKey]doc{}
+		for i := range 7 {
+			var objects []string
+			for j := range i % 3 {
+				objects = append(objects, fmt.Sprintf("practices/pr-1/clients/c-1/uploads/d%d-%d.pdf", i, j))
+			}
+			d := doc{client("c-1"), objects}
+			k := seed.AddDocument("pr-1", "c-1", fmt.Sprintf("d%d", i), d.Author, d.Objects...)
+			mine[k], under[k] = d, d
+		}
+		shared := doc{practitioner, []string{"practices/pr-1/clients/c-1/shared/plan.pdf"}}
+		k := seed.AddDocument("pr-1", "c-1", "shared", shared.Author, shared.Objects...)
+		under[k] = shared
+		seed.AddDocument("pr-1", "c-2", "d0", client("c-2"), "practices/pr-1/clients/c-2/uploads/d0.pdf")
+		seed.AddOther(k.PK, "INVOICE#i1")
 
-	t.Run("RequestStore", func(t *testing.T) {
-		t.Run("CreateRequest/OK", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			got, err := s.GetRequest(ctx, r.ID)
-			must(t, err)
-			checkRequest(t, "GetRequest", got, r)
-			for name, tm := range map[string]time.Time{"RequestedAt": got.RequestedAt, "PurgeAt": got.PurgeAt} {
-				if tm.Location() != time.UTC {
-					t.Errorf("GetRequest %s location: got %v, want UTC", name, tm.Location())
-				}
+		got := map[erasure.ItemKey]doc{}
+		err := s.Documents(ctx, "pr-1", "c-1", func(page []erasure.Document) error {
+			for _, d := range collectPage(t, page, got, func(d erasure.Document) erasure.ItemKey { return d.Key }) {
+				got[d.Key] = doc{d.Author, d.ObjectKeys}
 			}
-			got, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-			must(t, err)
-			checkRequest(t, "ActiveRequest", got, r)
-			closed, err := s.PortalClosed(ctx, r.PracticeID, r.ClientID)
-			must(t, err)
-			if closed {
-				t.Errorf("PortalClosed: got true, want false")
-			}
+			return nil
 		})
-		t.Run("CreateRequest/ErrConditionFailed/ActiveRequest", func(t *testing.T) {
-			s, _ := newStores(t)
-			first := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, first))
-			second := newRequest("rq-2", "c-1")
-			wantErr(t, s.CreateRequest(ctx, second), erasure.ErrConditionFailed)
-			_, err := s.GetRequest(ctx, second.ID)
-			wantErr(t, err, erasure.ErrNotFound)
-			got, err := s.ActiveRequest(ctx, first.PracticeID, first.ClientID)
-			must(t, err)
-			if got.ID != first.ID {
-				t.Errorf("ActiveRequest: got %s, want %s", got.ID, first.ID)
+		must(t, err)
+		checkRead(t, "Documents", got, mine, under, func(g, w doc) string {
+			if d := authorDiff(g.Author, w.Author); d != "" {
+				return d
 			}
-			// Another client of the practice is not held up.
-			must(t, s.CreateRequest(ctx, newRequest("rq-3", "c-2")))
+			if !slices.Equal(g.Objects, w.Objects) {
+				return fmt.Sprintf("ObjectKeys: got %q, want %q", g.Objects, w.Objects)
+			}
+			return ""
 		})
-		t.Run("CreateRequest/ErrConditionFailed/PortalClosed", func(t *testing.T) {
-			s, _ := newStores(t)
-			at := msTime(0)
-			must(t, s.ClosePortal(ctx, "pr-1", "c-1", "rq-0", at))
-			must(t, s.ClosePortal(ctx, "pr-1", "c-1", "rq-0", at.Add(time.Minute))) // again: no error
-			closed, err := s.PortalClosed(ctx, "pr-1", "c-1")
-			must(t, err)
-			if !closed {
-				t.Errorf("PortalClosed: got false, want true")
-			}
-			if closed, err := s.PortalClosed(ctx, "pr-1", "c-2"); err != nil || closed {
-				t.Errorf("PortalClosed of another client: got %v, %v, want false, nil", closed, err)
-			}
-			r := newRequest("rq-1", "c-1")
-			wantErr(t, s.CreateRequest(ctx, r), erasure.ErrConditionFailed)
-			_, err = s.GetRequest(ctx, r.ID)
-			wantErr(t, err, erasure.ErrNotFound)
-			_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-			wantErr(t, err, erasure.ErrNotFound)
-		})
-		t.Run("GetRequest/ErrNotFound", func(t *testing.T) {
-			s, _ := newStores(t)
-			_, err := s.GetRequest(ctx, "rq-missing")
-			wantErr(t, err, erasure.ErrNotFound)
-			_, err = s.ActiveRequest(ctx, "pr-1", "c-1")
-			wantErr(t, err, erasure.ErrNotFound)
-		})
-		t.Run("DeleteAcceptingRequest/OK", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.DeleteAcceptingRequest(ctx, r))
-			_, err := s.GetRequest(ctx, r.ID)
-			wantErr(t, err, erasure.ErrNotFound)
-			_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-			wantErr(t, err, erasure.ErrNotFound)
-			if ids := pendingIDs(t, s); len(ids) != 0 {
-				t.Errorf("PendingRequests: got %v, want none", ids)
-			}
-			// The client may ask again.
-			must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
-		})
-		t.Run("DeleteAcceptingRequest/ErrConditionFailed", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.MarkScheduled(ctx, r.ID))
-			wantErr(t, s.DeleteAcceptingRequest(ctx, r), erasure.ErrConditionFailed)
-			got, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-			must(t, err)
-			if got.ID != r.ID || got.Status != erasure.StatusScheduled {
-				t.Errorf("ActiveRequest: got %s %s, want %s %s", got.ID, got.Status, r.ID, erasure.StatusScheduled)
-			}
-			wantErr(t, s.DeleteAcceptingRequest(ctx, newRequest("rq-missing", "c-2")), erasure.ErrConditionFailed)
-		})
-		t.Run("MarkScheduled/OK", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.MarkScheduled(ctx, r.ID))
-			wantStatus(t, s, r.ID, erasure.StatusScheduled)
-			must(t, s.MarkScheduled(ctx, r.ID)) // again: a no-op
-			wantStatus(t, s, r.ID, erasure.StatusScheduled)
-			_, err := s.StartPurge(ctx, r.ID, msTime(0), msTime(16*time.Minute))
-			must(t, err)
-			must(t, s.MarkScheduled(ctx, r.ID)) // past scheduled: a no-op
-			wantStatus(t, s, r.ID, erasure.StatusPurging)
-			if got := getRequest(t, s, r.ID); got.ClientID != r.ClientID || got.ScheduleName != r.ScheduleName || got.WillDelete != r.WillDelete {
-				t.Errorf("MarkScheduled changed other fields: got %+v, want those of %+v", got, r)
-			}
-		})
-		t.Run("MarkScheduled/ErrNotFound", func(t *testing.T) {
-			s, _ := newStores(t)
-			wantErr(t, s.MarkScheduled(ctx, "rq-missing"), erasure.ErrNotFound)
-		})
-		t.Run("ClaimEmail", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.MarkScheduled(ctx, r.ID))
-			const stale = 5 * time.Minute
-			t0 := msTime(0)
-
-			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
-			claimed, err := s.ClaimEmail(ctx, r.ID, t0, t0.Add(-stale))
-			must(t, err)
-			// The claim answers with the request as claimed, what an
-			// earlier attempt sent included.
-			if claimed.ID != r.ID || !sameTimePtr(claimed.EmailClaimedAt, &t0) || !slices.Equal(claimed.EmailsSent, []string{erasure.EmailPractitionersRequested}) {
-				t.Errorf("ClaimEmail returned %+v, want %s claimed at %v with its sent emails", claimed, r.ID, t0)
-			}
-			got := getRequest(t, s, r.ID)
-			if !sameTimePtr(got.EmailClaimedAt, &t0) {
-				t.Errorf("EmailClaimedAt after a claim: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t0)
-			}
-			t1 := t0.Add(time.Minute)
-			_, err = s.ClaimEmail(ctx, r.ID, t1, t1.Add(-stale))
-			wantErr(t, err, erasure.ErrConditionFailed)
-
-			// The first claim is older than staleBefore: taken over.
-			t2 := t0.Add(stale + time.Minute)
-			_, err = s.ClaimEmail(ctx, r.ID, t2, t2.Add(-stale))
-			must(t, err)
-			if got := getRequest(t, s, r.ID); !sameTimePtr(got.EmailClaimedAt, &t2) {
-				t.Errorf("EmailClaimedAt after a takeover: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t2)
-			}
-
-			// A released claim lets the next one through at once.
-			must(t, s.ReleaseEmailClaim(ctx, r.ID))
-			if got := getRequest(t, s, r.ID); got.EmailClaimedAt != nil {
-				t.Errorf("EmailClaimedAt after release: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
-			}
-			t3 := t2.Add(time.Second)
-			_, err = s.ClaimEmail(ctx, r.ID, t3, t3.Add(-stale))
-			must(t, err)
-
-			// Once notified, no claim ever again.
-			t4 := t3.Add(time.Second)
-			must(t, s.MarkNotified(ctx, r.ID, t4))
-			got = getRequest(t, s, r.ID)
-			if !sameTimePtr(got.NotifiedAt, &t4) {
-				t.Errorf("NotifiedAt: got %v, want %v", fmtTimePtr(got.NotifiedAt), t4)
-			}
-			if got.EmailClaimedAt != nil {
-				// The claim is only held while an invocation sends.
-				t.Errorf("EmailClaimedAt after MarkNotified: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
-			}
-			t5 := t4.Add(time.Hour)
-			_, err = s.ClaimEmail(ctx, r.ID, t5, t5)
-			wantErr(t, err, erasure.ErrConditionFailed)
-		})
-		t.Run("MarkEmailSent", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			if got := getRequest(t, s, r.ID).EmailsSent; len(got) != 0 {
-				t.Errorf("new request: EmailsSent %v, want none", got)
-			}
-			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
-			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
-			must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
-			want := []string{erasure.EmailClientRequested, erasure.EmailPractitionersRequested}
-			if got := getRequest(t, s, r.ID).EmailsSent; !sameSet(got, want) || len(got) != len(want) {
-				t.Errorf("EmailsSent: got %v, want %v (each kind once)", got, want)
-			}
-			wantErr(t, s.MarkEmailSent(ctx, "rq-missing", erasure.EmailClientRequested), erasure.ErrNotFound)
-		})
-		t.Run("StartPurge", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.MarkScheduled(ctx, r.ID))
-			const lease = 16 * time.Minute
-			t0 := msTime(0)
-
-			got, err := s.StartPurge(ctx, r.ID, t0, t0.Add(lease))
-			must(t, err)
-			checkPurging(t, "first StartPurge", got, 1, t0)
-			checkPurging(t, "GetRequest after StartPurge", getRequest(t, s, r.ID), 1, t0)
-
-			// Within the lease.
-			t1 := t0.Add(time.Minute)
-			_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
-			wantErr(t, err, erasure.ErrConditionFailed)
-			checkPurging(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), 1, t0)
-
-			// Releasing another lease releases nothing.
-			must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease+time.Millisecond)))
-			_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
-			wantErr(t, err, erasure.ErrConditionFailed)
-
-			// Releasing our lease lets a retry in at once.
-			must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease)))
-			t2 := t0.Add(2 * time.Minute)
-			got, err = s.StartPurge(ctx, r.ID, t2, t2.Add(lease))
-			must(t, err)
-			checkPurging(t, "StartPurge after ReleasePurge", got, 2, t0)
-
-			// An expired lease (its invocation died) is taken over.
-			t3 := t2.Add(lease + time.Minute)
-			got, err = s.StartPurge(ctx, r.ID, t3, t3.Add(lease))
-			must(t, err)
-			checkPurging(t, "StartPurge after the lease expired", got, 3, t0)
-			checkPurging(t, "GetRequest", getRequest(t, s, r.ID), 3, t0)
-			if got.ID != r.ID || got.ClientID != r.ClientID || got.WillDelete != r.WillDelete || !got.PurgeAt.Equal(r.PurgeAt) {
-				t.Errorf("StartPurge returned another request: got %+v, want %+v", got, r)
-			}
-		})
-		t.Run("StartPurge/ErrConditionFailed", func(t *testing.T) {
-			s, _ := newStores(t)
-			_, err := s.StartPurge(ctx, "rq-missing", msTime(0), msTime(time.Minute))
-			wantErr(t, err, erasure.ErrConditionFailed)
-			// No lease to give back: no error.
-			must(t, s.ReleasePurge(ctx, "rq-missing", msTime(time.Minute)))
-		})
-		t.Run("CompletePurge", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.MarkScheduled(ctx, r.ID))
-			t0 := msTime(0)
-			_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
-			must(t, err)
-			must(t, s.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, t0))
-			done := t0.Add(time.Minute)
-			got, err := s.CompletePurge(ctx, r.ID, done)
-			must(t, err)
-			checkCompleted(t, "CompletePurge", got, done, t0)
-			checkCompleted(t, "GetRequest", getRequest(t, s, r.ID), done, t0)
-			_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-			wantErr(t, err, erasure.ErrNotFound)
-			// Completed: never started again, even once the lease is long gone.
-			later := t0.Add(24 * time.Hour)
-			_, err = s.StartPurge(ctx, r.ID, later, later.Add(16*time.Minute))
-			wantErr(t, err, erasure.ErrConditionFailed)
-			checkCompleted(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), done, t0)
-			if ids := pendingIDs(t, s); len(ids) != 0 {
-				t.Errorf("PendingRequests: got %v, want none", ids)
-			}
-			wantErr(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")), erasure.ErrConditionFailed)
-		})
-		t.Run("CancelRequest", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.MarkScheduled(ctx, r.ID))
-			at := msTime(0)
-			must(t, s.CancelRequest(ctx, r, at))
-			got := getRequest(t, s, r.ID)
-			if got.Status != erasure.StatusCancelled || got.CancelledAt == nil || !got.CancelledAt.Equal(at) {
-				t.Errorf("GetRequest: got status %q cancelled at %v, want cancelled at %v", got.Status, got.CancelledAt, at)
-			}
-			_, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-			wantErr(t, err, erasure.ErrNotFound)
-			if ids := pendingIDs(t, s); len(ids) != 0 {
-				t.Errorf("PendingRequests: got %v, want none", ids)
-			}
-			// Cancelled: the purge never starts, and the client may ask again.
-			_, err = s.StartPurge(ctx, r.ID, at, at.Add(16*time.Minute))
-			wantErr(t, err, erasure.ErrConditionFailed)
-			must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
-		})
-		t.Run("CancelRequest/ErrConditionFailed", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			t0 := msTime(0)
-			_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
-			must(t, err)
-			// The purge holds the request: too late.
-			wantErr(t, s.CancelRequest(ctx, r, t0.Add(time.Minute)), erasure.ErrConditionFailed)
-			if got := getRequest(t, s, r.ID); got.Status != erasure.StatusPurging {
-				t.Errorf("GetRequest: got %q, want purging", got.Status)
-			}
-		})
-		t.Run("AddDeleted", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 3}))
-			must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
-			must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{ChatMessages: 2}))
-			want := erasure.Counts{JournalEntries: 4, Documents: 2, ChatSessions: 1, ChatMessages: 7}
-			if got := getRequest(t, s, r.ID); got.Deleted != want {
-				t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
-			}
-		})
-		t.Run("RecordSkippedObjects", func(t *testing.T) {
-			s, _ := newStores(t)
-			r := newRequest("rq-1", "c-1")
-			must(t, s.CreateRequest(ctx, r))
-			// Keys are literal: an empty one, odd characters, the longest
-			// S3 takes, and keys that differ only in case or a trailing
-			// slash are all distinct.
-			long := strings.Repeat("k", 1024)
-			first := []string{"practices/pr-2/clients/c-1/uploads/d0.pdf", "", "practices/pr-1/clients/c-1/../c-2/x", "ü/\x00%2F <&>"}
-			must(t, s.RecordSkippedObjects(ctx, r.ID, first))
-			// Again (a retry), with one key twice and new ones among them.
-			again := []string{"practices/pr-1/clients/c-2/d.pdf", "practices/pr-1/clients/c-2/d.pdf", "", long, "PRACTICES/pr-2/clients/c-1/uploads/d0.pdf", "practices/pr-1/clients/c-2/d.pdf/"}
-			must(t, s.RecordSkippedObjects(ctx, r.ID, again))
-			must(t, s.RecordSkippedObjects(ctx, r.ID, nil))
-			must(t, s.RecordSkippedObjects(ctx, r.ID, first))
-			want := []string{"practices/pr-2/clients/c-1/uploads/d0.pdf", "", "practices/pr-1/clients/c-1/../c-2/x", "ü/\x00%2F <&>",
-				"practices/pr-1/clients/c-2/d.pdf", long, "PRACTICES/pr-2/clients/c-1/uploads/d0.pdf", "practices/pr-1/clients/c-2/d.pdf/"}
-			got := getRequest(t, s, r.ID)
-			if len(got.SkippedObjects) != len(want) {
-				t.Errorf("SkippedObjects: got %d keys %q, want %d", len(got.SkippedObjects), got.SkippedObjects, len(want))
-			}
-			// The set holds each key once; the rest is as created.
-			r.SkippedObjects = want
-			checkRequest(t, "GetRequest", got, r)
-			// The set outlives the purge's other writes.
-			t0 := msTime(0)
-			_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
-			must(t, err)
-			must(t, s.Checkpoint(ctx, r.ID, "chats", "", erasure.Counts{Documents: 2}))
-			_, err = s.CompletePurge(ctx, r.ID, t0)
-			must(t, err)
-			if got := getRequest(t, s, r.ID); !sameSet(got.SkippedObjects, want) {
-				t.Errorf("SkippedObjects after completion: got %q, want %q", got.SkippedObjects, want)
-			}
-			wantErr(t, s.RecordSkippedObjects(ctx, "rq-missing", []string{"x"}), erasure.ErrNotFound)
-			if _, err := s.GetRequest(ctx, "rq-missing"); !errors.Is(err, erasure.ErrNotFound) {
-				t.Errorf("GetRequest after recording on a missing request: got %v, want %v", err, erasure.ErrNotFound)
-			}
-		})
-		t.Run("PendingRequests", func(t *testing.T) {
-			s, _ := newStores(t)
-			t0 := msTime(0)
-			want := map[string]erasure.Status{}
-			// More than a page of a small fake; some in each pending status.
-			for i := range 8 {
-				r := newRequest(fmt.Sprintf("rq-%d", i), fmt.Sprintf("c-%d", i))
-				r.PurgeAt = r.PurgeAt.Add(time.Duration(8-i) * time.Hour)
-				must(t, s.CreateRequest(ctx, r))
-				want[r.ID] = erasure.StatusAccepting
-				if i%3 > 0 {
-					must(t, s.MarkScheduled(ctx, r.ID))
-					want[r.ID] = erasure.StatusScheduled
-				}
-				if i%3 == 2 {
-					_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
-					must(t, err)
-					want[r.ID] = erasure.StatusPurging
-				}
-			}
-			// Completed: not pending.
-			done := newRequest("rq-done", "c-done")
-			must(t, s.CreateRequest(ctx, done))
-			_, err := s.StartPurge(ctx, done.ID, t0, t0.Add(time.Minute))
-			must(t, err)
-			_, err = s.CompletePurge(ctx, done.ID, t0)
-			must(t, err)
-
-			got := map[string]erasure.Status{}
-			err = s.PendingRequests(ctx, func(page []erasure.Request) error {
-				if len(page) == 0 {
-					t.Errorf("PendingRequests: got an empty page")
-				}
-				for _, r := range page {
-					if _, dup := got[r.ID]; dup {
-						t.Errorf("PendingRequests: got %s twice", r.ID)
-					}
-					got[r.ID] = r.Status
-					if r.ClientID == "" || r.PracticeID == "" || r.PurgeAt.IsZero() || r.RequestedAt.IsZero() {
-						t.Errorf("PendingRequests: got a partial request %+v", r)
-					}
-				}
-				return nil
-			})
-			must(t, err)
-			if !maps.Equal(got, want) {
-				t.Errorf("PendingRequests: got %v, want %v", got, want)
-			}
-			stop := errors.New("stop")
-			calls := 0
-			err = s.PendingRequests(ctx, func([]erasure.Request) error { calls++; return stop })
-			if !errors.Is(err, stop) || calls != 1 {
-				t.Errorf("PendingRequests with fn failing: got %v after %d calls, want %v after 1", err, calls, stop)
-			}
+		checkStops(t, "Documents", func(fn func() error) error {
+			return s.Documents(ctx, "pr-1", "c-1", func([]erasure.Document) error { return fn() })
 		})
 	})
+	t.Run("ChatRefs", func(t *testing.T) {
+		s, seed := newStores(t)
+		want := map[string]bool{}
+		for i := range 7 {
+			id := fmt.Sprintf("s-%d", i)
+			if i%2 == 0 {
+				seed.AddChat("pr-1", id, "c-1")
+			} else {
+				seed.AddChat("pr-1", id, "c-2", "c-1")
+			}
+			want[id] = true
+		}
+		seed.AddChat("pr-1", "s-other", "c-2")
+		seed.AddChat("pr-2", "s-elsewhere", "c-1")
 
-	t.Run("NotificationStore", func(t *testing.T) {
-		t.Run("PutNotification/Once", func(t *testing.T) {
-			s, _ := newStores(t)
-			t0 := msTime(0)
-			n := erasure.Notification{
-				PractitionerID: "p-a", PracticeID: "pr-1", ID: "rq-1-requested", Kind: erasure.NoticeDeletionRequested,
-				RequestID: "rq-1", ClientID: "c-1", ClientName: "Ada Lovelace",
-				CreatedAt: t0, PurgeAt: t0.Add(30 * 24 * time.Hour),
-				Counts: erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 3, ChatMessages: 4}, Message: "first",
+		got := map[string]erasure.ItemKey{}
+		err := s.ChatRefs(ctx, "pr-1", "c-1", "", func(page []erasure.ChatRef) error {
+			if len(page) == 0 {
+				t.Errorf("ChatRefs: got an empty page")
 			}
-			must(t, s.PutNotification(ctx, n))
-			// A retry writes the same notification again, made at
-			// another time.
-			again := n
-			again.CreatedAt, again.Message = t0.Add(time.Minute), "again"
-			must(t, s.PutNotification(ctx, again))
-			got := notifications(t, s, "pr-1", "p-a")
-			if len(got) != 1 {
-				t.Fatalf("notifications: got %d, want 1: %+v", len(got), got)
+			for _, r := range page {
+				if _, dup := got[r.SessionID]; dup {
+					t.Errorf("ChatRefs: got %s twice", r.SessionID)
+				}
+				if r.Key == (erasure.ItemKey{}) {
+					t.Errorf("ChatRefs: %s has no key", r.SessionID)
+				}
+				got[r.SessionID] = r.Key
 			}
-			if !sameNotification(got[0], n) {
-				t.Errorf("got %+v, want %+v", got[0], n)
+			return nil
+		})
+		must(t, err)
+		if g, w := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(g, w) {
+			t.Errorf("ChatRefs sessions: got %v, want %v", g, w)
+		}
+		checkStops(t, "ChatRefs", func(fn func() error) error {
+			return s.ChatRefs(ctx, "pr-1", "c-1", "", func([]erasure.ChatRef) error { return fn() })
+		})
+		// The keys are the references themselves: deleting them
+		// unlinks the client and leaves the sessions.
+		must(t, s.DeleteItems(ctx, slices.Collect(maps.Values(got))))
+		err = s.ChatRefs(ctx, "pr-1", "c-1", "", func(page []erasure.ChatRef) error {
+			t.Errorf("ChatRefs after deleting the references: got %+v, want none", page)
+			return nil
+		})
+		must(t, err)
+		if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || len(got) != 1 {
+			t.Errorf("ChatSessions after deleting a reference: got %v, %v, want the session", got, err)
+		}
+	})
+	t.Run("ChatSessions", func(t *testing.T) {
+		s, seed := newStores(t)
+		direct := seed.AddChat("pr-1", "s-direct", "c-1")
+		group := seed.AddChat("pr-1", "s-group", "c-1", "c-2")
+		seed.AddChat("pr-2", "s-elsewhere", "c-1")
+		got, err := s.ChatSessions(ctx, "pr-1", []string{"s-group", "s-missing", "s-direct", "s-elsewhere", "s-direct"})
+		must(t, err)
+		want := map[string]struct {
+			key     erasure.ItemKey
+			clients []string
+		}{"s-direct": {direct, []string{"c-1"}}, "s-group": {group, []string{"c-1", "c-2"}}}
+		if len(got) != len(want) {
+			t.Errorf("ChatSessions: got %d sessions %v, want %d (a missing id, and another practice's session, are left out)", len(got), slices.Sorted(maps.Keys(got)), len(want))
+		}
+		for id, w := range want {
+			g, ok := got[id]
+			if !ok || g.ID != id || g.Key != w.key || !sameSet(g.ClientIDs, w.clients) {
+				t.Errorf("ChatSessions[%s]: got %+v (present %v), want Key %+v, ClientIDs %v", id, g, ok, w.key, w.clients)
 			}
-			// The same id for another practitioner is another notification.
-			other := n
-			other.PractitionerID = "p-b"
-			must(t, s.PutNotification(ctx, other))
-			if got := notifications(t, s, "pr-1", "p-b"); len(got) != 1 || !sameNotification(got[0], other) {
-				t.Errorf("another practitioner: got %+v, want [%+v]", got, other)
+		}
+		none, err := s.ChatSessions(ctx, "pr-1", nil)
+		if err != nil || len(none) != 0 {
+			t.Errorf("ChatSessions of no ids: got %v, %v, want none", none, err)
+		}
+	})
+	t.Run("ChatSessionsMany", func(t *testing.T) {
+		// More than one BatchGetItem's 100 keys.
+		s, seed := newStores(t)
+		var ids []string
+		for i := range 130 {
+			id := fmt.Sprintf("s-%03d", i)
+			ids = append(ids, id)
+			if i%13 != 0 {
+				seed.AddChat("pr-1", id, "c-1")
 			}
-			if got := notifications(t, s, "pr-1", "p-a"); len(got) != 1 {
-				t.Errorf("first practitioner after another's: got %d, want 1", len(got))
+		}
+		got, err := s.ChatSessions(ctx, "pr-1", ids)
+		must(t, err)
+		for i, id := range ids {
+			if _, ok := got[id]; ok != (i%13 != 0) {
+				t.Errorf("ChatSessions[%s]: present %v, want %v", id, ok, i%13 != 0)
 			}
+		}
+		if len(got) != 120 {
+			t.Errorf("ChatSessions of 130 ids, 10 missing: got %d, want 120", len(got))
+		}
+	})
+	t.Run("ChatMessages", func(t *testing.T) {
+		// A direct session goes whole, so the reader returns every
+		// message of the session, whoever wrote it.
+		s, seed := newStores(t)
+		seed.AddChat("pr-1", "s-group", "c-1", "c-2")
+		seed.AddChat("pr-1", "s-other", "c-2")
+		want := map[erasure.ItemKey]erasure.Author{}
+		authors := []erasure.Author{client("c-1"), practitioner, client("c-2")}
+		for i := range 8 {
+			a := authors[i%len(authors)]
+			want[seed.AddMessage("pr-1", "s-group", fmt.Sprintf("m%d", i), a)] = a
+		}
+		seed.AddMessage("pr-1", "s-other", "m0", client("c-2"))
+
+		got := map[erasure.ItemKey]erasure.Author{}
+		err := s.ChatMessages(ctx, "pr-1", "s-group", func(page []erasure.ChatMessage) error {
+			for _, m := range collectPage(t, page, got, func(m erasure.ChatMessage) erasure.ItemKey { return m.Key }) {
+				got[m.Key] = m.Author
+			}
+			return nil
+		})
+		must(t, err)
+		checkRead(t, "ChatMessages", got, want, want, authorDiff)
+		checkStops(t, "ChatMessages", func(fn func() error) error {
+			return s.ChatMessages(ctx, "pr-1", "s-group", func([]erasure.ChatMessage) error { return fn() })
 		})
 	})
+	t.Run("DeleteItems", func(t *testing.T) {
+		s, seed := newStores(t)
+		var journal []erasure.ItemKey
+		for i := range 30 {
+			journal = append(journal, seed.AddJournal("pr-1", "c-1", fmt.Sprintf("j%02d", i), client("c-1")))
+		}
+		kept := seed.AddJournal("pr-1", "c-1", "kept", client("c-1"))
+		doc := seed.AddDocument("pr-1", "c-1", "d0", client("c-1"), "practices/pr-1/clients/c-1/uploads/d0.pdf")
+		session := seed.AddChat("pr-1", "s-1", "c-1")
+		msg := seed.AddMessage("pr-1", "s-1", "m0", client("c-1"))
 
-	t.Run("Content", func(t *testing.T) {
-		client := func(id string) erasure.Author { return erasure.Author{Role: erasure.RoleClient, ID: id} }
-		practitioner := erasure.Author{Role: erasure.RolePractitioner, ID: "p-a"}
+		// More than one batch of a real store, with missing keys among them.
+		keys := slices.Clone(journal)
+		keys = append(keys, erasure.ItemKey{PK: kept.PK, SK: "JOURNAL#missing"}, erasure.ItemKey{PK: "missing", SK: "missing"})
+		keys = append(keys, doc, msg)
+		must(t, s.DeleteItems(ctx, keys))
 
-		t.Run("JournalEntries", func(t *testing.T) {
-			s, seed := newStores(t)
-			mine, under := map[erasure.ItemKey]erasure.Author{}, map[erasure.ItemKey]erasure.Author{}
-			for i := range 7 {
-				k := seed.AddJournal("pr-1", "c-1", fmt.Sprintf("j%d", i), client("c-1"))
-				mine[k], under[k] = client("c-1"), client("c-1")
+		var left []erasure.ItemKey
+		must(t, s.JournalEntries(ctx, "pr-1", "c-1", func(page []erasure.JournalEntry) error {
+			for _, e := range page {
+				left = append(left, e.Key)
 			}
-			k := seed.AddJournal("pr-1", "c-1", "jp", practitioner)
-			under[k] = practitioner
-			// Under the client but written by another client: not theirs.
-			k = seed.AddJournal("pr-1", "c-1", "jx", client("c-2"))
-			under[k] = client("c-2")
-			seed.AddJournal("pr-1", "c-2", "j0", client("c-2"))
-			seed.AddJournal("pr-2", "c-1", "j0", client("c-1"))
-			seed.AddOther(k.PK, "NOTE#n1")
+			return nil
+		}))
+		if !slices.Equal(left, []erasure.ItemKey{kept}) {
+			t.Errorf("JournalEntries after DeleteItems: got %+v, want [%+v]", left, kept)
+		}
+		must(t, s.Documents(ctx, "pr-1", "c-1", func(page []erasure.Document) error {
+			t.Errorf("Documents after DeleteItems: got %+v, want none", page)
+			return nil
+		}))
+		must(t, s.ChatMessages(ctx, "pr-1", "s-1", func(page []erasure.ChatMessage) error {
+			t.Errorf("ChatMessages after DeleteItems: got %+v, want none", page)
+			return nil
+		}))
+		if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || got["s-1"].Key != session {
+			t.Errorf("ChatSessions after deleting its message: got %+v, %v, want the session", got, err)
+		}
 
-			got := map[erasure.ItemKey]erasure.Author{}
-			err := s.JournalEntries(ctx, "pr-1", "c-1", func(page []erasure.JournalEntry) error {
-				for _, e := range collectPage(t, page, got, func(e erasure.JournalEntry) erasure.ItemKey { return e.Key }) {
-					got[e.Key] = e.Author
-				}
-				return nil
-			})
-			must(t, err)
-			checkRead(t, "JournalEntries", got, mine, under, authorDiff)
-			checkStops(t, "JournalEntries", func(fn func() error) error {
-				return s.JournalEntries(ctx, "pr-1", "c-1", func([]erasure.JournalEntry) error { return fn() })
-			})
-		})
-		t.Run("Documents", func(t *testing.T) {
-			s, seed := newStores(t)
-			type doc struct {
-				Author  erasure.Author
-				Objects []string
-			}
-			mine, under := map[erasure.ItemKey]doc{}, map[erasure.ItemKey]doc{}
-			for i := range 7 {
-				var objects []string
-				for j := range i % 3 {
-					objects = append(objects, fmt.Sprintf("practices/pr-1/clients/c-1/uploads/d%d-%d.pdf", i, j))
-				}
-				d := doc{client("c-1"), objects}
-				k := seed.AddDocument("pr-1", "c-1", fmt.Sprintf("d%d", i), d.Author, d.Objects...)
-				mine[k], under[k] = d, d
-			}
-			shared := doc{practitioner, []string{"practices/pr-1/clients/c-1/shared/plan.pdf"}}
-			k := seed.AddDocument("pr-1", "c-1", "shared", shared.Author, shared.Objects...)
-			under[k] = shared
-			seed.AddDocument("pr-1", "c-2", "d0", client("c-2"), "practices/pr-1/clients/c-2/uploads/d0.pdf")
-			seed.AddOther(k.PK, "INVOICE#i1")
-
-			got := map[erasure.ItemKey]doc{}
-			err := s.Documents(ctx, "pr-1", "c-1", func(page []erasure.Document) error {
-				for _, d := range collectPage(t, page, got, func(d erasure.Document) erasure.ItemKey { return d.Key }) {
-					got[d.Key] = doc{d.Author, d.ObjectKeys}
-				}
-				return nil
-			})
-			must(t, err)
-			checkRead(t, "Documents", got, mine, under, func(g, w doc) string {
-				if d := authorDiff(g.Author, w.Author); d != "" {
-					return d
-				}
-				if !slices.Equal(g.Objects, w.Objects) {
-					return fmt.Sprintf("ObjectKeys: got %q, want %q", g.Objects, w.Objects)
-				}
-				return ""
-			})
-			checkStops(t, "Documents", func(fn func() error) error {
-				return s.Documents(ctx, "pr-1", "c-1", func([]erasure.Document) error { return fn() })
-			})
-		})
-		t.Run("ChatRefs", func(t *testing.T) {
-			s, seed := newStores(t)
-			want := map[string]bool{}
-			for i := range 7 {
-				id := fmt.Sprintf("s-%d", i)
-				if i%2 == 0 {
-					seed.AddChat("pr-1", id, "c-1")
-				} else {
-					seed.AddChat("pr-1", id, "c-2", "c-1")
-				}
-				want[id] = true
-			}
-			seed.AddChat("pr-1", "s-other", "c-2")
-			seed.AddChat("pr-2", "s-elsewhere", "c-1")
-
-			got := map[string]erasure.ItemKey{}
-			err := s.ChatRefs(ctx, "pr-1", "c-1", "", func(page []erasure.ChatRef) error {
-				if len(page) == 0 {
-					t.Errorf("ChatRefs: got an empty page")
-				}
-				for _, r := range page {
-					if _, dup := got[r.SessionID]; dup {
-						t.Errorf("ChatRefs: got %s twice", r.SessionID)
-					}
-					if r.Key == (erasure.ItemKey{}) {
-						t.Errorf("ChatRefs: %s has no key", r.SessionID)
-					}
-					got[r.SessionID] = r.Key
-				}
-				return nil
-			})
-			must(t, err)
-			if g, w := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(g, w) {
-				t.Errorf("ChatRefs sessions: got %v, want %v", g, w)
-			}
-			checkStops(t, "ChatRefs", func(fn func() error) error {
-				return s.ChatRefs(ctx, "pr-1", "c-1", "", func([]erasure.ChatRef) error { return fn() })
-			})
-			// The keys are the references themselves: deleting them
-			// unlinks the client and leaves the sessions.
-			must(t, s.DeleteItems(ctx, slices.Collect(maps.Values(got))))
-			err = s.ChatRefs(ctx, "pr-1", "c-1", "", func(page []erasure.ChatRef) error {
-				t.Errorf("ChatRefs after deleting the references: got %+v, want none", page)
-				return nil
-			})
-			must(t, err)
-			if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || len(got) != 1 {
-				t.Errorf("ChatSessions after deleting a reference: got %v, %v, want the session", got, err)
-			}
-		})
-		t.Run("ChatSessions", func(t *testing.T) {
-			s, seed := newStores(t)
-			direct := seed.AddChat("pr-1", "s-direct", "c-1")
-			group := seed.AddChat("pr-1", "s-group", "c-1", "c-2")
-			seed.AddChat("pr-2", "s-elsewhere", "c-1")
-			got, err := s.ChatSessions(ctx, "pr-1", []string{"s-group", "s-missing", "s-direct", "s-elsewhere", "s-direct"})
-			must(t, err)
-			want := map[string]struct {
-				key     erasure.ItemKey
-				clients []string
-			}{"s-direct": {direct, []string{"c-1"}}, "s-group": {group, []string{"c-1", "c-2"}}}
-			if len(got) != len(want) {
-				t.Errorf("ChatSessions: got %d sessions %v, want %d (a missing id, and another practice's session, are left out)", len(got), slices.Sorted(maps.Keys(got)), len(want))
-			}
-			for id, w := range want {
-				g, ok := got[id]
-				if !ok || g.ID != id || g.Key != w.key || !sameSet(g.ClientIDs, w.clients) {
-					t.Errorf("ChatSessions[%s]: got %+v (present %v), want Key %+v, ClientIDs %v", id, g, ok, w.key, w.clients)
-				}
-			}
-			none, err := s.ChatSessions(ctx, "pr-1", nil)
-			if err != nil || len(none) != 0 {
-				t.Errorf("ChatSessions of no ids: got %v, %v, want none", none, err)
-			}
-		})
-		t.Run("ChatSessionsMany", func(t *testing.T) {
-			// More than one BatchGetItem's 100 keys.
-			s, seed := newStores(t)
-			var ids []string
-			for i := range 130 {
-				id := fmt.Sprintf("s-%03d", i)
-				ids = append(ids, id)
-				if i%13 != 0 {
-					seed.AddChat("pr-1", id, "c-1")
-				}
-			}
-			got, err := s.ChatSessions(ctx, "pr-1", ids)
-			must(t, err)
-			for i, id := range ids {
-				if _, ok := got[id]; ok != (i%13 != 0) {
-					t.Errorf("ChatSessions[%s]: present %v, want %v", id, ok, i%13 != 0)
-				}
-			}
-			if len(got) != 120 {
-				t.Errorf("ChatSessions of 130 ids, 10 missing: got %d, want 120", len(got))
-			}
-		})
-		t.Run("ChatMessages", func(t *testing.T) {
-			// A direct session goes whole, so the reader returns every
-			// message of the session, whoever wrote it.
-			s, seed := newStores(t)
-			seed.AddChat("pr-1", "s-group", "c-1", "c-2")
-			seed.AddChat("pr-1", "s-other", "c-2")
-			want := map[erasure.ItemKey]erasure.Author{}
-			authors := []erasure.Author{client("c-1"), practitioner, client("c-2")}
-			for i := range 8 {
-				a := authors[i%len(authors)]
-				want[seed.AddMessage("pr-1", "s-group", fmt.Sprintf("m%d", i), a)] = a
-			}
-			seed.AddMessage("pr-1", "s-other", "m0", client("c-2"))
-
-			got := map[erasure.ItemKey]erasure.Author{}
-			err := s.ChatMessages(ctx, "pr-1", "s-group", func(page []erasure.ChatMessage) error {
-				for _, m := range collectPage(t, page, got, func(m erasure.ChatMessage) erasure.ItemKey { return m.Key }) {
-					got[m.Key] = m.Author
-				}
-				return nil
-			})
-			must(t, err)
-			checkRead(t, "ChatMessages", got, want, want, authorDiff)
-			checkStops(t, "ChatMessages", func(fn func() error) error {
-				return s.ChatMessages(ctx, "pr-1", "s-group", func([]erasure.ChatMessage) error { return fn() })
-			})
-		})
-		t.Run("DeleteItems", func(t *testing.T) {
-			s, seed := newStores(t)
-			var journal []erasure.ItemKey
-			for i := range 30 {
-				journal = append(journal, seed.AddJournal("pr-1", "c-1", fmt.Sprintf("j%02d", i), client("c-1")))
-			}
-			kept := seed.AddJournal("pr-1", "c-1", "kept", client("c-1"))
-			doc := seed.AddDocument("pr-1", "c-1", "d0", client("c-1"), "practices/pr-1/clients/c-1/uploads/d0.pdf")
-			session := seed.AddChat("pr-1", "s-1", "c-1")
-			msg := seed.AddMessage("pr-1", "s-1", "m0", client("c-1"))
-
-			// More than one batch of a real store, with missing keys among them.
-			keys := slices.Clone(journal)
-			keys = append(keys, erasure.ItemKey{PK: kept.PK, SK: "JOURNAL#missing"}, erasure.ItemKey{PK: "missing", SK: "missing"})
-			keys = append(keys, doc, msg)
-			must(t, s.DeleteItems(ctx, keys))
-
-			var left []erasure.ItemKey
-			must(t, s.JournalEntries(ctx, "pr-1", "c-1", func(page []erasure.JournalEntry) error {
-				for _, e := range page {
-					left = append(left, e.Key)
-				}
-				return nil
-			}))
-			if !slices.Equal(left, []erasure.ItemKey{kept}) {
-				t.Errorf("JournalEntries after DeleteItems: got %+v, want [%+v]", left, kept)
-			}
-			must(t, s.Documents(ctx, "pr-1", "c-1", func(page []erasure.Document) error {
-				t.Errorf("Documents after DeleteItems: got %+v, want none", page)
-				return nil
-			}))
-			must(t, s.ChatMessages(ctx, "pr-1", "s-1", func(page []erasure.ChatMessage) error {
-				t.Errorf("ChatMessages after DeleteItems: got %+v, want none", page)
-				return nil
-			}))
-			if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || got["s-1"].Key != session {
-				t.Errorf("ChatSessions after deleting its message: got %+v, %v, want the session", got, err)
-			}
-
-			// Again: every key is missing now, which is no error.
-			must(t, s.DeleteItems(ctx, keys))
-			must(t, s.DeleteItems(ctx, nil))
-			must(t, s.DeleteItems(ctx, []erasure.ItemKey{session}))
-			if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || len(got) != 0 {
-				t.Errorf("ChatSessions after deleting the session: got %+v, %v, want none", got, err)
-			}
-		})
+		// Again: every key is missing now, which is no error.
+		must(t, s.DeleteItems(ctx, keys))
+		must(t, s.DeleteItems(ctx, nil))
+		must(t, s.DeleteItems(ctx, []erasure.ItemKey{session}))
+		if got, err := s.ChatSessions(ctx, "pr-1", []string{"s-1"}); err != nil || len(got) != 0 {
+			t.Errorf("ChatSessions after deleting the session: got %+v, %v, want none", got, err)
+		}
 	})
 }
 
