@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Event is what an export's schedule sends ({"exportId":"..."}, see
@@ -39,7 +39,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		h.log.ErrorContext(ctx, "malformed export event", "err", err)
 		return Result{}, nil
 	}
-	if !erasure.ValidID(ev.ExportID) {
+	if !identity.ValidID(ev.ExportID) {
 		h.log.ErrorContext(ctx, "export event names no valid export")
 		return Result{}, nil
 	}

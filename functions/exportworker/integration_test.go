@@ -19,6 +19,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
@@ -57,7 +58,7 @@ func setup(t *testing.T) *env {
 func (e *env) scheduled(t *testing.T, p emulatortest.Practice, clientID string) (export.Export, json.RawMessage) {
 	t.Helper()
 	ctx := context.Background()
-	a, err := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	a, err := identity.NewActor(p.OwnerID, identity.RolePractitioner, p.ID, "", identity.TeamOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestExportWorker_Emulator(t *testing.T) {
 	if err != nil || res.ExportID != ex.ID || res.Status != export.StatusReady || res.Counts == nil || *res.Counts != file.Counts {
 		t.Fatalf("worker: got %+v, %v; want ready with %+v", res, err, file.Counts)
 	}
-	a, _ := erasure.NewActor(p.MemberID, erasure.RolePractitioner, p.ID, "", erasure.TeamMember)
+	a, _ := identity.NewActor(p.MemberID, identity.RolePractitioner, p.ID, "", identity.TeamMember)
 	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
 	if err != nil || v.Status != export.StatusReady || v.DownloadURL == "" {
 		t.Fatalf("get: got %+v, %v; want ready with a URL", v, err)
@@ -133,7 +134,7 @@ func TestExportWorker_ForeignPointers(t *testing.T) {
 	if err != nil || res.Status != export.StatusReady || res.Counts == nil || *res.Counts != file.Counts {
 		t.Fatalf("worker: got %+v, %v; want ready with %+v", res, err, file.Counts)
 	}
-	a, _ := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	a, _ := identity.NewActor(p.OwnerID, identity.RolePractitioner, p.ID, "", identity.TeamOwner)
 	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
 	if err != nil || v.DownloadURL == "" {
 		t.Fatalf("get: got %+v, %v; want ready with a URL", v, err)
@@ -181,7 +182,7 @@ func TestExportWorker_Interrupted(t *testing.T) {
 	if err != nil || res.Status != export.StatusReady {
 		t.Fatalf("retry: got %+v, %v", res, err)
 	}
-	a, _ := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	a, _ := identity.NewActor(p.OwnerID, identity.RolePractitioner, p.ID, "", identity.TeamOwner)
 	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
 	if err != nil || v.Attempts != 2 {
 		t.Fatalf("get: got %+v, %v; want ready after 2 attempts", v, err)

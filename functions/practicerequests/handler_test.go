@@ -16,6 +16,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 var (
@@ -156,11 +157,11 @@ func TestHandler_List(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrForbidden/Client", request("/v1/deletion-requests", client, nil), 403, erasure.EForbidden},
-		{"ErrUnauthorized", request("/v1/deletion-requests", nil, nil), 401, erasure.EUnauthorized},
-		{"ErrInvalid/Status", request("/v1/deletion-requests", owner, map[string]string{"status": "gone"}), 400, erasure.EInvalid},
-		{"ErrInvalid/Limit", request("/v1/deletion-requests", owner, map[string]string{"limit": "-1"}), 400, erasure.EInvalid},
-		{"ErrInvalid/Token", request("/v1/deletion-requests", owner, map[string]string{"nextToken": "x"}), 400, erasure.EInvalid},
+		{"ErrForbidden/Client", request("/v1/deletion-requests", client, nil), 403, identity.EForbidden},
+		{"ErrUnauthorized", request("/v1/deletion-requests", nil, nil), 401, identity.EUnauthorized},
+		{"ErrInvalid/Status", request("/v1/deletion-requests", owner, map[string]string{"status": "gone"}), 400, identity.EInvalid},
+		{"ErrInvalid/Limit", request("/v1/deletion-requests", owner, map[string]string{"limit": "-1"}), 400, identity.EInvalid},
+		{"ErrInvalid/Token", request("/v1/deletion-requests", owner, map[string]string{"nextToken": "x"}), 400, identity.EInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := call(t, h, tc.req)
@@ -198,11 +199,11 @@ func TestHandler_Get(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrNotFound/AnotherPractice", request("/v1/deletion-requests/rq-3", owner, nil), 404, erasure.ENotFound},
-		{"ErrNotFound/OtherSide", request("/v1/deletion-requests/rq-0", other, nil), 404, erasure.ENotFound},
-		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404", owner, nil), 404, erasure.ENotFound},
-		{"ErrNotFound/BadID", request("/v1/deletion-requests/a#b", owner, nil), 404, erasure.ENotFound},
-		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, erasure.EForbidden},
+		{"ErrNotFound/AnotherPractice", request("/v1/deletion-requests/rq-3", owner, nil), 404, identity.ENotFound},
+		{"ErrNotFound/OtherSide", request("/v1/deletion-requests/rq-0", other, nil), 404, identity.ENotFound},
+		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404", owner, nil), 404, identity.ENotFound},
+		{"ErrNotFound/BadID", request("/v1/deletion-requests/a#b", owner, nil), 404, identity.ENotFound},
+		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := call(t, h, tc.req)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
@@ -74,7 +75,7 @@ func TestPurge_NeverBeforeTheDate(t *testing.T) {
 			t.Errorf("schedule after the early delivery: got %v, want it kept", err)
 		}
 		// The client can still change their mind.
-		actor, _ := erasure.NewActor("cl-eve-sub", erasure.RoleClient, e.practice.ID, "cl-eve", "")
+		actor, _ := identity.NewActor("cl-eve-sub", identity.RoleClient, e.practice.ID, "cl-eve", "")
 		if got, err := e.accept.CancelDeletion(ctx, actor); err != nil || got.Status != erasure.StatusCancelled {
 			t.Fatalf("cancel after the early delivery: got %+v %v, want cancelled", got, err)
 		}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 )
 
@@ -66,7 +66,7 @@ func TestEvents(t *testing.T) {
 					t.Errorf("sweep event: got %s, want the Input of the sweep schedule in template.yaml", sent)
 				}
 			case !ev.Sweep && ev.RequestID != "":
-				if !erasure.ValidID(ev.RequestID) {
+				if !identity.ValidID(ev.RequestID) {
 					t.Errorf("requestId: got %q, want a valid id", ev.RequestID)
 				}
 				// What purgeschedule gives the one-shot schedule as Input.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // t0 is when the request is made; the purge is due 30 days later.
@@ -23,7 +24,7 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // requestID is the id of the seeded request: the one events/purge-scheduled.json names.
 const requestID = "0123456789abcdef0123456789abcdef"
 
-var clientActor = erasure.Actor{Subject: "cl-ava-sub", Role: erasure.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
+var clientActor = identity.Actor{Subject: "cl-ava-sub", Role: identity.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
 
 // scope is what cl-ava's purge deletes.
 var scope = erasure.Counts{JournalEntries: 2, Documents: 1, ChatSessions: 1, ChatMessages: 2}
@@ -73,8 +74,8 @@ func newFixture(t *testing.T) *fixture {
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
 	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}, PortalUserID: "cl-ava-sub"})
-	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
-	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+	client := erasure.Author{Role: identity.RoleClient, ID: "cl-ava"}
+	prac := erasure.Author{Role: identity.RolePractitioner, ID: "pr-member"}
 	m.AddJournal("prac-demo", "cl-ava", "j1", client)
 	m.AddJournal("prac-demo", "cl-ava", "j2", client)
 	f.keep = append(f.keep, m.AddJournal("prac-demo", "cl-ava", "j3", prac))
@@ -91,7 +92,7 @@ func newFixture(t *testing.T) *fixture {
 	opts := erasure.Options{Now: f.clock.Now, NewID: func() string { return requestID }, Log: log}
 	sched := erasuretest.NewScheduler()
 	ctx := context.Background()
-	owner := erasure.Actor{Subject: "pr-owner", Role: erasure.RolePractitioner, PracticeID: "prac-demo", TeamRole: erasure.TeamOwner}
+	owner := identity.Actor{Subject: "pr-owner", Role: identity.RolePractitioner, PracticeID: "prac-demo", TeamRole: identity.TeamOwner}
 	if _, err := erasure.NewSettings(m, m, opts).PutSetting(ctx, owner, true); err != nil {
 		t.Fatalf("PutSetting: got error %v, want nil", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 )
 
@@ -73,15 +74,15 @@ func (a *acceptSide) svc() *erasure.ClientRequests {
 	return erasure.NewClientRequests(a.store, a.store, a.store, a.store, a.store, a.Scheduler, a.Mailer, 0, erasure.Options{Now: a.Now, Log: a.Log})
 }
 
-func (a *acceptSide) RequestDeletion(ctx context.Context, actor erasure.Actor) (erasure.Request, bool, error) {
+func (a *acceptSide) RequestDeletion(ctx context.Context, actor identity.Actor) (erasure.Request, bool, error) {
 	return a.svc().RequestDeletion(ctx, actor)
 }
 
-func (a *acceptSide) CancelDeletion(ctx context.Context, actor erasure.Actor) (erasure.Request, error) {
+func (a *acceptSide) CancelDeletion(ctx context.Context, actor identity.Actor) (erasure.Request, error) {
 	return a.svc().CancelDeletion(ctx, actor)
 }
 
-func (a *acceptSide) Portal(ctx context.Context, actor erasure.Actor) (erasure.PortalView, error) {
+func (a *acceptSide) Portal(ctx context.Context, actor identity.Actor) (erasure.PortalView, error) {
 	return a.svc().Portal(ctx, actor)
 }
 
@@ -97,7 +98,7 @@ func (e *env) request(t *testing.T, clientID string) (erasure.Request, json.RawM
 	if err := e.store.PutSetting(ctx, erasure.Setting{PracticeID: e.practice.ID, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	actor, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, e.practice.ID, clientID, "")
+	actor, err := identity.NewActor(clientID+"-sub", identity.RoleClient, e.practice.ID, clientID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,8 +199,8 @@ func TestPurge_DeletesExactlyTheClientsContent(t *testing.T) {
 	if want := done.CompletedAt.Add(30 * 24 * time.Hour).Format(time.RFC3339Nano); clear == nil || clear.Value != want {
 		t.Errorf("backupsClearAt: got %v, want %s", clear, want)
 	}
-	actor, _ := erasure.NewActor("cl-ava-sub", erasure.RoleClient, e.practice.ID, "cl-ava", "")
-	if _, err := e.accept.Portal(ctx, actor); erasure.ErrorCode(err) != erasure.EAccountClosed {
+	actor, _ := identity.NewActor("cl-ava-sub", identity.RoleClient, e.practice.ID, "cl-ava", "")
+	if _, err := e.accept.Portal(ctx, actor); identity.ErrorCode(err) != identity.EAccountClosed {
 		t.Fatalf("portal after the purge: got %v, want account_closed", err)
 	}
 	for _, who := range []string{e.practice.OwnerID, e.practice.MemberID} {

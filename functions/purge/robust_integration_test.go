@@ -23,6 +23,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
@@ -37,8 +38,8 @@ func grow(t *testing.T, e *env, f *emulatortest.ClientFile, n int) {
 	id := f.ClientID
 	pk := dynamostore.ClientPK(e.practice.ID, id)
 	at := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
-	client := erasure.Author{Role: erasure.RoleClient, ID: id}
-	member := erasure.Author{Role: erasure.RolePractitioner, ID: e.practice.MemberID}
+	client := erasure.Author{Role: identity.RoleClient, ID: id}
+	member := erasure.Author{Role: identity.RolePractitioner, ID: e.practice.MemberID}
 	put := func(pk, sk, typ string, a erasure.Author, objects ...string) erasure.ItemKey {
 		t.Helper()
 		r := dynamostore.Record{PK: pk, SK: sk, Type: typ, AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: at,

@@ -26,6 +26,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
 )
@@ -98,7 +99,7 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practiceID, Enabled: true}); err != nil {
 		return Result{}, err
 	}
-	actor, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, practiceID, clientID, "")
+	actor, err := identity.NewActor(clientID+"-sub", identity.RoleClient, practiceID, clientID, "")
 	if err != nil {
 		return Result{}, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // DefaultPurgeDelay is the 30 days the product promises.
@@ -22,7 +24,7 @@ type PortalView struct {
 
 // Portal tells a client whether they may delete their account and what
 // became of a request they made.
-func (s *ClientRequests) Portal(ctx context.Context, a Actor) (PortalView, error) {
+func (s *ClientRequests) Portal(ctx context.Context, a identity.Actor) (PortalView, error) {
 	if _, err := s.openClient(ctx, a); err != nil {
 		return PortalView{}, err
 	}
@@ -33,7 +35,7 @@ func (s *ClientRequests) Portal(ctx context.Context, a Actor) (PortalView, error
 	v := PortalView{Available: st.Enabled}
 	r, err := s.requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, identity.ErrNotFound):
 	case err != nil:
 		return PortalView{}, fmt.Errorf("active request: %w", err)
 	default:
@@ -46,13 +48,13 @@ func (s *ClientRequests) Portal(ctx context.Context, a Actor) (PortalView, error
 // their portal is open. A token is a client's only when its sub is the
 // profile's portalUserId: a token naming another client, or a client with
 // no profile, is refused before anything else of that client is read.
-func (s *ClientRequests) openClient(ctx context.Context, a Actor) (Client, error) {
-	if err := RequireClient(a); err != nil {
+func (s *ClientRequests) openClient(ctx context.Context, a identity.Actor) (Client, error) {
+	if err := identity.RequireClient(a); err != nil {
 		return Client{}, err
 	}
 	c, err := s.directory.GetClient(ctx, a.PracticeID, a.ClientID)
-	if errors.Is(err, ErrNotFound) || (err == nil && (c.PortalUserID == "" || c.PortalUserID != a.Subject)) {
-		return Client{}, Errorf(EForbidden, "no client profile matches this token")
+	if errors.Is(err, identity.ErrNotFound) || (err == nil && (c.PortalUserID == "" || c.PortalUserID != a.Subject)) {
+		return Client{}, identity.Errorf(identity.EForbidden, "no client profile matches this token")
 	}
 	if err != nil {
 		return Client{}, fmt.Errorf("get client: %w", err)
@@ -64,13 +66,13 @@ func (s *ClientRequests) openClient(ctx context.Context, a Actor) (Client, error
 }
 
 // portalOpen refuses a client whose portal a completed purge closed.
-func (s *ClientRequests) portalOpen(ctx context.Context, a Actor) error {
+func (s *ClientRequests) portalOpen(ctx context.Context, a identity.Actor) error {
 	closed, err := s.requests.PortalClosed(ctx, a.PracticeID, a.ClientID)
 	if err != nil {
 		return fmt.Errorf("portal access: %w", err)
 	}
 	if closed {
-		return Errorf(EAccountClosed, "this account was deleted at the client's request")
+		return identity.Errorf(identity.EAccountClosed, "this account was deleted at the client's request")
 	}
 	return nil
 }
@@ -82,7 +84,7 @@ func (s *ClientRequests) portalOpen(ctx context.Context, a Actor) error {
 // A returned request means the purge will happen: its schedule exists. When
 // the schedule cannot be made the request is rolled back and the caller gets
 // EUnavailable, so a retry starts afresh.
-func (s *ClientRequests) RequestDeletion(ctx context.Context, a Actor) (Request, bool, error) {
+func (s *ClientRequests) RequestDeletion(ctx context.Context, a identity.Actor) (Request, bool, error) {
 	client, err := s.openClient(ctx, a)
 	if err != nil {
 		return Request{}, false, err
@@ -92,7 +94,7 @@ func (s *ClientRequests) RequestDeletion(ctx context.Context, a Actor) (Request,
 		r, err := s.accept(ctx, existing, false, nil)
 		return r, false, err
 	}
-	if !errors.Is(err, ErrNotFound) {
+	if !errors.Is(err, identity.ErrNotFound) {
 		return Request{}, false, fmt.Errorf("active request: %w", err)
 	}
 
@@ -101,7 +103,7 @@ func (s *ClientRequests) RequestDeletion(ctx context.Context, a Actor) (Request,
 		return Request{}, false, fmt.Errorf("get setting: %w", err)
 	}
 	if !st.Enabled {
-		return Request{}, false, Errorf(EDeletionDisabled, "your practitioner has not enabled account deletion from the client portal; please contact them")
+		return Request{}, false, identity.Errorf(identity.EDeletionDisabled, "your practitioner has not enabled account deletion from the client portal; please contact them")
 	}
 	counts, err := Scope(ctx, s.content, a.PracticeID, a.ClientID)
 	if err != nil {
@@ -122,7 +124,7 @@ func (s *ClientRequests) RequestDeletion(ctx context.Context, a Actor) (Request,
 		ScheduleName: ScheduleName(id),
 	}
 	err = s.requests.CreateRequest(ctx, r)
-	if errors.Is(err, ErrConditionFailed) {
+	if errors.Is(err, identity.ErrConditionFailed) {
 		// Another call won the race (or the portal closed meanwhile):
 		// answer with what it made.
 		if err := s.portalOpen(ctx, a); err != nil {
@@ -130,7 +132,7 @@ func (s *ClientRequests) RequestDeletion(ctx context.Context, a Actor) (Request,
 		}
 		existing, err := s.requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
 		if err != nil {
-			return Request{}, false, Errorf(EConflict, "another request for this account is being made; try again")
+			return Request{}, false, identity.Errorf(identity.EConflict, "another request for this account is being made; try again")
 		}
 		r, err := s.accept(ctx, existing, false, nil)
 		return r, false, err
@@ -149,18 +151,18 @@ func (s *ClientRequests) RequestDeletion(ctx context.Context, a Actor) (Request,
 func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, client *Client) (Request, error) {
 	if r.Status == StatusAccepting {
 		err := s.scheduler.CreatePurgeSchedule(ctx, PurgeSchedule{Name: r.ScheduleName, At: r.PurgeAt, RequestID: r.ID})
-		if err != nil && !errors.Is(err, ErrAlreadyExists) {
+		if err != nil && !errors.Is(err, identity.ErrAlreadyExists) {
 			s.log().ErrorContext(ctx, "create purge schedule", "requestId", r.ID, "err", err)
 			if created {
 				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil {
 					s.log().ErrorContext(ctx, "roll back request", "requestId", r.ID, "err", err)
 				}
 			}
-			return Request{}, Errorf(EUnavailable, "your request could not be scheduled just now; nothing was changed, please try again")
+			return Request{}, identity.Errorf(identity.EUnavailable, "your request could not be scheduled just now; nothing was changed, please try again")
 		}
 		if err := s.requests.MarkScheduled(ctx, r.ID); err != nil {
 			s.log().ErrorContext(ctx, "mark scheduled", "requestId", r.ID, "err", err)
-			return Request{}, Errorf(EUnavailable, "your request could not be confirmed just now; please try again")
+			return Request{}, identity.Errorf(identity.EUnavailable, "your request could not be confirmed just now; please try again")
 		}
 		r.Status = StatusScheduled
 	}
@@ -177,20 +179,20 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 // CancelDeletion withdraws the client's pending request before its purge
 // starts: the request becomes cancelled, its schedule is deleted and the
 // practitioners are told. Once the purge has started it is too late.
-func (s *ClientRequests) CancelDeletion(ctx context.Context, a Actor) (Request, error) {
+func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (Request, error) {
 	if _, err := s.openClient(ctx, a); err != nil {
 		return Request{}, err
 	}
 	r, err := s.requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
-	if errors.Is(err, ErrNotFound) {
-		return Request{}, Errorf(ENotFound, "there is no pending deletion request to cancel")
+	if errors.Is(err, identity.ErrNotFound) {
+		return Request{}, identity.Errorf(identity.ENotFound, "there is no pending deletion request to cancel")
 	}
 	if err != nil {
 		return Request{}, fmt.Errorf("active request: %w", err)
 	}
 	now := s.now()
 	if err := s.requests.CancelRequest(ctx, r, now); err != nil {
-		if !errors.Is(err, ErrConditionFailed) {
+		if !errors.Is(err, identity.ErrConditionFailed) {
 			return Request{}, fmt.Errorf("cancel request: %w", err)
 		}
 		cur, gerr := s.requests.GetRequest(ctx, r.ID)
@@ -199,14 +201,14 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a Actor) (Request, 
 		}
 		switch cur.Status {
 		case StatusCompleted:
-			return Request{}, Errorf(EAlreadyCompleted, "the deletion was completed; it cannot be cancelled")
+			return Request{}, identity.Errorf(identity.EAlreadyCompleted, "the deletion was completed; it cannot be cancelled")
 		case StatusCancelled:
 			// Cancelled by a concurrent or earlier call: confirm to the
 			// client if that call could not.
 			s.confirmCancelled(ctx, cur)
 			return cur, nil
 		}
-		return Request{}, Errorf(EAlreadyPurging, "the deletion has started; it can no longer be cancelled")
+		return Request{}, identity.Errorf(identity.EAlreadyPurging, "the deletion has started; it can no longer be cancelled")
 	}
 	r.Status, r.CancelledAt = StatusCancelled, &now
 	// The schedule would find the request cancelled and do nothing; delete

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Page sizes of the lists (notifications, the practice's requests).
@@ -20,7 +22,7 @@ func PageSize(limit int) (int, error) {
 		return DefaultPageSize, nil
 	}
 	if limit < 1 || limit > MaxPageSize {
-		return 0, Errorf(EInvalid, "limit must be from 1 to %d", MaxPageSize)
+		return 0, identity.Errorf(identity.EInvalid, "limit must be from 1 to %d", MaxPageSize)
 	}
 	return limit, nil
 }
@@ -29,7 +31,7 @@ func PageSize(limit int) (int, error) {
 // size, the caller's membership in the practice's records, then read; a
 // page token the store did not give is the caller's mistake, and any other
 // failure of the read is wrapped as what failed.
-func memberPage[T any](ctx context.Context, roster Roster, a Actor, limit int, what string, read func(limit int) ([]T, string, error)) ([]T, string, error) {
+func memberPage[T any](ctx context.Context, roster Roster, a identity.Actor, limit int, what string, read func(limit int) ([]T, string, error)) ([]T, string, error) {
 	limit, err := PageSize(limit)
 	if err != nil {
 		return nil, "", err
@@ -38,8 +40,8 @@ func memberPage[T any](ctx context.Context, roster Roster, a Actor, limit int, w
 		return nil, "", err
 	}
 	items, next, err := read(limit)
-	if errors.Is(err, ErrBadToken) {
-		return nil, "", Errorf(EInvalid, "nextToken is not a token this API gave")
+	if errors.Is(err, identity.ErrBadToken) {
+		return nil, "", identity.Errorf(identity.EInvalid, "nextToken is not a token this API gave")
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", what, err)
@@ -49,8 +51,8 @@ func memberPage[T any](ctx context.Context, roster Roster, a Actor, limit int, w
 
 // ListNotifications lists the calling practitioner's own notifications, newest
 // first, a page at a time.
-func (s *Notifications) ListNotifications(ctx context.Context, a Actor, limit int, token string) ([]Notification, string, error) {
-	if err := RequirePractitioner(a); err != nil {
+func (s *Notifications) ListNotifications(ctx context.Context, a identity.Actor, limit int, token string) ([]Notification, string, error) {
+	if err := identity.RequirePractitioner(a); err != nil {
 		return nil, "", err
 	}
 	return memberPage(ctx, s.roster, a, limit, "list notifications", func(limit int) ([]Notification, string, error) {
@@ -60,19 +62,19 @@ func (s *Notifications) ListNotifications(ctx context.Context, a Actor, limit in
 
 // MarkNotificationRead marks one of the calling practitioner's own
 // notifications read; another practitioner's is not found.
-func (s *Notifications) MarkNotificationRead(ctx context.Context, a Actor, id string) (Notification, error) {
-	if err := RequirePractitioner(a); err != nil {
+func (s *Notifications) MarkNotificationRead(ctx context.Context, a identity.Actor, id string) (Notification, error) {
+	if err := identity.RequirePractitioner(a); err != nil {
 		return Notification{}, err
 	}
-	if !ValidID(id) {
-		return Notification{}, Errorf(ENotFound, "no such notification")
+	if !identity.ValidID(id) {
+		return Notification{}, identity.Errorf(identity.ENotFound, "no such notification")
 	}
 	if _, err := member(ctx, s.roster, a); err != nil {
 		return Notification{}, err
 	}
 	n, err := s.inbox.MarkRead(ctx, a.PracticeID, a.Subject, id)
-	if errors.Is(err, ErrNotFound) {
-		return Notification{}, Errorf(ENotFound, "no such notification")
+	if errors.Is(err, identity.ErrNotFound) {
+		return Notification{}, identity.Errorf(identity.ENotFound, "no such notification")
 	}
 	if err != nil {
 		return Notification{}, fmt.Errorf("mark read: %w", err)

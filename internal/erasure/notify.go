@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // emailClaimTTL is how long a claim to send a request's email holds before
@@ -162,7 +164,7 @@ func (s *notifier) notifyRequested(ctx context.Context, r Request, client *Clien
 	// The claim answers with the request as claimed: which emails an
 	// earlier, failed attempt sent.
 	cur, err := s.requests.ClaimEmail(ctx, r.ID, now, now.Add(-emailClaimTTL))
-	if errors.Is(err, ErrConditionFailed) {
+	if errors.Is(err, identity.ErrConditionFailed) {
 		return nil // sent already, or being sent by another call
 	}
 	if err != nil {
@@ -195,7 +197,7 @@ func (s *notifier) notifyRequested(ctx context.Context, r Request, client *Clien
 // by id.
 func (s *notifier) client(ctx context.Context, r Request) (Client, error) {
 	c, err := s.directory.GetClient(ctx, r.PracticeID, r.ClientID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return Client{PracticeID: r.PracticeID, ID: r.ClientID}, nil
 	}
 	if err != nil {

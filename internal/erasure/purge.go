@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // purgeLease is how long one purge invocation holds a request: longer than
@@ -32,7 +34,7 @@ const earlyTolerance = 5 * time.Minute
 // that decides what a purge may delete: the stores' filters only narrow
 // what is read.
 func createdBy(a Author, clientID string) bool {
-	return a.Role == RoleClient && a.ID == clientID
+	return a.Role == identity.RoleClient && a.ID == clientID
 }
 
 // direct reports whether a chat session is the client's own conversation
@@ -173,7 +175,7 @@ func (s files) chatsAfter(ctx context.Context, practiceID, clientID, after strin
 // invocation should be retried.
 func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 	r, err := s.requests.GetRequest(ctx, requestID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		// The schedule of a request rolled back before it was accepted.
 		s.log().WarnContext(ctx, "purge of an unknown request: nothing to do", "requestId", requestID)
 		return Request{}, nil
@@ -202,7 +204,7 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 	}
 	lease := now.Add(purgeLease)
 	r, err = s.requests.StartPurge(ctx, requestID, now, lease)
-	if errors.Is(err, ErrConditionFailed) {
+	if errors.Is(err, identity.ErrConditionFailed) {
 		cur, gerr := s.requests.GetRequest(ctx, requestID)
 		if gerr != nil {
 			return Request{}, fmt.Errorf("get request: %w", gerr)
@@ -211,7 +213,7 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 			// Another invocation holds the lease. Fail, so that this
 			// delivery is retried and finds the purge done, or the lease
 			// free if that invocation died.
-			return Request{}, Errorf(EConflict, "purge of %s is running in another invocation", requestID)
+			return Request{}, identity.Errorf(identity.EConflict, "purge of %s is running in another invocation", requestID)
 		}
 		return cur, nil
 	}
@@ -503,7 +505,7 @@ func (s *Purger) handOver(ctx context.Context, r Request) (Request, error) {
 		At:        s.now().Add(continueAfter).Truncate(time.Second),
 		RequestID: r.ID,
 	}
-	if err := s.scheduler.CreatePurgeSchedule(ctx, next); err != nil && !errors.Is(err, ErrAlreadyExists) {
+	if err := s.scheduler.CreatePurgeSchedule(ctx, next); err != nil && !errors.Is(err, identity.ErrAlreadyExists) {
 		return Request{}, fmt.Errorf("schedule continuation: %w", err)
 	}
 	s.log().InfoContext(ctx, "purge continues in a new invocation", "requestId", r.ID,
@@ -568,7 +570,7 @@ func (s *Purger) Sweep(ctx context.Context) error {
 				// Its acceptance died before the schedule was confirmed and
 				// the client never retried: no 2xx promised a purge, so
 				// roll it back rather than leave it half made.
-				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, ErrConditionFailed) {
+				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
 					errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
 				}
 			}
@@ -582,7 +584,7 @@ func (s *Purger) Sweep(ctx context.Context) error {
 	for _, id := range ids {
 		s.log().WarnContext(ctx, "sweep: purging an overdue request", "requestId", id)
 		_, err := s.Purge(ctx, id)
-		if ErrorCode(err) == EConflict {
+		if identity.ErrorCode(err) == identity.EConflict {
 			continue // running in another invocation
 		}
 		if err != nil {

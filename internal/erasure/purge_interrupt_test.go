@@ -12,6 +12,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // cut is how an interrupted call ends: the context is cancelled before the
@@ -459,8 +460,8 @@ func TestService_Purge_ConcurrentDeliveries(t *testing.T) {
 				<-g.entered
 				for range n - 1 {
 					res := <-results
-					if erasure.ErrorCode(res.err) != erasure.EConflict {
-						t.Errorf("delivery while the purge runs: got %+v, %v, want code %s", res.r, res.err, erasure.EConflict)
+					if identity.ErrorCode(res.err) != identity.EConflict {
+						t.Errorf("delivery while the purge runs: got %+v, %v, want code %s", res.r, res.err, identity.EConflict)
 					}
 				}
 				close(g.release)
@@ -506,10 +507,10 @@ func TestService_Purge_ConcurrentDeliveries(t *testing.T) {
 					switch {
 					case err == nil && got[i].Status == erasure.StatusCompleted && got[i].Deleted == c.r.WillDelete:
 						ok++
-					case erasure.ErrorCode(err) == erasure.EConflict:
+					case identity.ErrorCode(err) == identity.EConflict:
 					default:
 						t.Errorf("delivery %d: got status %q, deleted %+v, %v, want completed or code %s",
-							i, got[i].Status, got[i].Deleted, err, erasure.EConflict)
+							i, got[i].Status, got[i].Deleted, err, identity.EConflict)
 					}
 				}
 				if ok == 0 {

@@ -3,13 +3,15 @@ package erasure
 import (
 	"context"
 	"fmt"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // GetSetting returns the practice's Right To Be Forgotten setting to a
 // practitioner of the practice; the setting and the caller's membership
 // are read together.
-func (s *Settings) GetSetting(ctx context.Context, a Actor) (Setting, error) {
-	if err := RequirePractitioner(a); err != nil {
+func (s *Settings) GetSetting(ctx context.Context, a identity.Actor) (Setting, error) {
+	if err := identity.RequirePractitioner(a); err != nil {
 		return Setting{}, err
 	}
 	st, _, err := s.settings.GetSettingAs(ctx, a.PracticeID, a.Subject)
@@ -22,8 +24,8 @@ func (s *Settings) GetSetting(ctx context.Context, a Actor) (Setting, error) {
 // PutSetting turns client-initiated deletion on or off. Only the team owner
 // may: the practitioner whose sub the practice's record names its owner.
 // Turning it off does not cancel requests already accepted.
-func (s *Settings) PutSetting(ctx context.Context, a Actor, enabled bool) (Setting, error) {
-	if err := RequireOwner(a); err != nil {
+func (s *Settings) PutSetting(ctx context.Context, a identity.Actor, enabled bool) (Setting, error) {
+	if err := identity.RequireOwner(a); err != nil {
 		return Setting{}, err
 	}
 	m, err := member(ctx, s.roster, a)
@@ -31,7 +33,7 @@ func (s *Settings) PutSetting(ctx context.Context, a Actor, enabled bool) (Setti
 		return Setting{}, err
 	}
 	if !m.Owner {
-		return Setting{}, Errorf(EForbidden, "only the team owner may change this setting")
+		return Setting{}, identity.Errorf(identity.EForbidden, "only the team owner may change this setting")
 	}
 	now := s.now()
 	st := Setting{PracticeID: a.PracticeID, Enabled: enabled, UpdatedAt: &now, UpdatedBy: a.Subject}

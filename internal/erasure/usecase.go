@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"reflect"
 	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // The use cases below each take, in their constructor, exactly the ports
@@ -46,7 +48,7 @@ func (e env) newID() string {
 	if e.o.NewID != nil {
 		return e.o.NewID()
 	}
-	return NewRequestID()
+	return identity.NewRequestID()
 }
 
 // RequirePorts panics when one of the ports is nil (or a nil pointer),

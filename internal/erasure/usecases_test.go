@@ -8,6 +8,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // services holds the fixture's ports and settings and builds, at each
@@ -54,23 +55,23 @@ func (s *services) purger() *erasure.Purger {
 		erasure.PurgeConfig{Concurrency: s.PurgeConcurrency, Budget: s.PurgeBudget, Margin: s.PurgeMargin, SweepGrace: s.SweepGrace}, s.opts())
 }
 
-func (s *services) GetSetting(ctx context.Context, a erasure.Actor) (erasure.Setting, error) {
+func (s *services) GetSetting(ctx context.Context, a identity.Actor) (erasure.Setting, error) {
 	return s.settings().GetSetting(ctx, a)
 }
 
-func (s *services) PutSetting(ctx context.Context, a erasure.Actor, enabled bool) (erasure.Setting, error) {
+func (s *services) PutSetting(ctx context.Context, a identity.Actor, enabled bool) (erasure.Setting, error) {
 	return s.settings().PutSetting(ctx, a, enabled)
 }
 
-func (s *services) Portal(ctx context.Context, a erasure.Actor) (erasure.PortalView, error) {
+func (s *services) Portal(ctx context.Context, a identity.Actor) (erasure.PortalView, error) {
 	return s.client().Portal(ctx, a)
 }
 
-func (s *services) RequestDeletion(ctx context.Context, a erasure.Actor) (erasure.Request, bool, error) {
+func (s *services) RequestDeletion(ctx context.Context, a identity.Actor) (erasure.Request, bool, error) {
 	return s.client().RequestDeletion(ctx, a)
 }
 
-func (s *services) CancelDeletion(ctx context.Context, a erasure.Actor) (erasure.Request, error) {
+func (s *services) CancelDeletion(ctx context.Context, a identity.Actor) (erasure.Request, error) {
 	return s.client().CancelDeletion(ctx, a)
 }
 
@@ -84,19 +85,19 @@ func (s *services) Purge(ctx context.Context, requestID string) (erasure.Request
 
 func (s *services) Sweep(ctx context.Context) error { return s.purger().Sweep(ctx) }
 
-func (s *services) ListNotifications(ctx context.Context, a erasure.Actor, limit int, token string) ([]erasure.Notification, string, error) {
+func (s *services) ListNotifications(ctx context.Context, a identity.Actor, limit int, token string) ([]erasure.Notification, string, error) {
 	return erasure.NewNotifications(s.Roster, s.Inbox, s.opts()).ListNotifications(ctx, a, limit, token)
 }
 
-func (s *services) MarkNotificationRead(ctx context.Context, a erasure.Actor, id string) (erasure.Notification, error) {
+func (s *services) MarkNotificationRead(ctx context.Context, a identity.Actor, id string) (erasure.Notification, error) {
 	return erasure.NewNotifications(s.Roster, s.Inbox, s.opts()).MarkNotificationRead(ctx, a, id)
 }
 
-func (s *services) ListDeletionRequests(ctx context.Context, a erasure.Actor, status erasure.Status, limit int, token string) ([]erasure.Request, string, error) {
+func (s *services) ListDeletionRequests(ctx context.Context, a identity.Actor, status erasure.Status, limit int, token string) ([]erasure.Request, string, error) {
 	return erasure.NewPracticeRequests(s.Roster, s.Requests, s.opts()).ListDeletionRequests(ctx, a, status, limit, token)
 }
 
-func (s *services) GetDeletionRequest(ctx context.Context, a erasure.Actor, id string) (erasure.Request, error) {
+func (s *services) GetDeletionRequest(ctx context.Context, a identity.Actor, id string) (erasure.Request, error) {
 	return erasure.NewPracticeRequests(s.Roster, s.Requests, s.opts()).GetDeletionRequest(ctx, a, id)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Seeder writes the records that other services of the platform own (the
@@ -134,7 +135,7 @@ func RunSettingStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		}
 		for _, c := range [][2]string{{"pr-1", "p-other"}, {"pr-2", "p-owner"}, {"pr-1", "p-ghost"}} {
 			_, _, err := s.GetSettingAs(ctx, c[0], c[1])
-			wantErr(t, err, erasure.ErrNotFound)
+			wantErr(t, err, identity.ErrNotFound)
 		}
 	})
 }
@@ -161,7 +162,7 @@ func RunRosterContract(t *testing.T, newStores func(t *testing.T) (Stores, Seede
 	} {
 		m, err := s.Member(ctx, c.practice, c.sub)
 		if !c.found {
-			wantErr(t, err, erasure.ErrNotFound)
+			wantErr(t, err, identity.ErrNotFound)
 			continue
 		}
 		must(t, err)
@@ -186,7 +187,7 @@ func RunDirectoryContract(t *testing.T, newStores func(t *testing.T) (Stores, Se
 			t.Errorf("got %+v, want %+v", got, want)
 		}
 		_, err = s.GetPractice(ctx, "pr-missing")
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 	})
 	t.Run("GetPractitioners", func(t *testing.T) {
 		s, seed := newStores(t)
@@ -220,9 +221,9 @@ func RunDirectoryContract(t *testing.T, newStores func(t *testing.T) (Stores, Se
 			t.Errorf("got %+v, want %+v", got, want)
 		}
 		_, err = s.GetClient(ctx, "pr-1", "c-missing")
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		_, err = s.GetClient(ctx, "pr-2", "c-1")
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 	})
 }
 
@@ -257,9 +258,9 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		first := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, first))
 		second := newRequest("rq-2", "c-1")
-		wantErr(t, s.CreateRequest(ctx, second), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateRequest(ctx, second), identity.ErrConditionFailed)
 		_, err := s.GetRequest(ctx, second.ID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		got, err := s.ActiveRequest(ctx, first.PracticeID, first.ClientID)
 		must(t, err)
 		if got.ID != first.ID {
@@ -282,18 +283,18 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 			t.Errorf("PortalClosed of another client: got %v, %v, want false, nil", closed, err)
 		}
 		r := newRequest("rq-1", "c-1")
-		wantErr(t, s.CreateRequest(ctx, r), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateRequest(ctx, r), identity.ErrConditionFailed)
 		_, err = s.GetRequest(ctx, r.ID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 	})
 	t.Run("GetRequest/ErrNotFound", func(t *testing.T) {
 		s, _ := newStores(t)
 		_, err := s.GetRequest(ctx, "rq-missing")
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		_, err = s.ActiveRequest(ctx, "pr-1", "c-1")
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 	})
 	t.Run("DeleteAcceptingRequest/OK", func(t *testing.T) {
 		s, _ := newStores(t)
@@ -301,9 +302,9 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		must(t, s.CreateRequest(ctx, r))
 		must(t, s.DeleteAcceptingRequest(ctx, r))
 		_, err := s.GetRequest(ctx, r.ID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		if ids := pendingIDs(t, s); len(ids) != 0 {
 			t.Errorf("PendingRequests: got %v, want none", ids)
 		}
@@ -315,13 +316,13 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
 		must(t, s.MarkScheduled(ctx, r.ID))
-		wantErr(t, s.DeleteAcceptingRequest(ctx, r), erasure.ErrConditionFailed)
+		wantErr(t, s.DeleteAcceptingRequest(ctx, r), identity.ErrConditionFailed)
 		got, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
 		must(t, err)
 		if got.ID != r.ID || got.Status != erasure.StatusScheduled {
 			t.Errorf("ActiveRequest: got %s %s, want %s %s", got.ID, got.Status, r.ID, erasure.StatusScheduled)
 		}
-		wantErr(t, s.DeleteAcceptingRequest(ctx, newRequest("rq-missing", "c-2")), erasure.ErrConditionFailed)
+		wantErr(t, s.DeleteAcceptingRequest(ctx, newRequest("rq-missing", "c-2")), identity.ErrConditionFailed)
 	})
 	t.Run("MarkScheduled/OK", func(t *testing.T) {
 		s, _ := newStores(t)
@@ -341,7 +342,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 	})
 	t.Run("MarkScheduled/ErrNotFound", func(t *testing.T) {
 		s, _ := newStores(t)
-		wantErr(t, s.MarkScheduled(ctx, "rq-missing"), erasure.ErrNotFound)
+		wantErr(t, s.MarkScheduled(ctx, "rq-missing"), identity.ErrNotFound)
 	})
 	t.Run("ClaimEmail", func(t *testing.T) {
 		s, _ := newStores(t)
@@ -365,7 +366,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		}
 		t1 := t0.Add(time.Minute)
 		_, err = s.ClaimEmail(ctx, r.ID, t1, t1.Add(-stale))
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 
 		// The first claim is older than staleBefore: taken over.
 		t2 := t0.Add(stale + time.Minute)
@@ -397,7 +398,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		}
 		t5 := t4.Add(time.Hour)
 		_, err = s.ClaimEmail(ctx, r.ID, t5, t5)
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 	})
 	t.Run("MarkEmailSent", func(t *testing.T) {
 		s, _ := newStores(t)
@@ -413,7 +414,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		if got := getRequest(t, s, r.ID).EmailsSent; !sameSet(got, want) || len(got) != len(want) {
 			t.Errorf("EmailsSent: got %v, want %v (each kind once)", got, want)
 		}
-		wantErr(t, s.MarkEmailSent(ctx, "rq-missing", erasure.EmailClientRequested), erasure.ErrNotFound)
+		wantErr(t, s.MarkEmailSent(ctx, "rq-missing", erasure.EmailClientRequested), identity.ErrNotFound)
 	})
 	t.Run("StartPurge", func(t *testing.T) {
 		s, _ := newStores(t)
@@ -431,13 +432,13 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		// Within the lease.
 		t1 := t0.Add(time.Minute)
 		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 		checkPurging(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), 1, t0)
 
 		// Releasing another lease releases nothing.
 		must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease+time.Millisecond)))
 		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 
 		// Releasing our lease lets a retry in at once.
 		must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease)))
@@ -459,7 +460,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 	t.Run("StartPurge/ErrConditionFailed", func(t *testing.T) {
 		s, _ := newStores(t)
 		_, err := s.StartPurge(ctx, "rq-missing", msTime(0), msTime(time.Minute))
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 		// No lease to give back: no error.
 		must(t, s.ReleasePurge(ctx, "rq-missing", msTime(time.Minute)))
 	})
@@ -478,16 +479,16 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		checkCompleted(t, "CompletePurge", got, done, t0)
 		checkCompleted(t, "GetRequest", getRequest(t, s, r.ID), done, t0)
 		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		// Completed: never started again, even once the lease is long gone.
 		later := t0.Add(24 * time.Hour)
 		_, err = s.StartPurge(ctx, r.ID, later, later.Add(16*time.Minute))
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 		checkCompleted(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), done, t0)
 		if ids := pendingIDs(t, s); len(ids) != 0 {
 			t.Errorf("PendingRequests: got %v, want none", ids)
 		}
-		wantErr(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")), identity.ErrConditionFailed)
 	})
 	t.Run("CancelRequest", func(t *testing.T) {
 		s, _ := newStores(t)
@@ -501,13 +502,13 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 			t.Errorf("GetRequest: got status %q cancelled at %v, want cancelled at %v", got.Status, got.CancelledAt, at)
 		}
 		_, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
-		wantErr(t, err, erasure.ErrNotFound)
+		wantErr(t, err, identity.ErrNotFound)
 		if ids := pendingIDs(t, s); len(ids) != 0 {
 			t.Errorf("PendingRequests: got %v, want none", ids)
 		}
 		// Cancelled: the purge never starts, and the client may ask again.
 		_, err = s.StartPurge(ctx, r.ID, at, at.Add(16*time.Minute))
-		wantErr(t, err, erasure.ErrConditionFailed)
+		wantErr(t, err, identity.ErrConditionFailed)
 		must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
 	})
 	t.Run("CancelRequest/ErrConditionFailed", func(t *testing.T) {
@@ -518,7 +519,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
 		must(t, err)
 		// The purge holds the request: too late.
-		wantErr(t, s.CancelRequest(ctx, r, t0.Add(time.Minute)), erasure.ErrConditionFailed)
+		wantErr(t, s.CancelRequest(ctx, r, t0.Add(time.Minute)), identity.ErrConditionFailed)
 		if got := getRequest(t, s, r.ID); got.Status != erasure.StatusPurging {
 			t.Errorf("GetRequest: got %q, want purging", got.Status)
 		}
@@ -569,9 +570,9 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		if got := getRequest(t, s, r.ID); !sameSet(got.SkippedObjects, want) {
 			t.Errorf("SkippedObjects after completion: got %q, want %q", got.SkippedObjects, want)
 		}
-		wantErr(t, s.RecordSkippedObjects(ctx, "rq-missing", []string{"x"}), erasure.ErrNotFound)
-		if _, err := s.GetRequest(ctx, "rq-missing"); !errors.Is(err, erasure.ErrNotFound) {
-			t.Errorf("GetRequest after recording on a missing request: got %v, want %v", err, erasure.ErrNotFound)
+		wantErr(t, s.RecordSkippedObjects(ctx, "rq-missing", []string{"x"}), identity.ErrNotFound)
+		if _, err := s.GetRequest(ctx, "rq-missing"); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("GetRequest after recording on a missing request: got %v, want %v", err, identity.ErrNotFound)
 		}
 	})
 	t.Run("PendingRequests", func(t *testing.T) {
@@ -676,8 +677,8 @@ func RunNotificationStoreContract(t *testing.T, newStores func(t *testing.T) (St
 // RunStoreContract runs it as its subtest "Content".
 func RunContentContract(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
 	ctx := context.Background()
-	client := func(id string) erasure.Author { return erasure.Author{Role: erasure.RoleClient, ID: id} }
-	practitioner := erasure.Author{Role: erasure.RolePractitioner, ID: "p-a"}
+	client := func(id string) erasure.Author { return erasure.Author{Role: identity.RoleClient, ID: id} }
+	practitioner := erasure.Author{Role: identity.RolePractitioner, ID: "p-a"}
 
 	t.Run("JournalEntries", func(t *testing.T) {
 		s, seed := newStores(t)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // The archive's layout (README, "Export of a client's file"):
@@ -301,9 +302,9 @@ func (b *builder) chat(cs ChatSession) error {
 // practitioner shared; "" for anything else (nothing else is exported).
 func (b *builder) folder(d Document) string {
 	switch {
-	case d.Author.Role == erasure.RoleClient && d.Author.ID == b.e.ClientID:
+	case d.Author.Role == identity.RoleClient && d.Author.ID == b.e.ClientID:
 		return dirUploaded
-	case d.Author.Role == erasure.RolePractitioner:
+	case d.Author.Role == identity.RolePractitioner:
 		return dirShared
 	}
 	return ""
@@ -342,7 +343,7 @@ func (b *builder) document(d Document) error {
 		return nil
 	}
 	f, err := b.s.files.OpenFile(b.ctx, d.ObjectKeys[0])
-	if errors.Is(err, erasure.ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		b.s.log().WarnContext(b.ctx, "document file not found; left out of the export", "exportId", b.e.ID, "documentId", d.ID)
 		b.missing = append(b.missing, d.ID)
 		return nil

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // diskArchives is a multipart store that keeps nothing in memory: parts go
@@ -123,7 +123,7 @@ func runBig(t *testing.T, docSize int64, messages int) bigRun {
 	mem := erasuretest.NewExportMemory()
 	mem.PageSize = 100
 	mem.AddClient(practice, "cl-big")
-	ava := export.Author{Role: erasure.RoleClient, ID: "cl-big"}
+	ava := export.Author{Role: identity.RoleClient, ID: "cl-big"}
 	files := erasuretest.NewExportFiles()
 	if docSize > 0 {
 		mem.AddDocument(practice, "cl-big", export.Document{ID: "d-big", Author: ava, FileName: "scan.tiff", ObjectKeys: []string{"practices/prac-1/clients/cl-big/u/big"}})

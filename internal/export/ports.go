@@ -11,8 +11,8 @@ import (
 // honestly.
 // internal/erasuretest holds the fakes and the contract suite that keeps
 // them in step with the DynamoDB adapter. Errors are the erasure sentinels
-// (erasure.ErrNotFound, erasure.ErrConditionFailed,
-// erasure.ErrAlreadyExists), wrapped with %w.
+// (identity.ErrNotFound, identity.ErrConditionFailed,
+// identity.ErrAlreadyExists), wrapped with %w.
 
 // Access reads, from the practice's own records, what an export request is
 // checked against, in one read.

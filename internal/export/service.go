@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Requests is the API side of exports: a practitioner asks for one and
@@ -107,17 +108,17 @@ func orDefault[T int | time.Duration](v, def T) T {
 // RequirePractitioner refuses anyone but a practitioner (owner or team
 // member) of the caller's practice. The API edge calls it before reading a
 // body, so a caller who may not use the route learns only that.
-func RequirePractitioner(a erasure.Actor) error {
-	if a.Role != erasure.RolePractitioner {
-		return erasure.Errorf(erasure.EForbidden, "only practitioners may export a client's file")
+func RequirePractitioner(a identity.Actor) error {
+	if a.Role != identity.RolePractitioner {
+		return identity.Errorf(identity.EForbidden, "only practitioners may export a client's file")
 	}
 	return nil
 }
 
 // CheckID refuses an id that is not a valid id, naming the parameter.
 func CheckID(param, id string) error {
-	if !erasure.ValidID(id) {
-		return erasure.Errorf(erasure.EInvalid, "%s must be 1 to 128 of the characters A-Z a-z 0-9 _ . : @ -", param)
+	if !identity.ValidID(id) {
+		return identity.Errorf(identity.EInvalid, "%s must be 1 to 128 of the characters A-Z a-z 0-9 _ . : @ -", param)
 	}
 	return nil
 }
@@ -142,7 +143,7 @@ func StartAt(now time.Time) time.Time {
 // starts afresh. The caller must be a practitioner of the practice (its
 // records say so, not the token); a client who is not in the practice is
 // not found, like one who does not exist.
-func (s *Requests) Request(ctx context.Context, a erasure.Actor, clientID string) (Export, bool, error) {
+func (s *Requests) Request(ctx context.Context, a identity.Actor, clientID string) (Export, bool, error) {
 	if err := RequirePractitioner(a); err != nil {
 		return Export{}, false, err
 	}
@@ -151,13 +152,13 @@ func (s *Requests) Request(ctx context.Context, a erasure.Actor, clientID string
 	}
 	for attempt := 1; ; attempt++ {
 		e, created, err := s.request(ctx, a, clientID)
-		if !errors.Is(err, erasure.ErrConditionFailed) {
+		if !errors.Is(err, identity.ErrConditionFailed) {
 			return e, created, err
 		}
 		// Another request made an export of the client, or one of the
 		// caller's, since this one read: read again.
 		if attempt == requestAttempts {
-			return Export{}, false, erasure.Errorf(erasure.EConflict, "other exports were being asked for at the same time; try again")
+			return Export{}, false, identity.Errorf(identity.EConflict, "other exports were being asked for at the same time; try again")
 		}
 	}
 }
@@ -166,16 +167,16 @@ func (s *Requests) Request(ctx context.Context, a erasure.Actor, clientID string
 // race.
 const requestAttempts = 8
 
-func (s *Requests) request(ctx context.Context, a erasure.Actor, clientID string) (Export, bool, error) {
+func (s *Requests) request(ctx context.Context, a identity.Actor, clientID string) (Export, bool, error) {
 	g, err := s.access.ExportAccess(ctx, a.PracticeID, a.Subject, clientID)
 	if err != nil {
 		return Export{}, false, fmt.Errorf("read access: %w", err)
 	}
 	if !g.Member {
-		return Export{}, false, erasure.MemberError(erasure.ErrNotFound)
+		return Export{}, false, erasure.MemberError(identity.ErrNotFound)
 	}
 	if !g.ClientExists {
-		return Export{}, false, erasure.Errorf(erasure.ENotFound, "there is no such client")
+		return Export{}, false, identity.Errorf(identity.ENotFound, "there is no such client")
 	}
 	now := s.now()
 	if g.Active != "" {
@@ -183,14 +184,14 @@ func (s *Requests) request(ctx context.Context, a erasure.Actor, clientID string
 		switch {
 		case err == nil && !cur.Status.Done() && now.Before(cur.RequestedAt.Add(AbandonedAfter)):
 			return cur, false, nil // still to finish: that is the export
-		case err != nil && !errors.Is(err, erasure.ErrNotFound):
+		case err != nil && !errors.Is(err, identity.ErrNotFound):
 			return Export{}, false, fmt.Errorf("get active export: %w", err)
 		}
 	}
 	quota, wait := g.Quota.Next(now)
 	if wait > 0 {
-		return Export{}, false, &erasure.Error{
-			Code:       erasure.ETooManyRequests,
+		return Export{}, false, &identity.Error{
+			Code:       identity.ETooManyRequests,
 			Message:    fmt.Sprintf("at most %d exports an hour may be asked for; try again later", QuotaLimit),
 			RetryAfter: wait,
 		}
@@ -202,13 +203,13 @@ func (s *Requests) request(ctx context.Context, a erasure.Actor, clientID string
 	}
 	slot := Slot{Active: g.Active, Quota: quota}
 	if err := s.records.CreateExport(ctx, e, slot); err != nil {
-		if errors.Is(err, erasure.ErrConditionFailed) {
+		if errors.Is(err, identity.ErrConditionFailed) {
 			return Export{}, false, err
 		}
 		return Export{}, false, fmt.Errorf("create export: %w", err)
 	}
 	err = s.scheduler.CreateExportSchedule(ctx, Schedule{Name: e.ScheduleName, At: StartAt(now), ExportID: id})
-	if err != nil && !errors.Is(err, erasure.ErrAlreadyExists) {
+	if err != nil && !errors.Is(err, identity.ErrAlreadyExists) {
 		s.log().ErrorContext(ctx, "create export schedule", "exportId", id, "err", err)
 		bg := context.WithoutCancel(ctx)
 		if err := s.records.DeletePendingExport(bg, id); err != nil {
@@ -217,14 +218,14 @@ func (s *Requests) request(ctx context.Context, a erasure.Actor, clientID string
 		if err := s.records.ReleaseSlot(bg, e, Slot{Active: g.Active, Quota: g.Quota}, slot); err != nil {
 			s.log().ErrorContext(ctx, "give back the export's slot", "exportId", id, "err", err)
 		}
-		return Export{}, false, erasure.Errorf(erasure.EUnavailable, "the export could not be scheduled just now; nothing was recorded, please try again")
+		return Export{}, false, identity.Errorf(identity.EUnavailable, "the export could not be scheduled just now; nothing was recorded, please try again")
 	}
 	return e, true, nil
 }
 
 // Get returns one of the caller's practice's exports of the client. An
 // export of another client or practice is not found, like an unknown one.
-func (s *Requests) Get(ctx context.Context, a erasure.Actor, clientID, exportID string) (View, error) {
+func (s *Requests) Get(ctx context.Context, a identity.Actor, clientID, exportID string) (View, error) {
 	if err := RequirePractitioner(a); err != nil {
 		return View{}, err
 	}
@@ -238,8 +239,8 @@ func (s *Requests) Get(ctx context.Context, a erasure.Actor, clientID, exportID 
 		return View{}, erasure.MemberError(err)
 	}
 	e, err := s.records.GetExport(ctx, exportID)
-	if errors.Is(err, erasure.ErrNotFound) || (err == nil && (e.PracticeID != a.PracticeID || e.ClientID != clientID)) {
-		return View{}, erasure.Errorf(erasure.ENotFound, "there is no such export of this client")
+	if errors.Is(err, identity.ErrNotFound) || (err == nil && (e.PracticeID != a.PracticeID || e.ClientID != clientID)) {
+		return View{}, identity.Errorf(identity.ENotFound, "there is no such export of this client")
 	}
 	if err != nil {
 		return View{}, fmt.Errorf("get export: %w", err)
@@ -281,10 +282,10 @@ func (s *Worker) Run(ctx context.Context, id string) (Export, error) {
 	leaseUntil := now.Add(time.Until(deadline)).Truncate(time.Millisecond)
 	e, err := s.records.StartExport(ctx, id, now, leaseUntil)
 	switch {
-	case errors.Is(err, erasure.ErrNotFound):
+	case errors.Is(err, identity.ErrNotFound):
 		s.log().WarnContext(ctx, "no such export; nothing to do", "exportId", id)
 		return Export{}, nil
-	case errors.Is(err, erasure.ErrConditionFailed):
+	case errors.Is(err, identity.ErrConditionFailed):
 		cur, err := s.records.GetExport(ctx, id)
 		if err != nil {
 			return Export{}, fmt.Errorf("get export: %w", err)
@@ -300,7 +301,7 @@ func (s *Worker) Run(ctx context.Context, id string) (Export, error) {
 	res, err := s.build(work, e, now)
 	if err == nil {
 		done, err := s.records.CompleteExport(ctx, id, res)
-		if errors.Is(err, erasure.ErrConditionFailed) {
+		if errors.Is(err, identity.ErrConditionFailed) {
 			// Another attempt finished it meanwhile, with the same archive.
 			return s.records.GetExport(ctx, id)
 		}
@@ -329,7 +330,7 @@ func (s *Worker) Run(ctx context.Context, id string) (Export, error) {
 		return Export{}, fmt.Errorf("export %s: %w", id, err)
 	}
 	s.log().ErrorContext(ctx, "export failed", "exportId", id, "reason", reason, "attempt", e.Attempts, "err", err)
-	if err := s.records.FailExport(bg, id, s.now(), reason); err != nil && !errors.Is(err, erasure.ErrConditionFailed) {
+	if err := s.records.FailExport(bg, id, s.now(), reason); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
 		return Export{}, fmt.Errorf("record export failure: %w", err)
 	}
 	return s.records.GetExport(bg, id)

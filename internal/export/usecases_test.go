@@ -7,6 +7,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // services holds a fixture's ports and settings and builds, at each call,
@@ -42,11 +43,11 @@ func (s *services) requests() *export.Requests {
 		export.Downloads{URLTTL: s.URLTTL, Retention: s.Retention}, s.opts())
 }
 
-func (s *services) Request(ctx context.Context, a erasure.Actor, clientID string) (export.Export, bool, error) {
+func (s *services) Request(ctx context.Context, a identity.Actor, clientID string) (export.Export, bool, error) {
 	return s.requests().Request(ctx, a, clientID)
 }
 
-func (s *services) Get(ctx context.Context, a erasure.Actor, clientID, exportID string) (export.View, error) {
+func (s *services) Get(ctx context.Context, a identity.Actor, clientID, exportID string) (export.View, error) {
 	return s.requests().Get(ctx, a, clientID, exportID)
 }
 
