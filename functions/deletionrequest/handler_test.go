@@ -21,8 +21,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is the fixed "now" of every test.
@@ -103,10 +103,10 @@ func base64Body(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPReque
 // to pr-member) who created 2 journal entries, 1 document and a direct
 // chat with 2 messages, beside content the practitioners created.
 type fixture struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
-	sched   *erasuretest.Scheduler
-	mailer  *erasuretest.Mailer
+	mem     *porttest.Memory
+	objects *porttest.Objects
+	sched   *porttest.Scheduler
+	mailer  *porttest.Mailer
 	opts    erasure.Options
 	h       *Handler
 	before  []erasure.ItemKey
@@ -118,10 +118,10 @@ var scope = erasure.Counts{JournalEntries: 2, Documents: 1, ChatSessions: 1, Cha
 func newFixture(t *testing.T, enabled bool) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects("docs/cl-ava/d1.pdf", "docs/pr/d2.pdf"),
-		sched:   erasuretest.NewScheduler(),
-		mailer:  &erasuretest.Mailer{},
+		mem:     porttest.NewMemory(),
+		objects: porttest.NewObjects("docs/cl-ava/d1.pdf", "docs/pr/d2.pdf"),
+		sched:   porttest.NewScheduler(),
+		mailer:  &porttest.Mailer{},
 	}
 	var n atomic.Int64
 	f.opts = erasure.Options{

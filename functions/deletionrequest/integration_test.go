@@ -23,7 +23,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
@@ -477,7 +477,7 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		// No request is due: the sweep only notifies, and the objects and
 		// schedules it would purge and hand over with are fakes.
 		svc := erasure.NewPurger(e.store, e.store, e.store, e.store,
-			erasuretest.NewObjects(), erasuretest.NewScheduler(),
+			porttest.NewObjects(), porttest.NewScheduler(),
 			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
 			erasure.PurgeConfig{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 		for range 2 {

@@ -19,9 +19,9 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -62,18 +62,18 @@ func request(method, path string, claims map[string]string, body string) events.
 
 type fixture struct {
 	h     *Handler
-	mem   *erasuretest.ExportMemory
-	sched *erasuretest.ExportScheduler
+	mem   *porttest.ExportMemory
+	sched *porttest.ExportScheduler
 	opts  erasure.Options
 	now   time.Time
 	// The worker's side, to make an export ready.
-	archives *erasuretest.ExportArchives
+	archives *porttest.ExportArchives
 	tempDir  string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{mem: erasuretest.NewExportMemory(), sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC)}
+	f := &fixture{mem: porttest.NewExportMemory(), sched: porttest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC)}
 	f.mem.AddPractitioner("prac-demo", "pr-owner", true)
 	f.mem.AddPractitioner("prac-demo", "pr-member", false)
 	f.mem.AddPractitioner("prac-other", "pr-x", true)
@@ -88,7 +88,7 @@ func newFixture(t *testing.T) *fixture {
 		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },
 		Log:   log,
 	}
-	f.archives = erasuretest.NewExportArchives()
+	f.archives = porttest.NewExportArchives()
 	f.tempDir = t.TempDir()
 	svc := export.NewRequests(f.mem, f.mem, f.mem, f.sched, f.archives, export.Downloads{}, f.opts)
 	f.h = &Handler{svc: svc, log: log}
@@ -226,7 +226,7 @@ func TestHandler_Get(t *testing.T) {
 	t.Run("OK/Ready", func(t *testing.T) {
 		f.now = f.now.Add(time.Minute)
 		// The export worker's side, on the same fakes.
-		w := export.NewWorker(f.mem, f.mem, erasuretest.NewExportFiles(), f.archives, export.WorkerConfig{TempDir: f.tempDir}, f.opts)
+		w := export.NewWorker(f.mem, f.mem, porttest.NewExportFiles(), f.archives, export.WorkerConfig{TempDir: f.tempDir}, f.opts)
 		if _, err := w.Run(context.Background(), "ex-1"); err != nil {
 			t.Fatal(err)
 		}

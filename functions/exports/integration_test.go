@@ -25,10 +25,10 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -73,7 +73,7 @@ func (e *env) requestDeletion(t *testing.T, clientID string) erasure.Request {
 		t.Fatal(err)
 	}
 	svc := erasure.NewClientRequests(e.store, e.store, e.store, e.store, e.store,
-		erasuretest.NewScheduler(), &erasuretest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
+		porttest.NewScheduler(), &porttest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 	a, err := identity.NewActor(clientID+"-sub", identity.RoleClient, e.practice.ID, clientID, "")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestExports_Emulator(t *testing.T) {
 		tg.RetryPolicy == nil || aws.ToInt32(tg.RetryPolicy.MaximumRetryAttempts) != 185 {
 		t.Fatalf("schedule target: got %+v, want the worker with the role, retries and the dead-letter queue", tg)
 	}
-	var in purgeschedule.ExportInput
+	var in oneshot.ExportInput
 	if err := json.Unmarshal([]byte(aws.ToString(tg.Input)), &in); err != nil || in.ExportID != id {
 		t.Fatalf("schedule input: got %s, want {\"exportId\":%q}", aws.ToString(tg.Input), id)
 	}

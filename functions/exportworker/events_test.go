@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/wellness-rtbf/rtbf/internal/identity"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 // TestEvents checks every sample event of the function: it
@@ -41,7 +41,7 @@ func TestEvents(t *testing.T) {
 			if !identity.ValidID(ev.ExportID) {
 				t.Errorf("exportId: got %q, want a valid id", ev.ExportID)
 			}
-			want, err := json.Marshal(purgeschedule.ExportInput{ExportID: ev.ExportID})
+			want, err := json.Marshal(oneshot.ExportInput{ExportID: ev.ExportID})
 			if err != nil {
 				t.Fatal(err)
 			}

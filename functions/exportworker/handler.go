@@ -11,7 +11,7 @@ import (
 )
 
 // Event is what an export's schedule sends ({"exportId":"..."}, see
-// purgeschedule.ExportInput).
+// oneshot.ExportInput).
 type Event struct {
 	ExportID string `json:"exportId"`
 }

@@ -7,21 +7,21 @@ import (
 	"testing"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 type fixture struct {
 	h    *Handler
-	mem  *erasuretest.ExportMemory
-	arch *erasuretest.ExportArchives
+	mem  *porttest.ExportMemory
+	arch *porttest.ExportArchives
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{mem: erasuretest.NewExportMemory(), arch: erasuretest.NewExportArchives()}
+	f := &fixture{mem: porttest.NewExportMemory(), arch: porttest.NewExportArchives()}
 	f.arch.MinPartSize = 1
-	files := erasuretest.NewExportFiles()
+	files := porttest.NewExportFiles()
 	ava := export.Author{Role: "client", ID: "cl-ava"}
 	f.mem.AddClient("prac-demo", "cl-ava")
 	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: ava, Title: "t", Body: "b"})

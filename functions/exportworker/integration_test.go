@@ -20,7 +20,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -47,7 +47,7 @@ func setup(t *testing.T) *env {
 	}
 	x := dynamostore.NewExports(st.DynamoDB, st.Table)
 	api := export.NewRequests(x, x, x,
-		purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
+		oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
 			RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		s3objects.NewArchives(st.S3, st.ExportsBucket), export.Downloads{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 	return &env{st: st, store: dynamostore.New(st.DynamoDB, st.Table), h: h, api: api, x: x, faults: faults}

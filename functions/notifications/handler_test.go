@@ -15,8 +15,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -43,9 +43,9 @@ func request(method, path string, claims map[string]string, query map[string]str
 	return req
 }
 
-func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
+func newHandler(t *testing.T) (*Handler, *porttest.Memory) {
 	t.Helper()
-	mem := erasuretest.NewMemory()
+	mem := porttest.NewMemory()
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	for i, n := range []erasure.Notification{
 		{PractitionerID: "pr-owner", ID: "r1-requested", Kind: erasure.NoticeDeletionRequested, RequestID: "r1"},

@@ -15,8 +15,8 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -45,7 +45,7 @@ func request(path string, claims map[string]string, query map[string]string) eve
 func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	t.Helper()
 	ctx := context.Background()
-	mem := erasuretest.NewMemory()
+	mem := porttest.NewMemory()
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	var rs []erasure.Request
 	for i, pc := range [][2]string{{"prac-demo", "c1"}, {"prac-demo", "c2"}, {"prac-demo", "c3"}, {"prac-other", "c9"}} {

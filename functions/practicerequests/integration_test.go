@@ -10,8 +10,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // TestPracticeRequests_Emulator: the practice's requests, listed from the
@@ -32,7 +32,7 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := erasure.NewClientRequests(store, store, store, store, store,
-		erasuretest.NewScheduler(), &erasuretest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
+		porttest.NewScheduler(), &porttest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practice.ID, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
@@ -88,7 +88,7 @@ func TestPurge_NeverBeforeTheDate(t *testing.T) {
 		// with a clock at the request's purge time.
 		e.h.svc = erasure.NewPurger(e.store, e.store, e.store, e.store,
 			s3objects.New(e.st.S3, e.st.Bucket),
-			purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
+			oneshot.New(e.st.Scheduler, oneshot.Config{
 				Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 			}),
 			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),

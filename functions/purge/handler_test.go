@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is when the request is made; the purge is due 30 days later.
@@ -49,9 +49,9 @@ func (c *clock) Set(t time.Time) {
 // fixture is the purge handler wired as main.go wires it (no scheduler),
 // over the demo practice whose client cl-ava has asked for deletion.
 type fixture struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
-	mailer  *erasuretest.Mailer
+	mem     *porttest.Memory
+	objects *porttest.Objects
+	mailer  *porttest.Mailer
 	clock   *clock
 	h       *Handler
 
@@ -63,9 +63,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects("practices/prac-demo/clients/cl-ava/uploads/d1.pdf", "practices/prac-demo/clients/cl-ava/uploads/d1-preview.png", "practices/prac-demo/clients/cl-ava/shared/d2.pdf"),
-		mailer:  &erasuretest.Mailer{},
+		mem:     porttest.NewMemory(),
+		objects: porttest.NewObjects("practices/prac-demo/clients/cl-ava/uploads/d1.pdf", "practices/prac-demo/clients/cl-ava/uploads/d1-preview.png", "practices/prac-demo/clients/cl-ava/shared/d2.pdf"),
+		mailer:  &porttest.Mailer{},
 		clock:   &clock{t: t0},
 	}
 	log := slog.New(slog.DiscardHandler)
@@ -90,7 +90,7 @@ func newFixture(t *testing.T) *fixture {
 
 	// The request is made as the deletionrequest function makes it.
 	opts := erasure.Options{Now: f.clock.Now, NewID: func() string { return requestID }, Log: log}
-	sched := erasuretest.NewScheduler()
+	sched := porttest.NewScheduler()
 	ctx := context.Background()
 	owner := identity.Actor{Subject: "pr-owner", Role: identity.RolePractitioner, PracticeID: "prac-demo", TeamRole: identity.TeamOwner}
 	if _, err := erasure.NewSettings(m, m, opts).PutSetting(ctx, owner, true); err != nil {

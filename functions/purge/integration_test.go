@@ -22,7 +22,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 type env struct {
@@ -48,7 +48,7 @@ func setup(t *testing.T) *env {
 	e.practice = emulatortest.SeedPractice(t, st, store, "prac-"+emulatortest.Suffix())
 	e.accept = &acceptSide{
 		store:     store,
-		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN, RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
+		Scheduler: oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN, RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		Mailer:    mailerFunc(func(context.Context, erasure.Email) error { return nil }),
 		// Requests are made a purge delay ago, so that their purge is due
 		// now, as when their schedule fires: the purge never starts

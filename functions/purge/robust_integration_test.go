@@ -24,7 +24,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -268,7 +268,7 @@ func TestPurge_RobustAcrossInvocations(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	svc := erasure.NewPurger(e.store, e.store, e.store, content,
 		s3objects.New(e.st.S3, e.st.Bucket),
-		purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
+		oneshot.New(e.st.Scheduler, oneshot.Config{
 			Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 		}),
 		mailerFunc(func(context.Context, erasure.Email) error { return nil }),

@@ -18,8 +18,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is the fixed "now" of every test; seededAt is when the setting was
@@ -100,9 +100,9 @@ func seeded() erasure.Setting {
 	return erasure.Setting{PracticeID: "prac-demo", Enabled: false, UpdatedAt: &at, UpdatedBy: "pr-owner"}
 }
 
-func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
+func newHandler(t *testing.T) (*Handler, *porttest.Memory) {
 	t.Helper()
-	mem := erasuretest.NewMemory()
+	mem := porttest.NewMemory()
 	if err := mem.PutSetting(context.Background(), seeded()); err != nil {
 		t.Fatalf("seed setting: got error %v, want nil", err)
 	}
@@ -117,7 +117,7 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 	return h, mem
 }
 
-func setting(t *testing.T, mem *erasuretest.Memory, practiceID string) erasure.Setting {
+func setting(t *testing.T, mem *porttest.Memory, practiceID string) erasure.Setting {
 	t.Helper()
 	s, err := mem.GetSetting(context.Background(), practiceID)
 	if err != nil {

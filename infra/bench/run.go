@@ -28,7 +28,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 // Result is what one run measured.
@@ -91,7 +91,7 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 	log.Printf("seeded in %s", time.Since(start).Round(time.Millisecond))
 
 	accept := erasure.NewClientRequests(store, store, store, store, store,
-		purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
+		oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		discardMailer{}, 0,
 		// The request is made a purge delay ago, so that its purge is due
 		// now: the purge never starts before its date.

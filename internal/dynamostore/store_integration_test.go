@@ -16,20 +16,20 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
-	_ erasuretest.Stores             = (*dynamostore.Store)(nil)
-	_ erasuretest.NotificationReader = (*dynamostore.Store)(nil)
-	_ erasuretest.Seeder             = (*seeder)(nil)
+	_ porttest.Stores             = (*dynamostore.Store)(nil)
+	_ porttest.NotificationReader = (*dynamostore.Store)(nil)
+	_ porttest.Seeder             = (*seeder)(nil)
 )
 
 // TestStore_Contract runs the storage ports' contract, which the in-memory
 // fake also passes, against the store on the emulator.
 func TestStore_Contract(t *testing.T) {
-	erasuretest.RunStoreContract(t, func(t *testing.T) (erasuretest.Stores, erasuretest.Seeder) {
+	porttest.RunStoreContract(t, func(t *testing.T) (porttest.Stores, porttest.Seeder) {
 		stack := emulatortest.Provision(t)
 		s := dynamostore.New(stack.DynamoDB, stack.Table)
 		return s, &seeder{t: t, s: s}

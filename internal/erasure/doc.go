@@ -10,5 +10,5 @@
 // exactly the ports it calls. The caller, the id rule and the coded errors
 // are internal/identity's. It talks to the world only through the small
 // interfaces in ports.go, which the adapters in internal/dynamostore,
-// internal/sesmail, internal/purgeschedule and internal/s3objects implement.
+// internal/sesmail, internal/oneshot and internal/s3objects implement.
 package erasure

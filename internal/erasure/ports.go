@@ -7,7 +7,7 @@ import (
 
 // The ports below are what the use cases consume. Each is small so that a
 // use case's constructor takes only what it uses and a fake can implement it honestly;
-// internal/erasuretest holds the fakes and the contract suites that keep
+// internal/porttest holds the fakes and the contract suites that keep
 // them in step with the real adapters.
 
 // SettingStore keeps the practice setting.

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // cut is how an interrupted call ends: the context is cancelled before the
@@ -32,8 +32,8 @@ const (
 // cuts a purge off. Once the context is done every call fails, as the
 // SDK's would.
 type interrupter struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
+	mem     *porttest.Memory
+	objects *porttest.Objects
 
 	mu     sync.Mutex
 	rng    *rand.Rand
@@ -278,7 +278,7 @@ func checkCounts(t *testing.T, c *purgeCase, x *interrupter, invocations int) {
 // already cleaned, makes no progress at all: a continuation restarts its
 // phase from the first page.)
 type spender struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	gone  map[erasure.ItemKey]bool
 	sleep time.Duration
 	mu    sync.Mutex
@@ -418,7 +418,7 @@ func TestService_Purge_TinyBudget(t *testing.T) {
 // gate holds the purge's first content read until released, so that the
 // delivery holding the lease is still at work while the others arrive.
 type gate struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	once    sync.Once
 	entered chan struct{}
 	release chan struct{}

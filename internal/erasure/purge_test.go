@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -306,7 +306,7 @@ var strayKeys = []string{
 // failDocumentDeletes fails the first left item deletes that hold a
 // document, before they take effect.
 type failDocumentDeletes struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	mu   sync.Mutex
 	left int
 }

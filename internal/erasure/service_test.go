@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is the fixed "now" of every test: Saturday 28 November 2026, noon UTC.
@@ -51,10 +51,10 @@ func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 // Client c1 is assigned to prac-b, the owner (again), prac-a and a
 // practitioner who is not in the directory; client c2 to prac-a.
 type fixture struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
-	sched   *erasuretest.Scheduler
-	mailer  *erasuretest.Mailer
+	mem     *porttest.Memory
+	objects *porttest.Objects
+	sched   *porttest.Scheduler
+	mailer  *porttest.Mailer
 	clock   *clock
 	svc     *services
 }
@@ -62,10 +62,10 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects(),
-		sched:   erasuretest.NewScheduler(),
-		mailer:  &erasuretest.Mailer{},
+		mem:     porttest.NewMemory(),
+		objects: porttest.NewObjects(),
+		sched:   porttest.NewScheduler(),
+		mailer:  &porttest.Mailer{},
 		clock:   &clock{t: t0},
 	}
 	var n atomic.Int64

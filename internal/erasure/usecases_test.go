@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // services holds the fixture's ports and settings and builds, at each
@@ -104,15 +104,15 @@ func (s *services) GetDeletionRequest(ctx context.Context, a identity.Actor, id 
 // A use case refuses a nil port when it is built, not when a request
 // reaches the call that needs it.
 func TestNewUseCase_ErrNilPort(t *testing.T) {
-	mem := erasuretest.NewMemory()
-	var nilMailer *erasuretest.Mailer
+	mem := porttest.NewMemory()
+	var nilMailer *porttest.Mailer
 	for name, build := range map[string]func(){
 		"Settings": func() { erasure.NewSettings(mem, nil, erasure.Options{}) },
 		"ClientRequests": func() {
-			erasure.NewClientRequests(mem, mem, mem, mem, mem, erasuretest.NewScheduler(), nilMailer, 0, erasure.Options{})
+			erasure.NewClientRequests(mem, mem, mem, mem, mem, porttest.NewScheduler(), nilMailer, 0, erasure.Options{})
 		},
 		"Purger": func() {
-			erasure.NewPurger(mem, mem, mem, mem, nil, erasuretest.NewScheduler(), &erasuretest.Mailer{}, erasure.PurgeConfig{}, erasure.Options{})
+			erasure.NewPurger(mem, mem, mem, mem, nil, porttest.NewScheduler(), &porttest.Mailer{}, erasure.PurgeConfig{}, erasure.Options{})
 		},
 		"Notifications":    func() { erasure.NewNotifications(nil, mem, erasure.Options{}) },
 		"PracticeRequests": func() { erasure.NewPracticeRequests(mem, nil, erasure.Options{}) },

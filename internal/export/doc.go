@@ -15,7 +15,7 @@
 //
 // The package talks to the world only through the small interfaces of
 // ports.go, which internal/dynamostore, internal/s3objects and
-// internal/purgeschedule implement and internal/erasuretest fakes. The
+// internal/oneshot implement and internal/porttest fakes. The
 // caller, the id rule and the coded errors are internal/identity's, shared
 // with the erasure package, so the API edge maps its errors with the same
 // table.

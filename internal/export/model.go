@@ -40,7 +40,7 @@ const (
 
 // AbandonedAfter is how long after it was requested an export that is
 // still pending or running can no longer finish: the schedule delivers it
-// for at most 24 hours (purgeschedule's maximum event age), and a worker
+// for at most 24 hours (oneshot's maximum event age), and a worker
 // runs for at most 15 minutes more.
 const AbandonedAfter = 24*time.Hour + 15*time.Minute
 

@@ -9,7 +9,7 @@ import (
 // The ports below are what Requests and Worker consume, each small enough
 // that a constructor takes only what it uses and a fake implements it
 // honestly.
-// internal/erasuretest holds the fakes and the contract suite that keeps
+// internal/porttest holds the fakes and the contract suite that keeps
 // them in step with the DynamoDB adapter. Errors are the erasure sentinels
 // (identity.ErrNotFound, identity.ErrConditionFailed,
 // identity.ErrAlreadyExists), wrapped with %w.

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 const practice = "prac-1"
@@ -43,10 +43,10 @@ func actor(t *testing.T, sub, role, practiceID, clientID, team string) identity.
 }
 
 type fixture struct {
-	mem   *erasuretest.ExportMemory
-	files *erasuretest.ExportFiles
-	arch  *erasuretest.ExportArchives
-	sched *erasuretest.ExportScheduler
+	mem   *porttest.ExportMemory
+	files *porttest.ExportFiles
+	arch  *porttest.ExportArchives
+	sched *porttest.ExportScheduler
 	svc   *services
 	now   time.Time
 	// What ava's archive must hold.
@@ -59,8 +59,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem: erasuretest.NewExportMemory(), files: erasuretest.NewExportFiles(), arch: erasuretest.NewExportArchives(),
-		sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC),
+		mem: porttest.NewExportMemory(), files: porttest.NewExportFiles(), arch: porttest.NewExportArchives(),
+		sched: porttest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC),
 		messages: map[string][]export.ChatMessage{}, docs: map[string][]byte{},
 	}
 	f.arch.MinPartSize = 1 << 10

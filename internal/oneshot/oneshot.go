@@ -1,10 +1,10 @@
-// Package purgeschedule is the EventBridge Scheduler adapter of the
+// Package oneshot is the EventBridge Scheduler adapter of the
 // one-shot schedules: each invokes its target function once, with an
 // input, and then deletes itself. A deletion request's purge
 // (erasure.Scheduler) and an export's worker (export.Scheduler, in
 // export.go) are scheduled so, each by a Scheduler configured with its
 // target.
-package purgeschedule
+package oneshot
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-// Package erasuretest holds in-memory fakes of the erasure ports, for fast
+// Package porttest holds in-memory fakes of the erasure ports, for fast
 // tests of the domain, and contract suites that run the same checks against
 // a fake and against a real adapter, so the fakes stay honest.
-package erasuretest
+package porttest
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package erasuretest
+package porttest
 
 import (
 	"cmp"
@@ -1118,7 +1118,7 @@ func notifications(t *testing.T, s Stores, practiceID, practitionerID string) []
 		}
 		return ns
 	}
-	t.Fatalf("%T has no notification reader: implement erasuretest.NotificationReader", s)
+	t.Fatalf("%T has no notification reader: implement porttest.NotificationReader", s)
 	return nil
 }
 
