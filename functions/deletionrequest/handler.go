@@ -9,11 +9,12 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Handler serves GET, POST and DELETE /v1/portal/account-deletion.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.ClientRequests
 	log *slog.Logger
 }
 
@@ -42,7 +43,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		}
 		return http.StatusOK, apigw.NewPortalView(v), nil
 	case http.MethodPost:
-		if err := erasure.RequireClient(actor); err != nil {
+		if err := identity.RequireClient(actor); err != nil {
 			return 0, nil, err
 		}
 		var body postBody
@@ -50,7 +51,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return 0, nil, err
 		}
 		if body.Confirm == nil || !*body.Confirm {
-			return 0, nil, erasure.Errorf(erasure.EConfirmationRequired, `send {"confirm":true} to confirm that the account's content should be deleted`)
+			return 0, nil, identity.Errorf(identity.EConfirmationRequired, `send {"confirm":true} to confirm that the account's content should be deleted`)
 		}
 		r, created, err := h.svc.RequestDeletion(ctx, actor)
 		if err != nil {

@@ -21,7 +21,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is the fixed "now" of every test.
@@ -37,8 +38,8 @@ var (
 	clientClaims = map[string]string{
 		"sub": "cl-ava-sub", "custom:role": "client", "custom:practice_id": "prac-demo", "custom:client_id": "cl-ava",
 	}
-	clientActor = erasure.Actor{Subject: "cl-ava-sub", Role: erasure.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
-	ownerActor  = erasure.Actor{Subject: "pr-owner", Role: erasure.RolePractitioner, PracticeID: "prac-demo", TeamRole: erasure.TeamOwner}
+	clientActor = identity.Actor{Subject: "cl-ava-sub", Role: identity.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
+	ownerActor  = identity.Actor{Subject: "pr-owner", Role: identity.RolePractitioner, PracticeID: "prac-demo", TeamRole: identity.TeamOwner}
 )
 
 // with returns a copy of claims with k set to v, or removed when v is "".
@@ -102,11 +103,11 @@ func base64Body(req events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPReque
 // to pr-member) who created 2 journal entries, 1 document and a direct
 // chat with 2 messages, beside content the practitioners created.
 type fixture struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
-	sched   *erasuretest.Scheduler
-	mailer  *erasuretest.Mailer
-	svc     *erasure.Service
+	mem     *porttest.Memory
+	objects *porttest.Objects
+	sched   *porttest.Scheduler
+	mailer  *porttest.Mailer
+	opts    erasure.Options
 	h       *Handler
 	before  []erasure.ItemKey
 }
@@ -117,36 +118,27 @@ var scope = erasure.Counts{JournalEntries: 2, Documents: 1, ChatSessions: 1, Cha
 func newFixture(t *testing.T, enabled bool) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects("docs/cl-ava/d1.pdf", "docs/pr/d2.pdf"),
-		sched:   erasuretest.NewScheduler(),
-		mailer:  &erasuretest.Mailer{},
+		mem:     porttest.NewMemory(),
+		objects: porttest.NewObjects("docs/cl-ava/d1.pdf", "docs/pr/d2.pdf"),
+		sched:   porttest.NewScheduler(),
+		mailer:  &porttest.Mailer{},
 	}
 	var n atomic.Int64
-	f.svc = &erasure.Service{
-		Settings:      f.mem,
-		Roster:        f.mem,
-		Directory:     f.mem,
-		Requests:      f.mem,
-		Notifications: f.mem,
-		Content:       f.mem,
-		Objects:       f.objects, // the purge function's port; used here only to close an account
-		Scheduler:     f.sched,
-		Mailer:        f.mailer,
-		PurgeDelay:    erasure.DefaultPurgeDelay,
-		Now:           func() time.Time { return t0 },
-		NewID:         func() string { return fmt.Sprintf("req-%03d", n.Add(1)) },
-		Log:           slog.New(slog.DiscardHandler),
+	f.opts = erasure.Options{
+		Now:   func() time.Time { return t0 },
+		NewID: func() string { return fmt.Sprintf("req-%03d", n.Add(1)) },
+		Log:   slog.New(slog.DiscardHandler),
 	}
-	f.h = &Handler{svc: f.svc, log: slog.New(slog.DiscardHandler)}
+	svc := erasure.NewClientRequests(f.mem, f.mem, f.mem, f.mem, f.mem, f.sched, f.mailer, erasure.DefaultPurgeDelay, f.opts)
+	f.h = &Handler{svc: svc, log: slog.New(slog.DiscardHandler)}
 
 	m := f.mem
 	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
 	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}, PortalUserID: "cl-ava-sub"})
-	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
-	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+	client := erasure.Author{Role: identity.RoleClient, ID: "cl-ava"}
+	prac := erasure.Author{Role: identity.RolePractitioner, ID: "pr-member"}
 	m.AddJournal("prac-demo", "cl-ava", "j1", client)
 	m.AddJournal("prac-demo", "cl-ava", "j2", client)
 	m.AddJournal("prac-demo", "cl-ava", "j3", prac)
@@ -163,7 +155,7 @@ func newFixture(t *testing.T, enabled bool) *fixture {
 
 func (f *fixture) setEnabled(t *testing.T, enabled bool) {
 	t.Helper()
-	if _, err := f.svc.PutSetting(context.Background(), ownerActor, enabled); err != nil {
+	if _, err := erasure.NewSettings(f.mem, f.mem, f.opts).PutSetting(context.Background(), ownerActor, enabled); err != nil {
 		t.Fatalf("PutSetting: got error %v, want nil", err)
 	}
 }
@@ -275,43 +267,43 @@ func TestHandler_Handle(t *testing.T) {
 		// GET: the client only.
 		{"OK/GetClient", true, get(clientClaims), http.StatusOK, ""},
 		{"OK/GetClientDisabled", false, get(clientClaims), http.StatusOK, ""},
-		{"ErrForbidden/GetOwner", true, get(ownerClaims), http.StatusForbidden, erasure.EForbidden},
-		{"ErrForbidden/GetMember", true, get(memberClaims), http.StatusForbidden, erasure.EForbidden},
-		{"ErrForbidden/GetClientWithoutClientID", true, get(with(clientClaims, "custom:client_id", "")), http.StatusForbidden, erasure.EForbidden},
-		{"ErrUnauthorized/GetNoAuthorizer", true, get(nil), http.StatusUnauthorized, erasure.EUnauthorized},
-		{"ErrUnauthorized/GetNoClaims", true, emptyClaims, http.StatusUnauthorized, erasure.EUnauthorized},
+		{"ErrForbidden/GetOwner", true, get(ownerClaims), http.StatusForbidden, identity.EForbidden},
+		{"ErrForbidden/GetMember", true, get(memberClaims), http.StatusForbidden, identity.EForbidden},
+		{"ErrForbidden/GetClientWithoutClientID", true, get(with(clientClaims, "custom:client_id", "")), http.StatusForbidden, identity.EForbidden},
+		{"ErrUnauthorized/GetNoAuthorizer", true, get(nil), http.StatusUnauthorized, identity.EUnauthorized},
+		{"ErrUnauthorized/GetNoClaims", true, emptyClaims, http.StatusUnauthorized, identity.EUnauthorized},
 
 		// POST: the client only, confirmed, when the practice allows it.
 		{"OK/PostClient", true, post(clientClaims, `{"confirm":true}`), http.StatusAccepted, ""},
 		{"OK/PostBase64", true, base64Body(post(clientClaims, `{"confirm":true}`)), http.StatusAccepted, ""},
 		{"OK/PostCharset", true, withHeader(post(clientClaims, `{"confirm":true}`), "content-type", "application/json; charset=utf-8"), http.StatusAccepted, ""},
-		{"ErrForbidden/PostOwner", true, post(ownerClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
-		{"ErrForbidden/PostMember", true, post(memberClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
-		{"ErrForbidden/PostNoClientProfile", true, post(with(clientClaims, "custom:client_id", "cl-ghost"), `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
-		{"ErrForbidden/PostNoRole", true, post(with(clientClaims, "custom:role", ""), `{"confirm":true}`), http.StatusForbidden, erasure.EForbidden},
-		{"ErrUnauthorized/PostNoAuthorizer", true, post(nil, `{"confirm":true}`), http.StatusUnauthorized, erasure.EUnauthorized},
-		{"ErrUnauthorized/PostNoSubject", true, post(with(clientClaims, "sub", ""), `{"confirm":true}`), http.StatusUnauthorized, erasure.EUnauthorized},
-		{"ErrDeletionDisabled", false, post(clientClaims, `{"confirm":true}`), http.StatusForbidden, erasure.EDeletionDisabled},
-		{"ErrConfirmationRequired/False", true, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest, erasure.EConfirmationRequired},
-		{"ErrConfirmationRequired/Missing", true, post(clientClaims, `{}`), http.StatusBadRequest, erasure.EConfirmationRequired},
-		{"ErrConfirmationRequired/NullConfirm", true, post(clientClaims, `{"confirm":null}`), http.StatusBadRequest, erasure.EConfirmationRequired},
-		{"ErrInvalid/Null", true, post(clientClaims, `null`), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrInvalid/FieldCase", true, post(clientClaims, `{"Confirm":true}`), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrInvalid/Repeated", true, post(clientClaims, `{"confirm":false,"confirm":true}`), http.StatusBadRequest, erasure.EInvalid},
+		{"ErrForbidden/PostOwner", true, post(ownerClaims, `{"confirm":true}`), http.StatusForbidden, identity.EForbidden},
+		{"ErrForbidden/PostMember", true, post(memberClaims, `{"confirm":true}`), http.StatusForbidden, identity.EForbidden},
+		{"ErrForbidden/PostNoClientProfile", true, post(with(clientClaims, "custom:client_id", "cl-ghost"), `{"confirm":true}`), http.StatusForbidden, identity.EForbidden},
+		{"ErrForbidden/PostNoRole", true, post(with(clientClaims, "custom:role", ""), `{"confirm":true}`), http.StatusForbidden, identity.EForbidden},
+		{"ErrUnauthorized/PostNoAuthorizer", true, post(nil, `{"confirm":true}`), http.StatusUnauthorized, identity.EUnauthorized},
+		{"ErrUnauthorized/PostNoSubject", true, post(with(clientClaims, "sub", ""), `{"confirm":true}`), http.StatusUnauthorized, identity.EUnauthorized},
+		{"ErrDeletionDisabled", false, post(clientClaims, `{"confirm":true}`), http.StatusForbidden, identity.EDeletionDisabled},
+		{"ErrConfirmationRequired/False", true, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest, identity.EConfirmationRequired},
+		{"ErrConfirmationRequired/Missing", true, post(clientClaims, `{}`), http.StatusBadRequest, identity.EConfirmationRequired},
+		{"ErrConfirmationRequired/NullConfirm", true, post(clientClaims, `{"confirm":null}`), http.StatusBadRequest, identity.EConfirmationRequired},
+		{"ErrInvalid/Null", true, post(clientClaims, `null`), http.StatusBadRequest, identity.EInvalid},
+		{"ErrInvalid/FieldCase", true, post(clientClaims, `{"Confirm":true}`), http.StatusBadRequest, identity.EInvalid},
+		{"ErrInvalid/Repeated", true, post(clientClaims, `{"confirm":false,"confirm":true}`), http.StatusBadRequest, identity.EInvalid},
 
 		// Bodies.
-		{"ErrInvalid/Malformed", true, post(clientClaims, `{"confirm":`), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrInvalid/UnknownField", true, post(clientClaims, `{"confirm":true,"clientId":"cl-bob"}`), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrInvalid/WrongType", true, post(clientClaims, `{"confirm":"yes"}`), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrInvalid/Empty", true, withHeader(post(clientClaims, ""), "content-type", "application/json"), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrInvalid/Trailing", true, post(clientClaims, `{"confirm":true}{}`), http.StatusBadRequest, erasure.EInvalid},
-		{"ErrTooLarge", true, post(clientClaims, huge), http.StatusRequestEntityTooLarge, erasure.ETooLarge},
-		{"ErrUnsupportedMedia", true, withHeader(post(clientClaims, `{"confirm":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, erasure.EUnsupportedMedia},
+		{"ErrInvalid/Malformed", true, post(clientClaims, `{"confirm":`), http.StatusBadRequest, identity.EInvalid},
+		{"ErrInvalid/UnknownField", true, post(clientClaims, `{"confirm":true,"clientId":"cl-bob"}`), http.StatusBadRequest, identity.EInvalid},
+		{"ErrInvalid/WrongType", true, post(clientClaims, `{"confirm":"yes"}`), http.StatusBadRequest, identity.EInvalid},
+		{"ErrInvalid/Empty", true, withHeader(post(clientClaims, ""), "content-type", "application/json"), http.StatusBadRequest, identity.EInvalid},
+		{"ErrInvalid/Trailing", true, post(clientClaims, `{"confirm":true}{}`), http.StatusBadRequest, identity.EInvalid},
+		{"ErrTooLarge", true, post(clientClaims, huge), http.StatusRequestEntityTooLarge, apigw.ETooLarge},
+		{"ErrUnsupportedMedia", true, withHeader(post(clientClaims, `{"confirm":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, apigw.EUnsupportedMedia},
 
 		// Methods the route does not serve.
-		{"ErrMethodNotAllowed/Patch", true, newRequest(http.MethodPatch, clientClaims, ""), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
-		{"ErrMethodNotAllowed/Put", true, newRequest(http.MethodPut, clientClaims, `{"confirm":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed},
-		{"ErrUnauthorized/PatchNoAuthorizer", true, newRequest(http.MethodPatch, nil, ""), http.StatusUnauthorized, erasure.EUnauthorized},
+		{"ErrMethodNotAllowed/Patch", true, newRequest(http.MethodPatch, clientClaims, ""), http.StatusMethodNotAllowed, apigw.EMethodNotAllowed},
+		{"ErrMethodNotAllowed/Put", true, newRequest(http.MethodPut, clientClaims, `{"confirm":true}`), http.StatusMethodNotAllowed, apigw.EMethodNotAllowed},
+		{"ErrUnauthorized/PatchNoAuthorizer", true, newRequest(http.MethodPatch, nil, ""), http.StatusUnauthorized, identity.EUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -404,7 +396,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 		f := newFixture(t, true)
 		f.sched.FailNext = 1
 		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusServiceUnavailable)
-		checkError(t, resp, erasure.EUnavailable)
+		checkError(t, resp, identity.EUnavailable)
 		if got := resp.Headers["Retry-After"]; got != "5" {
 			t.Errorf("Retry-After: got %q, want %q", got, "5")
 		}
@@ -425,13 +417,17 @@ func TestHandler_Handle_Post(t *testing.T) {
 		f := newFixture(t, true)
 		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 		// The purge runs at its date, 30 days on.
-		f.svc.Now = func() time.Time { return t0.Add(erasure.DefaultPurgeDelay) }
-		if _, err := f.svc.Purge(context.Background(), "req-001"); err != nil {
+		// (The purge function's use case, with the objects port, is used
+		// here only to close the account.)
+		opts := f.opts
+		opts.Now = func() time.Time { return t0.Add(erasure.DefaultPurgeDelay) }
+		purger := erasure.NewPurger(f.mem, f.mem, f.mem, f.mem, f.objects, f.sched, f.mailer, erasure.PurgeConfig{}, opts)
+		if _, err := purger.Purge(context.Background(), "req-001"); err != nil {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}
 		for _, req := range []events.APIGatewayV2HTTPRequest{get(clientClaims), post(clientClaims, `{"confirm":true}`)} {
 			resp := call(t, f.h, req, http.StatusForbidden)
-			checkError(t, resp, erasure.EAccountClosed)
+			checkError(t, resp, identity.EAccountClosed)
 		}
 		if got := len(f.mem.Requests()); got != 1 {
 			t.Errorf("requests: got %d, want 1", got)
@@ -445,7 +441,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 		// Asked but not confirmed: nothing happens, then confirming works.
 		f := newFixture(t, true)
 		resp := call(t, f.h, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest)
-		checkError(t, resp, erasure.EConfirmationRequired)
+		checkError(t, resp, identity.EConfirmationRequired)
 		f.checkUnchanged(t)
 		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 	})
@@ -499,11 +495,11 @@ func TestHandler_Handle_Events(t *testing.T) {
 		code   string
 	}{
 		"deletionrequest-get-client":        {http.StatusOK, ""},
-		"deletionrequest-delete-client":     {http.StatusNotFound, erasure.ENotFound}, // nothing pending to cancel
+		"deletionrequest-delete-client":     {http.StatusNotFound, identity.ENotFound}, // nothing pending to cancel
 		"deletionrequest-post-client":       {http.StatusAccepted, ""},
-		"deletionrequest-post-unconfirmed":  {http.StatusBadRequest, erasure.EConfirmationRequired},
-		"deletionrequest-post-practitioner": {http.StatusForbidden, erasure.EForbidden},
-		"deletionrequest-post-malformed":    {http.StatusBadRequest, erasure.EInvalid},
+		"deletionrequest-post-unconfirmed":  {http.StatusBadRequest, identity.EConfirmationRequired},
+		"deletionrequest-post-practitioner": {http.StatusForbidden, identity.EForbidden},
+		"deletionrequest-post-malformed":    {http.StatusBadRequest, identity.EInvalid},
 	}
 	for _, path := range apigwtest.EventFiles(t, "deletionrequest") {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")

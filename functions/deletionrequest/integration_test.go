@@ -23,6 +23,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
@@ -473,11 +474,12 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		}
 		e.faults.Clear()
 		// The hourly sweep (the purge function's {"sweep":true}) sends it.
-		svc := &erasure.Service{
-			Directory: e.store, Requests: e.store, Notifications: e.store, Content: e.store,
-			Mailer: sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
-			Log:    slog.New(slog.DiscardHandler),
-		}
+		// No request is due: the sweep only notifies, and the objects and
+		// schedules it would purge and hand over with are fakes.
+		svc := erasure.NewPurger(e.store, e.store, e.store, e.store,
+			porttest.NewObjects(), porttest.NewScheduler(),
+			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
+			erasure.PurgeConfig{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 		for range 2 {
 			if err := svc.Sweep(context.Background()); err != nil {
 				t.Fatalf("sweep: %v", err)

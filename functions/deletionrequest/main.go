@@ -19,7 +19,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
@@ -32,7 +32,7 @@ func main() {
 func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Handler, error) {
 	var env config.Env
 	table := env.String("TABLE_NAME")
-	sched := purgeschedule.Config{
+	sched := oneshot.Config{
 		Group:         env.String("SCHEDULE_GROUP"),
 		TargetARN:     env.String("PURGE_FUNCTION_ARN"),
 		RoleARN:       env.String("SCHEDULER_ROLE_ARN"),
@@ -45,17 +45,10 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	svc := &erasure.Service{
-		Settings:      store,
-		Directory:     store,
-		Requests:      store,
-		Notifications: store,
-		Content:       store,
-		Scheduler:     purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		Mailer:        sesmail.New(sesv2.NewFromConfig(cfg), sender),
-		PurgeDelay:    time.Duration(delayDays) * 24 * time.Hour,
-		Now:           clock.Now,
-		Log:           log,
-	}
+	svc := erasure.NewClientRequests(store, store, store, store, store,
+		oneshot.New(scheduler.NewFromConfig(cfg), sched),
+		sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		time.Duration(delayDays)*24*time.Hour,
+		erasure.Options{Now: clock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // TestEvents_Shape checks every sample event of the function:
@@ -56,12 +56,12 @@ func TestEvents_Shape(t *testing.T) {
 				t.Fatalf("Actor: got error %v, want the claims to make a valid caller", err)
 			}
 			switch who := name[strings.LastIndex(name, "-")+1:]; who {
-			case erasure.TeamOwner, erasure.TeamMember:
-				if actor.Role != erasure.RolePractitioner || actor.TeamRole != who {
+			case identity.TeamOwner, identity.TeamMember:
+				if actor.Role != identity.RolePractitioner || actor.TeamRole != who {
 					t.Errorf("caller: got %+v, want a practitioner with team role %q", actor, who)
 				}
-			case erasure.RoleClient:
-				if actor.Role != erasure.RoleClient || actor.ClientID != "cl-ava" {
+			case identity.RoleClient:
+				if actor.Role != identity.RoleClient || actor.ClientID != "cl-ava" {
 					t.Errorf("caller: got %+v, want client cl-ava", actor)
 				}
 			default:

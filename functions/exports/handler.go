@@ -15,7 +15,7 @@ import (
 // Handler serves POST /v1/clients/{clientId}/exports and
 // GET /v1/clients/{clientId}/exports/{exportId}.
 type Handler struct {
-	svc *export.Service
+	svc *export.Requests
 	log *slog.Logger
 }
 

@@ -16,10 +16,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -60,15 +62,18 @@ func request(method, path string, claims map[string]string, body string) events.
 
 type fixture struct {
 	h     *Handler
-	mem   *erasuretest.ExportMemory
-	sched *erasuretest.ExportScheduler
-	svc   *export.Service
+	mem   *porttest.ExportMemory
+	sched *porttest.ExportScheduler
+	opts  erasure.Options
 	now   time.Time
+	// The worker's side, to make an export ready.
+	archives *porttest.ExportArchives
+	tempDir  string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{mem: erasuretest.NewExportMemory(), sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC)}
+	f := &fixture{mem: porttest.NewExportMemory(), sched: porttest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC)}
 	f.mem.AddPractitioner("prac-demo", "pr-owner", true)
 	f.mem.AddPractitioner("prac-demo", "pr-member", false)
 	f.mem.AddPractitioner("prac-other", "pr-x", true)
@@ -78,14 +83,15 @@ func newFixture(t *testing.T) *fixture {
 	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: export.Author{Role: "client", ID: "cl-ava"}, Title: "t", Body: "b"})
 	n := 0
 	log := slog.New(slog.DiscardHandler)
-	f.svc = &export.Service{
-		Access: f.mem, Roster: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: erasuretest.NewExportFiles(),
-		Archives: erasuretest.NewExportArchives(), TempDir: t.TempDir(),
+	f.opts = erasure.Options{
 		Now:   func() time.Time { return f.now },
 		NewID: func() string { n++; return fmt.Sprintf("ex-%d", n) },
 		Log:   log,
 	}
-	f.h = &Handler{svc: f.svc, log: log}
+	f.archives = porttest.NewExportArchives()
+	f.tempDir = t.TempDir()
+	svc := export.NewRequests(f.mem, f.mem, f.mem, f.sched, f.archives, export.Downloads{}, f.opts)
+	f.h = &Handler{svc: svc, log: log}
 	return f
 }
 
@@ -148,26 +154,26 @@ func TestHandler_Post(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrUnauthorized", request("POST", "/v1/clients/cl-ava/exports", nil, ""), 401, erasure.EUnauthorized},
-		{"ErrForbidden/Client", request("POST", "/v1/clients/cl-ava/exports", client, "{}"), 403, erasure.EForbidden},
-		{"ErrForbidden/ClientBadBody", request("POST", "/v1/clients/cl-ava/exports", client, "{"), 403, erasure.EForbidden},
-		{"ErrForbidden/NoTeamRole", request("POST", "/v1/clients/cl-ava/exports", map[string]string{"sub": "p", "custom:role": "practitioner", "custom:practice_id": "prac-demo"}, ""), 403, erasure.EForbidden},
-		{"ErrInvalid/ClientIDHash", request("POST", "/v1/clients/cl#ava/exports", owner, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/ClientIDLong", request("POST", "/v1/clients/"+strings.Repeat("x", 129)+"/exports", owner, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/ClientIDEmpty", request("POST", "/v1/clients//exports", owner, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/UnknownField", request("POST", "/v1/clients/cl-ava/exports", owner, `{"format":"zip"}`), 400, erasure.EInvalid},
-		{"ErrInvalid/Null", request("POST", "/v1/clients/cl-ava/exports", owner, "null"), 400, erasure.EInvalid},
-		{"ErrInvalid/Array", request("POST", "/v1/clients/cl-ava/exports", owner, "[]"), 400, erasure.EInvalid},
-		{"ErrInvalid/String", request("POST", "/v1/clients/cl-ava/exports", owner, `"{}"`), 400, erasure.EInvalid},
-		{"ErrInvalid/Malformed", request("POST", "/v1/clients/cl-ava/exports", owner, "{"), 400, erasure.EInvalid},
-		{"ErrInvalid/TwoObjects", request("POST", "/v1/clients/cl-ava/exports", owner, "{}{}"), 400, erasure.EInvalid},
-		{"ErrTooLarge", request("POST", "/v1/clients/cl-ava/exports", owner, big), 413, erasure.ETooLarge},
-		{"ErrNotFound/Unknown", request("POST", "/v1/clients/cl-nobody/exports", owner, "{}"), 404, erasure.ENotFound},
-		{"ErrNotFound/AnotherPractice", request("POST", "/v1/clients/cl-zed/exports", owner, "{}"), 404, erasure.ENotFound},
-		{"ErrNotFound/OtherSide", request("POST", "/v1/clients/cl-ava/exports", other, "{}"), 404, erasure.ENotFound},
-		{"ErrMethod/Put", request("PUT", "/v1/clients/cl-ava/exports", owner, "{}"), 405, erasure.EMethodNotAllowed},
-		{"ErrMethod/GetList", request("GET", "/v1/clients/cl-ava/exports", owner, ""), 405, erasure.EMethodNotAllowed},
-		{"ErrMethod/PostOne", request("POST", "/v1/clients/cl-ava/exports/ex-1", owner, ""), 405, erasure.EMethodNotAllowed},
+		{"ErrUnauthorized", request("POST", "/v1/clients/cl-ava/exports", nil, ""), 401, identity.EUnauthorized},
+		{"ErrForbidden/Client", request("POST", "/v1/clients/cl-ava/exports", client, "{}"), 403, identity.EForbidden},
+		{"ErrForbidden/ClientBadBody", request("POST", "/v1/clients/cl-ava/exports", client, "{"), 403, identity.EForbidden},
+		{"ErrForbidden/NoTeamRole", request("POST", "/v1/clients/cl-ava/exports", map[string]string{"sub": "p", "custom:role": "practitioner", "custom:practice_id": "prac-demo"}, ""), 403, identity.EForbidden},
+		{"ErrInvalid/ClientIDHash", request("POST", "/v1/clients/cl#ava/exports", owner, ""), 400, identity.EInvalid},
+		{"ErrInvalid/ClientIDLong", request("POST", "/v1/clients/"+strings.Repeat("x", 129)+"/exports", owner, ""), 400, identity.EInvalid},
+		{"ErrInvalid/ClientIDEmpty", request("POST", "/v1/clients//exports", owner, ""), 400, identity.EInvalid},
+		{"ErrInvalid/UnknownField", request("POST", "/v1/clients/cl-ava/exports", owner, `{"format":"zip"}`), 400, identity.EInvalid},
+		{"ErrInvalid/Null", request("POST", "/v1/clients/cl-ava/exports", owner, "null"), 400, identity.EInvalid},
+		{"ErrInvalid/Array", request("POST", "/v1/clients/cl-ava/exports", owner, "[]"), 400, identity.EInvalid},
+		{"ErrInvalid/String", request("POST", "/v1/clients/cl-ava/exports", owner, `"{}"`), 400, identity.EInvalid},
+		{"ErrInvalid/Malformed", request("POST", "/v1/clients/cl-ava/exports", owner, "{"), 400, identity.EInvalid},
+		{"ErrInvalid/TwoObjects", request("POST", "/v1/clients/cl-ava/exports", owner, "{}{}"), 400, identity.EInvalid},
+		{"ErrTooLarge", request("POST", "/v1/clients/cl-ava/exports", owner, big), 413, apigw.ETooLarge},
+		{"ErrNotFound/Unknown", request("POST", "/v1/clients/cl-nobody/exports", owner, "{}"), 404, identity.ENotFound},
+		{"ErrNotFound/AnotherPractice", request("POST", "/v1/clients/cl-zed/exports", owner, "{}"), 404, identity.ENotFound},
+		{"ErrNotFound/OtherSide", request("POST", "/v1/clients/cl-ava/exports", other, "{}"), 404, identity.ENotFound},
+		{"ErrMethod/Put", request("PUT", "/v1/clients/cl-ava/exports", owner, "{}"), 405, apigw.EMethodNotAllowed},
+		{"ErrMethod/GetList", request("GET", "/v1/clients/cl-ava/exports", owner, ""), 405, apigw.EMethodNotAllowed},
+		{"ErrMethod/PostOne", request("POST", "/v1/clients/cl-ava/exports/ex-1", owner, ""), 405, apigw.EMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -192,7 +198,7 @@ func TestHandler_Post(t *testing.T) {
 		f := newFixture(t)
 		f.sched.FailNext = 1
 		resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"))
-		if e, _ := body["error"].(map[string]any); resp.StatusCode != 503 || e["code"] != erasure.EUnavailable || resp.Headers["Retry-After"] == "" {
+		if e, _ := body["error"].(map[string]any); resp.StatusCode != 503 || e["code"] != identity.EUnavailable || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("got %d %v %v, want 503 service_unavailable with Retry-After", resp.StatusCode, body, resp.Headers)
 		}
 		if n := len(f.mem.Exports()); n != 0 {
@@ -219,7 +225,9 @@ func TestHandler_Get(t *testing.T) {
 	})
 	t.Run("OK/Ready", func(t *testing.T) {
 		f.now = f.now.Add(time.Minute)
-		if _, err := f.svc.Run(context.Background(), "ex-1"); err != nil {
+		// The export worker's side, on the same fakes.
+		w := export.NewWorker(f.mem, f.mem, porttest.NewExportFiles(), f.archives, export.WorkerConfig{TempDir: f.tempDir}, f.opts)
+		if _, err := w.Run(context.Background(), "ex-1"); err != nil {
 			t.Fatal(err)
 		}
 		f.now = f.now.Add(time.Minute)
@@ -260,15 +268,15 @@ func TestHandler_Get(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrUnauthorized", request("GET", one, nil, ""), 401, erasure.EUnauthorized},
-		{"ErrForbidden/Client", request("GET", one, client, ""), 403, erasure.EForbidden},
-		{"ErrInvalid/ExportID", request("GET", "/v1/clients/cl-ava/exports/ex 1", owner, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/ExportIDLong", request("GET", "/v1/clients/cl-ava/exports/"+strings.Repeat("e", 129), owner, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/ClientID", request("GET", "/v1/clients/cl%2Fava/exports/ex-1", owner, ""), 400, erasure.EInvalid},
-		{"ErrNotFound/Unknown", request("GET", "/v1/clients/cl-ava/exports/ex-404", owner, ""), 404, erasure.ENotFound},
-		{"ErrNotFound/AnotherClient", request("GET", "/v1/clients/cl-ben/exports/ex-1", owner, ""), 404, erasure.ENotFound},
-		{"ErrNotFound/AnotherPractice", request("GET", one, other, ""), 404, erasure.ENotFound},
-		{"ErrMethod/Delete", request("DELETE", one, owner, ""), 405, erasure.EMethodNotAllowed},
+		{"ErrUnauthorized", request("GET", one, nil, ""), 401, identity.EUnauthorized},
+		{"ErrForbidden/Client", request("GET", one, client, ""), 403, identity.EForbidden},
+		{"ErrInvalid/ExportID", request("GET", "/v1/clients/cl-ava/exports/ex 1", owner, ""), 400, identity.EInvalid},
+		{"ErrInvalid/ExportIDLong", request("GET", "/v1/clients/cl-ava/exports/"+strings.Repeat("e", 129), owner, ""), 400, identity.EInvalid},
+		{"ErrInvalid/ClientID", request("GET", "/v1/clients/cl%2Fava/exports/ex-1", owner, ""), 400, identity.EInvalid},
+		{"ErrNotFound/Unknown", request("GET", "/v1/clients/cl-ava/exports/ex-404", owner, ""), 404, identity.ENotFound},
+		{"ErrNotFound/AnotherClient", request("GET", "/v1/clients/cl-ben/exports/ex-1", owner, ""), 404, identity.ENotFound},
+		{"ErrNotFound/AnotherPractice", request("GET", one, other, ""), 404, identity.ENotFound},
+		{"ErrMethod/Delete", request("DELETE", one, owner, ""), 405, apigw.EMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := call(t, f.h, tc.req)

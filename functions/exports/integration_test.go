@@ -25,9 +25,10 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -56,10 +57,10 @@ func setup(t *testing.T) *env {
 
 // worker is the export worker's service, wired as functions/exportworker
 // wires it, on this stack.
-func (e *env) worker() *export.Service {
+func (e *env) worker() *export.Worker {
 	x := dynamostore.NewExports(e.st.DynamoDB, e.st.Table)
-	return &export.Service{Records: x, Content: x, Files: s3objects.NewFiles(e.st.S3, e.st.Bucket),
-		Archives: s3objects.NewArchives(e.st.S3, e.st.ExportsBucket), Log: slog.New(slog.DiscardHandler)}
+	return export.NewWorker(x, x, s3objects.NewFiles(e.st.S3, e.st.Bucket),
+		s3objects.NewArchives(e.st.S3, e.st.ExportsBucket), export.WorkerConfig{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 }
 
 // requestDeletion makes the client's deletion request, as the portal
@@ -71,9 +72,9 @@ func (e *env) requestDeletion(t *testing.T, clientID string) erasure.Request {
 	if err := e.store.PutSetting(ctx, erasure.Setting{PracticeID: e.practice.ID, Enabled: true, UpdatedAt: &now, UpdatedBy: e.practice.OwnerID}); err != nil {
 		t.Fatal(err)
 	}
-	svc := &erasure.Service{Settings: e.store, Directory: e.store, Requests: e.store, Notifications: e.store, Content: e.store,
-		Scheduler: erasuretest.NewScheduler(), Mailer: &erasuretest.Mailer{}, Log: slog.New(slog.DiscardHandler)}
-	a, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, e.practice.ID, clientID, "")
+	svc := erasure.NewClientRequests(e.store, e.store, e.store, e.store, e.store,
+		porttest.NewScheduler(), &porttest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
+	a, err := identity.NewActor(clientID+"-sub", identity.RoleClient, e.practice.ID, clientID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +132,7 @@ func TestExports_Emulator(t *testing.T) {
 		tg.RetryPolicy == nil || aws.ToInt32(tg.RetryPolicy.MaximumRetryAttempts) != 185 {
 		t.Fatalf("schedule target: got %+v, want the worker with the role, retries and the dead-letter queue", tg)
 	}
-	var in purgeschedule.ExportInput
+	var in oneshot.ExportInput
 	if err := json.Unmarshal([]byte(aws.ToString(tg.Input)), &in); err != nil || in.ExportID != id {
 		t.Fatalf("schedule input: got %s, want {\"exportId\":%q}", aws.ToString(tg.Input), id)
 	}
@@ -214,16 +215,16 @@ func TestExports_Emulator(t *testing.T) {
 			status             int
 			code               string
 		}{
-			{"ErrForbidden/ClientPost", "POST", "/v1/clients/cl-ava/exports", client, 403, erasure.EForbidden},
-			{"ErrForbidden/ClientGet", "GET", "/v1/clients/cl-ava/exports/" + id, client, 403, erasure.EForbidden},
-			{"ErrNotFound/UnknownClient", "POST", "/v1/clients/cl-nobody/exports", owner, 404, erasure.ENotFound},
-			{"ErrNotFound/AnotherPracticesClient", "POST", "/v1/clients/cl-zed/exports", owner, 404, erasure.ENotFound},
-			{"ErrNotFound/AnotherPracticeAsks", "POST", "/v1/clients/cl-ava/exports", otherOwner, 404, erasure.ENotFound},
-			{"ErrNotFound/UnknownExport", "GET", "/v1/clients/cl-ava/exports/0123456789abcdef", owner, 404, erasure.ENotFound},
-			{"ErrNotFound/AnotherClientsPath", "GET", "/v1/clients/cl-ben/exports/" + id, owner, 404, erasure.ENotFound},
-			{"ErrNotFound/AnotherPracticeReads", "GET", "/v1/clients/cl-ava/exports/" + id, otherOwner, 404, erasure.ENotFound},
-			{"ErrInvalid/ExportID", "GET", "/v1/clients/cl-ava/exports/a#b", owner, 400, erasure.EInvalid},
-			{"ErrInvalid/ClientID", "POST", "/v1/clients/cl ava/exports", owner, 400, erasure.EInvalid},
+			{"ErrForbidden/ClientPost", "POST", "/v1/clients/cl-ava/exports", client, 403, identity.EForbidden},
+			{"ErrForbidden/ClientGet", "GET", "/v1/clients/cl-ava/exports/" + id, client, 403, identity.EForbidden},
+			{"ErrNotFound/UnknownClient", "POST", "/v1/clients/cl-nobody/exports", owner, 404, identity.ENotFound},
+			{"ErrNotFound/AnotherPracticesClient", "POST", "/v1/clients/cl-zed/exports", owner, 404, identity.ENotFound},
+			{"ErrNotFound/AnotherPracticeAsks", "POST", "/v1/clients/cl-ava/exports", otherOwner, 404, identity.ENotFound},
+			{"ErrNotFound/UnknownExport", "GET", "/v1/clients/cl-ava/exports/0123456789abcdef", owner, 404, identity.ENotFound},
+			{"ErrNotFound/AnotherClientsPath", "GET", "/v1/clients/cl-ben/exports/" + id, owner, 404, identity.ENotFound},
+			{"ErrNotFound/AnotherPracticeReads", "GET", "/v1/clients/cl-ava/exports/" + id, otherOwner, 404, identity.ENotFound},
+			{"ErrInvalid/ExportID", "GET", "/v1/clients/cl-ava/exports/a#b", owner, 400, identity.EInvalid},
+			{"ErrInvalid/ClientID", "POST", "/v1/clients/cl ava/exports", owner, 400, identity.EInvalid},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				body := ""
@@ -246,7 +247,7 @@ func TestExports_Emulator(t *testing.T) {
 		e.faults.Fail(1, http.StatusBadRequest, emulatortest.Path("/schedules/"))
 		defer e.faults.Clear()
 		resp, got := call(t, e.h, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
-		if er, _ := got["error"].(map[string]any); resp.StatusCode != 503 || er["code"] != erasure.EUnavailable || resp.Headers["Retry-After"] == "" {
+		if er, _ := got["error"].(map[string]any); resp.StatusCode != 503 || er["code"] != identity.EUnavailable || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("got %d %v %v, want 503 service_unavailable with Retry-After", resp.StatusCode, got, resp.Headers)
 		}
 		if n := countExports(t, e.st); n != 1 {
@@ -341,7 +342,7 @@ func TestExports_FloodAndQuota(t *testing.T) {
 	before := emulatortest.TakeSnapshot(t, e.st)
 	last := clients[export.QuotaLimit]
 	resp, body := call(t, e.h, request("POST", "/v1/clients/"+last+"/exports", owner, ""))
-	if resp.StatusCode != http.StatusTooManyRequests || body["error"].(map[string]any)["code"] != erasure.ETooManyRequests {
+	if resp.StatusCode != http.StatusTooManyRequests || body["error"].(map[string]any)["code"] != identity.ETooManyRequests {
 		t.Fatalf("export %d: got %d %v, want 429 too_many_requests", export.QuotaLimit+1, resp.StatusCode, body)
 	}
 	if s, err := strconv.Atoi(resp.Headers["Retry-After"]); err != nil || s < 1 || s > 3600 {

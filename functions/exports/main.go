@@ -18,8 +18,9 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -33,7 +34,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	table := env.String("TABLE_NAME")
 	bucket := env.String("EXPORTS_BUCKET")
 	// The export's schedule invokes the worker.
-	sched := purgeschedule.Config{
+	sched := oneshot.Config{
 		Group:         env.String("SCHEDULE_GROUP"),
 		TargetARN:     env.String("EXPORT_WORKER_ARN"),
 		RoleARN:       env.String("SCHEDULER_ROLE_ARN"),
@@ -46,14 +47,9 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	store := dynamostore.NewExports(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	svc := &export.Service{
-		Access:    store,
-		Roster:    store,
-		Records:   store,
-		Scheduler: purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		Archives:  s3objects.NewArchives(s3c, bucket),
-		Now:       clock.Now,
-		Log:       log,
-	}
+	svc := export.NewRequests(store, store, store,
+		oneshot.New(scheduler.NewFromConfig(cfg), sched),
+		s3objects.NewArchives(s3c, bucket),
+		export.Downloads{}, erasure.Options{Now: clock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 // TestEvents checks every sample event of the function: it
@@ -38,10 +38,10 @@ func TestEvents(t *testing.T) {
 			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 				t.Fatalf("decode: got trailing data (%v), want one JSON object", err)
 			}
-			if !erasure.ValidID(ev.ExportID) {
+			if !identity.ValidID(ev.ExportID) {
 				t.Errorf("exportId: got %q, want a valid id", ev.ExportID)
 			}
-			want, err := json.Marshal(purgeschedule.ExportInput{ExportID: ev.ExportID})
+			want, err := json.Marshal(oneshot.ExportInput{ExportID: ev.ExportID})
 			if err != nil {
 				t.Fatal(err)
 			}

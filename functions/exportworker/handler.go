@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Event is what an export's schedule sends ({"exportId":"..."}, see
-// purgeschedule.ExportInput).
+// oneshot.ExportInput).
 type Event struct {
 	ExportID string `json:"exportId"`
 }
@@ -28,7 +28,7 @@ type Result struct {
 // Handler runs exports. It is invoked asynchronously: an error makes Lambda
 // retry the invocation, which is safe because the export is idempotent.
 type Handler struct {
-	svc *export.Service
+	svc *export.Worker
 	log *slog.Logger
 }
 
@@ -39,7 +39,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		h.log.ErrorContext(ctx, "malformed export event", "err", err)
 		return Result{}, nil
 	}
-	if !erasure.ValidID(ev.ExportID) {
+	if !identity.ValidID(ev.ExportID) {
 		h.log.ErrorContext(ctx, "export event names no valid export")
 		return Result{}, nil
 	}

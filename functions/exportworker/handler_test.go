@@ -6,21 +6,22 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 type fixture struct {
 	h    *Handler
-	mem  *erasuretest.ExportMemory
-	arch *erasuretest.ExportArchives
+	mem  *porttest.ExportMemory
+	arch *porttest.ExportArchives
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{mem: erasuretest.NewExportMemory(), arch: erasuretest.NewExportArchives()}
+	f := &fixture{mem: porttest.NewExportMemory(), arch: porttest.NewExportArchives()}
 	f.arch.MinPartSize = 1
-	files := erasuretest.NewExportFiles()
+	files := porttest.NewExportFiles()
 	ava := export.Author{Role: "client", ID: "cl-ava"}
 	f.mem.AddClient("prac-demo", "cl-ava")
 	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: ava, Title: "t", Body: "b"})
@@ -30,7 +31,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	f.h = &Handler{svc: &export.Service{Records: f.mem, Content: f.mem, Files: files, Archives: f.arch, PartSize: 1024, TempDir: t.TempDir(), Log: log}, log: log}
+	f.h = &Handler{svc: export.NewWorker(f.mem, f.mem, files, f.arch, export.WorkerConfig{PartSize: 1024, TempDir: t.TempDir()}, erasure.Options{Log: log}), log: log}
 	return f
 }
 

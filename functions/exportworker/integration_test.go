@@ -19,7 +19,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -30,7 +31,8 @@ type env struct {
 	st     *emulatortest.Stack
 	store  *dynamostore.Store
 	h      *Handler
-	api    *export.Service
+	api    *export.Requests
+	x      *dynamostore.Exports
 	faults *emulatortest.Faults
 }
 
@@ -44,12 +46,11 @@ func setup(t *testing.T) *env {
 		t.Fatalf("build: %v", err)
 	}
 	x := dynamostore.NewExports(st.DynamoDB, st.Table)
-	api := &export.Service{
-		Access: x, Roster: x, Records: x, Archives: s3objects.NewArchives(st.S3, st.ExportsBucket), Log: slog.New(slog.DiscardHandler),
-		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
+	api := export.NewRequests(x, x, x,
+		oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: st.ExportWorkerARN,
 			RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
-	}
-	return &env{st: st, store: dynamostore.New(st.DynamoDB, st.Table), h: h, api: api, faults: faults}
+		s3objects.NewArchives(st.S3, st.ExportsBucket), export.Downloads{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
+	return &env{st: st, store: dynamostore.New(st.DynamoDB, st.Table), h: h, api: api, x: x, faults: faults}
 }
 
 // scheduled asks for an export of the client as its practice's owner and
@@ -57,7 +58,7 @@ func setup(t *testing.T) *env {
 func (e *env) scheduled(t *testing.T, p emulatortest.Practice, clientID string) (export.Export, json.RawMessage) {
 	t.Helper()
 	ctx := context.Background()
-	a, err := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	a, err := identity.NewActor(p.OwnerID, identity.RolePractitioner, p.ID, "", identity.TeamOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestExportWorker_Emulator(t *testing.T) {
 	if err != nil || res.ExportID != ex.ID || res.Status != export.StatusReady || res.Counts == nil || *res.Counts != file.Counts {
 		t.Fatalf("worker: got %+v, %v; want ready with %+v", res, err, file.Counts)
 	}
-	a, _ := erasure.NewActor(p.MemberID, erasure.RolePractitioner, p.ID, "", erasure.TeamMember)
+	a, _ := identity.NewActor(p.MemberID, identity.RolePractitioner, p.ID, "", identity.TeamMember)
 	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
 	if err != nil || v.Status != export.StatusReady || v.DownloadURL == "" {
 		t.Fatalf("get: got %+v, %v; want ready with a URL", v, err)
@@ -107,7 +108,7 @@ func TestExportWorker_Emulator(t *testing.T) {
 	if err != nil || again.Status != export.StatusReady || *again.Counts != file.Counts {
 		t.Fatalf("second delivery: got %+v, %v", again, err)
 	}
-	rec, err := e.api.Records.GetExport(ctx, ex.ID)
+	rec, err := e.x.GetExport(ctx, ex.ID)
 	if err != nil || rec.Attempts != 1 || !rec.CompletedAt.Equal(*v.CompletedAt) {
 		t.Errorf("after a second delivery: got %+v, %v; want the first attempt's record", rec, err)
 	}
@@ -133,7 +134,7 @@ func TestExportWorker_ForeignPointers(t *testing.T) {
 	if err != nil || res.Status != export.StatusReady || res.Counts == nil || *res.Counts != file.Counts {
 		t.Fatalf("worker: got %+v, %v; want ready with %+v", res, err, file.Counts)
 	}
-	a, _ := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	a, _ := identity.NewActor(p.OwnerID, identity.RolePractitioner, p.ID, "", identity.TeamOwner)
 	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
 	if err != nil || v.DownloadURL == "" {
 		t.Fatalf("get: got %+v, %v; want ready with a URL", v, err)
@@ -172,7 +173,7 @@ func TestExportWorker_Interrupted(t *testing.T) {
 	if err != nil || len(ups.Uploads) != 0 {
 		t.Fatalf("got %d unfinished uploads (%v), want the failed one aborted", len(ups.Uploads), err)
 	}
-	rec, _ := e.api.Records.GetExport(ctx, ex.ID)
+	rec, _ := e.x.GetExport(ctx, ex.ID)
 	if rec.Status != export.StatusRunning || rec.Attempts != 1 {
 		t.Fatalf("after the failure: got %+v, want running, attempt 1", rec)
 	}
@@ -181,7 +182,7 @@ func TestExportWorker_Interrupted(t *testing.T) {
 	if err != nil || res.Status != export.StatusReady {
 		t.Fatalf("retry: got %+v, %v", res, err)
 	}
-	a, _ := erasure.NewActor(p.OwnerID, erasure.RolePractitioner, p.ID, "", erasure.TeamOwner)
+	a, _ := identity.NewActor(p.OwnerID, identity.RolePractitioner, p.ID, "", identity.TeamOwner)
 	v, err := e.api.Get(ctx, a, "cl-ava", ex.ID)
 	if err != nil || v.Attempts != 2 {
 		t.Fatalf("get: got %+v, %v; want ready after 2 attempts", v, err)

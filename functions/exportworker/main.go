@@ -17,6 +17,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
+	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
@@ -40,14 +41,10 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	store := dynamostore.NewExports(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	svc := &export.Service{
-		Records:  store,
-		Content:  store,
-		Files:    s3objects.NewFiles(s3c, documents),
-		Archives: s3objects.NewArchives(s3c, exports),
-		PartSize: partMiB << 20,
-		Now:      clock.Now,
-		Log:      log,
-	}
+	svc := export.NewWorker(store, store,
+		s3objects.NewFiles(s3c, documents),
+		s3objects.NewArchives(s3c, exports),
+		export.WorkerConfig{PartSize: partMiB << 20},
+		erasure.Options{Now: clock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

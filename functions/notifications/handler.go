@@ -10,12 +10,13 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Handler serves GET /v1/notifications and
 // POST /v1/notifications/{id}/read.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.Notifications
 	log *slog.Logger
 }
 
@@ -37,7 +38,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if (m == http.MethodGet && !isRead) || (m == http.MethodPost && isRead) {
 		// The role before the query or the body: a caller who may not use
 		// the route learns only that.
-		if err := erasure.RequirePractitioner(actor); err != nil {
+		if err := identity.RequirePractitioner(actor); err != nil {
 			return nil, err
 		}
 	}

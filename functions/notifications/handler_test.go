@@ -15,7 +15,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -42,9 +43,9 @@ func request(method, path string, claims map[string]string, query map[string]str
 	return req
 }
 
-func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
+func newHandler(t *testing.T) (*Handler, *porttest.Memory) {
 	t.Helper()
-	mem := erasuretest.NewMemory()
+	mem := porttest.NewMemory()
 	t0 := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	for i, n := range []erasure.Notification{
 		{PractitionerID: "pr-owner", ID: "r1-requested", Kind: erasure.NoticeDeletionRequested, RequestID: "r1"},
@@ -62,7 +63,7 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
 	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
-	return &Handler{svc: &erasure.Service{Roster: mem, Inbox: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, mem
+	return &Handler{svc: erasure.NewNotifications(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, mem
 }
 
 func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
@@ -128,13 +129,13 @@ func TestHandler_List(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrForbidden/Client", request("GET", "/v1/notifications", client, nil, ""), 403, erasure.EForbidden},
-		{"ErrUnauthorized", request("GET", "/v1/notifications", nil, nil, ""), 401, erasure.EUnauthorized},
-		{"ErrInvalid/LimitWord", request("GET", "/v1/notifications", owner, map[string]string{"limit": "ten"}, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/LimitZero", request("GET", "/v1/notifications", owner, map[string]string{"limit": "0"}, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/LimitHuge", request("GET", "/v1/notifications", owner, map[string]string{"limit": "101"}, ""), 400, erasure.EInvalid},
-		{"ErrInvalid/ForgedToken", request("GET", "/v1/notifications", owner, map[string]string{"nextToken": "eyJwayI6IngifQ"}, ""), 400, erasure.EInvalid},
-		{"ErrMethodNotAllowed", request("PUT", "/v1/notifications", owner, nil, ""), 405, erasure.EMethodNotAllowed},
+		{"ErrForbidden/Client", request("GET", "/v1/notifications", client, nil, ""), 403, identity.EForbidden},
+		{"ErrUnauthorized", request("GET", "/v1/notifications", nil, nil, ""), 401, identity.EUnauthorized},
+		{"ErrInvalid/LimitWord", request("GET", "/v1/notifications", owner, map[string]string{"limit": "ten"}, ""), 400, identity.EInvalid},
+		{"ErrInvalid/LimitZero", request("GET", "/v1/notifications", owner, map[string]string{"limit": "0"}, ""), 400, identity.EInvalid},
+		{"ErrInvalid/LimitHuge", request("GET", "/v1/notifications", owner, map[string]string{"limit": "101"}, ""), 400, identity.EInvalid},
+		{"ErrInvalid/ForgedToken", request("GET", "/v1/notifications", owner, map[string]string{"nextToken": "eyJwayI6IngifQ"}, ""), 400, identity.EInvalid},
+		{"ErrMethodNotAllowed", request("PUT", "/v1/notifications", owner, nil, ""), 405, apigw.EMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := call(t, h, tc.req)
@@ -167,15 +168,15 @@ func TestHandler_MarkRead(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrNotFound/Unknown", request("POST", "/v1/notifications/nope/read", owner, nil, ""), 404, erasure.ENotFound},
-		{"ErrNotFound/AnotherPractitioners", request("POST", "/v1/notifications/r2-requested/read", member, nil, ""), 404, erasure.ENotFound},
-		{"ErrNotFound/BadID", request("POST", "/v1/notifications/a%23b/read", owner, nil, ""), 404, erasure.ENotFound},
-		{"ErrForbidden/Client", request("POST", "/v1/notifications/r1-requested/read", client, nil, ""), 403, erasure.EForbidden},
-		{"ErrInvalid/Body", request("POST", "/v1/notifications/r1-requested/read", owner, nil, `{"read":false}`), 400, erasure.EInvalid},
-		{"ErrInvalid/Null", request("POST", "/v1/notifications/r1-requested/read", owner, nil, `null`), 400, erasure.EInvalid},
+		{"ErrNotFound/Unknown", request("POST", "/v1/notifications/nope/read", owner, nil, ""), 404, identity.ENotFound},
+		{"ErrNotFound/AnotherPractitioners", request("POST", "/v1/notifications/r2-requested/read", member, nil, ""), 404, identity.ENotFound},
+		{"ErrNotFound/BadID", request("POST", "/v1/notifications/a%23b/read", owner, nil, ""), 404, identity.ENotFound},
+		{"ErrForbidden/Client", request("POST", "/v1/notifications/r1-requested/read", client, nil, ""), 403, identity.EForbidden},
+		{"ErrInvalid/Body", request("POST", "/v1/notifications/r1-requested/read", owner, nil, `{"read":false}`), 400, identity.EInvalid},
+		{"ErrInvalid/Null", request("POST", "/v1/notifications/r1-requested/read", owner, nil, `null`), 400, identity.EInvalid},
 		// The role before the body: a client learns only that the route is not theirs.
-		{"ErrForbidden/ClientBadBody", request("POST", "/v1/notifications/r1-requested/read", client, nil, `{"read":`), 403, erasure.EForbidden},
-		{"ErrForbidden/ClientHugeBody", request("POST", "/v1/notifications/r1-requested/read", client, nil, strings.Repeat(" ", 5000)+"{}"), 403, erasure.EForbidden},
+		{"ErrForbidden/ClientBadBody", request("POST", "/v1/notifications/r1-requested/read", client, nil, `{"read":`), 403, identity.EForbidden},
+		{"ErrForbidden/ClientHugeBody", request("POST", "/v1/notifications/r1-requested/read", client, nil, strings.Repeat(" ", 5000)+"{}"), 403, identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := newHandler(t)

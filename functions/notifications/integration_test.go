@@ -14,6 +14,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // TestNotifications_Emulator: a practitioner pages through their own inbox
@@ -73,7 +74,7 @@ func TestNotifications_Emulator(t *testing.T) {
 		t.Fatal("member: got no next page token")
 	}
 	status, body := call(t, h, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": memberToken}, ""))
-	if e, _ := body["error"].(map[string]any); status != 400 || e["code"] != erasure.EInvalid {
+	if e, _ := body["error"].(map[string]any); status != 400 || e["code"] != identity.EInvalid {
 		t.Fatalf("another inbox's token: got %d %v, want 400 invalid_request", status, body)
 	}
 	garbage := base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"x"}`))

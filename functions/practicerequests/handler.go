@@ -9,12 +9,13 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Handler serves GET /v1/deletion-requests and
 // GET /v1/deletion-requests/{id}.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.PracticeRequests
 	log *slog.Logger
 }
 
@@ -36,7 +37,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 	// The role before the query: a caller who may not use the route
 	// learns only that.
-	if err := erasure.RequirePractitioner(actor); err != nil {
+	if err := identity.RequirePractitioner(actor); err != nil {
 		return nil, err
 	}
 	if id, ok := req.PathParameters["id"]; ok {

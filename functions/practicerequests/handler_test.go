@@ -15,7 +15,8 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
@@ -44,7 +45,7 @@ func request(path string, claims map[string]string, query map[string]string) eve
 func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	t.Helper()
 	ctx := context.Background()
-	mem := erasuretest.NewMemory()
+	mem := porttest.NewMemory()
 	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	var rs []erasure.Request
 	for i, pc := range [][2]string{{"prac-demo", "c1"}, {"prac-demo", "c2"}, {"prac-demo", "c3"}, {"prac-other", "c9"}} {
@@ -75,7 +76,7 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
 	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
-	return &Handler{svc: &erasure.Service{Roster: mem, Requests: mem, Log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}, rs
+	return &Handler{svc: erasure.NewPracticeRequests(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, rs
 }
 
 func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
@@ -156,11 +157,11 @@ func TestHandler_List(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrForbidden/Client", request("/v1/deletion-requests", client, nil), 403, erasure.EForbidden},
-		{"ErrUnauthorized", request("/v1/deletion-requests", nil, nil), 401, erasure.EUnauthorized},
-		{"ErrInvalid/Status", request("/v1/deletion-requests", owner, map[string]string{"status": "gone"}), 400, erasure.EInvalid},
-		{"ErrInvalid/Limit", request("/v1/deletion-requests", owner, map[string]string{"limit": "-1"}), 400, erasure.EInvalid},
-		{"ErrInvalid/Token", request("/v1/deletion-requests", owner, map[string]string{"nextToken": "x"}), 400, erasure.EInvalid},
+		{"ErrForbidden/Client", request("/v1/deletion-requests", client, nil), 403, identity.EForbidden},
+		{"ErrUnauthorized", request("/v1/deletion-requests", nil, nil), 401, identity.EUnauthorized},
+		{"ErrInvalid/Status", request("/v1/deletion-requests", owner, map[string]string{"status": "gone"}), 400, identity.EInvalid},
+		{"ErrInvalid/Limit", request("/v1/deletion-requests", owner, map[string]string{"limit": "-1"}), 400, identity.EInvalid},
+		{"ErrInvalid/Token", request("/v1/deletion-requests", owner, map[string]string{"nextToken": "x"}), 400, identity.EInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := call(t, h, tc.req)
@@ -198,11 +199,11 @@ func TestHandler_Get(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"ErrNotFound/AnotherPractice", request("/v1/deletion-requests/rq-3", owner, nil), 404, erasure.ENotFound},
-		{"ErrNotFound/OtherSide", request("/v1/deletion-requests/rq-0", other, nil), 404, erasure.ENotFound},
-		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404", owner, nil), 404, erasure.ENotFound},
-		{"ErrNotFound/BadID", request("/v1/deletion-requests/a#b", owner, nil), 404, erasure.ENotFound},
-		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, erasure.EForbidden},
+		{"ErrNotFound/AnotherPractice", request("/v1/deletion-requests/rq-3", owner, nil), 404, identity.ENotFound},
+		{"ErrNotFound/OtherSide", request("/v1/deletion-requests/rq-0", other, nil), 404, identity.ENotFound},
+		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404", owner, nil), 404, identity.ENotFound},
+		{"ErrNotFound/BadID", request("/v1/deletion-requests/a#b", owner, nil), 404, identity.ENotFound},
+		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := call(t, h, tc.req)

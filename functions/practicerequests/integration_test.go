@@ -10,7 +10,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // TestPracticeRequests_Emulator: the practice's requests, listed from the
@@ -30,24 +31,22 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	if err := store.Put(ctx, dynamostore.PractitionerItem{PK: dynamostore.PracticePK("prac-other"), SK: dynamostore.PractitionerSK("pr-x"), ID: "pr-x", TeamRole: "owner"}); err != nil {
 		t.Fatal(err)
 	}
-	svc := &erasure.Service{
-		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
-		Scheduler: erasuretest.NewScheduler(), Mailer: &erasuretest.Mailer{}, Log: slog.New(slog.DiscardHandler),
-	}
+	svc := erasure.NewClientRequests(store, store, store, store, store,
+		porttest.NewScheduler(), &porttest.Mailer{}, 0, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practice.ID, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	var reqIDs []string
 	for _, c := range []string{"cl-a", "cl-b", "cl-c"} {
 		emulatortest.SeedClient(t, st, store, practice, c, "Client", c, "")
-		a, _ := erasure.NewActor(c+"-sub", erasure.RoleClient, practice.ID, c, "")
+		a, _ := identity.NewActor(c+"-sub", identity.RoleClient, practice.ID, c, "")
 		r, _, err := svc.RequestDeletion(ctx, a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		reqIDs = append([]string{r.ID}, reqIDs...) // newest first
 	}
-	cancelled, _ := erasure.NewActor("cl-b-sub", erasure.RoleClient, practice.ID, "cl-b", "")
+	cancelled, _ := identity.NewActor("cl-b-sub", identity.RoleClient, practice.ID, "cl-b", "")
 	if _, err := svc.CancelDeletion(ctx, cancelled); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +84,7 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 	}
 	// That token is the practice's own; another practice cannot use it.
 	status, body := call(t, h, request("/v1/deletion-requests", other, map[string]string{"nextToken": token}))
-	if e, _ := body["error"].(map[string]any); token != "" && (status != 400 || e["code"] != erasure.EInvalid) {
+	if e, _ := body["error"].(map[string]any); token != "" && (status != 400 || e["code"] != identity.EInvalid) {
 		t.Fatalf("another practice's token: got %d %v, want 400", status, body)
 	}
 

@@ -30,5 +30,5 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	return &Handler{svc: &erasure.Service{Roster: store, Requests: store, Log: log}, log: log}, nil
+	return &Handler{svc: erasure.NewPracticeRequests(store, store, erasure.Options{Log: log}), log: log}, nil
 }

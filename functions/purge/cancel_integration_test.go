@@ -16,6 +16,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // A cancelled request's purge time comes (a delivery already on its way):
@@ -25,7 +26,7 @@ func TestPurge_CancelledRequest(t *testing.T) {
 	ctx := context.Background()
 	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-dee", "Dee", "Ray", "")
 	r, input := e.request(t, "cl-dee")
-	actor, _ := erasure.NewActor("cl-dee-sub", erasure.RoleClient, e.practice.ID, "cl-dee", "")
+	actor, _ := identity.NewActor("cl-dee-sub", identity.RoleClient, e.practice.ID, "cl-dee", "")
 	got, err := e.accept.CancelDeletion(ctx, actor)
 	if err != nil || got.Status != erasure.StatusCancelled {
 		t.Fatalf("cancel: got %+v %v, want cancelled", got, err)
@@ -59,7 +60,7 @@ func TestPurge_CancelRacesPurgeStart(t *testing.T) {
 		client := fmt.Sprintf("cl-race-%d", i)
 		file := emulatortest.SeedClient(t, e.st, e.store, e.practice, client, "Race", client, "")
 		r, input := e.request(t, client)
-		actor, _ := erasure.NewActor(client+"-sub", erasure.RoleClient, e.practice.ID, client, "")
+		actor, _ := identity.NewActor(client+"-sub", identity.RoleClient, e.practice.ID, client, "")
 		var wg sync.WaitGroup
 		var cancelErr, purgeErr error
 		// Staggered both ways, so that each side gets to start first.
@@ -95,7 +96,7 @@ func TestPurge_CancelRacesPurgeStart(t *testing.T) {
 			}
 		case erasure.StatusCompleted:
 			// Too late, in whichever words fit the moment it asked.
-			if code := erasure.ErrorCode(cancelErr); code != erasure.EAlreadyPurging && code != erasure.EAlreadyCompleted && code != erasure.EAccountClosed {
+			if code := identity.ErrorCode(cancelErr); code != identity.EAlreadyPurging && code != identity.EAlreadyCompleted && code != identity.EAccountClosed {
 				t.Errorf("%s: purged, but the cancel said %v, want already_purging, already_completed or account_closed", client, cancelErr)
 			}
 			if purgeErr != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
@@ -104,7 +105,7 @@ func TestPurge_ClientEmails(t *testing.T) {
 	t.Run("RequestedThenCancelled", func(t *testing.T) {
 		file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-hal", "Hal", "Berg", "")
 		r, _ := e.request(t, "cl-hal")
-		actor, _ := erasure.NewActor("cl-hal-sub", erasure.RoleClient, e.practice.ID, "cl-hal", "")
+		actor, _ := identity.NewActor("cl-hal-sub", identity.RoleClient, e.practice.ID, "cl-hal", "")
 		got, err := e.accept.CancelDeletion(ctx, actor)
 		if err != nil || got.CancelledAt == nil {
 			t.Fatalf("cancel: got %+v %v", got, err)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,9 +12,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
+	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
 // A schedule at the purge function fired a month early (its own input, a
@@ -69,7 +75,7 @@ func TestPurge_NeverBeforeTheDate(t *testing.T) {
 			t.Errorf("schedule after the early delivery: got %v, want it kept", err)
 		}
 		// The client can still change their mind.
-		actor, _ := erasure.NewActor("cl-eve-sub", erasure.RoleClient, e.practice.ID, "cl-eve", "")
+		actor, _ := identity.NewActor("cl-eve-sub", identity.RoleClient, e.practice.ID, "cl-eve", "")
 		if got, err := e.accept.CancelDeletion(ctx, actor); err != nil || got.Status != erasure.StatusCancelled {
 			t.Fatalf("cancel after the early delivery: got %+v %v, want cancelled", got, err)
 		}
@@ -78,7 +84,16 @@ func TestPurge_NeverBeforeTheDate(t *testing.T) {
 	t.Run("OnTime", func(t *testing.T) {
 		file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-fay", "Fay", "North", "")
 		r, input := e.request(t, "cl-fay")
-		e.h.svc.Now = func() time.Time { return r.PurgeAt }
+		// The purge function's use case on the same adapters as build()'s,
+		// with a clock at the request's purge time.
+		e.h.svc = erasure.NewPurger(e.store, e.store, e.store, e.store,
+			s3objects.New(e.st.S3, e.st.Bucket),
+			oneshot.New(e.st.Scheduler, oneshot.Config{
+				Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
+			}),
+			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
+			erasure.PurgeConfig{Concurrency: 8, SweepGrace: time.Hour},
+			erasure.Options{Now: func() time.Time { return r.PurgeAt }, Log: slog.New(slog.DiscardHandler)})
 		res, err := e.h.Handle(ctx, input)
 		if err != nil || res.Status != erasure.StatusCompleted || res.Deleted == nil || *res.Deleted != file.Counts {
 			t.Fatalf("delivery at purgeAt: got %+v %v, want completed with %+v deleted", res, err, file.Counts)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 // eventFiles are this function's sample events (events/purge-*.json).
@@ -66,11 +66,11 @@ func TestEvents(t *testing.T) {
 					t.Errorf("sweep event: got %s, want the Input of the sweep schedule in template.yaml", sent)
 				}
 			case !ev.Sweep && ev.RequestID != "":
-				if !erasure.ValidID(ev.RequestID) {
+				if !identity.ValidID(ev.RequestID) {
 					t.Errorf("requestId: got %q, want a valid id", ev.RequestID)
 				}
-				// What purgeschedule gives the one-shot schedule as Input.
-				want, err := json.Marshal(purgeschedule.Input{RequestID: ev.RequestID})
+				// What oneshot gives the one-shot schedule as Input.
+				want, err := json.Marshal(oneshot.Input{RequestID: ev.RequestID})
 				if err != nil {
 					t.Fatalf("marshal: got error %v, want nil", err)
 				}

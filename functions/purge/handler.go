@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Event is what invokes the purge: the one-shot schedule of a request
@@ -27,7 +28,7 @@ type Result struct {
 // Handler runs purges. It is invoked asynchronously: an error makes Lambda
 // retry the invocation, which is safe because the purge is idempotent.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.Purger
 	log *slog.Logger
 }
 
@@ -44,7 +45,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 			return Result{}, fmt.Errorf("sweep: %w", err)
 		}
 		return Result{Swept: true}, nil
-	case erasure.ValidID(ev.RequestID):
+	case identity.ValidID(ev.RequestID):
 		r, err := h.svc.Purge(ctx, ev.RequestID)
 		if err != nil {
 			return Result{}, fmt.Errorf("purge %s: %w", ev.RequestID, err)

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is when the request is made; the purge is due 30 days later.
@@ -23,7 +24,7 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // requestID is the id of the seeded request: the one events/purge-scheduled.json names.
 const requestID = "0123456789abcdef0123456789abcdef"
 
-var clientActor = erasure.Actor{Subject: "cl-ava-sub", Role: erasure.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
+var clientActor = identity.Actor{Subject: "cl-ava-sub", Role: identity.RoleClient, PracticeID: "prac-demo", ClientID: "cl-ava"}
 
 // scope is what cl-ava's purge deletes.
 var scope = erasure.Counts{JournalEntries: 2, Documents: 1, ChatSessions: 1, ChatMessages: 2}
@@ -48,9 +49,9 @@ func (c *clock) Set(t time.Time) {
 // fixture is the purge handler wired as main.go wires it (no scheduler),
 // over the demo practice whose client cl-ava has asked for deletion.
 type fixture struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
-	mailer  *erasuretest.Mailer
+	mem     *porttest.Memory
+	objects *porttest.Objects
+	mailer  *porttest.Mailer
 	clock   *clock
 	h       *Handler
 
@@ -62,9 +63,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects("practices/prac-demo/clients/cl-ava/uploads/d1.pdf", "practices/prac-demo/clients/cl-ava/uploads/d1-preview.png", "practices/prac-demo/clients/cl-ava/shared/d2.pdf"),
-		mailer:  &erasuretest.Mailer{},
+		mem:     porttest.NewMemory(),
+		objects: porttest.NewObjects("practices/prac-demo/clients/cl-ava/uploads/d1.pdf", "practices/prac-demo/clients/cl-ava/uploads/d1-preview.png", "practices/prac-demo/clients/cl-ava/shared/d2.pdf"),
+		mailer:  &porttest.Mailer{},
 		clock:   &clock{t: t0},
 	}
 	log := slog.New(slog.DiscardHandler)
@@ -73,8 +74,8 @@ func newFixture(t *testing.T) *fixture {
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner", Name: "Olive Owner", Email: "owner@example.com"})
 	m.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member", Name: "Max Member", Email: "member@example.com"})
 	m.AddClient(erasure.Client{PracticeID: "prac-demo", ID: "cl-ava", FirstName: "Ava", LastName: "Demo", PractitionerIDs: []string{"pr-member"}, PortalUserID: "cl-ava-sub"})
-	client := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
-	prac := erasure.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+	client := erasure.Author{Role: identity.RoleClient, ID: "cl-ava"}
+	prac := erasure.Author{Role: identity.RolePractitioner, ID: "pr-member"}
 	m.AddJournal("prac-demo", "cl-ava", "j1", client)
 	m.AddJournal("prac-demo", "cl-ava", "j2", client)
 	f.keep = append(f.keep, m.AddJournal("prac-demo", "cl-ava", "j3", prac))
@@ -88,28 +89,20 @@ func newFixture(t *testing.T) *fixture {
 	f.keepObjects = []string{"practices/prac-demo/clients/cl-ava/shared/d2.pdf"}
 
 	// The request is made as the deletionrequest function makes it.
-	accept := &erasure.Service{
-		Settings: m, Roster: m, Directory: m, Requests: m, Notifications: m, Content: m,
-		Scheduler: erasuretest.NewScheduler(), Mailer: f.mailer,
-		Now: f.clock.Now, NewID: func() string { return requestID }, Log: log,
-	}
+	opts := erasure.Options{Now: f.clock.Now, NewID: func() string { return requestID }, Log: log}
+	sched := porttest.NewScheduler()
 	ctx := context.Background()
-	owner := erasure.Actor{Subject: "pr-owner", Role: erasure.RolePractitioner, PracticeID: "prac-demo", TeamRole: erasure.TeamOwner}
-	if _, err := accept.PutSetting(ctx, owner, true); err != nil {
+	owner := identity.Actor{Subject: "pr-owner", Role: identity.RolePractitioner, PracticeID: "prac-demo", TeamRole: identity.TeamOwner}
+	if _, err := erasure.NewSettings(m, m, opts).PutSetting(ctx, owner, true); err != nil {
 		t.Fatalf("PutSetting: got error %v, want nil", err)
 	}
-	if _, created, err := accept.RequestDeletion(ctx, clientActor); err != nil || !created {
+	if _, created, err := erasure.NewClientRequests(m, m, m, m, m, sched, f.mailer, 0, opts).RequestDeletion(ctx, clientActor); err != nil || !created {
 		t.Fatalf("RequestDeletion: got created %v and error %v, want true and nil", created, err)
 	}
 
 	f.h = &Handler{
-		svc: &erasure.Service{
-			Settings: m, Roster: m, Directory: m, Requests: m, Notifications: m, Content: m,
-			Objects: f.objects, Mailer: f.mailer,
-			SweepGrace: time.Hour,
-			Now:        f.clock.Now,
-			Log:        log,
-		},
+		svc: erasure.NewPurger(m, m, m, m, f.objects, sched, f.mailer,
+			erasure.PurgeConfig{SweepGrace: time.Hour}, erasure.Options{Now: f.clock.Now, Log: log}),
 		log: log,
 	}
 	return f

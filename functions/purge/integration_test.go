@@ -21,7 +21,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 type env struct {
@@ -30,7 +31,7 @@ type env struct {
 	practice emulatortest.Practice
 	h        *Handler
 	faults   *emulatortest.Faults
-	accept   *erasure.Service // the deletion-request side, to make requests
+	accept   *acceptSide // the deletion-request side, to make requests
 }
 
 func setup(t *testing.T) *env {
@@ -45,9 +46,9 @@ func setup(t *testing.T) *env {
 	store := dynamostore.New(st.DynamoDB, st.Table)
 	e := &env{st: st, store: store, h: h, faults: faults}
 	e.practice = emulatortest.SeedPractice(t, st, store, "prac-"+emulatortest.Suffix())
-	e.accept = &erasure.Service{
-		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
-		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN, RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
+	e.accept = &acceptSide{
+		store:     store,
+		Scheduler: oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: st.PurgeARN, RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
 		Mailer:    mailerFunc(func(context.Context, erasure.Email) error { return nil }),
 		// Requests are made a purge delay ago, so that their purge is due
 		// now, as when their schedule fires: the purge never starts
@@ -56,6 +57,33 @@ func setup(t *testing.T) *env {
 		Log: slog.New(slog.DiscardHandler),
 	}
 	return e
+}
+
+// acceptSide is the deletion-request function's use case on the
+// emulator: its scheduler, mailer and clock, which a test may change
+// between calls, each call building the use case afresh.
+type acceptSide struct {
+	store     *dynamostore.Store
+	Scheduler erasure.Scheduler
+	Mailer    erasure.Mailer
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+func (a *acceptSide) svc() *erasure.ClientRequests {
+	return erasure.NewClientRequests(a.store, a.store, a.store, a.store, a.store, a.Scheduler, a.Mailer, 0, erasure.Options{Now: a.Now, Log: a.Log})
+}
+
+func (a *acceptSide) RequestDeletion(ctx context.Context, actor identity.Actor) (erasure.Request, bool, error) {
+	return a.svc().RequestDeletion(ctx, actor)
+}
+
+func (a *acceptSide) CancelDeletion(ctx context.Context, actor identity.Actor) (erasure.Request, error) {
+	return a.svc().CancelDeletion(ctx, actor)
+}
+
+func (a *acceptSide) Portal(ctx context.Context, actor identity.Actor) (erasure.PortalView, error) {
+	return a.svc().Portal(ctx, actor)
 }
 
 type mailerFunc func(context.Context, erasure.Email) error
@@ -70,7 +98,7 @@ func (e *env) request(t *testing.T, clientID string) (erasure.Request, json.RawM
 	if err := e.store.PutSetting(ctx, erasure.Setting{PracticeID: e.practice.ID, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	actor, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, e.practice.ID, clientID, "")
+	actor, err := identity.NewActor(clientID+"-sub", identity.RoleClient, e.practice.ID, clientID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +199,8 @@ func TestPurge_DeletesExactlyTheClientsContent(t *testing.T) {
 	if want := done.CompletedAt.Add(30 * 24 * time.Hour).Format(time.RFC3339Nano); clear == nil || clear.Value != want {
 		t.Errorf("backupsClearAt: got %v, want %s", clear, want)
 	}
-	actor, _ := erasure.NewActor("cl-ava-sub", erasure.RoleClient, e.practice.ID, "cl-ava", "")
-	if _, err := e.accept.Portal(ctx, actor); erasure.ErrorCode(err) != erasure.EAccountClosed {
+	actor, _ := identity.NewActor("cl-ava-sub", identity.RoleClient, e.practice.ID, "cl-ava", "")
+	if _, err := e.accept.Portal(ctx, actor); identity.ErrorCode(err) != identity.EAccountClosed {
 		t.Fatalf("portal after the purge: got %v, want account_closed", err)
 	}
 	for _, who := range []string{e.practice.OwnerID, e.practice.MemberID} {

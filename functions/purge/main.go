@@ -19,7 +19,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
@@ -36,7 +36,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	bucket := env.String("DOCUMENTS_BUCKET")
 	sender := env.String("SENDER_EMAIL")
 	// Where an unfinished purge schedules its continuation.
-	sched := purgeschedule.Config{
+	sched := oneshot.Config{
 		Group:         env.String("SCHEDULE_GROUP"),
 		TargetARN:     env.String("PURGE_FUNCTION_ARN"),
 		RoleARN:       env.String("SCHEDULER_ROLE_ARN"),
@@ -50,19 +50,11 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
-	svc := &erasure.Service{
-		Settings:         store,
-		Directory:        store,
-		Requests:         store,
-		Notifications:    store,
-		Content:          store,
-		Objects:          s3objects.New(s3c, bucket),
-		Mailer:           sesmail.New(sesv2.NewFromConfig(cfg), sender),
-		Scheduler:        purgeschedule.New(scheduler.NewFromConfig(cfg), sched),
-		SweepGrace:       time.Hour,
-		PurgeConcurrency: concurrency,
-		Now:              wallclock.Now,
-		Log:              log,
-	}
+	svc := erasure.NewPurger(store, store, store, store,
+		s3objects.New(s3c, bucket),
+		oneshot.New(scheduler.NewFromConfig(cfg), sched),
+		sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		erasure.PurgeConfig{Concurrency: concurrency, SweepGrace: time.Hour},
+		erasure.Options{Now: wallclock.Now, Log: log})
 	return &Handler{svc: svc, log: log}, nil
 }

@@ -23,7 +23,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -37,8 +38,8 @@ func grow(t *testing.T, e *env, f *emulatortest.ClientFile, n int) {
 	id := f.ClientID
 	pk := dynamostore.ClientPK(e.practice.ID, id)
 	at := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
-	client := erasure.Author{Role: erasure.RoleClient, ID: id}
-	member := erasure.Author{Role: erasure.RolePractitioner, ID: e.practice.MemberID}
+	client := erasure.Author{Role: identity.RoleClient, ID: id}
+	member := erasure.Author{Role: identity.RolePractitioner, ID: e.practice.MemberID}
 	put := func(pk, sk, typ string, a erasure.Author, objects ...string) erasure.ItemKey {
 		t.Helper()
 		r := dynamostore.Record{PK: pk, SK: sk, Type: typ, AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: at,
@@ -265,17 +266,14 @@ func TestPurge_RobustAcrossInvocations(t *testing.T) {
 	}
 	content := &spender{Store: e.store, gone: gone, sleep: budget + 50*time.Millisecond}
 	log := slog.New(slog.DiscardHandler)
-	svc := &erasure.Service{
-		Settings: e.store, Directory: e.store, Requests: e.store, Notifications: e.store,
-		Content: content,
-		Objects: s3objects.New(e.st.S3, e.st.Bucket),
-		Scheduler: purgeschedule.New(e.st.Scheduler, purgeschedule.Config{
+	svc := erasure.NewPurger(e.store, e.store, e.store, content,
+		s3objects.New(e.st.S3, e.st.Bucket),
+		oneshot.New(e.st.Scheduler, oneshot.Config{
 			Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 		}),
-		Mailer:      mailerFunc(func(context.Context, erasure.Email) error { return nil }),
-		PurgeBudget: budget,
-		Log:         log,
-	}
+		mailerFunc(func(context.Context, erasure.Email) error { return nil }),
+		erasure.PurgeConfig{Budget: budget},
+		erasure.Options{Log: log})
 	h := &Handler{svc: svc, log: log}
 
 	prefix := erasure.ScheduleName(r.ID) + "-"

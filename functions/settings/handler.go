@@ -9,11 +9,12 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Handler serves GET and PUT /v1/settings/right-to-be-forgotten.
 type Handler struct {
-	svc *erasure.Service
+	svc *erasure.Settings
 	log *slog.Logger
 }
 
@@ -40,7 +41,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	case http.MethodGet:
 		return h.svc.GetSetting(ctx, actor)
 	case http.MethodPut:
-		if err := erasure.RequireOwner(actor); err != nil {
+		if err := identity.RequireOwner(actor); err != nil {
 			return erasure.Setting{}, err
 		}
 		var body putBody
@@ -48,7 +49,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 			return erasure.Setting{}, err
 		}
 		if body.Enabled == nil {
-			return erasure.Setting{}, erasure.Errorf(erasure.EInvalid, `field "enabled" (true or false) is required`)
+			return erasure.Setting{}, identity.Errorf(identity.EInvalid, `field "enabled" (true or false) is required`)
 		}
 		return h.svc.PutSetting(ctx, actor, *body.Enabled)
 	default:

@@ -18,7 +18,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is the fixed "now" of every test; seededAt is when the setting was
@@ -99,9 +100,9 @@ func seeded() erasure.Setting {
 	return erasure.Setting{PracticeID: "prac-demo", Enabled: false, UpdatedAt: &at, UpdatedBy: "pr-owner"}
 }
 
-func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
+func newHandler(t *testing.T) (*Handler, *porttest.Memory) {
 	t.Helper()
-	mem := erasuretest.NewMemory()
+	mem := porttest.NewMemory()
 	if err := mem.PutSetting(context.Background(), seeded()); err != nil {
 		t.Fatalf("seed setting: got error %v, want nil", err)
 	}
@@ -110,13 +111,13 @@ func newHandler(t *testing.T) (*Handler, *erasuretest.Memory) {
 	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
 	h := &Handler{
 		// Only the ports the function wires in main.go.
-		svc: &erasure.Service{Settings: mem, Roster: mem, Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)},
+		svc: erasure.NewSettings(mem, mem, erasure.Options{Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)}),
 		log: slog.New(slog.DiscardHandler),
 	}
 	return h, mem
 }
 
-func setting(t *testing.T, mem *erasuretest.Memory, practiceID string) erasure.Setting {
+func setting(t *testing.T, mem *porttest.Memory, practiceID string) erasure.Setting {
 	t.Helper()
 	s, err := mem.GetSetting(context.Background(), practiceID)
 	if err != nil {
@@ -217,8 +218,8 @@ func TestHandler_Handle(t *testing.T) {
 		// GET: every practitioner reads; nobody else.
 		{"OK/GetOwner", get(ownerClaims), http.StatusOK, "", nil},
 		{"OK/GetMember", get(memberClaims), http.StatusOK, "", nil},
-		{"ErrForbidden/GetClient", get(clientClaims), http.StatusForbidden, erasure.EForbidden, nil},
-		{"ErrUnauthorized/GetNoAuthorizer", get(nil), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+		{"ErrForbidden/GetClient", get(clientClaims), http.StatusForbidden, identity.EForbidden, nil},
+		{"ErrUnauthorized/GetNoAuthorizer", get(nil), http.StatusUnauthorized, identity.EUnauthorized, nil},
 
 		// PUT: only the team owner.
 		{"OK/PutEnableOwner", put(ownerClaims, `{"enabled":true}`), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
@@ -226,40 +227,40 @@ func TestHandler_Handle(t *testing.T) {
 		{"OK/Base64Body", base64Body(put(ownerClaims, `{"enabled":true}`)), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
 		{"OK/Charset", withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", "application/json; charset=utf-8"), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
 		{"OK/HeaderCase", withHeader(withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", ""), "Content-Type", "application/json"), http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
-		{"ErrForbidden/PutMember", put(memberClaims, `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
-		{"ErrForbidden/PutClient", put(clientClaims, `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
+		{"ErrForbidden/PutMember", put(memberClaims, `{"enabled":true}`), http.StatusForbidden, identity.EForbidden, nil},
+		{"ErrForbidden/PutClient", put(clientClaims, `{"enabled":true}`), http.StatusForbidden, identity.EForbidden, nil},
 		// A client token that also claims a team role is still a client.
-		{"ErrForbidden/PutClientClaimingOwner", put(with(clientClaims, "custom:team_role", "owner"), `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
-		{"ErrForbidden/PutNoTeamRole", put(with(ownerClaims, "custom:team_role", ""), `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
-		{"ErrForbidden/PutNoRole", put(with(ownerClaims, "custom:role", ""), `{"enabled":true}`), http.StatusForbidden, erasure.EForbidden, nil},
-		{"ErrUnauthorized/PutNoAuthorizer", put(nil, `{"enabled":true}`), http.StatusUnauthorized, erasure.EUnauthorized, nil},
-		{"ErrUnauthorized/PutNoClaims", noClaims, http.StatusUnauthorized, erasure.EUnauthorized, nil},
-		{"ErrUnauthorized/PutNoSubject", put(with(ownerClaims, "sub", ""), `{"enabled":true}`), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+		{"ErrForbidden/PutClientClaimingOwner", put(with(clientClaims, "custom:team_role", "owner"), `{"enabled":true}`), http.StatusForbidden, identity.EForbidden, nil},
+		{"ErrForbidden/PutNoTeamRole", put(with(ownerClaims, "custom:team_role", ""), `{"enabled":true}`), http.StatusForbidden, identity.EForbidden, nil},
+		{"ErrForbidden/PutNoRole", put(with(ownerClaims, "custom:role", ""), `{"enabled":true}`), http.StatusForbidden, identity.EForbidden, nil},
+		{"ErrUnauthorized/PutNoAuthorizer", put(nil, `{"enabled":true}`), http.StatusUnauthorized, identity.EUnauthorized, nil},
+		{"ErrUnauthorized/PutNoClaims", noClaims, http.StatusUnauthorized, identity.EUnauthorized, nil},
+		{"ErrUnauthorized/PutNoSubject", put(with(ownerClaims, "sub", ""), `{"enabled":true}`), http.StatusUnauthorized, identity.EUnauthorized, nil},
 
 		// Bodies.
-		{"ErrInvalid/Malformed", put(ownerClaims, `{"enabled":`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/UnknownField", put(ownerClaims, `{"enabled":true,"practiceId":"prac-other"}`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/WrongType", put(ownerClaims, `{"enabled":"yes"}`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/MissingField", put(ownerClaims, `{}`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/Null", put(ownerClaims, `null`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/NullField", put(ownerClaims, `{"enabled":null}`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/Array", put(ownerClaims, `[{"enabled":true}]`), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/Empty", withHeader(put(ownerClaims, ""), "content-type", "application/json"), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrInvalid/Trailing", put(ownerClaims, `{"enabled":true}{}`), http.StatusBadRequest, erasure.EInvalid, nil},
+		{"ErrInvalid/Malformed", put(ownerClaims, `{"enabled":`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/UnknownField", put(ownerClaims, `{"enabled":true,"practiceId":"prac-other"}`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/WrongType", put(ownerClaims, `{"enabled":"yes"}`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/MissingField", put(ownerClaims, `{}`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/Null", put(ownerClaims, `null`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/NullField", put(ownerClaims, `{"enabled":null}`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/Array", put(ownerClaims, `[{"enabled":true}]`), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/Empty", withHeader(put(ownerClaims, ""), "content-type", "application/json"), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrInvalid/Trailing", put(ownerClaims, `{"enabled":true}{}`), http.StatusBadRequest, identity.EInvalid, nil},
 		{"ErrInvalid/BadBase64", func() events.APIGatewayV2HTTPRequest {
 			r := put(ownerClaims, "%%%not-base64")
 			r.IsBase64Encoded = true
 			return r
-		}(), http.StatusBadRequest, erasure.EInvalid, nil},
-		{"ErrTooLarge", put(ownerClaims, huge), http.StatusRequestEntityTooLarge, erasure.ETooLarge, nil},
-		{"ErrTooLarge/Base64", base64Body(put(ownerClaims, huge)), http.StatusRequestEntityTooLarge, erasure.ETooLarge, nil},
-		{"ErrUnsupportedMedia", withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, erasure.EUnsupportedMedia, nil},
+		}(), http.StatusBadRequest, identity.EInvalid, nil},
+		{"ErrTooLarge", put(ownerClaims, huge), http.StatusRequestEntityTooLarge, apigw.ETooLarge, nil},
+		{"ErrTooLarge/Base64", base64Body(put(ownerClaims, huge)), http.StatusRequestEntityTooLarge, apigw.ETooLarge, nil},
+		{"ErrUnsupportedMedia", withHeader(put(ownerClaims, `{"enabled":true}`), "content-type", "text/plain"), http.StatusUnsupportedMediaType, apigw.EUnsupportedMedia, nil},
 
 		// Methods the route does not serve.
-		{"ErrMethodNotAllowed/Delete", newRequest(http.MethodDelete, ownerClaims, ""), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed, nil},
-		{"ErrMethodNotAllowed/Post", newRequest(http.MethodPost, ownerClaims, `{"enabled":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed, nil},
-		{"ErrMethodNotAllowed/Patch", newRequest(http.MethodPatch, ownerClaims, `{"enabled":true}`), http.StatusMethodNotAllowed, erasure.EMethodNotAllowed, nil},
-		{"ErrUnauthorized/DeleteNoAuthorizer", newRequest(http.MethodDelete, nil, ""), http.StatusUnauthorized, erasure.EUnauthorized, nil},
+		{"ErrMethodNotAllowed/Delete", newRequest(http.MethodDelete, ownerClaims, ""), http.StatusMethodNotAllowed, apigw.EMethodNotAllowed, nil},
+		{"ErrMethodNotAllowed/Post", newRequest(http.MethodPost, ownerClaims, `{"enabled":true}`), http.StatusMethodNotAllowed, apigw.EMethodNotAllowed, nil},
+		{"ErrMethodNotAllowed/Patch", newRequest(http.MethodPatch, ownerClaims, `{"enabled":true}`), http.StatusMethodNotAllowed, apigw.EMethodNotAllowed, nil},
+		{"ErrUnauthorized/DeleteNoAuthorizer", newRequest(http.MethodDelete, nil, ""), http.StatusUnauthorized, identity.EUnauthorized, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +292,7 @@ func TestHandler_Handle_OtherPractice(t *testing.T) {
 	other := with(ownerClaims, "custom:practice_id", "prac-other")
 	// A real sub with another practice's id: not a practitioner there.
 	for _, req := range []events.APIGatewayV2HTTPRequest{newRequest(http.MethodPut, other, `{"enabled":true}`), newRequest(http.MethodGet, other, "")} {
-		checkError(t, call(t, h, req, http.StatusForbidden), erasure.EForbidden)
+		checkError(t, call(t, h, req, http.StatusForbidden), identity.EForbidden)
 	}
 	if got := setting(t, mem, "prac-other"); got != (erasure.Setting{PracticeID: "prac-other"}) {
 		t.Errorf("prac-other setting after a forged token: got %+v, want none", got)
@@ -328,21 +329,21 @@ func TestHandler_Handle_Directory(t *testing.T) {
 	}
 	for name, claims := range forged {
 		t.Run(name, func(t *testing.T) {
-			checkError(t, call(t, h, newRequest(http.MethodPut, claims, `{"enabled":true}`), http.StatusForbidden), erasure.EForbidden)
+			checkError(t, call(t, h, newRequest(http.MethodPut, claims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
 			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
 				t.Errorf("setting: got %+v, want %+v", got, seeded())
 			}
 		})
 	}
-	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-ghost"), ""), http.StatusForbidden), erasure.EForbidden)
+	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-ghost"), ""), http.StatusForbidden), identity.EForbidden)
 	// The member reads; once removed, they cannot.
 	call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusOK)
 	mem.RemovePractitioner("prac-demo", "pr-member")
-	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusForbidden), erasure.EForbidden)
+	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusForbidden), identity.EForbidden)
 	// The owner removed from the team (the practice record still naming
 	// them) is refused too.
 	mem.RemovePractitioner("prac-demo", "pr-owner")
-	checkError(t, call(t, h, newRequest(http.MethodPut, ownerClaims, `{"enabled":true}`), http.StatusForbidden), erasure.EForbidden)
+	checkError(t, call(t, h, newRequest(http.MethodPut, ownerClaims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
 	if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
 		t.Errorf("setting: got %+v, want %+v", got, seeded())
 	}
@@ -357,8 +358,8 @@ func TestHandler_Handle_Events(t *testing.T) {
 	}{
 		"settings-get-owner":        {http.StatusOK, "", nil},
 		"settings-put-enable-owner": {http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
-		"settings-put-member":       {http.StatusForbidden, erasure.EForbidden, nil},
-		"settings-get-client":       {http.StatusForbidden, erasure.EForbidden, nil},
+		"settings-put-member":       {http.StatusForbidden, identity.EForbidden, nil},
+		"settings-get-client":       {http.StatusForbidden, identity.EForbidden, nil},
 	}
 	for _, path := range apigwtest.EventFiles(t, "settings") {
 		name := strings.TrimSuffix(filepath.Base(path), ".json")

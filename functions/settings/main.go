@@ -31,5 +31,5 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		return nil, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	return &Handler{svc: &erasure.Service{Settings: store, Roster: store, Now: clock.Now, Log: log}, log: log}, nil
+	return &Handler{svc: erasure.NewSettings(store, store, erasure.Options{Now: clock.Now, Log: log}), log: log}, nil
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -66,14 +66,12 @@ func runChild(args []string) error {
 		return err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
-	svc := &erasure.Service{
-		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
-		Objects:          s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
-		Scheduler:        purgeschedule.New(scheduler.NewFromConfig(cfg), purgeschedule.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
-		Mailer:           discardMailer{}, // the client's receipt email is not what is measured
-		PurgeConcurrency: concurrency,
-		Log:              slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	}
+	svc := erasure.NewPurger(store, store, store, store,
+		s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
+		oneshot.New(scheduler.NewFromConfig(cfg), oneshot.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
+		discardMailer{}, // the client's receipt email is not what is measured
+		erasure.PurgeConfig{Concurrency: concurrency},
+		erasure.Options{Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	start := time.Now()
 	r, err := svc.Purge(ctx, *id)
 	if err != nil {

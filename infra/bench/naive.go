@@ -12,6 +12,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
@@ -25,7 +26,7 @@ func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) 
 		items++
 		return err
 	}
-	mine := func(a erasure.Author) bool { return a.Role == erasure.RoleClient && a.ID == clientID }
+	mine := func(a erasure.Author) bool { return a.Role == identity.RoleClient && a.ID == clientID }
 	var keys []erasure.ItemKey
 	collect := func(k erasure.ItemKey) { keys = append(keys, k) }
 	start := time.Now()

@@ -26,8 +26,9 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
-	"github.com/wellness-rtbf/rtbf/internal/purgeschedule"
+	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
 
 // Result is what one run measured.
@@ -89,24 +90,21 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 	}
 	log.Printf("seeded in %s", time.Since(start).Round(time.Millisecond))
 
-	accept := &erasure.Service{
-		Settings: store, Directory: store, Requests: store, Notifications: store, Content: store,
-		Scheduler: purgeschedule.New(st.Scheduler, purgeschedule.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
-		Mailer:    discardMailer{},
+	accept := erasure.NewClientRequests(store, store, store, store, store,
+		oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
+		discardMailer{}, 0,
 		// The request is made a purge delay ago, so that its purge is due
 		// now: the purge never starts before its date.
-		Now: func() time.Time { return time.Now().Add(-erasure.DefaultPurgeDelay) },
-		Log: slog.New(slog.DiscardHandler),
-	}
+		erasure.Options{Now: func() time.Time { return time.Now().Add(-erasure.DefaultPurgeDelay) }, Log: slog.New(slog.DiscardHandler)})
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practiceID, Enabled: true}); err != nil {
 		return Result{}, err
 	}
-	actor, err := erasure.NewActor(clientID+"-sub", erasure.RoleClient, practiceID, clientID, "")
+	actor, err := identity.NewActor(clientID+"-sub", identity.RoleClient, practiceID, clientID, "")
 	if err != nil {
 		return Result{}, err
 	}
 	scopeStart := time.Now()
-	if _, err := accept.Scope(ctx, practiceID, clientID); err != nil {
+	if _, err := erasure.Scope(ctx, store, practiceID, clientID); err != nil {
 		return Result{}, fmt.Errorf("scope: %w", err)
 	}
 	scopeSeconds := time.Since(scopeStart).Seconds()
@@ -243,9 +241,9 @@ func scopeWithRTT(ctx context.Context, endpoint, table string, rtt time.Duration
 	if err != nil {
 		return 0, 0, err
 	}
-	counter := &erasure.Service{Content: dynamostore.New(dynamodb.NewFromConfig(cfg), table)}
+	counter := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	start := time.Now()
-	if _, err := counter.Scope(ctx, practiceID, clientID); err != nil {
+	if _, err := erasure.Scope(ctx, counter, practiceID, clientID); err != nil {
 		return 0, 0, fmt.Errorf("scope with rtt: %w", err)
 	}
 	took := time.Since(start).Seconds()

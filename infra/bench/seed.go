@@ -14,6 +14,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
@@ -63,7 +64,7 @@ func (s *seeder) client(ctx context.Context, client string, shape Shape, tag str
 	pk := dynamostore.ClientPK(practiceID, client)
 	for i := range shape.Journal {
 		sk := dynamostore.JournalSK(fmt.Sprintf("%s-%s-j%06d", client, tag, i))
-		items = append(items, dynamostore.Record{PK: pk, SK: sk, Type: "journal_entry", AuthorRole: erasure.RoleClient, AuthorID: client, CreatedAt: seedTime, Title: "Day", Body: body})
+		items = append(items, dynamostore.Record{PK: pk, SK: sk, Type: "journal_entry", AuthorRole: identity.RoleClient, AuthorID: client, CreatedAt: seedTime, Title: "Day", Body: body})
 		out.keys = append(out.keys, erasure.ItemKey{PK: pk, SK: sk})
 		out.counts.JournalEntries++
 	}
@@ -71,7 +72,7 @@ func (s *seeder) client(ctx context.Context, client string, shape Shape, tag str
 		id := fmt.Sprintf("%s-%s-d%05d", client, tag, i)
 		obj := fmt.Sprintf("practices/%s/clients/%s/uploads/%s.pdf", practiceID, client, id)
 		sk := dynamostore.DocumentSK(id)
-		items = append(items, dynamostore.Record{PK: pk, SK: sk, Type: "document", AuthorRole: erasure.RoleClient, AuthorID: client, CreatedAt: seedTime, FileName: id + ".pdf", ObjectKeys: []string{obj}})
+		items = append(items, dynamostore.Record{PK: pk, SK: sk, Type: "document", AuthorRole: identity.RoleClient, AuthorID: client, CreatedAt: seedTime, FileName: id + ".pdf", ObjectKeys: []string{obj}})
 		out.keys = append(out.keys, erasure.ItemKey{PK: pk, SK: sk})
 		out.objects = append(out.objects, obj)
 		out.counts.Documents++
@@ -85,9 +86,9 @@ func (s *seeder) client(ctx context.Context, client string, shape Shape, tag str
 		out.keys = append(out.keys, erasure.ItemKey{PK: cpk, SK: dynamostore.SessionSK}, erasure.ItemKey{PK: pk, SK: dynamostore.ChatRefSK(sid)})
 		out.counts.ChatSessions++
 		for m := range shape.Messages {
-			role, id := erasure.RoleClient, client
+			role, id := identity.RoleClient, client
 			if m%2 == 1 {
-				role, id = erasure.RolePractitioner, memberID
+				role, id = identity.RolePractitioner, memberID
 			}
 			sk := dynamostore.MessageSK(seedTime.Add(time.Duration(m)*time.Minute), fmt.Sprintf("m%03d", m))
 			items = append(items, dynamostore.Record{PK: cpk, SK: sk, Type: "chat_message", AuthorRole: role, AuthorID: id, CreatedAt: seedTime, Body: "A message in the secure messenger."})
@@ -109,12 +110,12 @@ func (s *seeder) practitionerContent(ctx context.Context, client string, shape S
 	var objs []string
 	for i := range max(shape.Journal/20, 1) {
 		items = append(items,
-			dynamostore.Record{PK: pk, SK: dynamostore.JournalSK(fmt.Sprintf("prac-j%05d", i)), Type: "journal_entry", AuthorRole: erasure.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: "A practitioner's comment."},
-			dynamostore.Record{PK: pk, SK: fmt.Sprintf("NOTE#%05d", i), Type: "practitioner_note", AuthorRole: erasure.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: body})
+			dynamostore.Record{PK: pk, SK: dynamostore.JournalSK(fmt.Sprintf("prac-j%05d", i)), Type: "journal_entry", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: "A practitioner's comment."},
+			dynamostore.Record{PK: pk, SK: fmt.Sprintf("NOTE#%05d", i), Type: "practitioner_note", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: body})
 	}
 	for i := range max(shape.Documents/10, 1) {
 		obj := fmt.Sprintf("practices/%s/clients/%s/shared/plan-%04d.pdf", practiceID, client, i)
-		items = append(items, dynamostore.Record{PK: pk, SK: dynamostore.DocumentSK(fmt.Sprintf("shared-%04d", i)), Type: "document", AuthorRole: erasure.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, ObjectKeys: []string{obj}})
+		items = append(items, dynamostore.Record{PK: pk, SK: dynamostore.DocumentSK(fmt.Sprintf("shared-%04d", i)), Type: "document", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, ObjectKeys: []string{obj}})
 		objs = append(objs, obj)
 	}
 	if err := s.write(ctx, items); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Claim names of the claims contract (README, "API and claims contract").
@@ -36,15 +37,23 @@ const (
 // MaxBodyBytes bounds every request body: the API's bodies are a few bytes.
 const MaxBodyBytes = 4 << 10
 
+// Error codes only HTTP has: the request's method, media type and size. The
+// others are identity's.
+const (
+	ETooLarge         = "payload_too_large"
+	EUnsupportedMedia = "unsupported_media_type"
+	EMethodNotAllowed = "method_not_allowed"
+)
+
 // Actor builds the caller from the claims the JWT authorizer verified.
 // Nothing in the body, query or headers can change who the caller is.
-func Actor(req events.APIGatewayV2HTTPRequest) (erasure.Actor, error) {
+func Actor(req events.APIGatewayV2HTTPRequest) (identity.Actor, error) {
 	auth := req.RequestContext.Authorizer
 	if auth == nil || auth.JWT == nil || len(auth.JWT.Claims) == 0 {
-		return erasure.Actor{}, erasure.Errorf(erasure.EUnauthorized, "a valid bearer token is required")
+		return identity.Actor{}, identity.Errorf(identity.EUnauthorized, "a valid bearer token is required")
 	}
 	c := auth.JWT.Claims
-	return erasure.NewActor(c[ClaimSubject], c[ClaimRole], c[ClaimPracticeID], c[ClaimClientID], c[ClaimTeamRole])
+	return identity.NewActor(c[ClaimSubject], c[ClaimRole], c[ClaimPracticeID], c[ClaimClientID], c[ClaimTeamRole])
 }
 
 // DecodeJSON decodes the body into v: it must be JSON (by content type, when
@@ -53,39 +62,39 @@ func DecodeJSON(req events.APIGatewayV2HTTPRequest, v any) error {
 	if ct := header(req, "content-type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return erasure.Errorf(erasure.EUnsupportedMedia, "the body must be application/json")
+			return identity.Errorf(EUnsupportedMedia, "the body must be application/json")
 		}
 	}
 	body := req.Body
 	if len(body) > 2*MaxBodyBytes {
-		return erasure.Errorf(erasure.ETooLarge, "the body must be at most %d bytes", MaxBodyBytes)
+		return identity.Errorf(ETooLarge, "the body must be at most %d bytes", MaxBodyBytes)
 	}
 	raw := []byte(body)
 	if req.IsBase64Encoded {
 		var err error
 		if raw, err = base64.StdEncoding.DecodeString(body); err != nil {
-			return erasure.Errorf(erasure.EInvalid, "the body is not valid base64")
+			return identity.Errorf(identity.EInvalid, "the body is not valid base64")
 		}
 	}
 	if len(raw) > MaxBodyBytes {
-		return erasure.Errorf(erasure.ETooLarge, "the body must be at most %d bytes", MaxBodyBytes)
+		return identity.Errorf(ETooLarge, "the body must be at most %d bytes", MaxBodyBytes)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return erasure.Errorf(erasure.EInvalid, "a JSON body is required")
+		return identity.Errorf(identity.EInvalid, "a JSON body is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return erasure.Errorf(erasure.EInvalid, "%s", describe(err))
+		return identity.Errorf(identity.EInvalid, "%s", describe(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return erasure.Errorf(erasure.EInvalid, "the body must hold exactly one JSON object")
+		return identity.Errorf(identity.EInvalid, "the body must hold exactly one JSON object")
 	}
 	// encoding/json decodes null into anything, matches names without
 	// regard to case and keeps the last of a repeated name: the contract is
 	// an object whose names are exactly the fields', each once.
 	if msg := exactFields(raw, v); msg != "" {
-		return erasure.Errorf(erasure.EInvalid, "%s", msg)
+		return identity.Errorf(identity.EInvalid, "%s", msg)
 	}
 	return nil
 }
@@ -194,21 +203,21 @@ func JSON(status int, v any) events.APIGatewayV2HTTPResponse {
 
 // statuses is the one table from error code to HTTP status.
 var statuses = map[string]int{
-	erasure.EInvalid:              http.StatusBadRequest,
-	erasure.EConfirmationRequired: http.StatusBadRequest,
-	erasure.EUnauthorized:         http.StatusUnauthorized,
-	erasure.EForbidden:            http.StatusForbidden,
-	erasure.EDeletionDisabled:     http.StatusForbidden,
-	erasure.EAccountClosed:        http.StatusForbidden,
-	erasure.ENotFound:             http.StatusNotFound,
-	erasure.EMethodNotAllowed:     http.StatusMethodNotAllowed,
-	erasure.EConflict:             http.StatusConflict,
-	erasure.EAlreadyPurging:       http.StatusConflict,
-	erasure.EAlreadyCompleted:     http.StatusConflict,
-	erasure.ETooLarge:             http.StatusRequestEntityTooLarge,
-	erasure.EUnsupportedMedia:     http.StatusUnsupportedMediaType,
-	erasure.EUnavailable:          http.StatusServiceUnavailable,
-	erasure.ETooManyRequests:      http.StatusTooManyRequests,
+	identity.EInvalid:              http.StatusBadRequest,
+	identity.EConfirmationRequired: http.StatusBadRequest,
+	identity.EUnauthorized:         http.StatusUnauthorized,
+	identity.EForbidden:            http.StatusForbidden,
+	identity.EDeletionDisabled:     http.StatusForbidden,
+	identity.EAccountClosed:        http.StatusForbidden,
+	identity.ENotFound:             http.StatusNotFound,
+	EMethodNotAllowed:              http.StatusMethodNotAllowed,
+	identity.EConflict:             http.StatusConflict,
+	identity.EAlreadyPurging:       http.StatusConflict,
+	identity.EAlreadyCompleted:     http.StatusConflict,
+	ETooLarge:                      http.StatusRequestEntityTooLarge,
+	EUnsupportedMedia:              http.StatusUnsupportedMediaType,
+	identity.EUnavailable:          http.StatusServiceUnavailable,
+	identity.ETooManyRequests:      http.StatusTooManyRequests,
 }
 
 // Statuses returns a copy of the table from error code to HTTP status (the
@@ -223,7 +232,7 @@ func Statuses() map[string]int {
 
 // Status is the HTTP status for err's code; 500 for an internal error.
 func Status(err error) int {
-	if s, ok := statuses[erasure.ErrorCode(err)]; ok {
+	if s, ok := statuses[identity.ErrorCode(err)]; ok {
 		return s
 	}
 	return http.StatusInternalServerError
@@ -242,7 +251,7 @@ type ErrorDetail struct {
 // Error is the response for err. An internal error is logged once here and
 // answered with a fixed message: its text never reaches the caller.
 func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
-	code, msg := erasure.ErrorCode(err), erasure.ErrorMessage(err)
+	code, msg := identity.ErrorCode(err), identity.ErrorMessage(err)
 	status := Status(err)
 	if status == http.StatusInternalServerError {
 		// No code, or one the table does not know: either way the caller
@@ -252,7 +261,7 @@ func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2
 	}
 	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		resp.Headers["Retry-After"] = retryAfter(erasure.RetryAfter(err))
+		resp.Headers["Retry-After"] = retryAfter(identity.RetryAfter(err))
 	}
 	return resp
 }
@@ -276,7 +285,7 @@ func PageLimit(req events.APIGatewayV2HTTPRequest) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return 0, erasure.Errorf(erasure.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
+		return 0, identity.Errorf(identity.EInvalid, "limit must be a number from 1 to %d", erasure.MaxPageSize)
 	}
 	return n, nil
 }
@@ -287,7 +296,7 @@ func PageLimit(req events.APIGatewayV2HTTPRequest) (int, error) {
 func PageToken(req events.APIGatewayV2HTTPRequest) (string, error) {
 	v, ok := req.QueryStringParameters["nextToken"]
 	if ok && v == "" {
-		return "", erasure.Errorf(erasure.EInvalid, "nextToken must not be empty; leave it out for the first page")
+		return "", identity.Errorf(identity.EInvalid, "nextToken must not be empty; leave it out for the first page")
 	}
 	return v, nil
 }
@@ -305,7 +314,7 @@ func Method(req events.APIGatewayV2HTTPRequest) string {
 
 // MethodNotAllowed is the error for a method the route does not serve.
 func MethodNotAllowed(method string) error {
-	return erasure.Errorf(erasure.EMethodNotAllowed, "method %s is not allowed here", sanitizeToken(method))
+	return identity.Errorf(EMethodNotAllowed, "method %s is not allowed here", sanitizeToken(method))
 }
 
 func sanitizeToken(s string) string {

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 func TestStatus(t *testing.T) {
@@ -24,26 +24,26 @@ func TestStatus(t *testing.T) {
 		code string
 		want int
 	}{
-		{erasure.EInvalid, http.StatusBadRequest},
-		{erasure.EConfirmationRequired, http.StatusBadRequest},
-		{erasure.EUnauthorized, http.StatusUnauthorized},
-		{erasure.EForbidden, http.StatusForbidden},
-		{erasure.EDeletionDisabled, http.StatusForbidden},
-		{erasure.EAccountClosed, http.StatusForbidden},
-		{erasure.ENotFound, http.StatusNotFound},
-		{erasure.EConflict, http.StatusConflict},
-		{erasure.EUnavailable, http.StatusServiceUnavailable},
-		{erasure.ETooLarge, http.StatusRequestEntityTooLarge},
-		{erasure.EUnsupportedMedia, http.StatusUnsupportedMediaType},
-		{erasure.EMethodNotAllowed, http.StatusMethodNotAllowed},
+		{identity.EInvalid, http.StatusBadRequest},
+		{identity.EConfirmationRequired, http.StatusBadRequest},
+		{identity.EUnauthorized, http.StatusUnauthorized},
+		{identity.EForbidden, http.StatusForbidden},
+		{identity.EDeletionDisabled, http.StatusForbidden},
+		{identity.EAccountClosed, http.StatusForbidden},
+		{identity.ENotFound, http.StatusNotFound},
+		{identity.EConflict, http.StatusConflict},
+		{identity.EUnavailable, http.StatusServiceUnavailable},
+		{apigw.ETooLarge, http.StatusRequestEntityTooLarge},
+		{apigw.EUnsupportedMedia, http.StatusUnsupportedMediaType},
+		{apigw.EMethodNotAllowed, http.StatusMethodNotAllowed},
 	}
 	for _, tt := range codes {
 		t.Run(tt.code, func(t *testing.T) {
-			if got := apigw.Status(erasure.Errorf(tt.code, "x")); got != tt.want {
+			if got := apigw.Status(identity.Errorf(tt.code, "x")); got != tt.want {
 				t.Errorf("Status: got %d, want %d", got, tt.want)
 			}
 			// Adapters and the service wrap errors: the code still decides.
-			wrapped := fmt.Errorf("outer: %w", fmt.Errorf("inner: %w", erasure.Errorf(tt.code, "x")))
+			wrapped := fmt.Errorf("outer: %w", fmt.Errorf("inner: %w", identity.Errorf(tt.code, "x")))
 			if got := apigw.Status(wrapped); got != tt.want {
 				t.Errorf("Status(wrapped): got %d, want %d", got, tt.want)
 			}
@@ -53,9 +53,9 @@ func TestStatus(t *testing.T) {
 	t.Run("ErrInternal", func(t *testing.T) {
 		for _, err := range []error{
 			errors.New("dynamodb: ProvisionedThroughputExceeded"),
-			fmt.Errorf("get setting: %w", erasure.ErrNotFound),
-			erasure.ErrConditionFailed,
-			erasure.Errorf("no_such_code", "x"),
+			fmt.Errorf("get setting: %w", identity.ErrNotFound),
+			identity.ErrConditionFailed,
+			identity.Errorf("no_such_code", "x"),
 		} {
 			if got := apigw.Status(err); got != http.StatusInternalServerError {
 				t.Errorf("Status(%v): got %d, want %d", err, got, http.StatusInternalServerError)
@@ -101,7 +101,7 @@ func TestError(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		log, logged, _ := newCountingLogger()
-		err := fmt.Errorf("request deletion: %w", erasure.Errorf(erasure.EDeletionDisabled, "ask your practitioner"))
+		err := fmt.Errorf("request deletion: %w", identity.Errorf(identity.EDeletionDisabled, "ask your practitioner"))
 		resp := apigw.Error(ctx, log, err)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("status: got %d, want %d", resp.StatusCode, http.StatusForbidden)
@@ -110,8 +110,8 @@ func TestError(t *testing.T) {
 			t.Errorf("Content-Type: got %q, want %q", got, "application/json")
 		}
 		b := errorBody(t, resp)
-		if b.Error.Code != erasure.EDeletionDisabled || b.Error.Message != "ask your practitioner" {
-			t.Errorf("body: got %+v, want code %q and message %q", b, erasure.EDeletionDisabled, "ask your practitioner")
+		if b.Error.Code != identity.EDeletionDisabled || b.Error.Message != "ask your practitioner" {
+			t.Errorf("body: got %+v, want code %q and message %q", b, identity.EDeletionDisabled, "ask your practitioner")
 		}
 		if _, ok := resp.Headers["Retry-After"]; ok {
 			t.Errorf("Retry-After: got %q, want none on a 403", resp.Headers["Retry-After"])
@@ -147,15 +147,15 @@ func TestError(t *testing.T) {
 
 	t.Run("ErrUnavailable", func(t *testing.T) {
 		log, _, _ := newCountingLogger()
-		resp := apigw.Error(ctx, log, erasure.Errorf(erasure.EUnavailable, "try again"))
+		resp := apigw.Error(ctx, log, identity.Errorf(identity.EUnavailable, "try again"))
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("status: got %d, want %d", resp.StatusCode, http.StatusServiceUnavailable)
 		}
 		if got := resp.Headers["Retry-After"]; got != "5" {
 			t.Errorf("Retry-After: got %q, want %q", got, "5")
 		}
-		if b := errorBody(t, resp); b.Error.Code != erasure.EUnavailable {
-			t.Errorf("code: got %q, want %q", b.Error.Code, erasure.EUnavailable)
+		if b := errorBody(t, resp); b.Error.Code != identity.EUnavailable {
+			t.Errorf("code: got %q, want %q", b.Error.Code, identity.EUnavailable)
 		}
 	})
 }
@@ -209,14 +209,14 @@ func TestActor(t *testing.T) {
 	ok := []struct {
 		name   string
 		claims map[string]string
-		want   erasure.Actor
+		want   identity.Actor
 	}{
-		{"Owner", owner, erasure.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "owner"}},
-		{"Member", with(owner, "custom:team_role", "member"), erasure.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "member"}},
-		{"Client", client, erasure.Actor{Subject: "cl-ava-sub", Role: "client", PracticeID: "prac-demo", ClientID: "cl-ava"}},
+		{"Owner", owner, identity.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "owner"}},
+		{"Member", with(owner, "custom:team_role", "member"), identity.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "member"}},
+		{"Client", client, identity.Actor{Subject: "cl-ava-sub", Role: "client", PracticeID: "prac-demo", ClientID: "cl-ava"}},
 		// A claim that does not belong to the role is dropped, never used.
-		{"ClientWithTeamRole", with(client, "custom:team_role", "owner"), erasure.Actor{Subject: "cl-ava-sub", Role: "client", PracticeID: "prac-demo", ClientID: "cl-ava"}},
-		{"PractitionerWithClientID", with(owner, "custom:client_id", "cl-ava"), erasure.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "owner"}},
+		{"ClientWithTeamRole", with(client, "custom:team_role", "owner"), identity.Actor{Subject: "cl-ava-sub", Role: "client", PracticeID: "prac-demo", ClientID: "cl-ava"}},
+		{"PractitionerWithClientID", with(owner, "custom:client_id", "cl-ava"), identity.Actor{Subject: "pr-owner", Role: "practitioner", PracticeID: "prac-demo", TeamRole: "owner"}},
 	}
 	for _, tt := range ok {
 		t.Run("OK/"+tt.name, func(t *testing.T) {
@@ -235,26 +235,26 @@ func TestActor(t *testing.T) {
 		req  events.APIGatewayV2HTTPRequest
 		code string
 	}{
-		{"NoAuthorizer", events.APIGatewayV2HTTPRequest{}, erasure.EUnauthorized},
+		{"NoAuthorizer", events.APIGatewayV2HTTPRequest{}, identity.EUnauthorized},
 		{"NoJWT", events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
 			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{},
-		}}, erasure.EUnauthorized},
-		{"NoClaims", withClaims(nil), erasure.EUnauthorized},
-		{"EmptyClaims", withClaims(map[string]string{}), erasure.EUnauthorized},
-		{"NoSubject", withClaims(with(owner, "sub", "")), erasure.EUnauthorized},
-		{"NoRole", withClaims(with(owner, "custom:role", "")), erasure.EForbidden},
-		{"UnknownRole", withClaims(with(owner, "custom:role", "admin")), erasure.EForbidden},
-		{"NoPractice", withClaims(with(owner, "custom:practice_id", "")), erasure.EForbidden},
-		{"PracticeWithSeparator", withClaims(with(owner, "custom:practice_id", "prac-demo#CLIENT#x")), erasure.EForbidden},
-		{"NoTeamRole", withClaims(with(owner, "custom:team_role", "")), erasure.EForbidden},
-		{"UnknownTeamRole", withClaims(with(owner, "custom:team_role", "admin")), erasure.EForbidden},
-		{"ClientWithoutClientID", withClaims(with(client, "custom:client_id", "")), erasure.EForbidden},
-		{"ClientIDWithSeparator", withClaims(with(client, "custom:client_id", "cl#1")), erasure.EForbidden},
+		}}, identity.EUnauthorized},
+		{"NoClaims", withClaims(nil), identity.EUnauthorized},
+		{"EmptyClaims", withClaims(map[string]string{}), identity.EUnauthorized},
+		{"NoSubject", withClaims(with(owner, "sub", "")), identity.EUnauthorized},
+		{"NoRole", withClaims(with(owner, "custom:role", "")), identity.EForbidden},
+		{"UnknownRole", withClaims(with(owner, "custom:role", "admin")), identity.EForbidden},
+		{"NoPractice", withClaims(with(owner, "custom:practice_id", "")), identity.EForbidden},
+		{"PracticeWithSeparator", withClaims(with(owner, "custom:practice_id", "prac-demo#CLIENT#x")), identity.EForbidden},
+		{"NoTeamRole", withClaims(with(owner, "custom:team_role", "")), identity.EForbidden},
+		{"UnknownTeamRole", withClaims(with(owner, "custom:team_role", "admin")), identity.EForbidden},
+		{"ClientWithoutClientID", withClaims(with(client, "custom:client_id", "")), identity.EForbidden},
+		{"ClientIDWithSeparator", withClaims(with(client, "custom:client_id", "cl#1")), identity.EForbidden},
 	}
 	for _, tt := range bad {
 		t.Run("Err/"+tt.name, func(t *testing.T) {
 			_, err := apigw.Actor(tt.req)
-			if got := erasure.ErrorCode(err); got != tt.code {
+			if got := identity.ErrorCode(err); got != tt.code {
 				t.Errorf("code: got %q (%v), want %q", got, err, tt.code)
 			}
 		})
@@ -315,38 +315,38 @@ func TestDecodeJSON(t *testing.T) {
 		{"OK/AtLimit", jsonReq("application/json", pad(apigw.MaxBodyBytes)), "", ""},
 		{"OK/Base64AtLimit", b64(jsonReq("application/json", pad(apigw.MaxBodyBytes))), "", ""},
 
-		{"ErrUnsupportedMedia/TextPlain", jsonReq("text/plain", `{"enabled":true}`), erasure.EUnsupportedMedia, ""},
-		{"ErrUnsupportedMedia/Form", jsonReq("application/x-www-form-urlencoded", `enabled=true`), erasure.EUnsupportedMedia, ""},
-		{"ErrUnsupportedMedia/Unparsable", jsonReq(";;", `{"enabled":true}`), erasure.EUnsupportedMedia, ""},
-		{"ErrTooLarge", jsonReq("application/json", pad(5000)), erasure.ETooLarge, ""},
-		{"ErrTooLarge/OneOver", jsonReq("application/json", pad(apigw.MaxBodyBytes+1)), erasure.ETooLarge, ""},
-		{"ErrTooLarge/Base64", b64(jsonReq("application/json", pad(apigw.MaxBodyBytes+1))), erasure.ETooLarge, ""},
-		{"ErrTooLarge/Huge", jsonReq("application/json", pad(1<<20)), erasure.ETooLarge, ""},
-		{"ErrInvalid/Base64", events.APIGatewayV2HTTPRequest{Body: "not base64!", IsBase64Encoded: true}, erasure.EInvalid, "base64"},
-		{"ErrInvalid/Empty", jsonReq("application/json", ""), erasure.EInvalid, "required"},
-		{"ErrInvalid/Blank", jsonReq("application/json", "  \n"), erasure.EInvalid, "required"},
-		{"ErrInvalid/Malformed", jsonReq("application/json", `{"enabled":`), erasure.EInvalid, "not valid JSON"},
-		{"ErrInvalid/Syntax", jsonReq("application/json", `{enabled:true}`), erasure.EInvalid, "not valid JSON"},
-		{"ErrInvalid/UnknownField", jsonReq("application/json", `{"enabled":true,"practiceId":"other"}`), erasure.EInvalid, `unknown field "practiceId"`},
-		{"ErrInvalid/WrongType", jsonReq("application/json", `{"enabled":"yes"}`), erasure.EInvalid, `field "enabled" must be a bool`},
-		{"ErrInvalid/Array", jsonReq("application/json", `[true]`), erasure.EInvalid, "JSON object"},
-		{"ErrInvalid/String", jsonReq("application/json", `"yes"`), erasure.EInvalid, "JSON object"},
-		{"ErrInvalid/Trailing", jsonReq("application/json", `{"enabled":true}{}`), erasure.EInvalid, "exactly one"},
-		{"ErrInvalid/TrailingGarbage", jsonReq("application/json", `{"enabled":true} x`), erasure.EInvalid, "exactly one"},
+		{"ErrUnsupportedMedia/TextPlain", jsonReq("text/plain", `{"enabled":true}`), apigw.EUnsupportedMedia, ""},
+		{"ErrUnsupportedMedia/Form", jsonReq("application/x-www-form-urlencoded", `enabled=true`), apigw.EUnsupportedMedia, ""},
+		{"ErrUnsupportedMedia/Unparsable", jsonReq(";;", `{"enabled":true}`), apigw.EUnsupportedMedia, ""},
+		{"ErrTooLarge", jsonReq("application/json", pad(5000)), apigw.ETooLarge, ""},
+		{"ErrTooLarge/OneOver", jsonReq("application/json", pad(apigw.MaxBodyBytes+1)), apigw.ETooLarge, ""},
+		{"ErrTooLarge/Base64", b64(jsonReq("application/json", pad(apigw.MaxBodyBytes+1))), apigw.ETooLarge, ""},
+		{"ErrTooLarge/Huge", jsonReq("application/json", pad(1<<20)), apigw.ETooLarge, ""},
+		{"ErrInvalid/Base64", events.APIGatewayV2HTTPRequest{Body: "not base64!", IsBase64Encoded: true}, identity.EInvalid, "base64"},
+		{"ErrInvalid/Empty", jsonReq("application/json", ""), identity.EInvalid, "required"},
+		{"ErrInvalid/Blank", jsonReq("application/json", "  \n"), identity.EInvalid, "required"},
+		{"ErrInvalid/Malformed", jsonReq("application/json", `{"enabled":`), identity.EInvalid, "not valid JSON"},
+		{"ErrInvalid/Syntax", jsonReq("application/json", `{enabled:true}`), identity.EInvalid, "not valid JSON"},
+		{"ErrInvalid/UnknownField", jsonReq("application/json", `{"enabled":true,"practiceId":"other"}`), identity.EInvalid, `unknown field "practiceId"`},
+		{"ErrInvalid/WrongType", jsonReq("application/json", `{"enabled":"yes"}`), identity.EInvalid, `field "enabled" must be a bool`},
+		{"ErrInvalid/Array", jsonReq("application/json", `[true]`), identity.EInvalid, "JSON object"},
+		{"ErrInvalid/String", jsonReq("application/json", `"yes"`), identity.EInvalid, "JSON object"},
+		{"ErrInvalid/Trailing", jsonReq("application/json", `{"enabled":true}{}`), identity.EInvalid, "exactly one"},
+		{"ErrInvalid/TrailingGarbage", jsonReq("application/json", `{"enabled":true} x`), identity.EInvalid, "exactly one"},
 		// encoding/json alone would take these: null decodes into anything,
 		// names match without regard to case, a repeated name keeps its last.
-		{"ErrInvalid/Null", jsonReq("application/json", `null`), erasure.EInvalid, "JSON object"},
-		{"ErrInvalid/FieldCase", jsonReq("application/json", `{"Enabled":true}`), erasure.EInvalid, `unknown field "Enabled"`},
-		{"ErrInvalid/FieldUpper", jsonReq("application/json", `{"ENABLED":true}`), erasure.EInvalid, `unknown field "ENABLED"`},
-		{"ErrInvalid/Repeated", jsonReq("application/json", `{"enabled":false,"enabled":true}`), erasure.EInvalid, `"enabled" is given more than once`},
-		{"ErrInvalid/RepeatedSame", jsonReq("application/json", `{"enabled":true,"enabled":true}`), erasure.EInvalid, "more than once"},
-		{"ErrInvalid/RepeatedOther", jsonReq("application/json", `{"name":"a","enabled":true,"name":"b"}`), erasure.EInvalid, `"name" is given more than once`},
+		{"ErrInvalid/Null", jsonReq("application/json", `null`), identity.EInvalid, "JSON object"},
+		{"ErrInvalid/FieldCase", jsonReq("application/json", `{"Enabled":true}`), identity.EInvalid, `unknown field "Enabled"`},
+		{"ErrInvalid/FieldUpper", jsonReq("application/json", `{"ENABLED":true}`), identity.EInvalid, `unknown field "ENABLED"`},
+		{"ErrInvalid/Repeated", jsonReq("application/json", `{"enabled":false,"enabled":true}`), identity.EInvalid, `"enabled" is given more than once`},
+		{"ErrInvalid/RepeatedSame", jsonReq("application/json", `{"enabled":true,"enabled":true}`), identity.EInvalid, "more than once"},
+		{"ErrInvalid/RepeatedOther", jsonReq("application/json", `{"name":"a","enabled":true,"name":"b"}`), identity.EInvalid, `"name" is given more than once`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var v target
 			err := apigw.DecodeJSON(tt.req, &v)
-			if got := erasure.ErrorCode(err); got != tt.code {
+			if got := identity.ErrorCode(err); got != tt.code {
 				t.Fatalf("code: got %q (%v), want %q", got, err, tt.code)
 			}
 			if tt.code == "" {
@@ -355,7 +355,7 @@ func TestDecodeJSON(t *testing.T) {
 				}
 				return
 			}
-			if msg := erasure.ErrorMessage(err); !strings.Contains(msg, tt.msg) {
+			if msg := identity.ErrorMessage(err); !strings.Contains(msg, tt.msg) {
 				t.Errorf("message: got %q, want it to contain %q", msg, tt.msg)
 			}
 		})
@@ -367,7 +367,7 @@ func TestDecodeJSON(t *testing.T) {
 		for _, body := range []string{`{"enabled":"` + value + `"}`, `{"enabled":true,"x":"` + value + `"}`, `{"enabled":` + value} {
 			var v target
 			err := apigw.DecodeJSON(jsonReq("application/json", body), &v)
-			if err == nil || strings.Contains(erasure.ErrorMessage(err), value) {
+			if err == nil || strings.Contains(identity.ErrorMessage(err), value) {
 				t.Errorf("DecodeJSON(%q): got %v, want an error without the value", body, err)
 			}
 		}
@@ -405,10 +405,10 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"<script>alert(1)</script>", "method SCRIPTALERT is not allowed here"},
 	} {
 		err := apigw.MethodNotAllowed(tt.method)
-		if got := erasure.ErrorCode(err); got != erasure.EMethodNotAllowed {
-			t.Errorf("MethodNotAllowed(%q) code: got %q, want %q", tt.method, got, erasure.EMethodNotAllowed)
+		if got := identity.ErrorCode(err); got != apigw.EMethodNotAllowed {
+			t.Errorf("MethodNotAllowed(%q) code: got %q, want %q", tt.method, got, apigw.EMethodNotAllowed)
 		}
-		if got := erasure.ErrorMessage(err); got != tt.want {
+		if got := identity.ErrorMessage(err); got != tt.want {
 			t.Errorf("MethodNotAllowed(%q) message: got %q, want %q", tt.method, got, tt.want)
 		}
 		if got := apigw.Status(err); got != http.StatusMethodNotAllowed {
@@ -425,9 +425,9 @@ func TestPageLimit(t *testing.T) {
 	}{
 		{"OK/Absent", "", 0, ""},
 		{"OK/Number", "25", 25, ""},
-		{"ErrInvalid/Zero", "0", 0, erasure.EInvalid},
-		{"ErrInvalid/Negative", "-3", 0, erasure.EInvalid},
-		{"ErrInvalid/Word", "ten", 0, erasure.EInvalid},
+		{"ErrInvalid/Zero", "0", 0, identity.EInvalid},
+		{"ErrInvalid/Negative", "-3", 0, identity.EInvalid},
+		{"ErrInvalid/Word", "ten", 0, identity.EInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := events.APIGatewayV2HTTPRequest{}
@@ -435,7 +435,7 @@ func TestPageLimit(t *testing.T) {
 				req.QueryStringParameters = map[string]string{"limit": tc.v}
 			}
 			got, err := apigw.PageLimit(req)
-			if got != tc.want || erasure.ErrorCode(err) != tc.code {
+			if got != tc.want || identity.ErrorCode(err) != tc.code {
 				t.Fatalf("got %d, %v; want %d, code %q", got, err, tc.want, tc.code)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // ContentItem holds the attributes of client content that the purge reads.
@@ -37,7 +38,7 @@ func (c ContentItem) author() erasure.Author {
 func authoredQuery(pk, prefix, clientID string, extra ...string) *dynamodb.QueryInput {
 	in := prefixQuery(pk, prefix)
 	in.FilterExpression = aws.String("authorRole = :client AND authorId = :cid")
-	in.ExpressionAttributeValues[":client"] = str(erasure.RoleClient)
+	in.ExpressionAttributeValues[":client"] = str(identity.RoleClient)
 	in.ExpressionAttributeValues[":cid"] = str(clientID)
 	in.ProjectionExpression = aws.String("#pk, #sk, authorRole, authorId")
 	for _, a := range extra {
@@ -296,4 +297,4 @@ func (s *Store) PutNotification(ctx context.Context, n erasure.Notification) err
 	return nil
 }
 
-func isCondition(err error) bool { return err != nil && errors.Is(err, erasure.ErrConditionFailed) }
+func isCondition(err error) bool { return err != nil && errors.Is(err, identity.ErrConditionFailed) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Exports implements the export ports on the table: the export records
@@ -249,7 +250,7 @@ func (x *Exports) ReleaseSlot(ctx context.Context, e export.Export, before, afte
 		_, err = x.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &x.table, Item: item,
 			ConditionExpression: aws.String("exportId = :id"), ExpressionAttributeValues: ownPointer})
 	}
-	if err = translate("release active export", err); err != nil && !errors.Is(err, erasure.ErrConditionFailed) {
+	if err = translate("release active export", err); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
 		return err
 	}
 	ownQuota := map[string]ddbtypes.AttributeValue{":v": num(after.Quota.Version)}
@@ -265,7 +266,7 @@ func (x *Exports) ReleaseSlot(ctx context.Context, e export.Export, before, afte
 		_, err = x.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &x.table, Item: item,
 			ConditionExpression: aws.String("#version = :v"), ExpressionAttributeNames: names, ExpressionAttributeValues: ownQuota})
 	}
-	if err = translate("release export quota", err); err != nil && !errors.Is(err, erasure.ErrConditionFailed) {
+	if err = translate("release export quota", err); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
 		return err
 	}
 	return nil
@@ -310,8 +311,8 @@ func (x *Exports) StartExport(ctx context.Context, id string, now, leaseUntil ti
 	})
 	if err = translate("start export", err); isCondition(err) {
 		// Done, or leased: unless there is no such export at all.
-		if _, gerr := x.GetExport(ctx, id); errors.Is(gerr, erasure.ErrNotFound) {
-			return export.Export{}, fmt.Errorf("start export: %w", erasure.ErrNotFound)
+		if _, gerr := x.GetExport(ctx, id); errors.Is(gerr, identity.ErrNotFound) {
+			return export.Export{}, fmt.Errorf("start export: %w", identity.ErrNotFound)
 		}
 		return export.Export{}, err
 	}

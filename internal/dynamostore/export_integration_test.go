@@ -8,20 +8,20 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
-	_ erasuretest.ExportStores = (*dynamostore.Exports)(nil)
-	_ erasuretest.ExportSeeder = (*exportSeeder)(nil)
+	_ porttest.ExportStores = (*dynamostore.Exports)(nil)
+	_ porttest.ExportSeeder = (*exportSeeder)(nil)
 )
 
 // TestExports_Contract runs the export ports' contract, which the
 // in-memory fake also passes, against the table on the emulator, with
 // pages of two items so that every reader pages.
 func TestExports_Contract(t *testing.T) {
-	erasuretest.RunExportContract(t, func(t *testing.T) (erasuretest.ExportStores, erasuretest.ExportSeeder) {
+	porttest.RunExportContract(t, func(t *testing.T) (porttest.ExportStores, porttest.ExportSeeder) {
 		stack := emulatortest.Provision(t)
 		x := dynamostore.NewExports(stack.DynamoDB, stack.Table)
 		x.PageSize = 2

@@ -13,6 +13,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // The writers below put records that other services of the platform own,
@@ -148,16 +149,16 @@ func encodePageToken(key map[string]ddbtypes.AttributeValue, keys []string) (str
 func decodePageToken(token string, keys []string, indexPK, want string) (map[string]ddbtypes.AttributeValue, error) {
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(b) > 2048 {
-		return nil, erasure.ErrBadToken
+		return nil, identity.ErrBadToken
 	}
 	var m map[string]string
 	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(keys) || m[indexPK] != want {
-		return nil, erasure.ErrBadToken
+		return nil, identity.ErrBadToken
 	}
 	key := map[string]ddbtypes.AttributeValue{}
 	for _, k := range keys {
 		if m[k] == "" {
-			return nil, erasure.ErrBadToken
+			return nil, identity.ErrBadToken
 		}
 		key[k] = str(m[k])
 	}
@@ -177,8 +178,8 @@ func (s *Store) MarkRead(ctx context.Context, practiceID, practitionerID, id str
 		},
 		ReturnValues: ddbtypes.ReturnValueAllNew,
 	})
-	if err = translate("mark read", err); errors.Is(err, erasure.ErrConditionFailed) {
-		return erasure.Notification{}, erasure.ErrNotFound
+	if err = translate("mark read", err); errors.Is(err, identity.ErrConditionFailed) {
+		return erasure.Notification{}, identity.ErrNotFound
 	}
 	if err != nil {
 		return erasure.Notification{}, err

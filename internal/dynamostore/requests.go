@@ -12,6 +12,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // requestItem is a deletion request. Times that conditions compare (the
@@ -85,7 +86,7 @@ func pendingSK(purgeAt time.Time, id string) string {
 func (s *Store) PortalClosed(ctx context.Context, practiceID, clientID string) (bool, error) {
 	var it activeItem
 	err := s.get(ctx, ClientPK(practiceID, clientID), skPortalClosed, &it)
-	if errors.Is(err, erasure.ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
@@ -177,7 +178,7 @@ func (s *Store) MarkScheduled(ctx context.Context, id string) error {
 		ExpressionAttributeNames:  map[string]string{"#status": "status"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":scheduled": str(string(erasure.StatusScheduled)), ":accepting": str(string(erasure.StatusAccepting))},
 	})
-	if errors.Is(err, erasure.ErrConditionFailed) {
+	if errors.Is(err, identity.ErrConditionFailed) {
 		// Already past accepting, or gone.
 		_, gerr := s.GetRequest(ctx, id)
 		return gerr
@@ -210,8 +211,8 @@ func (s *Store) MarkEmailSent(ctx context.Context, id, kind string) error {
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: []string{kind}}},
 	})
-	if errors.Is(err, erasure.ErrConditionFailed) {
-		return fmt.Errorf("mark email sent: %w", erasure.ErrNotFound)
+	if errors.Is(err, identity.ErrConditionFailed) {
+		return fmt.Errorf("mark email sent: %w", identity.ErrNotFound)
 	}
 	return err
 }
@@ -288,7 +289,7 @@ func (s *Store) ReleasePurge(ctx context.Context, id string, leaseUntil time.Tim
 		ConditionExpression:       aws.String("leaseUntilMs = :lease"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":lease": num(leaseUntil.UnixMilli())},
 	})
-	if errors.Is(err, erasure.ErrConditionFailed) {
+	if errors.Is(err, identity.ErrConditionFailed) {
 		return nil // another lease, or none: not ours to release
 	}
 	return err
@@ -321,8 +322,8 @@ func (s *Store) RecordSkippedObjects(ctx context.Context, id string, keys []stri
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: set}},
 	})
-	if errors.Is(err, erasure.ErrConditionFailed) {
-		return fmt.Errorf("record skipped objects: %w", erasure.ErrNotFound)
+	if errors.Is(err, identity.ErrConditionFailed) {
+		return fmt.Errorf("record skipped objects: %w", identity.ErrNotFound)
 	}
 	return err
 }
@@ -343,7 +344,7 @@ func (s *Store) ClosePortal(ctx context.Context, practiceID, clientID, requestID
 		TableName: &s.table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
-	if err = translate("close portal", err); errors.Is(err, erasure.ErrConditionFailed) {
+	if err = translate("close portal", err); errors.Is(err, identity.ErrConditionFailed) {
 		return nil // closed already
 	}
 	return err

@@ -12,6 +12,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Store implements the erasure storage ports on one DynamoDB table.
@@ -52,13 +53,13 @@ func translate(op string, err error) error {
 	}
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("%s: %w", op, erasure.ErrConditionFailed)
+		return fmt.Errorf("%s: %w", op, identity.ErrConditionFailed)
 	}
 	var tce *ddbtypes.TransactionCanceledException
 	if errors.As(err, &tce) {
 		for _, r := range tce.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return fmt.Errorf("%s: %w", op, erasure.ErrConditionFailed)
+				return fmt.Errorf("%s: %w", op, identity.ErrConditionFailed)
 			}
 		}
 	}
@@ -75,7 +76,7 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 		return translate("get item", err)
 	}
 	if res.Item == nil {
-		return erasure.ErrNotFound
+		return identity.ErrNotFound
 	}
 	if err := unmarshalItem(res.Item, out); err != nil {
 		return fmt.Errorf("decode item: %w", err)
@@ -177,7 +178,7 @@ func (s *Store) GetSettingAs(ctx context.Context, practiceID, sub string) (erasu
 		return erasure.Setting{}, erasure.Member{}, err
 	}
 	if !found {
-		return erasure.Setting{}, erasure.Member{}, erasure.ErrNotFound
+		return erasure.Setting{}, erasure.Member{}, identity.ErrNotFound
 	}
 	return st, m, nil
 }
@@ -190,7 +191,7 @@ func (s *Store) Member(ctx context.Context, practiceID, sub string) (erasure.Mem
 		return erasure.Member{}, err
 	}
 	if !found {
-		return erasure.Member{}, erasure.ErrNotFound
+		return erasure.Member{}, identity.ErrNotFound
 	}
 	return m, nil
 }

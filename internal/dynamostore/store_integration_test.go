@@ -16,19 +16,20 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
-	_ erasuretest.Stores             = (*dynamostore.Store)(nil)
-	_ erasuretest.NotificationReader = (*dynamostore.Store)(nil)
-	_ erasuretest.Seeder             = (*seeder)(nil)
+	_ porttest.Stores             = (*dynamostore.Store)(nil)
+	_ porttest.NotificationReader = (*dynamostore.Store)(nil)
+	_ porttest.Seeder             = (*seeder)(nil)
 )
 
 // TestStore_Contract runs the storage ports' contract, which the in-memory
 // fake also passes, against the store on the emulator.
 func TestStore_Contract(t *testing.T) {
-	erasuretest.RunStoreContract(t, func(t *testing.T) (erasuretest.Stores, erasuretest.Seeder) {
+	porttest.RunStoreContract(t, func(t *testing.T) (porttest.Stores, porttest.Seeder) {
 		stack := emulatortest.Provision(t)
 		s := dynamostore.New(stack.DynamoDB, stack.Table)
 		return s, &seeder{t: t, s: s}
@@ -60,7 +61,7 @@ func (sd *seeder) AddPractice(p erasure.Practice) {
 func (sd *seeder) AddPractitioner(practiceID string, p erasure.Practitioner) {
 	sd.put(dynamostore.PractitionerItem{
 		PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(p.ID),
-		ID: p.ID, Name: p.Name, Email: p.Email, TeamRole: erasure.TeamMember,
+		ID: p.ID, Name: p.Name, Email: p.Email, TeamRole: identity.TeamMember,
 	})
 }
 
@@ -107,7 +108,7 @@ func (sd *seeder) AddMessage(practiceID, sessionID, id string, a erasure.Author)
 }
 
 func (sd *seeder) AddOther(pk, sk string) erasure.ItemKey {
-	return sd.record(pk, sk, "practitioner_note", erasure.Author{Role: erasure.RolePractitioner, ID: "p-a"})
+	return sd.record(pk, sk, "practitioner_note", erasure.Author{Role: identity.RolePractitioner, ID: "p-a"})
 }
 
 // TestStore_Layout writes and reads items by the literal keys and
@@ -273,8 +274,8 @@ func TestStore_Layout(t *testing.T) {
 		}
 		r3 := r
 		r3.ID, r3.ClientID = "rq-3", "c-3"
-		if err := s.CreateRequest(ctx, r3); !errors.Is(err, erasure.ErrConditionFailed) {
-			t.Errorf("CreateRequest for a closed portal: got %v, want %v", err, erasure.ErrConditionFailed)
+		if err := s.CreateRequest(ctx, r3); !errors.Is(err, identity.ErrConditionFailed) {
+			t.Errorf("CreateRequest for a closed portal: got %v, want %v", err, identity.ErrConditionFailed)
 		}
 		must(s.ClosePortal(ctx, "pr-1", "c-2", "rq-1", at))
 		if c := get("PRACTICE#pr-1#CLIENT#c-2", "PORTAL#CLOSED"); str(c, "requestId") != "rq-1" {
@@ -316,7 +317,7 @@ func TestStore_MemberNeedsItsName(t *testing.T) {
 	}
 	for sub, want := range map[string]bool{"p-bare": false, "p-other": false, "p-real": true} {
 		_, err := s.Member(ctx, "pr-1", sub)
-		if got := err == nil; got != want || (err != nil && !errors.Is(err, erasure.ErrNotFound)) {
+		if got := err == nil; got != want || (err != nil && !errors.Is(err, identity.ErrNotFound)) {
 			t.Errorf("Member(%s): got %v, want member %v", sub, err, want)
 		}
 		_, _, err = s.GetSettingAs(ctx, "pr-1", sub)

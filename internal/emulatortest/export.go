@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // ExportFile is a client's file seeded for an export, with what its
@@ -67,9 +67,9 @@ func SeedExportFile(t testing.TB, st *Stack, store *dynamostore.Store, p Practic
 	ctx := context.Background()
 	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	f := ExportFile{PracticeID: p.ID, ClientID: clientID, Messages: map[string][]export.ChatMessage{}, Documents: map[string][]byte{}}
-	me := export.Author{Role: erasure.RoleClient, ID: clientID}
-	them := export.Author{Role: erasure.RoleClient, ID: other}
-	member := export.Author{Role: erasure.RolePractitioner, ID: p.MemberID}
+	me := export.Author{Role: identity.RoleClient, ID: clientID}
+	them := export.Author{Role: identity.RoleClient, ID: other}
+	member := export.Author{Role: identity.RolePractitioner, ID: p.MemberID}
 	for _, c := range []string{clientID, other} {
 		must(t, store.Put(ctx, dynamostore.ClientItem{
 			PK: dynamostore.ClientPK(p.ID, c), SK: dynamostore.ProfileSK, ID: c, FirstName: "First " + c, LastName: "Last",
@@ -112,7 +112,7 @@ func SeedExportFile(t testing.TB, st *Stack, store *dynamostore.Store, p Practic
 	}
 	for _, d := range docs {
 		folder := "uploads"
-		if d.author.Role == erasure.RolePractitioner {
+		if d.author.Role == identity.RolePractitioner {
 			folder = "shared"
 		}
 		key := fmt.Sprintf("practices/%s/clients/%s/%s/%s-%s.bin", p.ID, clientID, folder, clientID, d.id)

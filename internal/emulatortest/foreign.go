@@ -13,6 +13,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // ForeignPointers are documents seeded in a client's file whose object
@@ -63,8 +64,8 @@ func SeedForeignPointers(t testing.TB, st *Stack, store *dynamostore.Store, p Pr
 	_, err := st.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &st.Bucket, Key: aws.String(preview), Body: strings.NewReader("a preview")})
 	must(t, err)
 
-	client := erasure.Author{Role: erasure.RoleClient, ID: clientID}
-	member := erasure.Author{Role: erasure.RolePractitioner, ID: p.MemberID}
+	client := erasure.Author{Role: identity.RoleClient, ID: clientID}
+	member := erasure.Author{Role: identity.RolePractitioner, ID: p.MemberID}
 	for _, d := range []struct {
 		id     string
 		author erasure.Author

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Practice is a seeded practice: an owner, an assigned member, an
@@ -77,8 +78,8 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 	pk := dynamostore.ClientPK(p.ID, clientID)
 	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	f := ClientFile{ClientID: clientID, Email: clientID + "@clients.example.com"}
-	client := erasure.Author{Role: erasure.RoleClient, ID: clientID}
-	member := erasure.Author{Role: erasure.RolePractitioner, ID: p.MemberID}
+	client := erasure.Author{Role: identity.RoleClient, ID: clientID}
+	member := erasure.Author{Role: identity.RolePractitioner, ID: p.MemberID}
 
 	must(t, store.Put(ctx, dynamostore.ClientItem{
 		PK: pk, SK: dynamostore.ProfileSK, ID: clientID, FirstName: firstName, LastName: lastName,
@@ -130,7 +131,7 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 	if groupWith != "" {
 		group := clientID + "-group-" + groupWith
 		must(t, store.PutChat(ctx, p.ID, dynamostore.ChatSessionItem{SessionID: group, ClientIDs: []string{clientID, groupWith}, PractitionerIDs: []string{p.MemberID}, CreatedAt: at}))
-		other := erasure.Author{Role: erasure.RoleClient, ID: groupWith}
+		other := erasure.Author{Role: identity.RoleClient, ID: groupWith}
 		for i, a := range []erasure.Author{client, other, member, client} {
 			k := message(t, store, p.ID, group, fmt.Sprintf("g%d", i), at.Add(time.Duration(i)*time.Minute), a)
 			if a == client {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 func TestService_CancelDeletion(t *testing.T) {
@@ -48,13 +49,13 @@ func TestService_CancelDeletion(t *testing.T) {
 		f := newFixture(t)
 		f.setEnabled(t, true)
 		_, err := f.svc.CancelDeletion(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.ENotFound)
+		wantCode(t, err, identity.ENotFound)
 	})
 
 	t.Run("ErrForbidden", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.svc.CancelDeletion(ctx, ownerActor(t))
-		wantCode(t, err, erasure.EForbidden)
+		wantCode(t, err, identity.EForbidden)
 	})
 
 	t.Run("ErrAlreadyPurging", func(t *testing.T) {
@@ -65,7 +66,7 @@ func TestService_CancelDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := f.svc.CancelDeletion(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EAlreadyPurging)
+		wantCode(t, err, identity.EAlreadyPurging)
 		if got := f.stored(t, r.ID); got.Status != erasure.StatusPurging {
 			t.Errorf("status: got %q, want purging", got.Status)
 		}
@@ -79,6 +80,6 @@ func TestService_CancelDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := f.svc.CancelDeletion(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EAccountClosed)
+		wantCode(t, err, identity.EAccountClosed)
 	})
 }

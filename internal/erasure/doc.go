@@ -4,8 +4,11 @@
 // practitioners' notice, and the purge of exactly the content the client
 // created: journal entries, uploaded documents and secure-messenger chats.
 //
-// The package is the domain: entities, their invariants, coded errors and the
-// Service. It talks to the world only through the small interfaces in
-// ports.go, which the adapters in internal/dynamostore, internal/sesmail,
-// internal/purgeschedule and internal/s3objects implement.
+// The package is the domain: entities, their invariants and one type per
+// use case (usecase.go): Settings, ClientRequests, Purger,
+// Notifications and PracticeRequests, each built by a constructor that takes
+// exactly the ports it calls. The caller, the id rule and the coded errors
+// are internal/identity's. It talks to the world only through the small
+// interfaces in ports.go, which the adapters in internal/dynamostore,
+// internal/sesmail, internal/oneshot and internal/s3objects implement.
 package erasure

@@ -1,59 +1,8 @@
 package erasure
 
 import (
-	"regexp"
 	"time"
 )
-
-// Roles and team roles as they appear in the verified token claims.
-const (
-	RolePractitioner = "practitioner"
-	RoleClient       = "client"
-	TeamOwner        = "owner"
-	TeamMember       = "member"
-)
-
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,128}$`)
-
-// ValidID reports whether s may be used as an identifier in storage keys:
-// short, printable and free of the '#' key separator.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
-
-// Actor is the caller, built only from the verified JWT claims.
-type Actor struct {
-	Subject    string // sub
-	Role       string // practitioner | client
-	PracticeID string
-	ClientID   string // clients only
-	TeamRole   string // practitioners only: owner | member
-}
-
-// NewActor validates claims into an Actor. A token without the claims its
-// role needs is refused: identity never comes from anywhere else.
-func NewActor(sub, role, practiceID, clientID, teamRole string) (Actor, error) {
-	a := Actor{Subject: sub, Role: role, PracticeID: practiceID, ClientID: clientID, TeamRole: teamRole}
-	if sub == "" {
-		return Actor{}, Errorf(EUnauthorized, "the token carries no subject")
-	}
-	if !ValidID(sub) || !ValidID(practiceID) {
-		return Actor{}, Errorf(EForbidden, "the token does not name a valid practice")
-	}
-	switch role {
-	case RolePractitioner:
-		if teamRole != TeamOwner && teamRole != TeamMember {
-			return Actor{}, Errorf(EForbidden, "the token carries no valid team role")
-		}
-		a.ClientID = ""
-	case RoleClient:
-		if !ValidID(clientID) {
-			return Actor{}, Errorf(EForbidden, "the token does not name a valid client")
-		}
-		a.TeamRole = ""
-	default:
-		return Actor{}, Errorf(EForbidden, "the token carries no valid role")
-	}
-	return a, nil
-}
 
 // Setting is a practice's Right To Be Forgotten setting. The zero value (off,
 // never changed) is what a practice has until its owner changes it.

@@ -7,35 +7,36 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 func TestNewActor(t *testing.T) {
 	const (
-		pr = erasure.RolePractitioner
-		cl = erasure.RoleClient
+		pr = identity.RolePractitioner
+		cl = identity.RoleClient
 	)
 	t.Run("OK", func(t *testing.T) {
 		for _, tc := range []struct {
 			name                    string
 			sub, role, pid, cid, tr string
-			want                    erasure.Actor
+			want                    identity.Actor
 		}{
-			{"Owner", "owner", pr, "p1", "", erasure.TeamOwner,
-				erasure.Actor{Subject: "owner", Role: pr, PracticeID: "p1", TeamRole: erasure.TeamOwner}},
-			{"Member", "prac-a", pr, "p1", "", erasure.TeamMember,
-				erasure.Actor{Subject: "prac-a", Role: pr, PracticeID: "p1", TeamRole: erasure.TeamMember}},
+			{"Owner", "owner", pr, "p1", "", identity.TeamOwner,
+				identity.Actor{Subject: "owner", Role: pr, PracticeID: "p1", TeamRole: identity.TeamOwner}},
+			{"Member", "prac-a", pr, "p1", "", identity.TeamMember,
+				identity.Actor{Subject: "prac-a", Role: pr, PracticeID: "p1", TeamRole: identity.TeamMember}},
 			// Claims that do not belong to the role are dropped.
-			{"PractitionerDropsClientID", "prac-a", pr, "p1", "c1", erasure.TeamMember,
-				erasure.Actor{Subject: "prac-a", Role: pr, PracticeID: "p1", TeamRole: erasure.TeamMember}},
+			{"PractitionerDropsClientID", "prac-a", pr, "p1", "c1", identity.TeamMember,
+				identity.Actor{Subject: "prac-a", Role: pr, PracticeID: "p1", TeamRole: identity.TeamMember}},
 			{"Client", "user-c1", cl, "p1", "c1", "",
-				erasure.Actor{Subject: "user-c1", Role: cl, PracticeID: "p1", ClientID: "c1"}},
-			{"ClientDropsTeamRole", "user-c1", cl, "p1", "c1", erasure.TeamOwner,
-				erasure.Actor{Subject: "user-c1", Role: cl, PracticeID: "p1", ClientID: "c1"}},
+				identity.Actor{Subject: "user-c1", Role: cl, PracticeID: "p1", ClientID: "c1"}},
+			{"ClientDropsTeamRole", "user-c1", cl, "p1", "c1", identity.TeamOwner,
+				identity.Actor{Subject: "user-c1", Role: cl, PracticeID: "p1", ClientID: "c1"}},
 			{"IDCharacters", "a.b_c:d@e-f", cl, "P-1", "c_1", "",
-				erasure.Actor{Subject: "a.b_c:d@e-f", Role: cl, PracticeID: "P-1", ClientID: "c_1"}},
+				identity.Actor{Subject: "a.b_c:d@e-f", Role: cl, PracticeID: "P-1", ClientID: "c_1"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				got, err := erasure.NewActor(tc.sub, tc.role, tc.pid, tc.cid, tc.tr)
+				got, err := identity.NewActor(tc.sub, tc.role, tc.pid, tc.cid, tc.tr)
 				if err != nil {
 					t.Fatalf("got error %v, want nil", err)
 				}
@@ -50,25 +51,25 @@ func TestNewActor(t *testing.T) {
 		sub, role, pid, cid, tr string
 		code                    string
 	}{
-		{"ErrUnauthorized/NoSubject", "", cl, "p1", "c1", "", erasure.EUnauthorized},
-		{"ErrForbidden/BadRole", "u1", "admin", "p1", "c1", erasure.TeamOwner, erasure.EForbidden},
-		{"ErrForbidden/NoRole", "u1", "", "p1", "c1", "", erasure.EForbidden},
-		{"ErrForbidden/PractitionerNoTeamRole", "owner", pr, "p1", "", "", erasure.EForbidden},
-		{"ErrForbidden/PractitionerBadTeamRole", "owner", pr, "p1", "", "admin", erasure.EForbidden},
-		{"ErrForbidden/ClientNoClientID", "user-c1", cl, "p1", "", "", erasure.EForbidden},
-		{"ErrForbidden/NoPractice", "user-c1", cl, "", "c1", "", erasure.EForbidden},
-		{"ErrForbidden/HashInSubject", "user#c1", cl, "p1", "c1", "", erasure.EForbidden},
-		{"ErrForbidden/HashInPractice", "user-c1", cl, "p1#CLIENT#c2", "c1", "", erasure.EForbidden},
-		{"ErrForbidden/HashInClient", "user-c1", cl, "p1", "c1#JOURNAL", "", erasure.EForbidden},
-		{"ErrForbidden/SpaceInClient", "user-c1", cl, "p1", "c 1", "", erasure.EForbidden},
-		{"ErrForbidden/LongSubject", strings.Repeat("u", 129), cl, "p1", "c1", "", erasure.EForbidden},
+		{"ErrUnauthorized/NoSubject", "", cl, "p1", "c1", "", identity.EUnauthorized},
+		{"ErrForbidden/BadRole", "u1", "admin", "p1", "c1", identity.TeamOwner, identity.EForbidden},
+		{"ErrForbidden/NoRole", "u1", "", "p1", "c1", "", identity.EForbidden},
+		{"ErrForbidden/PractitionerNoTeamRole", "owner", pr, "p1", "", "", identity.EForbidden},
+		{"ErrForbidden/PractitionerBadTeamRole", "owner", pr, "p1", "", "admin", identity.EForbidden},
+		{"ErrForbidden/ClientNoClientID", "user-c1", cl, "p1", "", "", identity.EForbidden},
+		{"ErrForbidden/NoPractice", "user-c1", cl, "", "c1", "", identity.EForbidden},
+		{"ErrForbidden/HashInSubject", "user#c1", cl, "p1", "c1", "", identity.EForbidden},
+		{"ErrForbidden/HashInPractice", "user-c1", cl, "p1#CLIENT#c2", "c1", "", identity.EForbidden},
+		{"ErrForbidden/HashInClient", "user-c1", cl, "p1", "c1#JOURNAL", "", identity.EForbidden},
+		{"ErrForbidden/SpaceInClient", "user-c1", cl, "p1", "c 1", "", identity.EForbidden},
+		{"ErrForbidden/LongSubject", strings.Repeat("u", 129), cl, "p1", "c1", "", identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := erasure.NewActor(tc.sub, tc.role, tc.pid, tc.cid, tc.tr)
-			if code := erasure.ErrorCode(err); code != tc.code {
+			got, err := identity.NewActor(tc.sub, tc.role, tc.pid, tc.cid, tc.tr)
+			if code := identity.ErrorCode(err); code != tc.code {
 				t.Fatalf("code: got %q (%v), want %q", code, err, tc.code)
 			}
-			if got != (erasure.Actor{}) {
+			if got != (identity.Actor{}) {
 				t.Errorf("actor: got %+v, want zero", got)
 			}
 		})
@@ -90,7 +91,7 @@ func TestValidID(t *testing.T) {
 		{"a b", false},
 		{"é", false},
 	} {
-		if got := erasure.ValidID(tc.in); got != tc.want {
+		if got := identity.ValidID(tc.in); got != tc.want {
 			t.Errorf("ValidID(%q): got %v, want %v", tc.in, got, tc.want)
 		}
 	}
@@ -176,16 +177,16 @@ func TestErrorCode(t *testing.T) {
 		code    string
 		message string
 	}{
-		{"Coded", erasure.Errorf(erasure.EForbidden, "no %s", "way"), erasure.EForbidden, "no way"},
-		{"Wrapped", fmtWrap(erasure.Errorf(erasure.EConflict, "busy")), erasure.EConflict, "busy"},
-		{"Internal", erasure.ErrNotFound, "", "internal error"},
+		{"Coded", identity.Errorf(identity.EForbidden, "no %s", "way"), identity.EForbidden, "no way"},
+		{"Wrapped", fmtWrap(identity.Errorf(identity.EConflict, "busy")), identity.EConflict, "busy"},
+		{"Internal", identity.ErrNotFound, "", "internal error"},
 		{"Nil", nil, "", "internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := erasure.ErrorCode(tc.err); got != tc.code {
+			if got := identity.ErrorCode(tc.err); got != tc.code {
 				t.Errorf("ErrorCode: got %q, want %q", got, tc.code)
 			}
-			if got := erasure.ErrorMessage(tc.err); got != tc.message {
+			if got := identity.ErrorMessage(tc.err); got != tc.message {
 				t.Errorf("ErrorMessage: got %q, want %q", got, tc.message)
 			}
 		})

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // The documents bucket keeps every object of a client's file under the
@@ -28,7 +30,7 @@ func ClientFolder(practiceID, clientID string) string {
 // take practices/p/clients/c/../c2/x to another client's folder.
 func InClientFolder(key, practiceID, clientID string) bool {
 	for _, id := range []string{practiceID, clientID} {
-		if !ValidID(id) || id == "." || id == ".." {
+		if !identity.ValidID(id) || id == "." || id == ".." {
 			return false
 		}
 	}

@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// The ports below are what the Service consumes. Each is small so that a
-// function wires only what it uses and a fake can implement it honestly;
-// internal/erasuretest holds the fakes and the contract suites that keep
+// The ports below are what the use cases consume. Each is small so that a
+// use case's constructor takes only what it uses and a fake can implement it honestly;
+// internal/porttest holds the fakes and the contract suites that keep
 // them in step with the real adapters.
 
 // SettingStore keeps the practice setting.
@@ -174,7 +174,7 @@ type ChatMessage struct {
 
 // Content reads a client's file and deletes items from it. Readers call fn
 // a page at a time and stop at the first error fn returns. They may return
-// more than the client created (filters are an optimisation); the Service
+// more than the client created (filters are an optimisation); the purge
 // decides what is in scope.
 type Content interface {
 	JournalEntries(ctx context.Context, practiceID, clientID string, fn func([]JournalEntry) error) error

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // purgeLease is how long one purge invocation holds a request: longer than
@@ -32,7 +34,7 @@ const earlyTolerance = 5 * time.Minute
 // that decides what a purge may delete: the stores' filters only narrow
 // what is read.
 func createdBy(a Author, clientID string) bool {
-	return a.Role == RoleClient && a.ID == clientID
+	return a.Role == identity.RoleClient && a.ID == clientID
 }
 
 // direct reports whether a chat session is the client's own conversation
@@ -42,9 +44,10 @@ func direct(s ChatSession, clientID string) bool {
 	return len(s.ClientIDs) == 1 && s.ClientIDs[0] == clientID
 }
 
-// Scope counts what a purge of the client would delete now.
-func (s *Service) Scope(ctx context.Context, practiceID, clientID string) (Counts, error) {
-	c, _, err := s.scope(ctx, practiceID, clientID)
+// Scope counts what a purge of the client would delete now. It needs only
+// the client's file, so it is no use case's method.
+func Scope(ctx context.Context, content Content, practiceID, clientID string) (Counts, error) {
+	c, _, err := files{content}.scope(ctx, practiceID, clientID)
 	return c, err
 }
 
@@ -57,7 +60,7 @@ const scopeReads = 8
 // scope counts the client's content in scope and reports whether a chat
 // link leads to a session that is gone (the purge deletes such links too).
 // The first read to fail cancels the others, and no read starts after it.
-func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
+func (s files) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
 	var (
 		c        Counts
 		mu       sync.Mutex // guards c's fields the reads add to
@@ -84,12 +87,12 @@ func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Count
 	mine := func(a Author) bool { return createdBy(a, clientID) }
 	tally("journal entries", &c.JournalEntries, func(ctx context.Context) (int, error) {
 		return count(func(fn func([]JournalEntry) error) error {
-			return s.Content.JournalEntries(ctx, practiceID, clientID, fn)
+			return s.content.JournalEntries(ctx, practiceID, clientID, fn)
 		}, func(e JournalEntry) bool { return mine(e.Author) })
 	})
 	tally("documents", &c.Documents, func(ctx context.Context) (int, error) {
 		return count(func(fn func([]Document) error) error {
-			return s.Content.Documents(ctx, practiceID, clientID, fn)
+			return s.content.Documents(ctx, practiceID, clientID, fn)
 		}, func(d Document) bool { return mine(d.Author) })
 	})
 	// The walk is one of the group's reads, and starts the reads of each
@@ -106,7 +109,7 @@ func (s *Service) scope(ctx context.Context, practiceID, clientID string) (Count
 			}
 			tally("chats", &c.ChatMessages, func(ctx context.Context) (int, error) {
 				return count(func(fn func([]ChatMessage) error) error {
-					return s.Content.ChatMessages(ctx, practiceID, sess.ID, fn)
+					return s.content.ChatMessages(ctx, practiceID, sess.ID, fn)
 				}, func(m ChatMessage) bool { return whole || mine(m.Author) })
 			})
 			return nil
@@ -138,17 +141,17 @@ func count[T any](read func(func([]T) error) error, keep func(T) bool) (int, err
 
 // chats calls fn for each chat the client takes part in, with its session
 // (found is false for a reference to a session that no longer exists).
-func (s *Service) chats(ctx context.Context, practiceID, clientID string, fn func(ChatRef, ChatSession, bool) error) error {
+func (s files) chats(ctx context.Context, practiceID, clientID string, fn func(ChatRef, ChatSession, bool) error) error {
 	return s.chatsAfter(ctx, practiceID, clientID, "", fn)
 }
 
-func (s *Service) chatsAfter(ctx context.Context, practiceID, clientID, after string, fn func(ChatRef, ChatSession, bool) error) error {
-	return s.Content.ChatRefs(ctx, practiceID, clientID, after, func(page []ChatRef) error {
+func (s files) chatsAfter(ctx context.Context, practiceID, clientID, after string, fn func(ChatRef, ChatSession, bool) error) error {
+	return s.content.ChatRefs(ctx, practiceID, clientID, after, func(page []ChatRef) error {
 		ids := make([]string, len(page))
 		for i, ref := range page {
 			ids[i] = ref.SessionID
 		}
-		sessions, err := s.Content.ChatSessions(ctx, practiceID, ids)
+		sessions, err := s.content.ChatSessions(ctx, practiceID, ids)
 		if err != nil {
 			return fmt.Errorf("chat sessions: %w", err)
 		}
@@ -170,9 +173,9 @@ func (s *Service) chatsAfter(ctx context.Context, practiceID, clientID, after st
 // own schedule still fires on time. A purge already started goes
 // on whatever the time. An error means the purge is not complete and the
 // invocation should be retried.
-func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) {
-	r, err := s.Requests.GetRequest(ctx, requestID)
-	if errors.Is(err, ErrNotFound) {
+func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
+	r, err := s.requests.GetRequest(ctx, requestID)
+	if errors.Is(err, identity.ErrNotFound) {
 		// The schedule of a request rolled back before it was accepted.
 		s.log().WarnContext(ctx, "purge of an unknown request: nothing to do", "requestId", requestID)
 		return Request{}, nil
@@ -200,9 +203,9 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 		return r, nil
 	}
 	lease := now.Add(purgeLease)
-	r, err = s.Requests.StartPurge(ctx, requestID, now, lease)
-	if errors.Is(err, ErrConditionFailed) {
-		cur, gerr := s.Requests.GetRequest(ctx, requestID)
+	r, err = s.requests.StartPurge(ctx, requestID, now, lease)
+	if errors.Is(err, identity.ErrConditionFailed) {
+		cur, gerr := s.requests.GetRequest(ctx, requestID)
 		if gerr != nil {
 			return Request{}, fmt.Errorf("get request: %w", gerr)
 		}
@@ -210,7 +213,7 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 			// Another invocation holds the lease. Fail, so that this
 			// delivery is retried and finds the purge done, or the lease
 			// free if that invocation died.
-			return Request{}, Errorf(EConflict, "purge of %s is running in another invocation", requestID)
+			return Request{}, identity.Errorf(identity.EConflict, "purge of %s is running in another invocation", requestID)
 		}
 		return cur, nil
 	}
@@ -223,7 +226,7 @@ func (s *Service) Purge(ctx context.Context, requestID string) (Request, error) 
 		// at once, even when this invocation's context is done.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if rerr := s.Requests.ReleasePurge(rctx, requestID, lease); rerr != nil {
+		if rerr := s.requests.ReleasePurge(rctx, requestID, lease); rerr != nil {
 			s.log().ErrorContext(ctx, "release purge lease", "requestId", requestID, "err", rerr)
 		}
 		if errors.Is(err, errHandedOver) {
@@ -245,7 +248,7 @@ const (
 	phaseDone      = "done"
 )
 
-// Defaults of the purge's tuning knobs (Service fields).
+// Defaults of the purge's tuning knobs (PurgeConfig).
 const (
 	defaultPurgeConcurrency = 8
 	// defaultPurgeMargin is kept free before the invocation's deadline to
@@ -256,8 +259,8 @@ const (
 )
 
 // stopAt is when this invocation stops taking on work.
-func (s *Service) stopAt(ctx context.Context, start time.Time) time.Time {
-	margin := s.PurgeMargin
+func (s *Purger) stopAt(ctx context.Context, start time.Time) time.Time {
+	margin := s.cfg.Margin
 	if margin <= 0 {
 		margin = defaultPurgeMargin
 	}
@@ -265,8 +268,8 @@ func (s *Service) stopAt(ctx context.Context, start time.Time) time.Time {
 	if d, ok := ctx.Deadline(); ok {
 		stop = d.Add(-margin)
 	}
-	if s.PurgeBudget > 0 {
-		if b := start.Add(s.PurgeBudget); stop.IsZero() || b.Before(stop) {
+	if s.cfg.Budget > 0 {
+		if b := start.Add(s.cfg.Budget); stop.IsZero() || b.Before(stop) {
 			stop = b
 		}
 	}
@@ -275,11 +278,11 @@ func (s *Service) stopAt(ctx context.Context, start time.Time) time.Time {
 
 func timeUp(stop time.Time) bool { return !stop.IsZero() && !time.Now().Before(stop) }
 
-func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Request, error) {
+func (s *Purger) finishPurge(ctx context.Context, r Request, now time.Time) (Request, error) {
 	requestID := r.ID
 	// Close the portal first, so the client cannot add content while it
 	// is being removed.
-	if err := s.Requests.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, now); err != nil {
+	if err := s.requests.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, now); err != nil {
 		return Request{}, fmt.Errorf("close portal: %w", err)
 	}
 	stop := s.stopAt(ctx, time.Now())
@@ -303,7 +306,7 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 		}
 		phase, cursor = next, nextCursor
 	}
-	r, err := s.Requests.GetRequest(ctx, requestID)
+	r, err := s.requests.GetRequest(ctx, requestID)
 	if err != nil {
 		return Request{}, fmt.Errorf("get request: %w", err)
 	}
@@ -313,7 +316,7 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 	if err != nil {
 		return Request{}, fmt.Errorf("notify completion: %w", err)
 	}
-	r, err = s.Requests.CompletePurge(ctx, requestID, s.now())
+	r, err = s.requests.CompletePurge(ctx, requestID, s.now())
 	if err != nil {
 		return Request{}, fmt.Errorf("complete purge: %w", err)
 	}
@@ -333,7 +336,7 @@ func (s *Service) finishPurge(ctx context.Context, r Request, now time.Time) (Re
 // where to start next time. stopped means the time ran out part way: the
 // phase is recorded to run again, from the cursor (the last chat link whose
 // chat is done; the other phases need none, as what they did is gone).
-func (s *Service) runPhase(ctx context.Context, r Request, phase, cursor string, stop time.Time) (next, nextCursor string, stopped bool, err error) {
+func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, stop time.Time) (next, nextCursor string, stopped bool, err error) {
 	if phase == phaseVerify {
 		clean, err := s.verify(ctx, r)
 		if err != nil {
@@ -344,16 +347,16 @@ func (s *Service) runPhase(ctx context.Context, r Request, phase, cursor string,
 			s.log().WarnContext(ctx, "verify found content left; purging again", "requestId", r.ID)
 			next = phaseJournal
 		}
-		if err := s.Requests.Checkpoint(ctx, r.ID, next, "", Counts{}); err != nil {
+		if err := s.requests.Checkpoint(ctx, r.ID, next, "", Counts{}); err != nil {
 			return "", "", false, fmt.Errorf("checkpoint: %w", err)
 		}
 		return next, "", false, nil
 	}
 
 	skip := func(ctx context.Context, keys []string) error {
-		return s.Requests.RecordSkippedObjects(ctx, r.ID, keys)
+		return s.requests.RecordSkippedObjects(ctx, r.ID, keys)
 	}
-	k := newSink(ctx, s.Content, s.Objects, skip, cmp.Or(s.PurgeConcurrency, defaultPurgeConcurrency))
+	k := newSink(ctx, s.content, s.objects, skip, cmp.Or(s.cfg.Concurrency, defaultPurgeConcurrency))
 	done := cursor
 	switch phase {
 	case phaseJournal:
@@ -382,7 +385,7 @@ func (s *Service) runPhase(ctx context.Context, r Request, phase, cursor string,
 	// context that outlives a cancelled invocation.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if cerr := s.Requests.Checkpoint(cctx, r.ID, next, nextCursor, deleted); cerr != nil {
+	if cerr := s.requests.Checkpoint(cctx, r.ID, next, nextCursor, deleted); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("checkpoint: %w", cerr))
 	}
 	return next, nextCursor, stopped, err
@@ -398,8 +401,8 @@ func stopped(err error) (bool, error) {
 	return false, err
 }
 
-func (s *Service) purgeJournal(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
-	return stopped(s.Content.JournalEntries(ctx, r.PracticeID, r.ClientID, func(page []JournalEntry) error {
+func (s *Purger) purgeJournal(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
+	return stopped(s.content.JournalEntries(ctx, r.PracticeID, r.ClientID, func(page []JournalEntry) error {
 		for _, e := range page {
 			if createdBy(e.Author, r.ClientID) {
 				k.item(e.Key, kindJournal)
@@ -413,8 +416,8 @@ func (s *Service) purgeJournal(ctx context.Context, r Request, k *sink, stop tim
 // to in the client's folder. A key outside it is another's object, or
 // none: it is left and recorded on the request (its hash logged), and the
 // document, which is the client's, still goes.
-func (s *Service) purgeDocuments(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
-	return stopped(s.Content.Documents(ctx, r.PracticeID, r.ClientID, func(page []Document) error {
+func (s *Purger) purgeDocuments(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
+	return stopped(s.content.Documents(ctx, r.PracticeID, r.ClientID, func(page []Document) error {
 		for _, d := range page {
 			if !createdBy(d.Author, r.ClientID) {
 				continue
@@ -433,7 +436,7 @@ func (s *Service) purgeDocuments(ctx context.Context, r Request, k *sink, stop t
 
 // purgeChats walks the client's chat links after cursor; *done is set to
 // the last link whose chat is fully queued.
-func (s *Service) purgeChats(ctx context.Context, r Request, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
+func (s *Purger) purgeChats(ctx context.Context, r Request, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
 	cid := r.ClientID
 	return stopped(s.chatsAfter(ctx, r.PracticeID, cid, cursor, func(ref ChatRef, sess ChatSession, found bool) error {
 		if !found {
@@ -443,7 +446,7 @@ func (s *Service) purgeChats(ctx context.Context, r Request, k *sink, cursor str
 			return pageDone(k, stop)
 		}
 		whole := direct(sess, cid)
-		err := s.Content.ChatMessages(ctx, r.PracticeID, sess.ID, func(page []ChatMessage) error {
+		err := s.content.ChatMessages(ctx, r.PracticeID, sess.ID, func(page []ChatMessage) error {
 			for _, m := range page {
 				if whole || createdBy(m.Author, cid) {
 					k.item(m.Key, kindMessage)
@@ -479,7 +482,7 @@ func pageDone(k *sink, stop time.Time) error {
 
 // verify reads the scope again and reports whether nothing of it is left.
 // Every object was confirmed gone before its document's item was deleted.
-func (s *Service) verify(ctx context.Context, r Request) (bool, error) {
+func (s *Purger) verify(ctx context.Context, r Request) (bool, error) {
 	left, dangling, err := s.scope(ctx, r.PracticeID, r.ClientID)
 	if err != nil {
 		return false, err
@@ -492,8 +495,8 @@ func (s *Service) verify(ctx context.Context, r Request) (bool, error) {
 // a minute out, rather than an asynchronous self-invoke: it needs no Lambda
 // permission on itself, and carries Scheduler's retries and dead-letter
 // queue, like the first delivery.
-func (s *Service) handOver(ctx context.Context, r Request) (Request, error) {
-	cur, err := s.Requests.GetRequest(ctx, r.ID)
+func (s *Purger) handOver(ctx context.Context, r Request) (Request, error) {
+	cur, err := s.requests.GetRequest(ctx, r.ID)
 	if err != nil {
 		return Request{}, fmt.Errorf("get request: %w", err)
 	}
@@ -502,7 +505,7 @@ func (s *Service) handOver(ctx context.Context, r Request) (Request, error) {
 		At:        s.now().Add(continueAfter).Truncate(time.Second),
 		RequestID: r.ID,
 	}
-	if err := s.Scheduler.CreatePurgeSchedule(ctx, next); err != nil && !errors.Is(err, ErrAlreadyExists) {
+	if err := s.scheduler.CreatePurgeSchedule(ctx, next); err != nil && !errors.Is(err, identity.ErrAlreadyExists) {
 		return Request{}, fmt.Errorf("schedule continuation: %w", err)
 	}
 	s.log().InfoContext(ctx, "purge continues in a new invocation", "requestId", r.ID,
@@ -516,7 +519,7 @@ var errHandedOver = errors.New("handed over")
 
 // confirmCompleted emails the client the receipt of their completed
 // request, once, for a delivery that finds the purge done.
-func (s *Service) confirmCompleted(ctx context.Context, r Request) error {
+func (s *notifier) confirmCompleted(ctx context.Context, r Request) error {
 	if err := s.readAndEmailClient(ctx, r, EmailClientCompleted, ClientCompletedEmail); err != nil {
 		return fmt.Errorf("email the client the receipt: %w", err)
 	}
@@ -525,18 +528,10 @@ func (s *Service) confirmCompleted(ctx context.Context, r Request) error {
 
 // notifyCompleted tells the practitioners in the portal; it returns the
 // client and the practice it read for that.
-func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
-	c, err := s.client(ctx, r)
-	if err != nil {
-		return Client{}, Practice{}, err
-	}
-	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
-	if err != nil {
-		return Client{}, Practice{}, err
-	}
+func (s *notifier) notifyCompleted(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
 	clear := at.Add(BackupRetention)
-	for _, p := range ps {
-		n := Notification{
+	return s.notifyAll(ctx, r, func(c Client, p Practitioner) Notification {
+		return Notification{
 			PractitionerID: p.ID,
 			PracticeID:     r.PracticeID,
 			ID:             r.ID + "-completed",
@@ -550,36 +545,32 @@ func (s *Service) notifyCompleted(ctx context.Context, r Request, at time.Time) 
 			Message: fmt.Sprintf("The content %s created was deleted: %s. Backups no longer hold it after %s.",
 				c.DisplayName(), CountsInWords(r.Deleted), clear.Format("2 January 2006")),
 		}
-		if err := s.Notifications.PutNotification(ctx, n); err != nil {
-			return Client{}, Practice{}, fmt.Errorf("put notification: %w", err)
-		}
-	}
-	return c, practice, nil
+	})
 }
 
 // Sweep is the safety net behind the schedules: it finishes telling the
 // practitioners about requests whose email failed, and purges any request
 // still pending SweepGrace after its purge time (a schedule that never
 // fired, or a purge whose retries ran out).
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Purger) Sweep(ctx context.Context) error {
 	now := s.now()
 	var errs []error
 	var ids []string
-	err := s.Requests.PendingRequests(ctx, func(page []Request) error {
+	err := s.requests.PendingRequests(ctx, func(page []Request) error {
 		for _, r := range page {
 			if r.Status == StatusScheduled && r.NotifiedAt == nil {
 				if err := s.notifyRequested(ctx, r, nil); err != nil {
 					errs = append(errs, fmt.Errorf("notify %s: %w", r.ID, err))
 				}
 			}
-			if r.Status != StatusAccepting && now.After(r.PurgeAt.Add(s.SweepGrace)) {
+			if r.Status != StatusAccepting && now.After(r.PurgeAt.Add(s.cfg.SweepGrace)) {
 				ids = append(ids, r.ID)
 			}
 			if r.Status == StatusAccepting && now.After(r.RequestedAt.Add(staleAccepting)) {
 				// Its acceptance died before the schedule was confirmed and
 				// the client never retried: no 2xx promised a purge, so
 				// roll it back rather than leave it half made.
-				if err := s.Requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, ErrConditionFailed) {
+				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
 					errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
 				}
 			}
@@ -593,7 +584,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	for _, id := range ids {
 		s.log().WarnContext(ctx, "sweep: purging an overdue request", "requestId", id)
 		_, err := s.Purge(ctx, id)
-		if ErrorCode(err) == EConflict {
+		if identity.ErrorCode(err) == identity.EConflict {
 			continue // running in another invocation
 		}
 		if err != nil {

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // cut is how an interrupted call ends: the context is cancelled before the
@@ -31,8 +32,8 @@ const (
 // cuts a purge off. Once the context is done every call fails, as the
 // SDK's would.
 type interrupter struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
+	mem     *porttest.Memory
+	objects *porttest.Objects
 
 	mu     sync.Mutex
 	rng    *rand.Rand
@@ -277,7 +278,7 @@ func checkCounts(t *testing.T, c *purgeCase, x *interrupter, invocations int) {
 // already cleaned, makes no progress at all: a continuation restarts its
 // phase from the first page.)
 type spender struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	gone  map[erasure.ItemKey]bool
 	sleep time.Duration
 	mu    sync.Mutex
@@ -417,7 +418,7 @@ func TestService_Purge_TinyBudget(t *testing.T) {
 // gate holds the purge's first content read until released, so that the
 // delivery holding the lease is still at work while the others arrive.
 type gate struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	once    sync.Once
 	entered chan struct{}
 	release chan struct{}
@@ -459,8 +460,8 @@ func TestService_Purge_ConcurrentDeliveries(t *testing.T) {
 				<-g.entered
 				for range n - 1 {
 					res := <-results
-					if erasure.ErrorCode(res.err) != erasure.EConflict {
-						t.Errorf("delivery while the purge runs: got %+v, %v, want code %s", res.r, res.err, erasure.EConflict)
+					if identity.ErrorCode(res.err) != identity.EConflict {
+						t.Errorf("delivery while the purge runs: got %+v, %v, want code %s", res.r, res.err, identity.EConflict)
 					}
 				}
 				close(g.release)
@@ -506,10 +507,10 @@ func TestService_Purge_ConcurrentDeliveries(t *testing.T) {
 					switch {
 					case err == nil && got[i].Status == erasure.StatusCompleted && got[i].Deleted == c.r.WillDelete:
 						ok++
-					case erasure.ErrorCode(err) == erasure.EConflict:
+					case identity.ErrorCode(err) == identity.EConflict:
 					default:
 						t.Errorf("delivery %d: got status %q, deleted %+v, %v, want completed or code %s",
-							i, got[i].Status, got[i].Deleted, err, erasure.EConflict)
+							i, got[i].Status, got[i].Deleted, err, identity.EConflict)
 					}
 				}
 				if ok == 0 {

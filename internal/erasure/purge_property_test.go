@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // propertySeed seeds every random practice; case i uses propertySeed+i and
@@ -55,11 +56,11 @@ func randomAuthor(rng *rand.Rand, clients []string) erasure.Author {
 	case n < 4:
 		return byClient
 	case n < 6:
-		return erasure.Author{Role: erasure.RolePractitioner, ID: practitionerIDs[rng.IntN(len(practitionerIDs))]}
+		return erasure.Author{Role: identity.RolePractitioner, ID: practitionerIDs[rng.IntN(len(practitionerIDs))]}
 	case n < 8:
 		return byPracNamedLikeClient
 	default:
-		return erasure.Author{Role: erasure.RoleClient, ID: clients[rng.IntN(len(clients))]}
+		return erasure.Author{Role: identity.RoleClient, ID: clients[rng.IntN(len(clients))]}
 	}
 }
 
@@ -151,7 +152,7 @@ func seedRandom(rng *rand.Rand, f *fixture) model {
 	// c1 wrote in them.
 	for _, c := range otherClientIDs {
 		for i := range rng.IntN(4) {
-			m.AddJournal(practiceID, c, fmt.Sprintf("j%02d", i), erasure.Author{Role: erasure.RoleClient, ID: c})
+			m.AddJournal(practiceID, c, fmt.Sprintf("j%02d", i), erasure.Author{Role: identity.RoleClient, ID: c})
 		}
 		for i := range rng.IntN(3) {
 			o := fmt.Sprintf("practices/%s/clients/%s/d%02d", practiceID, c, i)

@@ -12,15 +12,16 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 var (
-	byClient = erasure.Author{Role: erasure.RoleClient, ID: clientID}
-	byOther  = erasure.Author{Role: erasure.RoleClient, ID: otherID}
-	byPracA  = erasure.Author{Role: erasure.RolePractitioner, ID: "prac-a"}
+	byClient = erasure.Author{Role: identity.RoleClient, ID: clientID}
+	byOther  = erasure.Author{Role: identity.RoleClient, ID: otherID}
+	byPracA  = erasure.Author{Role: identity.RolePractitioner, ID: "prac-a"}
 	// A practitioner whose id happens to equal the client's: not the client.
-	byPracNamedLikeClient = erasure.Author{Role: erasure.RolePractitioner, ID: clientID}
+	byPracNamedLikeClient = erasure.Author{Role: identity.RolePractitioner, ID: clientID}
 )
 
 // wantScope is what seedContent gives c1 to delete.
@@ -157,7 +158,7 @@ func TestService_Purge(t *testing.T) {
 		}
 
 		_, err = f.svc.Portal(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EAccountClosed)
+		wantCode(t, err, identity.EAccountClosed)
 		if v, err := f.svc.Portal(ctx, clientActor(t, otherID)); err != nil {
 			t.Errorf("Portal(c2): got %+v, %v, want open", v, err)
 		}
@@ -218,8 +219,8 @@ func TestService_Purge(t *testing.T) {
 		// A delivery that finds another holding the lease fails with a
 		// conflict, so that it is retried; any other error is a bug.
 		for i, err := range errs {
-			if err != nil && erasure.ErrorCode(err) != erasure.EConflict {
-				t.Errorf("Purge %d: got error %v, want nil or %s", i, err, erasure.EConflict)
+			if err != nil && identity.ErrorCode(err) != identity.EConflict {
+				t.Errorf("Purge %d: got error %v, want nil or %s", i, err, identity.EConflict)
 			}
 		}
 		got := f.stored(t, r.ID)
@@ -267,7 +268,7 @@ func TestService_Purge(t *testing.T) {
 		}
 		// The portal is closed from the start of the purge.
 		_, err := f.svc.Portal(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EAccountClosed)
+		wantCode(t, err, identity.EAccountClosed)
 
 		// The retry, once the failed invocation's lease has run out,
 		// finishes the work and counts everything once.
@@ -305,7 +306,7 @@ var strayKeys = []string{
 // failDocumentDeletes fails the first left item deletes that hold a
 // document, before they take effect.
 type failDocumentDeletes struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	mu   sync.Mutex
 	left int
 }
@@ -438,7 +439,7 @@ func TestService_Scope(t *testing.T) {
 			if _, _, err := f.svc.RequestDeletion(context.Background(), clientActor(t, clientID)); !errors.Is(err, boom) {
 				t.Errorf("RequestDeletion with %s failing: got %v, want the read's error", which, err)
 			}
-			if _, err := f.mem.ActiveRequest(context.Background(), practiceID, clientID); !errors.Is(err, erasure.ErrNotFound) {
+			if _, err := f.mem.ActiveRequest(context.Background(), practiceID, clientID); !errors.Is(err, identity.ErrNotFound) {
 				t.Errorf("RequestDeletion with %s failing made a request: %v", which, err)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // hookedContent is the Memory's content with hooks around each read a
@@ -17,7 +17,7 @@ import (
 // chat's messages. An error from before is the read's; after, when set, is
 // called once the read has returned.
 type hookedContent struct {
-	*erasuretest.Memory
+	*porttest.Memory
 	before func(ctx context.Context, read string) error
 	after  func(read string)
 }

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // t0 is the fixed "now" of every test: Saturday 28 November 2026, noon UTC.
@@ -45,35 +46,36 @@ func (c *clock) Set(t time.Time) {
 
 func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// fixture is a Service wired to the in-memory fakes, with a practice p1
+// fixture is the use cases wired to the in-memory fakes, with a practice p1
 // whose owner "owner" and practitioners "prac-a", "prac-b", "prac-c" exist.
 // Client c1 is assigned to prac-b, the owner (again), prac-a and a
 // practitioner who is not in the directory; client c2 to prac-a.
 type fixture struct {
-	mem     *erasuretest.Memory
-	objects *erasuretest.Objects
-	sched   *erasuretest.Scheduler
-	mailer  *erasuretest.Mailer
+	mem     *porttest.Memory
+	objects *porttest.Objects
+	sched   *porttest.Scheduler
+	mailer  *porttest.Mailer
 	clock   *clock
-	svc     *erasure.Service
+	svc     *services
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem:     erasuretest.NewMemory(),
-		objects: erasuretest.NewObjects(),
-		sched:   erasuretest.NewScheduler(),
-		mailer:  &erasuretest.Mailer{},
+		mem:     porttest.NewMemory(),
+		objects: porttest.NewObjects(),
+		sched:   porttest.NewScheduler(),
+		mailer:  &porttest.Mailer{},
 		clock:   &clock{t: t0},
 	}
 	var n atomic.Int64
-	f.svc = &erasure.Service{
+	f.svc = &services{
 		Settings:      f.mem,
 		Roster:        f.mem,
 		Directory:     f.mem,
 		Requests:      f.mem,
 		Notifications: f.mem,
+		Inbox:         f.mem,
 		Content:       f.mem,
 		Objects:       f.objects,
 		Scheduler:     f.sched,
@@ -111,7 +113,7 @@ func (f *fixture) setEnabled(t *testing.T, enabled bool) {
 	}
 }
 
-func (f *fixture) request(t *testing.T, a erasure.Actor) erasure.Request {
+func (f *fixture) request(t *testing.T, a identity.Actor) erasure.Request {
 	t.Helper()
 	r, _, err := f.svc.RequestDeletion(context.Background(), a)
 	if err != nil {
@@ -139,30 +141,30 @@ func (f *fixture) notifications(kind string) []erasure.Notification {
 	return ns
 }
 
-func mustActor(t *testing.T, sub, role, practice, client, team string) erasure.Actor {
+func mustActor(t *testing.T, sub, role, practice, client, team string) identity.Actor {
 	t.Helper()
-	a, err := erasure.NewActor(sub, role, practice, client, team)
+	a, err := identity.NewActor(sub, role, practice, client, team)
 	if err != nil {
 		t.Fatalf("NewActor: got error %v, want nil", err)
 	}
 	return a
 }
 
-func ownerActor(t *testing.T) erasure.Actor {
-	return mustActor(t, "owner", erasure.RolePractitioner, practiceID, "", erasure.TeamOwner)
+func ownerActor(t *testing.T) identity.Actor {
+	return mustActor(t, "owner", identity.RolePractitioner, practiceID, "", identity.TeamOwner)
 }
 
-func memberActor(t *testing.T) erasure.Actor {
-	return mustActor(t, "prac-a", erasure.RolePractitioner, practiceID, "", erasure.TeamMember)
+func memberActor(t *testing.T) identity.Actor {
+	return mustActor(t, "prac-a", identity.RolePractitioner, practiceID, "", identity.TeamMember)
 }
 
-func clientActor(t *testing.T, id string) erasure.Actor {
-	return mustActor(t, "user-"+id, erasure.RoleClient, practiceID, id, "")
+func clientActor(t *testing.T, id string) identity.Actor {
+	return mustActor(t, "user-"+id, identity.RoleClient, practiceID, id, "")
 }
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()
-	if got := erasure.ErrorCode(err); got != code {
+	if got := identity.ErrorCode(err); got != code {
 		t.Fatalf("error code: got %q (%v), want %q", got, err, code)
 	}
 }
@@ -170,7 +172,7 @@ func wantCode(t *testing.T, err error, code string) {
 func TestService_GetSetting(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		f := newFixture(t)
-		for _, a := range []erasure.Actor{ownerActor(t), memberActor(t)} {
+		for _, a := range []identity.Actor{ownerActor(t), memberActor(t)} {
 			st, err := f.svc.GetSetting(context.Background(), a)
 			if err != nil {
 				t.Fatalf("GetSetting(%s): got error %v, want nil", a.Subject, err)
@@ -183,7 +185,7 @@ func TestService_GetSetting(t *testing.T) {
 	t.Run("ErrForbidden", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.svc.GetSetting(context.Background(), clientActor(t, clientID))
-		wantCode(t, err, erasure.EForbidden)
+		wantCode(t, err, identity.EForbidden)
 	})
 }
 
@@ -220,15 +222,15 @@ func TestService_PutSetting(t *testing.T) {
 	})
 	for _, tc := range []struct {
 		name  string
-		actor func(*testing.T) erasure.Actor
+		actor func(*testing.T) identity.Actor
 	}{
 		{"ErrForbidden/Member", memberActor},
-		{"ErrForbidden/Client", func(t *testing.T) erasure.Actor { return clientActor(t, clientID) }},
+		{"ErrForbidden/Client", func(t *testing.T) identity.Actor { return clientActor(t, clientID) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			_, err := f.svc.PutSetting(context.Background(), tc.actor(t), true)
-			wantCode(t, err, erasure.EForbidden)
+			wantCode(t, err, identity.EForbidden)
 			st, _ := f.mem.GetSetting(context.Background(), practiceID)
 			if st.Enabled || st.UpdatedAt != nil {
 				t.Fatalf("setting: got %+v, want unchanged (off, never updated)", st)
@@ -286,14 +288,14 @@ func TestService_Portal(t *testing.T) {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}
 		_, err := f.svc.Portal(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EAccountClosed)
+		wantCode(t, err, identity.EAccountClosed)
 		_, _, err = f.svc.RequestDeletion(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EAccountClosed)
+		wantCode(t, err, identity.EAccountClosed)
 	})
 	t.Run("ErrForbidden", func(t *testing.T) {
 		f := newFixture(t)
 		_, err := f.svc.Portal(ctx, ownerActor(t))
-		wantCode(t, err, erasure.EForbidden)
+		wantCode(t, err, identity.EForbidden)
 	})
 }
 
@@ -479,7 +481,7 @@ func TestService_RequestDeletion(t *testing.T) {
 		}
 		// Other clients may no longer ask.
 		_, _, err = f.svc.RequestDeletion(ctx, clientActor(t, otherID))
-		wantCode(t, err, erasure.EDeletionDisabled)
+		wantCode(t, err, identity.EDeletionDisabled)
 	})
 
 	t.Run("OK/MailerFailsOnce", func(t *testing.T) {
@@ -541,7 +543,7 @@ func TestService_RequestDeletion(t *testing.T) {
 		f.setEnabled(t, true)
 		f.sched.FailNext = 1
 		_, created, err := f.svc.RequestDeletion(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EUnavailable)
+		wantCode(t, err, identity.EUnavailable)
 		if created {
 			t.Errorf("created: got true, want false")
 		}
@@ -584,7 +586,7 @@ func TestService_RequestDeletion(t *testing.T) {
 	t.Run("ErrDeletionDisabled", func(t *testing.T) {
 		f := newFixture(t)
 		_, created, err := f.svc.RequestDeletion(ctx, clientActor(t, clientID))
-		wantCode(t, err, erasure.EDeletionDisabled)
+		wantCode(t, err, identity.EDeletionDisabled)
 		if created {
 			t.Errorf("created: got true, want false")
 		}
@@ -599,18 +601,18 @@ func TestService_RequestDeletion(t *testing.T) {
 	t.Run("ErrForbidden", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
-			actor func(*testing.T) erasure.Actor
+			actor func(*testing.T) identity.Actor
 		}{
 			{"Owner", ownerActor},
 			{"Member", memberActor},
 			// A valid token for a client the directory does not know.
-			{"UnknownClient", func(t *testing.T) erasure.Actor { return clientActor(t, "c404") }},
+			{"UnknownClient", func(t *testing.T) identity.Actor { return clientActor(t, "c404") }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				f := newFixture(t)
 				f.setEnabled(t, true)
 				_, _, err := f.svc.RequestDeletion(ctx, tc.actor(t))
-				wantCode(t, err, erasure.EForbidden)
+				wantCode(t, err, identity.EForbidden)
 				if rs := f.mem.Requests(); len(rs) != 0 {
 					t.Errorf("requests: got %d, want 0", len(rs))
 				}
@@ -630,42 +632,42 @@ func TestService_Directory(t *testing.T) {
 	}{
 		// Another client's id with the caller's own sub.
 		{"Client/AnotherClientsID/Portal", func(f *fixture, t *testing.T) error {
-			_, err := f.svc.Portal(ctx, mustActor(t, "user-"+otherID, erasure.RoleClient, practiceID, clientID, ""))
+			_, err := f.svc.Portal(ctx, mustActor(t, "user-"+otherID, identity.RoleClient, practiceID, clientID, ""))
 			return err
 		}},
 		{"Client/AnotherClientsID/Request", func(f *fixture, t *testing.T) error {
-			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-"+otherID, erasure.RoleClient, practiceID, clientID, ""))
+			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-"+otherID, identity.RoleClient, practiceID, clientID, ""))
 			return err
 		}},
 		{"Client/AnotherClientsID/Cancel", func(f *fixture, t *testing.T) error {
-			_, err := f.svc.CancelDeletion(ctx, mustActor(t, "user-"+otherID, erasure.RoleClient, practiceID, clientID, ""))
+			_, err := f.svc.CancelDeletion(ctx, mustActor(t, "user-"+otherID, identity.RoleClient, practiceID, clientID, ""))
 			return err
 		}},
 		// A profile that names no portal user.
 		{"Client/NoPortalUser", func(f *fixture, t *testing.T) error {
 			f.mem.AddClient(erasure.Client{PracticeID: practiceID, ID: "c-nouser", FirstName: "No"})
-			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-c-nouser", erasure.RoleClient, practiceID, "c-nouser", ""))
+			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-c-nouser", identity.RoleClient, practiceID, "c-nouser", ""))
 			return err
 		}},
 		// The right sub with another practice's id.
 		{"Client/AnotherPractice", func(f *fixture, t *testing.T) error {
-			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-"+clientID, erasure.RoleClient, "p-other", clientID, ""))
+			_, _, err := f.svc.RequestDeletion(ctx, mustActor(t, "user-"+clientID, identity.RoleClient, "p-other", clientID, ""))
 			return err
 		}},
 		{"Member/ClaimsOwner", func(f *fixture, t *testing.T) error {
-			_, err := f.svc.PutSetting(ctx, mustActor(t, "prac-a", erasure.RolePractitioner, practiceID, "", erasure.TeamOwner), false)
+			_, err := f.svc.PutSetting(ctx, mustActor(t, "prac-a", identity.RolePractitioner, practiceID, "", identity.TeamOwner), false)
 			return err
 		}},
 		{"Practitioner/NotInPractice/Setting", func(f *fixture, t *testing.T) error {
-			_, err := f.svc.GetSetting(ctx, mustActor(t, "prac-ghost", erasure.RolePractitioner, practiceID, "", erasure.TeamMember))
+			_, err := f.svc.GetSetting(ctx, mustActor(t, "prac-ghost", identity.RolePractitioner, practiceID, "", identity.TeamMember))
 			return err
 		}},
 		{"Practitioner/NotInPractice/Requests", func(f *fixture, t *testing.T) error {
-			_, _, err := f.svc.ListDeletionRequests(ctx, mustActor(t, "prac-ghost", erasure.RolePractitioner, practiceID, "", erasure.TeamMember), "", 0, "")
+			_, _, err := f.svc.ListDeletionRequests(ctx, mustActor(t, "prac-ghost", identity.RolePractitioner, practiceID, "", identity.TeamMember), "", 0, "")
 			return err
 		}},
 		{"Practitioner/NotInPractice/Notifications", func(f *fixture, t *testing.T) error {
-			_, _, err := f.svc.ListNotifications(ctx, mustActor(t, "prac-ghost", erasure.RolePractitioner, practiceID, "", erasure.TeamMember), 0, "")
+			_, _, err := f.svc.ListNotifications(ctx, mustActor(t, "prac-ghost", identity.RolePractitioner, practiceID, "", identity.TeamMember), 0, "")
 			return err
 		}},
 		{"Practitioner/Removed/Request", func(f *fixture, t *testing.T) error {
@@ -684,7 +686,7 @@ func TestService_Directory(t *testing.T) {
 			return err
 		}},
 		{"Owner/AnotherPractice", func(f *fixture, t *testing.T) error {
-			_, err := f.svc.PutSetting(ctx, mustActor(t, "owner", erasure.RolePractitioner, "p-other", "", erasure.TeamOwner), true)
+			_, err := f.svc.PutSetting(ctx, mustActor(t, "owner", identity.RolePractitioner, "p-other", "", identity.TeamOwner), true)
 			return err
 		}},
 	}
@@ -699,7 +701,7 @@ func TestService_Directory(t *testing.T) {
 			notices, mails, schedules := len(f.mem.Notifications()), len(f.mailer.Emails()), len(f.sched.Schedules)
 			st, _ := f.mem.GetSetting(ctx, practiceID)
 			err := tc.call(f, t)
-			wantCode(t, err, erasure.EForbidden)
+			wantCode(t, err, identity.EForbidden)
 			if got := f.mem.Requests(); !reflect.DeepEqual(got, before) {
 				t.Errorf("requests changed: got %+v, want %+v", got, before)
 			}

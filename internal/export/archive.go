@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // The archive's layout (README, "Export of a client's file"):
@@ -37,7 +38,7 @@ const (
 // and never held whole.
 type builder struct {
 	ctx     context.Context
-	s       *Service
+	s       *Worker
 	e       Export
 	at      time.Time
 	zw      *zip.Writer
@@ -205,7 +206,7 @@ func (b *builder) journal() error {
 		page := &pageWriter{w: h}
 		page.head("Journal entries", b.subtitle())
 		arr := &arrayWriter{w: j}
-		err := b.s.Content.JournalEntries(b.ctx, b.e.PracticeID, b.e.ClientID, func(es []JournalEntry) error {
+		err := b.s.content.JournalEntries(b.ctx, b.e.PracticeID, b.e.ClientID, func(es []JournalEntry) error {
 			for _, e := range es {
 				if err := arr.add(journalJSON{ID: e.ID, Author: e.Author, CreatedAt: utc(e.CreatedAt), Title: e.Title, Body: e.Body}); err != nil {
 					return err
@@ -233,7 +234,7 @@ func (b *builder) journal() error {
 }
 
 func (b *builder) chats() error {
-	err := b.s.Content.ChatSessions(b.ctx, b.e.PracticeID, b.e.ClientID, func(ss []ChatSession) error {
+	err := b.s.content.ChatSessions(b.ctx, b.e.PracticeID, b.e.ClientID, func(ss []ChatSession) error {
 		for _, cs := range ss {
 			if err := b.chat(cs); err != nil {
 				return err
@@ -269,7 +270,7 @@ func (b *builder) chat(cs ChatSession) error {
 		page := &pageWriter{w: h}
 		page.head(title, b.subtitle())
 		arr := &arrayWriter{w: j, indent: "  "}
-		err = b.s.Content.ChatMessages(b.ctx, b.e.PracticeID, cs.ID, func(ms []ChatMessage) error {
+		err = b.s.content.ChatMessages(b.ctx, b.e.PracticeID, cs.ID, func(ms []ChatMessage) error {
 			for _, m := range ms {
 				if err := arr.add(messageJSON{ID: m.ID, Author: m.Author, CreatedAt: utc(m.CreatedAt), Body: m.Body}); err != nil {
 					return err
@@ -301,16 +302,16 @@ func (b *builder) chat(cs ChatSession) error {
 // practitioner shared; "" for anything else (nothing else is exported).
 func (b *builder) folder(d Document) string {
 	switch {
-	case d.Author.Role == erasure.RoleClient && d.Author.ID == b.e.ClientID:
+	case d.Author.Role == identity.RoleClient && d.Author.ID == b.e.ClientID:
 		return dirUploaded
-	case d.Author.Role == erasure.RolePractitioner:
+	case d.Author.Role == identity.RolePractitioner:
 		return dirShared
 	}
 	return ""
 }
 
 func (b *builder) documents() error {
-	err := b.s.Content.Documents(b.ctx, b.e.PracticeID, b.e.ClientID, func(ds []Document) error {
+	err := b.s.content.Documents(b.ctx, b.e.PracticeID, b.e.ClientID, func(ds []Document) error {
 		for _, d := range ds {
 			if err := b.document(d); err != nil {
 				return err
@@ -341,8 +342,8 @@ func (b *builder) document(d Document) error {
 		b.skipped = append(b.skipped, d.ID)
 		return nil
 	}
-	f, err := b.s.Files.OpenFile(b.ctx, d.ObjectKeys[0])
-	if errors.Is(err, erasure.ErrNotFound) {
+	f, err := b.s.files.OpenFile(b.ctx, d.ObjectKeys[0])
+	if errors.Is(err, identity.ErrNotFound) {
 		b.s.log().WarnContext(b.ctx, "document file not found; left out of the export", "exportId", b.e.ID, "documentId", d.ID)
 		b.missing = append(b.missing, d.ID)
 		return nil

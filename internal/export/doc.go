@@ -9,9 +9,14 @@
 // entry, each document is copied from its object into the archive, and the
 // archive goes to storage through one reusable part buffer.
 //
+// The API side (Requests: Request and Get) and the worker (Worker: Run)
+// are two types, each built by a constructor that takes exactly the ports
+// it calls.
+//
 // The package talks to the world only through the small interfaces of
 // ports.go, which internal/dynamostore, internal/s3objects and
-// internal/purgeschedule implement and internal/erasuretest fakes. It shares
-// the caller (erasure.Actor), the id rule and the coded errors with the
-// erasure package, so the API edge maps its errors with the same table.
+// internal/oneshot implement and internal/porttest fakes. The
+// caller, the id rule and the coded errors are internal/identity's, shared
+// with the erasure package, so the API edge maps its errors with the same
+// table.
 package export

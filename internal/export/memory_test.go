@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 // diskArchives is a multipart store that keeps nothing in memory: parts go
@@ -120,11 +120,11 @@ func runBig(t *testing.T, docSize int64, messages int) bigRun {
 	t.Helper()
 	ctx := context.Background()
 	heap := &heapSampler{}
-	mem := erasuretest.NewExportMemory()
+	mem := porttest.NewExportMemory()
 	mem.PageSize = 100
 	mem.AddClient(practice, "cl-big")
-	ava := export.Author{Role: erasure.RoleClient, ID: "cl-big"}
-	files := erasuretest.NewExportFiles()
+	ava := export.Author{Role: identity.RoleClient, ID: "cl-big"}
+	files := porttest.NewExportFiles()
 	if docSize > 0 {
 		mem.AddDocument(practice, "cl-big", export.Document{ID: "d-big", Author: ava, FileName: "scan.tiff", ObjectKeys: []string{"practices/prac-1/clients/cl-big/u/big"}})
 		files.PutFunc("practices/prac-1/clients/cl-big/u/big", func() io.Reader { return &sampledReader{r: generated(7, docSize), heap: heap} })
@@ -141,7 +141,7 @@ func runBig(t *testing.T, docSize int64, messages int) bigRun {
 	}
 	defer out.Close()
 	arch := &diskArchives{f: out, bufs: map[*byte]int{}, heap: heap}
-	svc := &export.Service{
+	svc := &services{
 		Access: mem, Roster: mem, Records: mem, Content: sampledContent{mem, heap}, Files: files, Archives: arch,
 		PartSize: export.MinPartSize, TempDir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
 	}

@@ -3,7 +3,7 @@ package export
 import (
 	"time"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Status is where an export is in its life.
@@ -40,7 +40,7 @@ const (
 
 // AbandonedAfter is how long after it was requested an export that is
 // still pending or running can no longer finish: the schedule delivers it
-// for at most 24 hours (purgeschedule's maximum event age), and a worker
+// for at most 24 hours (oneshot's maximum event age), and a worker
 // runs for at most 15 minutes more.
 const AbandonedAfter = 24*time.Hour + 15*time.Minute
 
@@ -181,7 +181,7 @@ type ChatMessage struct {
 }
 
 // NewID returns a random, URL-safe export id, of the form of a request's.
-func NewID() string { return erasure.NewRequestID() }
+func NewID() string { return identity.NewRequestID() }
 
 // ScheduleName is the name of the one-shot schedule that starts an
 // export's worker: derived from the export, so it cannot be made twice.

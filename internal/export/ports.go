@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// The ports below are what the Service consumes, each small enough that a
-// function wires only what it uses and a fake implements it honestly.
-// internal/erasuretest holds the fakes and the contract suite that keeps
+// The ports below are what Requests and Worker consume, each small enough
+// that a constructor takes only what it uses and a fake implements it
+// honestly.
+// internal/porttest holds the fakes and the contract suite that keeps
 // them in step with the DynamoDB adapter. Errors are the erasure sentinels
-// (erasure.ErrNotFound, erasure.ErrConditionFailed,
-// erasure.ErrAlreadyExists), wrapped with %w.
+// (identity.ErrNotFound, identity.ErrConditionFailed,
+// identity.ErrAlreadyExists), wrapped with %w.
 
 // Access reads, from the practice's own records, what an export request is
 // checked against, in one read.

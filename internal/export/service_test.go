@@ -17,25 +17,25 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
-	"github.com/wellness-rtbf/rtbf/internal/erasuretest"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 const practice = "prac-1"
 
 var (
 	t0     = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
-	ava    = export.Author{Role: erasure.RoleClient, ID: "cl-ava"}
-	ben    = export.Author{Role: erasure.RoleClient, ID: "cl-ben"}
-	member = export.Author{Role: erasure.RolePractitioner, ID: "pr-member"}
+	ava    = export.Author{Role: identity.RoleClient, ID: "cl-ava"}
+	ben    = export.Author{Role: identity.RoleClient, ID: "cl-ben"}
+	member = export.Author{Role: identity.RolePractitioner, ID: "pr-member"}
 )
 
 const hostile = `<script>alert("pwned")</script> & 'quotes'`
 
-func actor(t *testing.T, sub, role, practiceID, clientID, team string) erasure.Actor {
+func actor(t *testing.T, sub, role, practiceID, clientID, team string) identity.Actor {
 	t.Helper()
-	a, err := erasure.NewActor(sub, role, practiceID, clientID, team)
+	a, err := identity.NewActor(sub, role, practiceID, clientID, team)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +43,11 @@ func actor(t *testing.T, sub, role, practiceID, clientID, team string) erasure.A
 }
 
 type fixture struct {
-	mem   *erasuretest.ExportMemory
-	files *erasuretest.ExportFiles
-	arch  *erasuretest.ExportArchives
-	sched *erasuretest.ExportScheduler
-	svc   *export.Service
+	mem   *porttest.ExportMemory
+	files *porttest.ExportFiles
+	arch  *porttest.ExportArchives
+	sched *porttest.ExportScheduler
+	svc   *services
 	now   time.Time
 	// What ava's archive must hold.
 	journal  []export.JournalEntry
@@ -59,13 +59,13 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
-		mem: erasuretest.NewExportMemory(), files: erasuretest.NewExportFiles(), arch: erasuretest.NewExportArchives(),
-		sched: erasuretest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC),
+		mem: porttest.NewExportMemory(), files: porttest.NewExportFiles(), arch: porttest.NewExportArchives(),
+		sched: porttest.NewExportScheduler(), now: time.Date(2026, 11, 28, 12, 0, 30, 0, time.UTC),
 		messages: map[string][]export.ChatMessage{}, docs: map[string][]byte{},
 	}
 	f.arch.MinPartSize = 1 << 10
 	n := 0
-	f.svc = &export.Service{
+	f.svc = &services{
 		Access: f.mem, Roster: f.mem, Records: f.mem, Scheduler: f.sched, Content: f.mem, Files: f.files, Archives: f.arch,
 		PartSize: 1 << 10, TempDir: t.TempDir(),
 		Now:   func() time.Time { return f.now },
@@ -146,14 +146,14 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func TestRequest(t *testing.T) {
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
-	memberActor := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
-	client := actor(t, "cl-ava", erasure.RoleClient, practice, "cl-ava", "")
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
+	memberActor := actor(t, "pr-member", identity.RolePractitioner, practice, "", identity.TeamMember)
+	client := actor(t, "cl-ava", identity.RoleClient, practice, "cl-ava", "")
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
 		f := newFixture(t)
-		for i, a := range []erasure.Actor{owner, memberActor} {
+		for i, a := range []identity.Actor{owner, memberActor} {
 			client := []string{"cl-ava", "cl-ben"}[i]
 			e, created, err := f.svc.Request(ctx, a, client)
 			if err != nil || !created {
@@ -173,22 +173,22 @@ func TestRequest(t *testing.T) {
 	})
 	for _, tc := range []struct {
 		name     string
-		a        erasure.Actor
+		a        identity.Actor
 		clientID string
 		code     string
 	}{
-		{"ErrForbidden/Client", client, "cl-ava", erasure.EForbidden},
-		{"ErrInvalid/ClientID", owner, "cl#ava", erasure.EInvalid},
-		{"ErrInvalid/Empty", owner, "", erasure.EInvalid},
-		{"ErrNotFound/Unknown", owner, "cl-nobody", erasure.ENotFound},
-		{"ErrNotFound/AnotherPractice", owner, "cl-zed", erasure.ENotFound},
-		{"ErrForbidden/NotInDirectory", actor(t, "pr-ghost", erasure.RolePractitioner, practice, "", erasure.TeamMember), "cl-ava", erasure.EForbidden},
-		{"ErrForbidden/RealSubOtherPractice", actor(t, "pr-owner", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner), "cl-zed", erasure.EForbidden},
+		{"ErrForbidden/Client", client, "cl-ava", identity.EForbidden},
+		{"ErrInvalid/ClientID", owner, "cl#ava", identity.EInvalid},
+		{"ErrInvalid/Empty", owner, "", identity.EInvalid},
+		{"ErrNotFound/Unknown", owner, "cl-nobody", identity.ENotFound},
+		{"ErrNotFound/AnotherPractice", owner, "cl-zed", identity.ENotFound},
+		{"ErrForbidden/NotInDirectory", actor(t, "pr-ghost", identity.RolePractitioner, practice, "", identity.TeamMember), "cl-ava", identity.EForbidden},
+		{"ErrForbidden/RealSubOtherPractice", actor(t, "pr-owner", identity.RolePractitioner, "prac-other", "", identity.TeamOwner), "cl-zed", identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			_, _, err := f.svc.Request(ctx, tc.a, tc.clientID)
-			if got := erasure.ErrorCode(err); got != tc.code {
+			if got := identity.ErrorCode(err); got != tc.code {
 				t.Fatalf("got %v, want code %s", err, tc.code)
 			}
 			if len(f.mem.Exports()) != 0 || len(f.sched.Schedules) != 0 {
@@ -200,7 +200,7 @@ func TestRequest(t *testing.T) {
 		f := newFixture(t)
 		f.sched.FailNext = 1
 		_, _, err := f.svc.Request(ctx, owner, "cl-ava")
-		if erasure.ErrorCode(err) != erasure.EUnavailable {
+		if identity.ErrorCode(err) != identity.EUnavailable {
 			t.Fatalf("got %v, want service_unavailable", err)
 		}
 		if got := f.mem.Exports(); len(got) != 0 {
@@ -276,7 +276,7 @@ func readZip(t *testing.T, b []byte) map[string][]byte {
 func TestRun_Archive(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
 	e, _, err := f.svc.Request(ctx, owner, "cl-ava")
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +355,7 @@ func TestRun_EmptyFile(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	f.mem.AddClient(practice, "cl-new")
-	e, _, err := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-new")
+	e, _, err := f.svc.Request(ctx, actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner), "cl-new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestRun_EmptyFile(t *testing.T) {
 func TestRun_Idempotent(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
 	e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 	first, err := f.svc.Run(ctx, e.ID)
 	if err != nil {
@@ -401,7 +401,7 @@ func TestRun_Idempotent(t *testing.T) {
 func TestRun_LeaseHeld(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	e, _, _ := f.svc.Request(ctx, actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-ava")
+	e, _, _ := f.svc.Request(ctx, actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner), "cl-ava")
 	// Another invocation holds it.
 	if _, err := f.mem.StartExport(ctx, e.ID, f.now, f.now.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -420,7 +420,7 @@ func TestRun_LeaseHeld(t *testing.T) {
 
 func TestRun_Failures(t *testing.T) {
 	ctx := context.Background()
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
 	t.Run("TransientThenRetry", func(t *testing.T) {
 		f := newFixture(t)
 		e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
@@ -493,8 +493,8 @@ func (s *slowReader) Read([]byte) (int, error) {
 func TestGet(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
-	memberA := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
+	memberA := actor(t, "pr-member", identity.RolePractitioner, practice, "", identity.TeamMember)
 	e, _, _ := f.svc.Request(ctx, owner, "cl-ava")
 
 	v, err := f.svc.Get(ctx, memberA, "cl-ava", e.ID)
@@ -529,26 +529,26 @@ func TestGet(t *testing.T) {
 		t.Errorf("past them: got %+v, %v; want failed (abandoned)", v, err)
 	}
 
-	other := actor(t, "pr-x", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner)
-	client := actor(t, "cl-ava", erasure.RoleClient, practice, "cl-ava", "")
+	other := actor(t, "pr-x", identity.RolePractitioner, "prac-other", "", identity.TeamOwner)
+	client := actor(t, "cl-ava", identity.RoleClient, practice, "cl-ava", "")
 	for _, tc := range []struct {
 		name               string
-		a                  erasure.Actor
+		a                  identity.Actor
 		clientID, exportID string
 		code               string
 	}{
-		{"ErrForbidden/Client", client, "cl-ava", e.ID, erasure.EForbidden},
-		{"ErrInvalid/ClientID", owner, "cl ava", e.ID, erasure.EInvalid},
-		{"ErrInvalid/ExportID", owner, "cl-ava", "../x", erasure.EInvalid},
-		{"ErrNotFound/Unknown", owner, "cl-ava", "ex-404", erasure.ENotFound},
-		{"ErrNotFound/AnotherClient", owner, "cl-ben", e.ID, erasure.ENotFound},
-		{"ErrNotFound/AnotherPractice", other, "cl-ava", e.ID, erasure.ENotFound},
-		{"ErrForbidden/NotInDirectory", actor(t, "pr-ghost", erasure.RolePractitioner, practice, "", erasure.TeamOwner), "cl-ava", e.ID, erasure.EForbidden},
-		{"ErrForbidden/RealSubOtherPractice", actor(t, "pr-owner", erasure.RolePractitioner, "prac-other", "", erasure.TeamOwner), "cl-ava", e.ID, erasure.EForbidden},
+		{"ErrForbidden/Client", client, "cl-ava", e.ID, identity.EForbidden},
+		{"ErrInvalid/ClientID", owner, "cl ava", e.ID, identity.EInvalid},
+		{"ErrInvalid/ExportID", owner, "cl-ava", "../x", identity.EInvalid},
+		{"ErrNotFound/Unknown", owner, "cl-ava", "ex-404", identity.ENotFound},
+		{"ErrNotFound/AnotherClient", owner, "cl-ben", e.ID, identity.ENotFound},
+		{"ErrNotFound/AnotherPractice", other, "cl-ava", e.ID, identity.ENotFound},
+		{"ErrForbidden/NotInDirectory", actor(t, "pr-ghost", identity.RolePractitioner, practice, "", identity.TeamOwner), "cl-ava", e.ID, identity.EForbidden},
+		{"ErrForbidden/RealSubOtherPractice", actor(t, "pr-owner", identity.RolePractitioner, "prac-other", "", identity.TeamOwner), "cl-ava", e.ID, identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.svc.Get(ctx, tc.a, tc.clientID, tc.exportID)
-			if got := erasure.ErrorCode(err); got != tc.code {
+			if got := identity.ErrorCode(err); got != tc.code {
 				t.Errorf("got %v, want code %s", err, tc.code)
 			}
 		})
@@ -560,16 +560,16 @@ func TestGet(t *testing.T) {
 func TestRequest_RemovedPractitioner(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	member := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	member := actor(t, "pr-member", identity.RolePractitioner, practice, "", identity.TeamMember)
 	e, _, err := f.svc.Request(ctx, member, "cl-ava")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.mem.RemovePractitioner(practice, "pr-member")
-	if _, _, err := f.svc.Request(ctx, member, "cl-ben"); erasure.ErrorCode(err) != erasure.EForbidden {
+	if _, _, err := f.svc.Request(ctx, member, "cl-ben"); identity.ErrorCode(err) != identity.EForbidden {
 		t.Errorf("request: got %v, want forbidden", err)
 	}
-	if _, err := f.svc.Get(ctx, member, "cl-ava", e.ID); erasure.ErrorCode(err) != erasure.EForbidden {
+	if _, err := f.svc.Get(ctx, member, "cl-ava", e.ID); identity.ErrorCode(err) != identity.EForbidden {
 		t.Errorf("get: got %v, want forbidden", err)
 	}
 	if n := len(f.mem.Exports()); n != 1 {
@@ -583,13 +583,13 @@ func TestRequest_RemovedPractitioner(t *testing.T) {
 func TestRequest_OneActivePerClient(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
-	member := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
+	member := actor(t, "pr-member", identity.RolePractitioner, practice, "", identity.TeamMember)
 	first, created, err := f.svc.Request(ctx, owner, "cl-ava")
 	if err != nil || !created {
 		t.Fatalf("first: got created %v, %v", created, err)
 	}
-	for _, a := range []erasure.Actor{owner, member} {
+	for _, a := range []identity.Actor{owner, member} {
 		again, created, err := f.svc.Request(ctx, a, "cl-ava")
 		if err != nil || created || again.ID != first.ID {
 			t.Fatalf("pending: got %s created %v, %v; want %s again", again.ID, created, err, first.ID)
@@ -624,8 +624,8 @@ func TestRequest_OneActivePerClient(t *testing.T) {
 func TestRequest_Quota(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
-	member := actor(t, "pr-member", erasure.RolePractitioner, practice, "", erasure.TeamMember)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
+	member := actor(t, "pr-member", identity.RolePractitioner, practice, "", identity.TeamMember)
 	start := f.now
 	for i := range export.QuotaLimit {
 		client := fmt.Sprintf("cl-q%02d", i)
@@ -637,10 +637,10 @@ func TestRequest_Quota(t *testing.T) {
 	}
 	f.now = start.Add(59 * time.Minute)
 	_, _, err := f.svc.Request(ctx, owner, "cl-ava")
-	if erasure.ErrorCode(err) != erasure.ETooManyRequests {
+	if identity.ErrorCode(err) != identity.ETooManyRequests {
 		t.Fatalf("export %d: got %v, want too_many_requests", export.QuotaLimit+1, err)
 	}
-	if got := erasure.RetryAfter(err); got != time.Minute {
+	if got := identity.RetryAfter(err); got != time.Minute {
 		t.Errorf("retry after: got %v, want 1m (the first export leaves the window)", got)
 	}
 	// An export already pending is still answered, and others are not
@@ -655,7 +655,7 @@ func TestRequest_Quota(t *testing.T) {
 	if _, created, err := f.svc.Request(ctx, owner, "cl-ben"); err != nil || !created {
 		t.Errorf("once the first left the window: got created %v, %v", created, err)
 	}
-	if _, _, err := f.svc.Request(ctx, owner, "cl-zz"); erasure.ErrorCode(err) != erasure.ENotFound {
+	if _, _, err := f.svc.Request(ctx, owner, "cl-zz"); identity.ErrorCode(err) != identity.ENotFound {
 		// (cl-zz does not exist; the quota is full again, but a client
 		// that is not there is not found first.)
 		t.Errorf("unknown client: got %v, want not_found", err)
@@ -670,9 +670,9 @@ func TestRequest_Quota(t *testing.T) {
 func TestRequest_Flood(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	owner := actor(t, "pr-owner", erasure.RolePractitioner, practice, "", erasure.TeamOwner)
+	owner := actor(t, "pr-owner", identity.RolePractitioner, practice, "", identity.TeamOwner)
 	var mu sync.Mutex
-	f.svc.NewID = func() string { mu.Lock(); defer mu.Unlock(); return erasure.NewRequestID() }
+	f.svc.NewID = func() string { mu.Lock(); defer mu.Unlock(); return identity.NewRequestID() }
 	var wg sync.WaitGroup
 	ids := make([]string, 50)
 	made := make([]bool, 50)

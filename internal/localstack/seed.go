@@ -11,6 +11,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Demo is the seeded practice and the claims of its people.
@@ -23,15 +24,15 @@ type Demo struct {
 
 // OwnerClaims, MemberClaims and ClientClaims are the claims, per the API's
 // claims contract, of the practice's owner, member and a client.
-func (d Demo) OwnerClaims() map[string]any  { return d.practitioner(d.OwnerID, erasure.TeamOwner) }
-func (d Demo) MemberClaims() map[string]any { return d.practitioner(d.MemberID, erasure.TeamMember) }
+func (d Demo) OwnerClaims() map[string]any  { return d.practitioner(d.OwnerID, identity.TeamOwner) }
+func (d Demo) MemberClaims() map[string]any { return d.practitioner(d.MemberID, identity.TeamMember) }
 
 func (d Demo) practitioner(sub, team string) map[string]any {
-	return map[string]any{"sub": sub, "custom:role": erasure.RolePractitioner, "custom:practice_id": d.PracticeID, "custom:team_role": team}
+	return map[string]any{"sub": sub, "custom:role": identity.RolePractitioner, "custom:practice_id": d.PracticeID, "custom:team_role": team}
 }
 
 func (d Demo) ClientClaims(clientID string) map[string]any {
-	return map[string]any{"sub": clientID + "-sub", "custom:role": erasure.RoleClient, "custom:practice_id": d.PracticeID, "custom:client_id": clientID}
+	return map[string]any{"sub": clientID + "-sub", "custom:role": identity.RoleClient, "custom:practice_id": d.PracticeID, "custom:client_id": clientID}
 }
 
 // Seed writes the demo practice: an owner and a member; cl-ava, assigned to
@@ -46,7 +47,7 @@ func (s *Stack) Seed(ctx context.Context, practiceID string) (Demo, error) {
 	domain := practiceID + ".example.com"
 
 	w.put(dynamostore.PracticeItem{PK: dynamostore.PracticePK(practiceID), SK: "PRACTICE", Name: "Harbour Wellness", OwnerID: d.OwnerID})
-	for id, role := range map[string]string{d.OwnerID: erasure.TeamOwner, d.MemberID: erasure.TeamMember} {
+	for id, role := range map[string]string{d.OwnerID: identity.TeamOwner, d.MemberID: identity.TeamMember} {
 		w.put(dynamostore.PractitionerItem{
 			PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(id),
 			ID: id, Name: strings.TrimPrefix(id, "pr-"), Email: strings.TrimPrefix(id, "pr-") + "@" + domain, TeamRole: role,
@@ -61,9 +62,9 @@ func (s *Stack) Seed(ctx context.Context, practiceID string) (Demo, error) {
 		})
 	}
 
-	ava := erasure.Author{Role: erasure.RoleClient, ID: "cl-ava"}
-	ben := erasure.Author{Role: erasure.RoleClient, ID: "cl-ben"}
-	member := erasure.Author{Role: erasure.RolePractitioner, ID: d.MemberID}
+	ava := erasure.Author{Role: identity.RoleClient, ID: "cl-ava"}
+	ben := erasure.Author{Role: identity.RoleClient, ID: "cl-ben"}
+	member := erasure.Author{Role: identity.RolePractitioner, ID: d.MemberID}
 	avaPK := dynamostore.ClientPK(practiceID, "cl-ava")
 	for i := range 3 {
 		w.record(avaPK, dynamostore.JournalSK(fmt.Sprintf("ava-j%d", i)), "journal_entry", ava, at.Add(time.Duration(i)*24*time.Hour))

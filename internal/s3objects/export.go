@@ -13,8 +13,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Files reads document files from the documents bucket for an export: the
@@ -33,7 +33,7 @@ func (f *Files) OpenFile(ctx context.Context, key string) (io.ReadCloser, error)
 	res, err := f.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &f.bucket, Key: &key})
 	if err != nil {
 		if missing(err) {
-			return nil, fmt.Errorf("get object: %w", erasure.ErrNotFound)
+			return nil, fmt.Errorf("get object: %w", identity.ErrNotFound)
 		}
 		return nil, fmt.Errorf("get object: %w", err)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
 
@@ -39,7 +39,7 @@ func TestFiles_Emulator(t *testing.T) {
 	if err != nil || string(b) != "%PDF" {
 		t.Fatalf("got %q, %v", b, err)
 	}
-	if _, err := f.OpenFile(ctx, "a/missing.pdf"); !errors.Is(err, erasure.ErrNotFound) {
+	if _, err := f.OpenFile(ctx, "a/missing.pdf"); !errors.Is(err, identity.ErrNotFound) {
 		t.Fatalf("missing: got %v, want ErrNotFound", err)
 	}
 }

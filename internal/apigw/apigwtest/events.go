@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
-	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // EventFiles returns events/<function>-*.json, seen from a package two
@@ -117,16 +117,16 @@ func CheckEvents(t *testing.T, function, route string, methods ...string) {
 			}
 			// The last word of the name says who calls.
 			switch who := name[strings.LastIndex(name, "-")+1:]; who {
-			case erasure.TeamOwner, erasure.TeamMember:
-				if actor.Role != erasure.RolePractitioner || actor.TeamRole != who {
+			case identity.TeamOwner, identity.TeamMember:
+				if actor.Role != identity.RolePractitioner || actor.TeamRole != who {
 					t.Errorf("caller: got %+v, want a practitioner with team role %q", actor, who)
 				}
-			case erasure.RolePractitioner:
-				if actor.Role != erasure.RolePractitioner {
+			case identity.RolePractitioner:
+				if actor.Role != identity.RolePractitioner {
 					t.Errorf("caller: got %+v, want a practitioner", actor)
 				}
-			case erasure.RoleClient:
-				if actor.Role != erasure.RoleClient || actor.ClientID != "cl-ava" {
+			case identity.RoleClient:
+				if actor.Role != identity.RoleClient || actor.ClientID != "cl-ava" {
 					t.Errorf("caller: got %+v, want client cl-ava", actor)
 				}
 			}

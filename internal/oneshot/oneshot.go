@@ -1,10 +1,10 @@
-// Package purgeschedule is the EventBridge Scheduler adapter of the
+// Package oneshot is the EventBridge Scheduler adapter of the
 // one-shot schedules: each invokes its target function once, with an
 // input, and then deletes itself. A deletion request's purge
 // (erasure.Scheduler) and an export's worker (export.Scheduler, in
 // export.go) are scheduled so, each by a Scheduler configured with its
 // target.
-package purgeschedule
+package oneshot
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Config names where schedules go and what they invoke.
@@ -82,7 +83,7 @@ type OneShot struct {
 
 // CreateOneShot creates the schedule in the group: at(At) in UTC,
 // flexible window off, deleted after it has run, with Scheduler's retries
-// and the dead-letter queue. It returns erasure.ErrAlreadyExists when a
+// and the dead-letter queue. It returns identity.ErrAlreadyExists when a
 // schedule with that name exists.
 func (s *Scheduler) CreateOneShot(ctx context.Context, o OneShot) error {
 	input, err := json.Marshal(o.Input)
@@ -110,7 +111,7 @@ func (s *Scheduler) CreateOneShot(ctx context.Context, o OneShot) error {
 	})
 	var conflict *schedtypes.ConflictException
 	if errors.As(err, &conflict) {
-		return fmt.Errorf("create schedule %s: %w", o.Name, erasure.ErrAlreadyExists)
+		return fmt.Errorf("create schedule %s: %w", o.Name, identity.ErrAlreadyExists)
 	}
 	if err != nil {
 		return fmt.Errorf("create schedule %s: %w", o.Name, err)

@@ -1,4 +1,4 @@
-package erasuretest
+package porttest
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // ExportMemory implements the export ports that read and keep state
@@ -180,7 +181,7 @@ func (m *ExportMemory) Member(_ context.Context, practiceID, sub string) (erasur
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.members[k2(practiceID, sub)] {
-		return erasure.Member{}, erasure.ErrNotFound
+		return erasure.Member{}, identity.ErrNotFound
 	}
 	return erasure.Member{Practitioner: erasure.Practitioner{ID: sub}, Owner: m.owners[practiceID] == sub}, nil
 }
@@ -192,7 +193,7 @@ func (m *ExportMemory) CreateExport(_ context.Context, e export.Export, slot exp
 	defer m.mu.Unlock()
 	client, practitioner := k2(e.PracticeID, e.ClientID), k2(e.PracticeID, e.RequestedBy)
 	if _, ok := m.exports[e.ID]; ok || m.active[client] != slot.Active || m.quotas[practitioner].Version != slot.Quota.Version-1 {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	e.RequestedAt = e.RequestedAt.UTC()
 	m.exports[e.ID] = &memExport{Export: e}
@@ -231,7 +232,7 @@ func (m *ExportMemory) GetExport(_ context.Context, id string) (export.Export, e
 	defer m.mu.Unlock()
 	e, ok := m.exports[id]
 	if !ok {
-		return export.Export{}, erasure.ErrNotFound
+		return export.Export{}, identity.ErrNotFound
 	}
 	return e.Export, nil
 }
@@ -244,7 +245,7 @@ func (m *ExportMemory) DeletePendingExport(_ context.Context, id string) error {
 		return nil
 	}
 	if e.Status != export.StatusPending {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	delete(m.exports, id)
 	return nil
@@ -255,10 +256,10 @@ func (m *ExportMemory) StartExport(_ context.Context, id string, now, leaseUntil
 	defer m.mu.Unlock()
 	e, ok := m.exports[id]
 	if !ok {
-		return export.Export{}, erasure.ErrNotFound
+		return export.Export{}, identity.ErrNotFound
 	}
 	if !(e.Status == export.StatusPending || (e.Status == export.StatusRunning && !now.Before(e.leaseUntil))) {
-		return export.Export{}, erasure.ErrConditionFailed
+		return export.Export{}, identity.ErrConditionFailed
 	}
 	e.Status = export.StatusRunning
 	e.Attempts++
@@ -284,7 +285,7 @@ func (m *ExportMemory) CompleteExport(_ context.Context, id string, r export.Res
 	defer m.mu.Unlock()
 	e, ok := m.exports[id]
 	if !ok || e.Status != export.StatusRunning {
-		return export.Export{}, erasure.ErrConditionFailed
+		return export.Export{}, identity.ErrConditionFailed
 	}
 	at := r.At.UTC()
 	e.Status, e.CompletedAt, e.ObjectKey, e.SizeBytes, e.Counts = export.StatusReady, &at, r.ObjectKey, r.SizeBytes, r.Counts
@@ -297,7 +298,7 @@ func (m *ExportMemory) FailExport(_ context.Context, id string, at time.Time, re
 	defer m.mu.Unlock()
 	e, ok := m.exports[id]
 	if !ok || e.Status.Done() {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	at = at.UTC()
 	e.Status, e.CompletedAt, e.FailureReason = export.StatusFailed, &at, reason
@@ -381,7 +382,7 @@ func (f *ExportFiles) OpenFile(_ context.Context, key string) (io.ReadCloser, er
 	defer f.mu.Unlock()
 	open, ok := f.files[key]
 	if !ok {
-		return nil, fmt.Errorf("open %s: %w", key, erasure.ErrNotFound)
+		return nil, fmt.Errorf("open %s: %w", key, identity.ErrNotFound)
 	}
 	f.Opened++
 	return io.NopCloser(open()), nil

@@ -1,4 +1,4 @@
-package erasure
+package identity
 
 import (
 	"errors"
@@ -7,7 +7,8 @@ import (
 )
 
 // Error codes. The API edge maps each code to one HTTP status
-// (internal/apigw); anything without a code is an internal error.
+// (internal/apigw), which adds the codes only HTTP has; anything without a
+// code is an internal error.
 const (
 	EInvalid              = "invalid_request"
 	EConfirmationRequired = "confirmation_required"
@@ -21,9 +22,6 @@ const (
 	EAlreadyCompleted     = "already_completed"
 	EUnavailable          = "service_unavailable"
 	ETooManyRequests      = "too_many_requests"
-	ETooLarge             = "payload_too_large"
-	EUnsupportedMedia     = "unsupported_media_type"
-	EMethodNotAllowed     = "method_not_allowed"
 )
 
 // Error is a domain error with a stable code and a message that is safe to

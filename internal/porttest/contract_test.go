@@ -1,4 +1,4 @@
-package erasuretest
+package porttest
 
 import "testing"
 

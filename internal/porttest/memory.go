@@ -1,7 +1,7 @@
-// Package erasuretest holds in-memory fakes of the erasure ports, for fast
+// Package porttest holds in-memory fakes of the erasure ports, for fast
 // tests of the domain, and contract suites that run the same checks against
 // a fake and against a real adapter, so the fakes stay honest.
-package erasuretest
+package porttest
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // Memory implements every storage port of erasure in memory: settings,
@@ -197,7 +198,7 @@ func (m *Memory) Member(_ context.Context, practiceID, sub string) (erasure.Memb
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.practitioners[k2(practiceID, sub)]; !ok {
-		return erasure.Member{}, erasure.ErrNotFound
+		return erasure.Member{}, identity.ErrNotFound
 	}
 	p, ok := m.practices[practiceID]
 	return erasure.Member{Practitioner: erasure.Practitioner{ID: sub}, Owner: ok && p.OwnerID != "" && p.OwnerID == sub}, nil
@@ -223,7 +224,7 @@ func (m *Memory) GetPractice(_ context.Context, id string) (erasure.Practice, er
 	defer m.mu.Unlock()
 	p, ok := m.practices[id]
 	if !ok {
-		return erasure.Practice{}, erasure.ErrNotFound
+		return erasure.Practice{}, identity.ErrNotFound
 	}
 	return p, nil
 }
@@ -245,7 +246,7 @@ func (m *Memory) GetClient(_ context.Context, practiceID, clientID string) (eras
 	defer m.mu.Unlock()
 	c, ok := m.clients[k2(practiceID, clientID)]
 	if !ok {
-		return erasure.Client{}, erasure.ErrNotFound
+		return erasure.Client{}, identity.ErrNotFound
 	}
 	return c, nil
 }
@@ -262,7 +263,7 @@ func (m *Memory) ActiveRequest(_ context.Context, practiceID, clientID string) (
 	defer m.mu.Unlock()
 	id, ok := m.active[k2(practiceID, clientID)]
 	if !ok {
-		return erasure.Request{}, erasure.ErrNotFound
+		return erasure.Request{}, identity.ErrNotFound
 	}
 	return m.requests[id].Request, nil
 }
@@ -272,13 +273,13 @@ func (m *Memory) CreateRequest(_ context.Context, r erasure.Request) error {
 	defer m.mu.Unlock()
 	ck := k2(r.PracticeID, r.ClientID)
 	if _, ok := m.active[ck]; ok {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	if _, ok := m.closed[ck]; ok {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	if _, ok := m.requests[r.ID]; ok {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	// The real store hands these back in UTC, whatever zone they came in.
 	r.RequestedAt, r.PurgeAt = r.RequestedAt.UTC(), r.PurgeAt.UTC()
@@ -292,7 +293,7 @@ func (m *Memory) GetRequest(_ context.Context, id string) (erasure.Request, erro
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return erasure.Request{}, erasure.ErrNotFound
+		return erasure.Request{}, identity.ErrNotFound
 	}
 	return r.Request, nil
 }
@@ -302,7 +303,7 @@ func (m *Memory) DeleteAcceptingRequest(_ context.Context, r erasure.Request) er
 	defer m.mu.Unlock()
 	cur, ok := m.requests[r.ID]
 	if !ok || cur.Status != erasure.StatusAccepting {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	delete(m.requests, r.ID)
 	if m.active[k2(r.PracticeID, r.ClientID)] == r.ID {
@@ -316,7 +317,7 @@ func (m *Memory) MarkScheduled(_ context.Context, id string) error {
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return erasure.ErrNotFound
+		return identity.ErrNotFound
 	}
 	if r.Status == erasure.StatusAccepting {
 		r.Status = erasure.StatusScheduled
@@ -329,7 +330,7 @@ func (m *Memory) ClaimEmail(_ context.Context, id string, now, staleBefore time.
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok || r.NotifiedAt != nil || (r.EmailClaimedAt != nil && !r.EmailClaimedAt.Before(staleBefore)) {
-		return erasure.Request{}, erasure.ErrConditionFailed
+		return erasure.Request{}, identity.ErrConditionFailed
 	}
 	r.EmailClaimedAt = &now
 	return r.Request, nil
@@ -349,7 +350,7 @@ func (m *Memory) MarkEmailSent(_ context.Context, id, kind string) error {
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return erasure.ErrNotFound
+		return identity.ErrNotFound
 	}
 	if !slices.Contains(r.EmailsSent, kind) {
 		r.EmailsSent = append(slices.Clone(r.EmailsSent), kind)
@@ -363,7 +364,7 @@ func (m *Memory) MarkNotified(_ context.Context, id string, at time.Time) error 
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return erasure.ErrNotFound
+		return identity.ErrNotFound
 	}
 	r.NotifiedAt = &at
 	r.EmailClaimedAt = nil // the claim is held only while sending
@@ -375,7 +376,7 @@ func (m *Memory) CancelRequest(_ context.Context, r erasure.Request, at time.Tim
 	defer m.mu.Unlock()
 	cur, ok := m.requests[r.ID]
 	if !ok || (cur.Status != erasure.StatusAccepting && cur.Status != erasure.StatusScheduled) || at.Before(cur.leaseUntil) {
-		return erasure.ErrConditionFailed
+		return identity.ErrConditionFailed
 	}
 	cur.Status, cur.CancelledAt = erasure.StatusCancelled, &at
 	if m.active[k2(cur.PracticeID, cur.ClientID)] == r.ID {
@@ -389,7 +390,7 @@ func (m *Memory) StartPurge(_ context.Context, id string, now, leaseUntil time.T
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok || !r.Status.Pending() || now.Before(r.leaseUntil) {
-		return erasure.Request{}, erasure.ErrConditionFailed
+		return erasure.Request{}, identity.ErrConditionFailed
 	}
 	r.Status = erasure.StatusPurging
 	if r.PurgeStartedAt == nil {
@@ -414,7 +415,7 @@ func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasu
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return erasure.ErrNotFound
+		return identity.ErrNotFound
 	}
 	r.Deleted = r.Deleted.Add(c)
 	r.PurgePhase, r.PurgeCursor = phase, cursor
@@ -426,7 +427,7 @@ func (m *Memory) RecordSkippedObjects(_ context.Context, id string, keys []strin
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return erasure.ErrNotFound
+		return identity.ErrNotFound
 	}
 	set := slices.Clone(r.SkippedObjects)
 	for _, k := range keys {
@@ -453,7 +454,7 @@ func (m *Memory) CompletePurge(_ context.Context, id string, at time.Time) (eras
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok || r.Status != erasure.StatusPurging {
-		return erasure.Request{}, erasure.ErrConditionFailed
+		return erasure.Request{}, identity.ErrConditionFailed
 	}
 	r.Status = erasure.StatusCompleted
 	r.CompletedAt = &at
@@ -483,7 +484,7 @@ func (m *Memory) ListRequests(_ context.Context, practiceID string, status erasu
 	if token != "" {
 		n, err := fmt.Sscanf(token, "req-%d", &start)
 		if err != nil || n != 1 || start < 0 || start > len(rs) || fmt.Sprintf("req-%d", start) != token {
-			return nil, "", erasure.ErrBadToken
+			return nil, "", identity.ErrBadToken
 		}
 	}
 	// Like a filtered query: limit counts what is read, the filter then
@@ -537,7 +538,7 @@ func (m *Memory) ListNotifications(_ context.Context, practiceID, practitionerID
 	if token != "" {
 		n, err := fmt.Sscanf(token, "mem-%d", &start)
 		if err != nil || n != 1 || start < 0 || start > len(ns) || fmt.Sprintf("mem-%d", start) != token {
-			return nil, "", erasure.ErrBadToken
+			return nil, "", identity.ErrBadToken
 		}
 	}
 	end := min(start+limit, len(ns))
@@ -553,7 +554,7 @@ func (m *Memory) MarkRead(_ context.Context, practiceID, practitionerID, id stri
 	defer m.mu.Unlock()
 	n, ok := m.notifications[k2(practitionerID, id)]
 	if !ok || n.PracticeID != practiceID {
-		return erasure.Notification{}, erasure.ErrNotFound
+		return erasure.Notification{}, identity.ErrNotFound
 	}
 	n.Read = true
 	m.notifications[k2(practitionerID, id)] = n
@@ -730,7 +731,7 @@ func (s *oneShots[T]) create(name string, v T) error {
 		return fmt.Errorf("scheduler unavailable")
 	}
 	if _, ok := s.Schedules[name]; ok {
-		return erasure.ErrAlreadyExists
+		return identity.ErrAlreadyExists
 	}
 	s.Schedules[name] = v
 	return nil

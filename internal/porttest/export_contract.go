@@ -1,4 +1,4 @@
-package erasuretest
+package porttest
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // ExportSeeder writes the records other services of the platform own (the
@@ -87,7 +88,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		} {
 			m, err := s.Member(ctx, c.practice, c.sub)
 			if c.want == nil {
-				wantErr(t, err, erasure.ErrNotFound)
+				wantErr(t, err, identity.ErrNotFound)
 				continue
 			}
 			must(t, err)
@@ -104,9 +105,9 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		q1 := export.Quota{Times: []time.Time{t0}, Version: 1}
 		// A first export: no pointer, no quota yet; a slot that expects
 		// either to exist loses.
-		wantErr(t, s.CreateExport(ctx, pending("ex-0"), export.Slot{Active: "ex-none", Quota: q1}), erasure.ErrConditionFailed)
-		wantErr(t, s.CreateExport(ctx, pending("ex-0"), export.Slot{Quota: export.Quota{Times: q1.Times, Version: 2}}), erasure.ErrConditionFailed)
-		if _, err := s.GetExport(ctx, "ex-0"); !errors.Is(err, erasure.ErrNotFound) {
+		wantErr(t, s.CreateExport(ctx, pending("ex-0"), export.Slot{Active: "ex-none", Quota: q1}), identity.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-0"), export.Slot{Quota: export.Quota{Times: q1.Times, Version: 2}}), identity.ErrConditionFailed)
+		if _, err := s.GetExport(ctx, "ex-0"); !errors.Is(err, identity.ErrNotFound) {
 			t.Fatalf("a refused create wrote the record: %v", err)
 		}
 		must(t, s.CreateExport(ctx, pending("ex-1"), export.Slot{Quota: q1}))
@@ -116,10 +117,10 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			t.Fatalf("after the first export: got %+v, want active ex-1 and quota %+v", g, q1)
 		}
 		// A racing request that read before it: both pointers changed.
-		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Quota: q1}), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Quota: q1}), identity.ErrConditionFailed)
 		q2 := export.Quota{Times: []time.Time{t0, t0.Add(time.Minute)}, Version: 2}
-		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-other", Quota: q2}), erasure.ErrConditionFailed)
-		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: q1}), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-other", Quota: q2}), identity.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: q1}), identity.ErrConditionFailed)
 		must(t, s.CreateExport(ctx, pending("ex-2"), export.Slot{Active: "ex-1", Quota: q2}))
 		g, err = s.ExportAccess(ctx, "pr-1", "p-owner", "cl-a")
 		must(t, err)
@@ -128,7 +129,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		}
 		// An id that exists is refused even with the right slot.
 		q3 := export.Quota{Times: append(slices.Clone(q2.Times), t0.Add(2*time.Minute)), Version: 3}
-		wantErr(t, s.CreateExport(ctx, pending("ex-1"), export.Slot{Active: "ex-2", Quota: q3}), erasure.ErrConditionFailed)
+		wantErr(t, s.CreateExport(ctx, pending("ex-1"), export.Slot{Active: "ex-2", Quota: q3}), identity.ErrConditionFailed)
 		// Another client's pointer and another practitioner's quota are
 		// their own.
 		seed.AddClient("pr-1", "cl-c")
@@ -196,22 +197,22 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			if !sameExport(got, want) {
 				t.Errorf("got %+v, want %+v", got, want)
 			}
-			wantErr(t, create(t, s, pending("ex-1")), erasure.ErrConditionFailed)
+			wantErr(t, create(t, s, pending("ex-1")), identity.ErrConditionFailed)
 			_, err = s.GetExport(ctx, "ex-missing")
-			wantErr(t, err, erasure.ErrNotFound)
+			wantErr(t, err, identity.ErrNotFound)
 		})
 		t.Run("DeletePendingExport", func(t *testing.T) {
 			s, _ := newStores(t)
 			must(t, create(t, s, pending("ex-1")))
 			must(t, s.DeletePendingExport(ctx, "ex-1"))
 			_, err := s.GetExport(ctx, "ex-1")
-			wantErr(t, err, erasure.ErrNotFound)
+			wantErr(t, err, identity.ErrNotFound)
 			must(t, s.DeletePendingExport(ctx, "ex-1")) // gone already: no error
 
 			must(t, create(t, s, pending("ex-2")))
 			_, err = s.StartExport(ctx, "ex-2", t0, t0.Add(time.Minute))
 			must(t, err)
-			wantErr(t, s.DeletePendingExport(ctx, "ex-2"), erasure.ErrConditionFailed)
+			wantErr(t, s.DeletePendingExport(ctx, "ex-2"), identity.ErrConditionFailed)
 			if _, err := s.GetExport(ctx, "ex-2"); err != nil {
 				t.Errorf("a running export was deleted: %v", err)
 			}
@@ -219,7 +220,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 		t.Run("StartExport/Lease", func(t *testing.T) {
 			s, _ := newStores(t)
 			_, err := s.StartExport(ctx, "ex-missing", t0, t0.Add(time.Minute))
-			wantErr(t, err, erasure.ErrNotFound)
+			wantErr(t, err, identity.ErrNotFound)
 
 			must(t, create(t, s, pending("ex-1")))
 			lease := t0.Add(15 * time.Minute)
@@ -230,7 +231,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			}
 			// Another delivery while the lease holds is refused.
 			_, err = s.StartExport(ctx, "ex-1", t0.Add(time.Minute), t0.Add(16*time.Minute))
-			wantErr(t, err, erasure.ErrConditionFailed)
+			wantErr(t, err, identity.ErrConditionFailed)
 			// Once it has expired, a retry takes over; the start stays.
 			got, err = s.StartExport(ctx, "ex-1", lease, lease.Add(15*time.Minute))
 			must(t, err)
@@ -247,7 +248,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			// Another lease's release changes nothing.
 			must(t, s.ReleaseExport(ctx, "ex-1", lease.Add(time.Second)))
 			_, err = s.StartExport(ctx, "ex-1", t0.Add(time.Minute), lease)
-			wantErr(t, err, erasure.ErrConditionFailed)
+			wantErr(t, err, identity.ErrConditionFailed)
 			// Its own frees it at once.
 			must(t, s.ReleaseExport(ctx, "ex-1", lease))
 			got, err := s.StartExport(ctx, "ex-1", t0.Add(time.Minute), lease.Add(time.Minute))
@@ -262,7 +263,7 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			res := export.Result{At: t0.Add(time.Minute), ObjectKey: "k/ex-1.zip", SizeBytes: 12345678901,
 				Counts: export.Counts{JournalEntries: 1, ChatSessions: 2, ChatMessages: 3, Documents: 4}}
 			_, err := s.CompleteExport(ctx, "ex-1", res)
-			wantErr(t, err, erasure.ErrConditionFailed) // not started
+			wantErr(t, err, identity.ErrConditionFailed) // not started
 			_, err = s.StartExport(ctx, "ex-1", t0, t0.Add(15*time.Minute))
 			must(t, err)
 			got, err := s.CompleteExport(ctx, "ex-1", res)
@@ -277,11 +278,11 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 				}
 			}
 			_, err = s.CompleteExport(ctx, "ex-1", res)
-			wantErr(t, err, erasure.ErrConditionFailed)
+			wantErr(t, err, identity.ErrConditionFailed)
 			// A late delivery cannot take a ready export on again.
 			_, err = s.StartExport(ctx, "ex-1", t0.Add(time.Hour), t0.Add(2*time.Hour))
-			wantErr(t, err, erasure.ErrConditionFailed)
-			wantErr(t, s.FailExport(ctx, "ex-1", t0.Add(time.Hour), export.ReasonInternal), erasure.ErrConditionFailed)
+			wantErr(t, err, identity.ErrConditionFailed)
+			wantErr(t, s.FailExport(ctx, "ex-1", t0.Add(time.Hour), export.ReasonInternal), identity.ErrConditionFailed)
 		})
 		t.Run("FailExport", func(t *testing.T) {
 			s, _ := newStores(t)
@@ -295,21 +296,21 @@ func RunExportContract(t *testing.T, newStores func(t *testing.T) (ExportStores,
 			if got.Status != export.StatusFailed || got.FailureReason != export.ReasonTimeout || got.CompletedAt == nil || !got.CompletedAt.Equal(at) {
 				t.Errorf("got %+v, want failed (timeout) at %v", got, at)
 			}
-			wantErr(t, s.FailExport(ctx, "ex-1", at, export.ReasonInternal), erasure.ErrConditionFailed)
+			wantErr(t, s.FailExport(ctx, "ex-1", at, export.ReasonInternal), identity.ErrConditionFailed)
 			_, err = s.StartExport(ctx, "ex-1", t0.Add(time.Hour), t0.Add(2*time.Hour))
-			wantErr(t, err, erasure.ErrConditionFailed)
+			wantErr(t, err, identity.ErrConditionFailed)
 			// A pending export may fail too (it never started).
 			must(t, create(t, s, pending("ex-2")))
 			must(t, s.FailExport(ctx, "ex-2", at, export.ReasonInternal))
-			wantErr(t, s.FailExport(ctx, "ex-missing", at, export.ReasonInternal), erasure.ErrConditionFailed)
+			wantErr(t, s.FailExport(ctx, "ex-missing", at, export.ReasonInternal), identity.ErrConditionFailed)
 		})
 	})
 
 	t.Run("Content", func(t *testing.T) {
 		s, seed := newStores(t)
-		client := export.Author{Role: erasure.RoleClient, ID: "cl-a"}
-		other := export.Author{Role: erasure.RoleClient, ID: "cl-b"}
-		member := export.Author{Role: erasure.RolePractitioner, ID: "p-m"}
+		client := export.Author{Role: identity.RoleClient, ID: "cl-a"}
+		other := export.Author{Role: identity.RoleClient, ID: "cl-b"}
+		member := export.Author{Role: identity.RolePractitioner, ID: "p-m"}
 		seed.AddClient("pr-1", "cl-a")
 		seed.AddClient("pr-1", "cl-b")
 		var journal []export.JournalEntry

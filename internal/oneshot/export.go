@@ -1,4 +1,4 @@
-package purgeschedule
+package oneshot
 
 import (
 	"context"
