@@ -180,7 +180,8 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 // starts: the request becomes cancelled, its schedule is deleted and the
 // practitioners are told. Once the purge has started it is too late.
 func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (Request, error) {
-	if _, err := s.openClient(ctx, a); err != nil {
+	client, err := s.openClient(ctx, a)
+	if err != nil {
 		return Request{}, err
 	}
 	r, err := s.requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
@@ -216,7 +217,7 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (
 	if err := s.scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {
 		s.log().WarnContext(ctx, "delete the schedule of a cancelled request", "requestId", r.ID, "err", err)
 	}
-	c, p, err := s.notifyCancelled(ctx, r, now)
+	c, p, err := s.notifyCancelled(ctx, r, now, &client)
 	if err != nil {
 		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "requestId", r.ID, "err", err)
 		s.confirmCancelled(ctx, r)

@@ -69,8 +69,9 @@ func (s *notifier) sendOnce(ctx context.Context, r Request, kind string, e Email
 
 // notifyCancelled tells the practitioners in the portal; it returns the
 // client and the practice it read for that.
-func (s *notifier) notifyCancelled(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
-	return s.notifyAll(ctx, r, func(c Client, p Practitioner) Notification {
+// known is the request's client when the caller has read it, else nil.
+func (s *notifier) notifyCancelled(ctx context.Context, r Request, at time.Time, known *Client) (Client, Practice, error) {
+	return s.notifyAll(ctx, r, known, func(c Client, p Practitioner) Notification {
 		return Notification{
 			PractitionerID: p.ID, PracticeID: r.PracticeID, ID: r.ID + "-cancelled",
 			Kind: NoticeDeletionCancelled, RequestID: r.ID, ClientID: r.ClientID, ClientName: c.DisplayName(),
@@ -82,10 +83,16 @@ func (s *notifier) notifyCancelled(ctx context.Context, r Request, at time.Time)
 
 // notifyAll writes, for each of the request's recipients, the notice
 // notice builds; it returns the client and the practice it read for that.
-func (s *notifier) notifyAll(ctx context.Context, r Request, notice func(Client, Practitioner) Notification) (Client, Practice, error) {
-	c, err := s.client(ctx, r)
-	if err != nil {
-		return Client{}, Practice{}, err
+// known is the request's client when the caller has read it (nil: read it).
+func (s *notifier) notifyAll(ctx context.Context, r Request, known *Client, notice func(Client, Practitioner) Notification) (Client, Practice, error) {
+	var c Client
+	if known != nil {
+		c = *known
+	} else {
+		var err error
+		if c, err = s.client(ctx, r); err != nil {
+			return Client{}, Practice{}, err
+		}
 	}
 	ps, practice, err := s.recipients(ctx, r.PracticeID, c)
 	if err != nil {

@@ -530,7 +530,7 @@ func (s *notifier) confirmCompleted(ctx context.Context, r Request) error {
 // client and the practice it read for that.
 func (s *notifier) notifyCompleted(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
 	clear := at.Add(BackupRetention)
-	return s.notifyAll(ctx, r, func(c Client, p Practitioner) Notification {
+	return s.notifyAll(ctx, r, nil, func(c Client, p Practitioner) Notification {
 		return Notification{
 			PractitionerID: p.ID,
 			PracticeID:     r.PracticeID,
