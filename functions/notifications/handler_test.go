@@ -58,11 +58,8 @@ func newHandler(t *testing.T) (*Handler, *porttest.Memory) {
 			t.Fatal(err)
 		}
 	}
-	mem.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
-	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner"})
-	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
-	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
-	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
+	mem.AddTeam("prac-demo", "pr-owner", "pr-member")
+	mem.AddTeam("prac-other", "pr-x")
 	return &Handler{svc: erasure.NewNotifications(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, mem
 }
 

@@ -71,11 +71,8 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	if err := mem.CancelRequest(ctx, rs[1], t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	mem.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
-	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-owner"})
-	mem.AddPractitioner("prac-demo", erasure.Practitioner{ID: "pr-member"})
-	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-x"})
-	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-x"})
+	mem.AddTeam("prac-demo", "pr-owner", "pr-member")
+	mem.AddTeam("prac-other", "pr-x")
 	return &Handler{svc: erasure.NewPracticeRequests(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, rs
 }
 

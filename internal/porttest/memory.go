@@ -81,6 +81,15 @@ func (m *Memory) AddPractitioner(practiceID string, p erasure.Practitioner) {
 	m.practitioners[k2(practiceID, p.ID)] = p
 }
 
+// AddTeam seeds a practice's directory: its record, naming ownerID its
+// owner, and a practitioner item for the owner and each member.
+func (m *Memory) AddTeam(practiceID, ownerID string, memberIDs ...string) {
+	m.AddPractice(erasure.Practice{ID: practiceID, Name: "Practice " + practiceID, OwnerID: ownerID})
+	for _, id := range append([]string{ownerID}, memberIDs...) {
+		m.AddPractitioner(practiceID, erasure.Practitioner{ID: id})
+	}
+}
+
 func (m *Memory) AddClient(c erasure.Client) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
