@@ -152,16 +152,16 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 	if r.Status == StatusAccepting {
 		err := s.scheduler.CreatePurgeSchedule(ctx, PurgeSchedule{Name: r.ScheduleName, At: r.PurgeAt, RequestID: r.ID})
 		if err != nil && !errors.Is(err, identity.ErrAlreadyExists) {
-			s.log().ErrorContext(ctx, "create purge schedule", "requestId", r.ID, "err", err)
+			s.log().ErrorContext(ctx, "create purge schedule", "deletionRequestId", r.ID, "err", err)
 			if created {
 				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil {
-					s.log().ErrorContext(ctx, "roll back request", "requestId", r.ID, "err", err)
+					s.log().ErrorContext(ctx, "roll back request", "deletionRequestId", r.ID, "err", err)
 				}
 			}
 			return Request{}, identity.Errorf(identity.EUnavailable, "your request could not be scheduled just now; nothing was changed, please try again")
 		}
 		if err := s.requests.MarkScheduled(ctx, r.ID); err != nil {
-			s.log().ErrorContext(ctx, "mark scheduled", "requestId", r.ID, "err", err)
+			s.log().ErrorContext(ctx, "mark scheduled", "deletionRequestId", r.ID, "err", err)
 			return Request{}, identity.Errorf(identity.EUnavailable, "your request could not be confirmed just now; please try again")
 		}
 		r.Status = StatusScheduled
@@ -170,7 +170,7 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 		// The purge is committed whatever happens here. What fails is
 		// retried by the client's next call or by the sweep.
 		if err := s.notifyRequested(ctx, r, client); err != nil {
-			s.log().WarnContext(ctx, "notify practitioners; the sweep will retry", "requestId", r.ID, "err", err)
+			s.log().WarnContext(ctx, "notify practitioners; the sweep will retry", "deletionRequestId", r.ID, "err", err)
 		}
 	}
 	return r, nil
@@ -215,16 +215,16 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (
 	// The schedule would find the request cancelled and do nothing; delete
 	// it anyway, so nothing fires for a withdrawn request.
 	if err := s.scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {
-		s.log().WarnContext(ctx, "delete the schedule of a cancelled request", "requestId", r.ID, "err", err)
+		s.log().WarnContext(ctx, "delete the schedule of a cancelled request", "deletionRequestId", r.ID, "err", err)
 	}
 	c, p, err := s.notifyCancelled(ctx, r, now, &client)
 	if err != nil {
-		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "requestId", r.ID, "err", err)
+		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "deletionRequestId", r.ID, "err", err)
 		s.confirmCancelled(ctx, r)
 		return r, nil
 	}
 	if err := s.emailClient(ctx, r, EmailClientCancelled, c, p, ClientCancelledEmail); err != nil {
-		s.log().WarnContext(ctx, "email the client a cancellation", "requestId", r.ID, "err", err)
+		s.log().WarnContext(ctx, "email the client a cancellation", "deletionRequestId", r.ID, "err", err)
 	}
 	return r, nil
 }

@@ -19,7 +19,7 @@ const emailClaimTTL = 5 * time.Minute
 // cancel stands, and the client's next DELETE tries the email again.
 func (s *notifier) confirmCancelled(ctx context.Context, r Request) {
 	if err := s.readAndEmailClient(ctx, r, EmailClientCancelled, ClientCancelledEmail); err != nil {
-		s.log().WarnContext(ctx, "email the client a cancellation", "requestId", r.ID, "err", err)
+		s.log().WarnContext(ctx, "email the client a cancellation", "deletionRequestId", r.ID, "err", err)
 	}
 }
 
@@ -189,7 +189,7 @@ func (s *notifier) notifyRequested(ctx context.Context, r Request, client *Clien
 	}
 	if err != nil {
 		if rerr := s.requests.ReleaseEmailClaim(ctx, r.ID); rerr != nil {
-			s.log().ErrorContext(ctx, "release email claim", "requestId", r.ID, "err", rerr)
+			s.log().ErrorContext(ctx, "release email claim", "deletionRequestId", r.ID, "err", rerr)
 		}
 		return err
 	}

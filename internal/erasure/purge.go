@@ -177,14 +177,14 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 	r, err := s.requests.GetRequest(ctx, requestID)
 	if errors.Is(err, identity.ErrNotFound) {
 		// The schedule of a request rolled back before it was accepted.
-		s.log().WarnContext(ctx, "purge of an unknown request: nothing to do", "requestId", requestID)
+		s.log().WarnContext(ctx, "purge of an unknown request: nothing to do", "deletionRequestId", requestID)
 		return Request{}, nil
 	}
 	if err != nil {
 		return Request{}, fmt.Errorf("get request: %w", err)
 	}
 	if !r.Status.Pending() {
-		s.log().InfoContext(ctx, "purge already done", "requestId", r.ID, "status", r.Status)
+		s.log().InfoContext(ctx, "purge already done", "deletionRequestId", r.ID, "status", r.Status)
 		if r.Status == StatusCompleted {
 			// A retry after the completion email failed.
 			if err := s.confirmCompleted(ctx, r); err != nil {
@@ -199,7 +199,7 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 		// invoked this (a stray or misdated schedule, a hand-made event)
 		// must not take the client's remaining days to cancel.
 		s.log().WarnContext(ctx, "purge delivered before the request's purge time: not started",
-			"requestId", r.ID, "status", r.Status, "purgeAt", r.PurgeAt, "early", early.Round(time.Second).String())
+			"deletionRequestId", r.ID, "status", r.Status, "purgeAt", r.PurgeAt, "early", early.Round(time.Second).String())
 		return r, nil
 	}
 	lease := now.Add(purgeLease)
@@ -227,7 +227,7 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if rerr := s.requests.ReleasePurge(rctx, requestID, lease); rerr != nil {
-			s.log().ErrorContext(ctx, "release purge lease", "requestId", requestID, "err", rerr)
+			s.log().ErrorContext(ctx, "release purge lease", "deletionRequestId", requestID, "err", rerr)
 		}
 		if errors.Is(err, errHandedOver) {
 			return done, nil
@@ -326,7 +326,7 @@ func (s *Purger) finishPurge(ctx context.Context, r Request, now time.Time) (Req
 	if err := s.emailClient(ctx, r, EmailClientCompleted, c, practice, ClientCompletedEmail); err != nil {
 		return Request{}, fmt.Errorf("email the client the receipt: %w", err)
 	}
-	s.log().InfoContext(ctx, "purge completed", "requestId", r.ID, "invocations", r.Invocations,
+	s.log().InfoContext(ctx, "purge completed", "deletionRequestId", r.ID, "invocations", r.Invocations,
 		"journalEntries", r.Deleted.JournalEntries, "documents", r.Deleted.Documents,
 		"chatSessions", r.Deleted.ChatSessions, "chatMessages", r.Deleted.ChatMessages)
 	return r, nil
@@ -344,7 +344,7 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 		}
 		next = phaseDone
 		if !clean {
-			s.log().WarnContext(ctx, "verify found content left; purging again", "requestId", r.ID)
+			s.log().WarnContext(ctx, "verify found content left; purging again", "deletionRequestId", r.ID)
 			next = phaseJournal
 		}
 		if err := s.requests.Checkpoint(ctx, r.ID, next, "", Counts{}); err != nil {
@@ -425,7 +425,7 @@ func (s *Purger) purgeDocuments(ctx context.Context, r Request, k *sink, stop ti
 			own, foreign := splitKeys(d.ObjectKeys, r.PracticeID, r.ClientID)
 			for i, key := range foreign {
 				s.log().WarnContext(ctx, "document points outside the client's folder: object left, key recorded on the request",
-					"requestId", r.ID, "keyHash", KeyHash(key))
+					"deletionRequestId", r.ID, "keyHash", KeyHash(key))
 				foreign[i] = SkippedKey(key)
 			}
 			k.document(d.Key, own, foreign)
@@ -508,7 +508,7 @@ func (s *Purger) handOver(ctx context.Context, r Request) (Request, error) {
 	if err := s.scheduler.CreatePurgeSchedule(ctx, next); err != nil && !errors.Is(err, identity.ErrAlreadyExists) {
 		return Request{}, fmt.Errorf("schedule continuation: %w", err)
 	}
-	s.log().InfoContext(ctx, "purge continues in a new invocation", "requestId", r.ID,
+	s.log().InfoContext(ctx, "purge continues in a new invocation", "deletionRequestId", r.ID,
 		"phase", cur.PurgePhase, "invocations", cur.Invocations, "at", next.At)
 	return cur, errHandedOver
 }
@@ -582,7 +582,7 @@ func (s *Purger) Sweep(ctx context.Context) error {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s.log().WarnContext(ctx, "sweep: purging an overdue request", "requestId", id)
+		s.log().WarnContext(ctx, "sweep: purging an overdue request", "deletionRequestId", id)
 		_, err := s.Purge(ctx, id)
 		if identity.ErrorCode(err) == identity.EConflict {
 			continue // running in another invocation

@@ -73,7 +73,7 @@ func TestService_Purge_NeverBeforeTheDate(t *testing.T) {
 				}
 
 				line := logs.String()
-				for _, want := range []string{`"level":"WARN"`, `"requestId":"` + r.ID + `"`,
+				for _, want := range []string{`"level":"WARN"`, `"deletionRequestId":"` + r.ID + `"`,
 					`"purgeAt":"` + r.PurgeAt.Format(time.RFC3339) + `"`, `"early":"` + early.String() + `"`} {
 					if !strings.Contains(line, want) {
 						t.Errorf("log: got %s, want it to contain %s", line, want)
