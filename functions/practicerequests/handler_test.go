@@ -55,11 +55,14 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 		if err := mem.CreateRequest(ctx, r); err != nil {
 			t.Fatal(err)
 		}
+		if err := mem.MarkScheduled(ctx, r); err != nil {
+			t.Fatal(err)
+		}
 		rs = append(rs, r)
 	}
 	// rq-0 completes; rq-1 is cancelled.
 	start := t0.Add(31 * 24 * time.Hour)
-	if _, err := mem.StartPurge(ctx, "rq-0", start, start.Add(time.Minute)); err != nil {
+	if _, err := mem.StartPurge(ctx, "rq-0", start, start.Add(time.Minute), false); err != nil {
 		t.Fatal(err)
 	}
 	if err := mem.Checkpoint(ctx, "rq-0", "done", "", erasure.Counts{JournalEntries: 1}); err != nil {

@@ -41,7 +41,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	}
 	switch {
 	case ev.Sweep:
-		if err := h.svc.Sweep(ctx); err != nil {
+		rep, err := h.svc.Sweep(ctx)
+		h.log.InfoContext(ctx, "sweep", "overdue", rep.Overdue, "needsAttention", rep.NeedsAttention, "emailsOwed", rep.EmailsOwed)
+		if err != nil {
 			return Result{}, fmt.Errorf("sweep: %w", err)
 		}
 		return Result{Swept: true}, nil

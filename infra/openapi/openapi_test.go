@@ -272,13 +272,15 @@ func TestContract_Views(t *testing.T) {
 	later := now.Add(30 * 24 * time.Hour)
 	counts := erasure.Counts{JournalEntries: 12, Documents: 3, ChatSessions: 1, ChatMessages: 40}
 	scheduled := erasure.Request{ID: "3f0c", PracticeID: "p1", ClientID: "cl-ava", Status: erasure.StatusScheduled,
-		RequestedAt: now, PurgeAt: later, WillDelete: counts, NotifiedAt: &now}
+		RequestedAt: now, PurgeAt: later, WillDelete: counts, Delivered: map[string]time.Time{erasure.DeliveryPractitionersRequested: now}}
 	completed := scheduled
 	completed.Status, completed.PurgeStartedAt, completed.CompletedAt, completed.Deleted, completed.Invocations = erasure.StatusCompleted, &later, &later, counts, 2
 	cancelled := scheduled
 	cancelled.Status, cancelled.CancelledAt = erasure.StatusCancelled, &now
 	skipped := completed
 	skipped.SkippedObjects = []string{"practices/p2/clients/cl-ava/x.pdf", ""}
+	attention := completed
+	attention.Status, attention.CompletedAt, attention.SetAsideAt, attention.UnresolvedObjects = erasure.StatusNeedsAttention, nil, &later, []string{"practices/p1/clients/cl-ava/\x01"}
 	notification := apigw.NewNotificationView(erasure.Notification{PractitionerID: "pr-owner", PracticeID: "p1", ID: "3f0c-requested",
 		Kind: erasure.NoticeDeletionRequested, RequestID: "3f0c", ClientID: "cl-ava", ClientName: "Ava Lin", CreatedAt: now, PurgeAt: later,
 		Counts: counts, Message: "Ava Lin asked to delete their account.", Read: true})
@@ -306,6 +308,7 @@ func TestContract_Views(t *testing.T) {
 		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(completed)},
 		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(cancelled)},
 		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(skipped)},
+		{"PracticeDeletionRequest", apigw.NewPracticeRequestView(attention)},
 		{"PracticeDeletionRequestsPage", apigw.PracticeRequestsPage{Requests: []apigw.PracticeRequestView{apigw.NewPracticeRequestView(completed)}, NextToken: &token}},
 		{"PendingExport", apigw.NewExportView(export.View{Export: pending})},
 		{"Export", apigw.NewExportView(export.View{Export: pending})},

@@ -90,17 +90,20 @@ type TimelineEvent struct {
 	At    time.Time `json:"at"`
 }
 
-// ReceiptView is what a completed purge leaves: no personal content.
+// ReceiptView is what a finished purge leaves: no personal content.
 // SkippedObjects counts the object keys the client's documents pointed to
-// outside the client's folder, which the purge left (the keys are on the
-// request's item, for operators).
+// outside the client's folder, which the purge left; UnresolvedObjects
+// those in it that S3 refused to delete for good, or that no object can
+// have (a request needs_attention has some; the keys are on the request's
+// item, for operators).
 type ReceiptView struct {
-	Deleted        erasure.Counts `json:"deleted"`
-	SkippedObjects int            `json:"skippedObjects"`
-	PurgeStartedAt *time.Time     `json:"purgeStartedAt"`
-	CompletedAt    *time.Time     `json:"completedAt"`
-	BackupsClearBy *time.Time     `json:"backupsClearBy"`
-	Invocations    int            `json:"invocations"`
+	Deleted           erasure.Counts `json:"deleted"`
+	SkippedObjects    int            `json:"skippedObjects"`
+	UnresolvedObjects int            `json:"unresolvedObjects"`
+	PurgeStartedAt    *time.Time     `json:"purgeStartedAt"`
+	CompletedAt       *time.Time     `json:"completedAt"`
+	BackupsClearBy    *time.Time     `json:"backupsClearBy"`
+	Invocations       int            `json:"invocations"`
 }
 
 // PracticeRequestView is a deletion request as the practice sees it.
@@ -116,9 +119,9 @@ type PracticeRequestView struct {
 }
 
 // NewPracticeRequestView builds the view with its timeline: requested,
-// practitioners told, purge scheduled for, purge started, completed,
-// backups clear by (or cancelled), each once it has happened (the purge
-// date always, as the plan).
+// practitioners told, purge scheduled for, purge started, needs attention
+// (while it does), completed, backups clear by (or cancelled), each once
+// it has happened (the purge date always, as the plan, once scheduled).
 func NewPracticeRequestView(r erasure.Request) PracticeRequestView {
 	v := PracticeRequestView{
 		ID: r.ID, ClientID: r.ClientID, Status: r.Status, RequestedAt: r.RequestedAt.UTC(), PurgeAt: r.PurgeAt.UTC(),
@@ -131,17 +134,21 @@ func NewPracticeRequestView(r erasure.Request) PracticeRequestView {
 	}
 	requested, purgeAt := r.RequestedAt, r.PurgeAt
 	add("requested", &requested)
-	add("practitioners_told", r.NotifiedAt)
+	add("practitioners_told", r.DeliveredAt(erasure.DeliveryPractitionersRequested))
 	add("cancelled", r.CancelledAt)
-	if r.Status != erasure.StatusCancelled {
+	if r.Status != erasure.StatusCancelled && r.Status != erasure.StatusAccepting {
+		// Only a scheduled request has a schedule to claim.
 		add("purge_scheduled_for", &purgeAt)
 	}
 	add("purge_started", r.PurgeStartedAt)
+	if r.Status == erasure.StatusNeedsAttention {
+		add("needs_attention", r.SetAsideAt)
+	}
 	add("completed", r.CompletedAt)
 	add("backups_clear_by", r.BackupsClearBy())
-	if r.Status == erasure.StatusCompleted {
-		v.Receipt = &ReceiptView{Deleted: r.Deleted, SkippedObjects: len(r.SkippedObjects), PurgeStartedAt: r.PurgeStartedAt,
-			CompletedAt: r.CompletedAt, BackupsClearBy: r.BackupsClearBy(), Invocations: r.Invocations}
+	if r.Status == erasure.StatusCompleted || r.Status == erasure.StatusNeedsAttention {
+		v.Receipt = &ReceiptView{Deleted: r.Deleted, SkippedObjects: len(r.SkippedObjects), UnresolvedObjects: len(r.UnresolvedObjects),
+			PurgeStartedAt: r.PurgeStartedAt, CompletedAt: r.CompletedAt, BackupsClearBy: r.BackupsClearBy(), Invocations: r.Invocations}
 	}
 	return v
 }

@@ -237,6 +237,19 @@ func fill(r *rand.Rand, v reflect.Value) {
 				fill(r, v.Index(i))
 			}
 		}
+	case reflect.Map:
+		switch r.IntN(3) {
+		case 0:
+			v.SetZero()
+		default:
+			v.Set(reflect.MakeMap(v.Type()))
+			for range r.IntN(4) {
+				// A map key is never empty: DynamoDB takes none.
+				k, e := reflect.ValueOf("k"+randomString(r)), reflect.New(v.Type().Elem()).Elem()
+				fill(r, e)
+				v.SetMapIndex(k, e)
+			}
+		}
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
@@ -268,6 +281,12 @@ func full(v reflect.Value) {
 		v.Set(reflect.MakeSlice(v.Type(), 3, 3))
 		v.Index(0).SetString("a")
 		v.Index(2).SetString("b")
+	case reflect.Map:
+		v.Set(reflect.MakeMap(v.Type()))
+		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		full(k)
+		full(e)
+		v.SetMapIndex(k, e)
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
@@ -318,6 +337,16 @@ func sameValue(a, b reflect.Value, stringSet bool) bool {
 			}
 		}
 		return true
+	case reflect.Map:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			if e := b.MapIndex(k); !e.IsValid() || !sameValue(a.MapIndex(k), e, false) {
+				return false
+			}
+		}
+		return true
 	case reflect.Struct:
 		for i := range a.NumField() {
 			sf := a.Type().Field(i)
@@ -344,7 +373,7 @@ func show(v reflect.Value) string { return fmt.Sprintf("%+v", v.Elem().Interface
 // NULL, even under omitempty), structs M of their fields named by tag or
 // else by Go name; a nil pointer or slice NULL; under omitempty "", 0,
 // false, a nil pointer and a nil slice are not written; a pointer's target
-// is written as it is, even when empty.
+// is written as it is, even when empty; a map of strings M of its values.
 func stored(v reflect.Value, omitEmpty, stringSet bool) (ddbtypes.AttributeValue, bool) {
 	null := &ddbtypes.AttributeValueMemberNULL{Value: true}
 	if v.Type() == timeType {
@@ -404,6 +433,19 @@ func stored(v reflect.Value, omitEmpty, stringSet bool) (ddbtypes.AttributeValue
 			o := strings.Split(opts, ",")
 			if av, ok := stored(v.Field(i), slices.Contains(o, "omitempty"), slices.Contains(o, "stringset")); ok {
 				m[name] = av
+			}
+		}
+		return &ddbtypes.AttributeValueMemberM{Value: m}, true
+	case reflect.Map:
+		// A map of string keys: M, each value stored by these rules; a nil
+		// map NULL.
+		if v.IsNil() {
+			return null, !omitEmpty
+		}
+		m := map[string]ddbtypes.AttributeValue{}
+		for _, k := range v.MapKeys() {
+			if av, ok := stored(v.MapIndex(k), false, false); ok {
+				m[k.String()] = av
 			}
 		}
 		return &ddbtypes.AttributeValueMemberM{Value: m}, true
@@ -492,20 +534,21 @@ func TestItemRules(t *testing.T) {
 	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
 	null := &ddbtypes.AttributeValueMemberNULL{Value: true}
 	at := time.Date(2025, 3, 1, 9, 0, 0, 120000000, time.FixedZone("", 3600))
-	got, err := MarshalItem(requestItem{EmailsSent: []string{}, RequestedAt: at, NotifiedAt: &time.Time{}})
+	got, err := MarshalItem(requestItem{Owed: []string{}, RequestedAt: at, SetAsideAt: &time.Time{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]ddbtypes.AttributeValue{
-		"pk":             s(""),                                       // "" without omitempty is an empty S
-		"pendingPk":      nil,                                         // "" with omitempty is dropped
-		"emailClaimedMs": nil,                                         // 0 with omitempty is dropped
-		"invocations":    &ddbtypes.AttributeValueMemberN{Value: "0"}, // 0 without is N 0
-		"requestedAt":    s("2025-03-01T09:00:00.12+01:00"),           // RFC 3339 with nanoseconds, its zone kept
-		"purgeAt":        s("0001-01-01T00:00:00Z"),                   // the zero time is written
-		"notifiedAt":     s("0001-01-01T00:00:00Z"),                   // a pointer to it too, under omitempty
-		"completedAt":    nil,                                         // a nil pointer with omitempty is dropped
-		"emailsSent":     null,                                        // an empty string set is NULL, even with omitempty
+		"pk":              s(""),                                       // "" without omitempty is an empty S
+		"pendingPk":       nil,                                         // "" with omitempty is dropped
+		"deliveryClaimMs": nil,                                         // 0 with omitempty is dropped
+		"invocations":     &ddbtypes.AttributeValueMemberN{Value: "0"}, // 0 without is N 0
+		"requestedAt":     s("2025-03-01T09:00:00.12+01:00"),           // RFC 3339 with nanoseconds, its zone kept
+		"purgeAt":         s("0001-01-01T00:00:00Z"),                   // the zero time is written
+		"setAsideAt":      s("0001-01-01T00:00:00Z"),                   // a pointer to it too, under omitempty
+		"completedAt":     nil,                                         // a nil pointer with omitempty is dropped
+		"owed":            null,                                        // an empty string set is NULL, even with omitempty
+		"delivered":       null,                                        // a nil map is NULL
 		"willDelete": &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{ // untagged fields by Go name
 			"JournalEntries": &ddbtypes.AttributeValueMemberN{Value: "0"}, "Documents": &ddbtypes.AttributeValueMemberN{Value: "0"},
 			"ChatSessions": &ddbtypes.AttributeValueMemberN{Value: "0"}, "ChatMessages": &ddbtypes.AttributeValueMemberN{Value: "0"}}},
@@ -531,14 +574,14 @@ func TestItemRules(t *testing.T) {
 
 	// Filled: a string set SS, lists of strings L, counts M under their
 	// tags (an export's) or Go names (a request's).
-	sent, err := MarshalItem(requestItem{EmailsSent: []string{erasure.EmailClientRequested, erasure.EmailClientCancelled},
+	sent, err := MarshalItem(requestItem{Owed: []string{erasure.DeliveryClientRequested, erasure.DeliveryClientCancelled},
 		WillDelete: erasure.Counts{JournalEntries: 12, ChatMessages: 40}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberN{Value: v} }
-	if want := (&ddbtypes.AttributeValueMemberSS{Value: []string{"client-requested", "client-cancelled"}}); !reflect.DeepEqual(sent["emailsSent"], want) {
-		t.Errorf("emailsSent = %s, want %s", showAV(sent["emailsSent"]), showAV(want))
+	if want := (&ddbtypes.AttributeValueMemberSS{Value: []string{"client-requested", "client-cancelled"}}); !reflect.DeepEqual(sent["owed"], want) {
+		t.Errorf("owed = %s, want %s", showAV(sent["owed"]), showAV(want))
 	}
 	if want := (&ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{
 		"JournalEntries": n("12"), "Documents": n("0"), "ChatSessions": n("0"), "ChatMessages": n("40")}}); !reflect.DeepEqual(sent["willDelete"], want) {
@@ -566,14 +609,14 @@ func TestItemRules(t *testing.T) {
 		"REQUESTID":   s("r1"),                                         // case-insensitive fallback
 		"requestedAt": &ddbtypes.AttributeValueMemberN{Value: "100"},   // N: Unix seconds
 		"status":      &ddbtypes.AttributeValueMemberN{Value: "7"},     // N into a string: its text
-		"notifiedAt":  null,                                            // NULL: nil
+		"setAsideAt":  null,                                            // NULL: nil
 		"unknown":     &ddbtypes.AttributeValueMemberBOOL{Value: true}, // ignored
-		"emailsSent":  &ddbtypes.AttributeValueMemberSS{Value: []string{"a"}},
+		"owed":        &ddbtypes.AttributeValueMemberSS{Value: []string{"a"}},
 	}, &rd); err != nil {
 		t.Fatal(err)
 	}
-	if rd.ID != "r1" || !rd.RequestedAt.Equal(time.Unix(100, 0)) || rd.Status != "7" || rd.NotifiedAt != nil ||
-		rd.PurgePhase != "kept" || !slices.Equal(rd.EmailsSent, []string{"a"}) {
+	if rd.ID != "r1" || !rd.RequestedAt.Equal(time.Unix(100, 0)) || rd.Status != "7" || rd.SetAsideAt != nil ||
+		rd.PurgePhase != "kept" || !slices.Equal(rd.Owed, []string{"a"}) {
 		t.Errorf("decoded %+v", rd)
 	}
 }

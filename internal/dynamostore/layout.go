@@ -18,8 +18,9 @@ const (
 	attrInboxPK = "inboxPk"
 	attrInboxSK = "inboxSk"
 
-	// PendingIndex lists the deletion requests not yet completed, by purge
-	// time; it is sparse: completed requests leave it.
+	// PendingIndex lists the deletion requests with something left to do
+	// (a purge not finished, a delivery owed), by purge time; it is
+	// sparse: a request leaves it once finished and owing nothing.
 	PendingIndex = "pending"
 	pendingValue = "PENDING"
 	// InboxIndex lists a practitioner's notifications by time.
@@ -34,6 +35,7 @@ const (
 	skPractice     = "PRACTICE"
 	skProfile      = "PROFILE"
 	skActive       = "DELETION#ACTIVE"
+	skCancelled    = "DELETION#CANCELLED"
 	skPortalClosed = "PORTAL#CLOSED"
 	skRequest      = "REQUEST"
 	skSession      = "SESSION"

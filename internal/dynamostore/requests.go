@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,14 +17,15 @@ import (
 )
 
 // requestItem is a deletion request. Times that conditions compare (the
-// email claim, the purge lease) are Unix milliseconds; the rest are RFC 3339.
+// delivery claim, the purge lease) are Unix milliseconds; the rest are RFC
+// 3339.
 type requestItem struct {
 	PK           string         `dynamodbav:"pk"`
 	SK           string         `dynamodbav:"sk"`
 	PendingPK    string         `dynamodbav:"pendingPk,omitempty"`
 	PendingSK    string         `dynamodbav:"pendingSk,omitempty"`
-	PracticePK   string         `dynamodbav:"practicePk"`
-	PracticeSK   string         `dynamodbav:"practiceSk"`
+	PracticePK   string         `dynamodbav:"practicePk,omitempty"`
+	PracticeSK   string         `dynamodbav:"practiceSk,omitempty"`
 	ID           string         `dynamodbav:"requestId"`
 	PracticeID   string         `dynamodbav:"practiceId"`
 	ClientID     string         `dynamodbav:"clientId"`
@@ -34,19 +36,26 @@ type requestItem struct {
 	WillDelete   erasure.Counts `dynamodbav:"willDelete"`
 	ScheduleName string         `dynamodbav:"scheduleName"`
 
-	NotifiedAt     *time.Time `dynamodbav:"notifiedAt,omitempty"`
-	EmailClaimedMs int64      `dynamodbav:"emailClaimedMs,omitempty"`
-	EmailsSent     []string   `dynamodbav:"emailsSent,stringset,omitempty"`
+	// Owed is the set of deliveries owed; Delivered maps each one made to
+	// when (a map from the start, so one can be set in it);
+	// DeliveryClaimMs is set while one invocation makes them.
+	Owed            []string             `dynamodbav:"owed,stringset,omitempty"`
+	Delivered       map[string]time.Time `dynamodbav:"delivered"`
+	DeliveryClaimMs int64                `dynamodbav:"deliveryClaimMs,omitempty"`
+
 	PurgeStartedAt *time.Time `dynamodbav:"purgeStartedAt,omitempty"`
 	CompletedAt    *time.Time `dynamodbav:"completedAt,omitempty"`
 	CancelledAt    *time.Time `dynamodbav:"cancelledAt,omitempty"`
+	SetAsideAt     *time.Time `dynamodbav:"setAsideAt,omitempty"`
 	LeaseUntilMs   int64      `dynamodbav:"leaseUntilMs,omitempty"`
 	Invocations    int        `dynamodbav:"invocations"`
 	PurgePhase     string     `dynamodbav:"purgePhase,omitempty"`
 	PurgeCursor    string     `dynamodbav:"purgeCursor,omitempty"`
 	// SkippedObjectKeys is the set of object keys the purge left outside
-	// the client's folder.
-	SkippedObjectKeys []string `dynamodbav:"skippedObjectKeys,stringset,omitempty"`
+	// the client's folder; UnresolvedObjectKeys those S3 refused for good
+	// or no object can have.
+	SkippedObjectKeys    []string `dynamodbav:"skippedObjectKeys,stringset,omitempty"`
+	UnresolvedObjectKeys []string `dynamodbav:"unresolvedObjectKeys,stringset,omitempty"`
 
 	DeletedJournalEntries int `dynamodbav:"deletedJournalEntries"`
 	DeletedDocuments      int `dynamodbav:"deletedDocuments"`
@@ -55,22 +64,19 @@ type requestItem struct {
 }
 
 func (it requestItem) request() erasure.Request {
-	r := erasure.Request{
+	return erasure.Request{
 		ID: it.ID, PracticeID: it.PracticeID, ClientID: it.ClientID, RequestedBy: it.RequestedBy,
 		Status: it.Status, RequestedAt: it.RequestedAt.UTC(), PurgeAt: it.PurgeAt.UTC(),
 		WillDelete: it.WillDelete, ScheduleName: it.ScheduleName,
-		NotifiedAt: it.NotifiedAt, EmailsSent: it.EmailsSent, PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt,
-		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor, SkippedObjects: it.SkippedObjectKeys,
+		Owed: it.Owed, Delivered: it.Delivered,
+		PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt, SetAsideAt: it.SetAsideAt,
+		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor,
+		SkippedObjects: it.SkippedObjectKeys, UnresolvedObjects: it.UnresolvedObjectKeys,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
 			ChatSessions: it.DeletedChatSessions, ChatMessages: it.DeletedChatMessages,
 		},
 	}
-	if it.EmailClaimedMs != 0 {
-		t := time.UnixMilli(it.EmailClaimedMs).UTC()
-		r.EmailClaimedAt = &t
-	}
-	return r
 }
 
 type activeItem struct {
@@ -83,6 +89,81 @@ func pendingSK(purgeAt time.Time, id string) string {
 	return purgeAt.UTC().Format(timeKeyLayout) + "#" + id
 }
 
+// lifecycle is what a write needs to make ev happen to a request: the
+// condition, built from erasure.Lifecycle's rows for ev (each row's from
+// status, and its guard), and the row's new status and owed deliveries.
+// Every status change this adapter makes goes through it, so its
+// conditions are the lifecycle table's; the store contract's lifecycle
+// test holds them to it.
+type lifecycle struct {
+	cond   string
+	names  map[string]string
+	values map[string]ddbtypes.AttributeValue
+	to     erasure.Status
+	owes   []string
+}
+
+func transition(ev erasure.Event, now time.Time) lifecycle {
+	l := lifecycle{
+		names:  map[string]string{"#status": "status"},
+		values: map[string]ddbtypes.AttributeValue{},
+	}
+	var alts []string
+	for i, t := range erasure.Lifecycle {
+		if t.Event != ev {
+			continue
+		}
+		from := fmt.Sprintf(":from%d", i)
+		l.values[from] = str(string(t.From))
+		alt := "#status = " + from
+		if t.Guard == erasure.NoLiveLease {
+			alt += " AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs <= :nowMs)"
+			l.values[":nowMs"] = num(now.UnixMilli())
+		}
+		alts = append(alts, "("+alt+")")
+		l.to, l.owes = t.To, t.Owes
+	}
+	if len(alts) == 0 {
+		panic("dynamostore: no lifecycle row for event " + string(ev))
+	}
+	l.cond = strings.Join(alts, " OR ")
+	if l.to != "" {
+		l.values[":to"] = str(string(l.to))
+	}
+	if len(l.owes) > 0 {
+		l.values[":owes"] = &ddbtypes.AttributeValueMemberSS{Value: l.owes}
+	}
+	return l
+}
+
+// set is the update clause that moves the request to the row's status
+// (and adds what it owes), before the caller's own SET and REMOVE parts.
+func (l lifecycle) update(set, remove string) string {
+	u := "SET #status = :to"
+	if set != "" {
+		u += ", " + set
+	}
+	if remove != "" {
+		u += " REMOVE " + remove
+	}
+	if len(l.owes) > 0 {
+		u += " ADD owed :owes"
+	}
+	return u
+}
+
+// with adds the caller's values to the row's.
+func (l lifecycle) with(values map[string]ddbtypes.AttributeValue) map[string]ddbtypes.AttributeValue {
+	out := make(map[string]ddbtypes.AttributeValue, len(l.values)+len(values))
+	for k, v := range l.values {
+		out[k] = v
+	}
+	for k, v := range values {
+		out[k] = v
+	}
+	return out
+}
+
 func (s *Store) PortalClosed(ctx context.Context, practiceID, clientID string) (bool, error) {
 	var it activeItem
 	err := s.get(ctx, ClientPK(practiceID, clientID), skPortalClosed, &it)
@@ -93,8 +174,17 @@ func (s *Store) PortalClosed(ctx context.Context, practiceID, clientID string) (
 }
 
 func (s *Store) ActiveRequest(ctx context.Context, practiceID, clientID string) (erasure.Request, error) {
+	return s.pointed(ctx, practiceID, clientID, skActive)
+}
+
+func (s *Store) LastCancelled(ctx context.Context, practiceID, clientID string) (erasure.Request, error) {
+	return s.pointed(ctx, practiceID, clientID, skCancelled)
+}
+
+// pointed reads the request a pointer item in the client's partition names.
+func (s *Store) pointed(ctx context.Context, practiceID, clientID, sk string) (erasure.Request, error) {
 	var a activeItem
-	if err := s.get(ctx, ClientPK(practiceID, clientID), skActive, &a); err != nil {
+	if err := s.get(ctx, ClientPK(practiceID, clientID), sk, &a); err != nil {
 		return erasure.Request{}, err
 	}
 	return s.GetRequest(ctx, a.RequestID)
@@ -108,14 +198,16 @@ func (s *Store) GetRequest(ctx context.Context, id string) (erasure.Request, err
 	return it.request(), nil
 }
 
+// CreateRequest writes the request accepting: in the sweep's index, not
+// yet in the practice's (MarkScheduled puts it there).
 func (s *Store) CreateRequest(ctx context.Context, r erasure.Request) error {
 	item, err := MarshalItem(requestItem{
 		PK: RequestPK(r.ID), SK: skRequest,
 		PendingPK: pendingValue, PendingSK: pendingSK(r.PurgeAt, r.ID),
-		PracticePK: PracticeRequestsPK(r.PracticeID), PracticeSK: pendingSK(r.RequestedAt, r.ID),
 		ID: r.ID, PracticeID: r.PracticeID, ClientID: r.ClientID, RequestedBy: r.RequestedBy,
-		Status: r.Status, RequestedAt: r.RequestedAt, PurgeAt: r.PurgeAt,
+		Status: erasure.StatusAccepting, RequestedAt: r.RequestedAt, PurgeAt: r.PurgeAt,
 		WillDelete: r.WillDelete, ScheduleName: r.ScheduleName,
+		Delivered: map[string]time.Time{},
 	})
 	if err != nil {
 		return err
@@ -136,13 +228,12 @@ func (s *Store) CreateRequest(ctx context.Context, r erasure.Request) error {
 }
 
 func (s *Store) DeleteAcceptingRequest(ctx context.Context, r erasure.Request) error {
+	l := transition(erasure.EventRollBack, time.Now())
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []ddbtypes.TransactWriteItem{
 			{Delete: &ddbtypes.Delete{
 				TableName: &s.table, Key: key(RequestPK(r.ID), skRequest),
-				ConditionExpression:       aws.String("#status = :accepting"),
-				ExpressionAttributeNames:  map[string]string{"#status": "status"},
-				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":accepting": str(string(erasure.StatusAccepting))},
+				ConditionExpression: &l.cond, ExpressionAttributeNames: l.names, ExpressionAttributeValues: l.values,
 			}},
 			{Delete: &ddbtypes.Delete{
 				TableName: &s.table, Key: key(ClientPK(r.PracticeID, r.ClientID), skActive),
@@ -171,71 +262,108 @@ func (s *Store) update(ctx context.Context, op, id string, in *dynamodb.UpdateIt
 	return it.request(), nil
 }
 
-func (s *Store) MarkScheduled(ctx context.Context, id string) error {
-	_, err := s.update(ctx, "mark scheduled", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:          aws.String("SET #status = :scheduled"),
-		ConditionExpression:       aws.String("#status = :accepting"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":scheduled": str(string(erasure.StatusScheduled)), ":accepting": str(string(erasure.StatusAccepting))},
+// transit runs the update that makes ev happen, with the caller's SET and
+// REMOVE parts and values.
+func (s *Store) transit(ctx context.Context, op, id string, ev erasure.Event, now time.Time, set, remove string, values map[string]ddbtypes.AttributeValue) (erasure.Request, error) {
+	l := transition(ev, now)
+	return s.update(ctx, op, id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String(l.update(set, remove)),
+		ConditionExpression:       &l.cond,
+		ExpressionAttributeNames:  l.names,
+		ExpressionAttributeValues: l.with(values),
 	})
+}
+
+// MarkScheduled puts the request in the practice's index as it leaves
+// accepting.
+func (s *Store) MarkScheduled(ctx context.Context, r erasure.Request) error {
+	_, err := s.transit(ctx, "mark scheduled", r.ID, erasure.EventScheduled, time.Now(),
+		"practicePk = :ppk, practiceSk = :psk", "", map[string]ddbtypes.AttributeValue{
+			":ppk": str(PracticeRequestsPK(r.PracticeID)), ":psk": str(pendingSK(r.RequestedAt, r.ID)),
+		})
 	if errors.Is(err, identity.ErrConditionFailed) {
 		// Already past accepting, or gone.
-		_, gerr := s.GetRequest(ctx, id)
+		_, gerr := s.GetRequest(ctx, r.ID)
 		return gerr
 	}
 	return err
 }
 
-func (s *Store) ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) (erasure.Request, error) {
-	return s.update(ctx, "claim email", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:    aws.String("SET emailClaimedMs = :now"),
-		ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(notifiedAt) AND (attribute_not_exists(emailClaimedMs) OR emailClaimedMs < :stale)"),
+func (s *Store) ClaimDeliveries(ctx context.Context, id string, now, staleBefore time.Time) (erasure.Request, error) {
+	return s.update(ctx, "claim deliveries", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:    aws.String("SET deliveryClaimMs = :now"),
+		ConditionExpression: aws.String("attribute_exists(owed) AND (attribute_not_exists(deliveryClaimMs) OR deliveryClaimMs < :stale)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
 			":now": num(now.UnixMilli()), ":stale": num(staleBefore.UnixMilli()),
 		},
 	})
 }
 
-func (s *Store) ReleaseEmailClaim(ctx context.Context, id string) error {
-	_, err := s.update(ctx, "release email claim", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:    aws.String("REMOVE emailClaimedMs"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-	})
-	return err
-}
-
-// MarkEmailSent adds kind to the request's set of sent emails.
-func (s *Store) MarkEmailSent(ctx context.Context, id, kind string) error {
-	_, err := s.update(ctx, "mark email sent", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:          aws.String("ADD emailsSent :k"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: []string{kind}}},
-	})
-	if errors.Is(err, identity.ErrConditionFailed) {
-		return fmt.Errorf("mark email sent: %w", identity.ErrNotFound)
-	}
-	return err
-}
-
-func (s *Store) MarkNotified(ctx context.Context, id string, at time.Time) error {
+// MarkDelivered moves kind from the owed set to the delivered map. DELETE
+// of the set's last member removes the attribute, so "owes nothing" is
+// attribute_not_exists(owed).
+func (s *Store) MarkDelivered(ctx context.Context, id, kind string, at time.Time) error {
 	v, err := marshalValue(at)
 	if err != nil {
 		return err
 	}
-	_, err = s.update(ctx, "mark notified", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:          aws.String("SET notifiedAt = :at REMOVE emailClaimedMs"),
+	_, err = s.update(ctx, "mark delivered", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("DELETE owed :k SET delivered.#k = :at"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":at": v},
+		ExpressionAttributeNames:  map[string]string{"#k": kind},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: []string{kind}}, ":at": v},
 	})
+	if errors.Is(err, identity.ErrConditionFailed) {
+		return fmt.Errorf("mark delivered: %w", identity.ErrNotFound)
+	}
 	return err
 }
 
-// CancelRequest marks the request cancelled and frees the client's
-// deletion pointer in one transaction. Its condition is what makes a cancel
-// racing a purge start end one way: the purge's StartPurge needs a pending
-// status, this needs one not yet purging.
+// ReleaseDeliveries drops the claim, then takes a finished request that
+// owes nothing off the sweep's index: two writes, as DynamoDB cannot make
+// a REMOVE depend on a condition of its own; a failure between them leaves
+// the request in the index, where the sweep finds it and releases again.
+func (s *Store) ReleaseDeliveries(ctx context.Context, id string) error {
+	_, err := s.update(ctx, "release deliveries", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:    aws.String("REMOVE deliveryClaimMs"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	if err != nil {
+		return err
+	}
+	var finished []string
+	values := map[string]ddbtypes.AttributeValue{}
+	for i, st := range erasure.Statuses {
+		if st.Finished() {
+			k := fmt.Sprintf(":f%d", i)
+			finished = append(finished, k)
+			values[k] = str(string(st))
+		}
+	}
+	_, err = s.update(ctx, "leave the sweep's index", id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("REMOVE pendingPk, pendingSk"),
+		ConditionExpression:       aws.String("attribute_exists(pendingPk) AND attribute_not_exists(owed) AND #status IN (" + strings.Join(finished, ", ") + ")"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: values,
+	})
+	if errors.Is(err, identity.ErrConditionFailed) {
+		return nil // owes more, not finished, or out already
+	}
+	return err
+}
+
+// CancelRequest marks the request cancelled, frees the client's deletion
+// pointer and makes the request their last cancelled one, in one
+// transaction. Its condition is what makes a cancel racing a purge start
+// end one way: the purge's StartPurge needs no live lease and takes one,
+// this needs none.
 func (s *Store) CancelRequest(ctx context.Context, r erasure.Request, at time.Time) error {
 	v, err := marshalValue(at)
+	if err != nil {
+		return err
+	}
+	l := transition(erasure.EventCancel, at)
+	last, err := MarshalItem(activeItem{PK: ClientPK(r.PracticeID, r.ClientID), SK: skCancelled, RequestID: r.ID})
 	if err != nil {
 		return err
 	}
@@ -243,43 +371,39 @@ func (s *Store) CancelRequest(ctx context.Context, r erasure.Request, at time.Ti
 		TransactItems: []ddbtypes.TransactWriteItem{
 			{Update: &ddbtypes.Update{
 				TableName: &s.table, Key: key(RequestPK(r.ID), skRequest),
-				UpdateExpression:         aws.String("SET #status = :cancelled, cancelledAt = :at REMOVE pendingPk, pendingSk"),
-				ConditionExpression:      aws.String("#status IN (:accepting, :scheduled) AND (attribute_not_exists(leaseUntilMs) OR leaseUntilMs <= :nowMs)"),
-				ExpressionAttributeNames: map[string]string{"#status": "status"},
-				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-					":cancelled": str(string(erasure.StatusCancelled)), ":at": v, ":nowMs": num(at.UnixMilli()),
-					":accepting": str(string(erasure.StatusAccepting)), ":scheduled": str(string(erasure.StatusScheduled)),
-				},
+				UpdateExpression:          aws.String(l.update("cancelledAt = :at", "")),
+				ConditionExpression:       &l.cond,
+				ExpressionAttributeNames:  l.names,
+				ExpressionAttributeValues: l.with(map[string]ddbtypes.AttributeValue{":at": v}),
 			}},
 			{Delete: &ddbtypes.Delete{
 				TableName: &s.table, Key: key(ClientPK(r.PracticeID, r.ClientID), skActive),
 				ConditionExpression:       aws.String("attribute_not_exists(pk) OR requestId = :id"),
 				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":id": str(r.ID)},
 			}},
+			{Put: &ddbtypes.Put{TableName: &s.table, Item: last}},
 		},
 	})
 	return translate("cancel request", err)
 }
 
-func (s *Store) StartPurge(ctx context.Context, id string, now, leaseUntil time.Time) (erasure.Request, error) {
+func (s *Store) StartPurge(ctx context.Context, id string, now, leaseUntil time.Time, retry bool) (erasure.Request, error) {
 	at, err := marshalValue(now)
 	if err != nil {
 		return erasure.Request{}, err
 	}
+	ev, remove := erasure.EventStartPurge, ""
+	if retry {
+		ev, remove = erasure.EventRetry, "unresolvedObjectKeys"
+	}
+	l := transition(ev, now)
 	return s.update(ctx, "start purge", id, &dynamodb.UpdateItemInput{
-		UpdateExpression: aws.String("SET #status = :purging, purgeStartedAt = if_not_exists(purgeStartedAt, :now), leaseUntilMs = :lease ADD invocations :one"),
-		ConditionExpression: aws.String("#status IN (:accepting, :scheduled, :purging) AND " +
-			"(attribute_not_exists(leaseUntilMs) OR leaseUntilMs <= :nowMs)"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":purging":   str(string(erasure.StatusPurging)),
-			":accepting": str(string(erasure.StatusAccepting)),
-			":scheduled": str(string(erasure.StatusScheduled)),
-			":now":       at,
-			":nowMs":     num(now.UnixMilli()),
-			":lease":     num(leaseUntil.UnixMilli()),
-			":one":       num(1),
-		},
+		UpdateExpression:         aws.String(l.update("purgeStartedAt = if_not_exists(purgeStartedAt, :now), leaseUntilMs = :lease", remove) + " ADD invocations :one"),
+		ConditionExpression:      &l.cond,
+		ExpressionAttributeNames: l.names,
+		ExpressionAttributeValues: l.with(map[string]ddbtypes.AttributeValue{
+			":now": at, ":nowMs": num(now.UnixMilli()), ":lease": num(leaseUntil.UnixMilli()), ":one": num(1),
+		}),
 	})
 }
 
@@ -313,17 +437,28 @@ func (s *Store) Checkpoint(ctx context.Context, id, phase, cursor string, c eras
 // changes nothing. DynamoDB refuses a set with a value twice, and an empty
 // one, so the keys are made distinct and none is no write.
 func (s *Store) RecordSkippedObjects(ctx context.Context, id string, keys []string) error {
+	return s.addKeys(ctx, "record skipped objects", id, "skippedObjectKeys", keys)
+}
+
+// RecordUnresolvedObjects adds keys to the set unresolvedObjectKeys, as
+// RecordSkippedObjects does to its set.
+func (s *Store) RecordUnresolvedObjects(ctx context.Context, id string, keys []string) error {
+	return s.addKeys(ctx, "record unresolved objects", id, "unresolvedObjectKeys", keys)
+}
+
+func (s *Store) addKeys(ctx context.Context, op, id, attr string, keys []string) error {
 	set := slices.Compact(slices.Sorted(slices.Values(keys)))
 	if len(set) == 0 {
 		return nil
 	}
-	_, err := s.update(ctx, "record skipped objects", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:          aws.String("ADD skippedObjectKeys :k"),
+	_, err := s.update(ctx, op, id, &dynamodb.UpdateItemInput{
+		UpdateExpression:          aws.String("ADD #keys :k"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#keys": attr},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":k": &ddbtypes.AttributeValueMemberSS{Value: set}},
 	})
 	if errors.Is(err, identity.ErrConditionFailed) {
-		return fmt.Errorf("record skipped objects: %w", identity.ErrNotFound)
+		return fmt.Errorf("%s: %w", op, identity.ErrNotFound)
 	}
 	return err
 }
@@ -352,7 +487,8 @@ func (s *Store) ClosePortal(ctx context.Context, practiceID, clientID, requestID
 
 // CompletePurge frees the client's deletion pointer, then marks the request
 // completed. Two writes, not a transaction: a retry after the first finds
-// the pointer gone and makes the second.
+// the pointer gone and makes the second. The request stays in the sweep's
+// index until what completion owes is delivered.
 func (s *Store) CompletePurge(ctx context.Context, id string, at time.Time) (erasure.Request, error) {
 	r, err := s.GetRequest(ctx, id)
 	if err != nil {
@@ -375,17 +511,23 @@ func (s *Store) CompletePurge(ctx context.Context, id string, at time.Time) (era
 	if err != nil {
 		return erasure.Request{}, err
 	}
-	return s.update(ctx, "complete purge", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:         aws.String("SET #status = :completed, completedAt = :at, backupsClearAt = :clear REMOVE leaseUntilMs, pendingPk, pendingSk"),
-		ConditionExpression:      aws.String("#status = :purging"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":completed": str(string(erasure.StatusCompleted)), ":purging": str(string(erasure.StatusPurging)), ":at": v, ":clear": clear,
-		},
-	})
+	return s.transit(ctx, "complete purge", id, erasure.EventComplete, at,
+		"completedAt = :at, backupsClearAt = :clear", "leaseUntilMs", map[string]ddbtypes.AttributeValue{":at": v, ":clear": clear})
 }
 
-func (s *Store) PendingRequests(ctx context.Context, fn func([]erasure.Request) error) error {
+// SetAside ends a purge with objects left for support: the portal stays
+// closed and the client's pointer stays, until a retry completes it.
+func (s *Store) SetAside(ctx context.Context, id string, at time.Time) (erasure.Request, error) {
+	v, err := marshalValue(at)
+	if err != nil {
+		return erasure.Request{}, err
+	}
+	return s.transit(ctx, "set aside", id, erasure.EventSetAside, at, "setAsideAt = :at", "leaseUntilMs", map[string]ddbtypes.AttributeValue{":at": v})
+}
+
+// OutstandingRequests reads the sweep's index: sparse, it holds a request
+// from its creation until it is finished and owes nothing.
+func (s *Store) OutstandingRequests(ctx context.Context, fn func([]erasure.Request) error) error {
 	return s.query(ctx, &dynamodb.QueryInput{
 		IndexName:                 aws.String(PendingIndex),
 		KeyConditionExpression:    aws.String("pendingPk = :p"),

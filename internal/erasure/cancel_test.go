@@ -62,7 +62,7 @@ func TestService_CancelDeletion(t *testing.T) {
 		f := newFixture(t)
 		r, _ := requested(t, f)
 		// The purge has started: it holds the request.
-		if _, err := f.mem.StartPurge(ctx, r.ID, f.clock.Now(), f.clock.Now().Add(time.Hour)); err != nil {
+		if _, err := f.mem.StartPurge(ctx, r.ID, f.clock.Now(), f.clock.Now().Add(time.Hour), false); err != nil {
 			t.Fatal(err)
 		}
 		_, err := f.svc.CancelDeletion(ctx, clientActor(t, clientID))

@@ -38,7 +38,9 @@ func (s *ClientRequests) Portal(ctx context.Context, a identity.Actor) (PortalVi
 	case errors.Is(err, identity.ErrNotFound):
 	case err != nil:
 		return PortalView{}, fmt.Errorf("active request: %w", err)
-	default:
+	case r.Status != StatusAccepting:
+		// A request still accepting was promised to no one: the client
+		// sees none until it is (their retry finishes it).
 		v.Request = &r
 	}
 	return v, nil
@@ -145,8 +147,9 @@ func (s *ClientRequests) RequestDeletion(ctx context.Context, a identity.Actor) 
 }
 
 // accept brings a recorded request to the point where the purge is
-// committed (its schedule exists) and tries to tell the practitioners.
-// Every step is idempotent, so concurrent and repeated calls converge.
+// committed (its schedule exists) and makes what it owes: the
+// practitioners' notices and email and the client's confirmation. Every
+// step is idempotent, so concurrent and repeated calls converge.
 // client is the request's client when the caller has read it, else nil.
 func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, client *Client) (Request, error) {
 	if r.Status == StatusAccepting {
@@ -160,17 +163,21 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 			}
 			return Request{}, identity.Errorf(identity.EUnavailable, "your request could not be scheduled just now; nothing was changed, please try again")
 		}
-		if err := s.requests.MarkScheduled(ctx, r.ID); err != nil {
+		if err := s.requests.MarkScheduled(ctx, r); err != nil {
 			s.log().ErrorContext(ctx, "mark scheduled", "deletionRequestId", r.ID, "err", err)
 			return Request{}, identity.Errorf(identity.EUnavailable, "your request could not be confirmed just now; please try again")
 		}
 		r.Status = StatusScheduled
+		r.Owed = append(r.Owed, DeliveryPractitionersRequested, DeliveryClientRequested)
 	}
-	if r.NotifiedAt == nil && r.Status == StatusScheduled {
+	if len(r.Owed) > 0 {
 		// The purge is committed whatever happens here. What fails is
-		// retried by the client's next call or by the sweep.
-		if err := s.notifyRequested(ctx, r, client); err != nil {
-			s.log().WarnContext(ctx, "notify practitioners; the sweep will retry", "deletionRequestId", r.ID, "err", err)
+		// made by the client's next call or by the sweep.
+		if err := s.deliver(ctx, r.ID, client); err != nil {
+			s.log().WarnContext(ctx, "tell the practitioners and the client; the sweep will retry", "deletionRequestId", r.ID, "err", err)
+		}
+		if cur, err := s.requests.GetRequest(ctx, r.ID); err == nil {
+			r = cur
 		}
 	}
 	return r, nil
@@ -178,7 +185,11 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 
 // CancelDeletion withdraws the client's pending request before its purge
 // starts: the request becomes cancelled, its schedule is deleted and the
-// practitioners are told. Once the purge has started it is too late.
+// practitioners and the client are told. Once the purge has started it is
+// too late. Asking again after a cancel answers with the cancelled request
+// and makes whatever of its deliveries failed the first time. A request
+// still accepting (its acceptance failed part way, and no one was told of
+// it) is rolled back silently: for the client there was no request.
 func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (Request, error) {
 	client, err := s.openClient(ctx, a)
 	if err != nil {
@@ -186,10 +197,20 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (
 	}
 	r, err := s.requests.ActiveRequest(ctx, a.PracticeID, a.ClientID)
 	if errors.Is(err, identity.ErrNotFound) {
-		return Request{}, identity.Errorf(identity.ENotFound, "there is no pending deletion request to cancel")
+		return s.cancelled(ctx, a, &client)
 	}
 	if err != nil {
 		return Request{}, fmt.Errorf("active request: %w", err)
+	}
+	if r.Status == StatusAccepting {
+		if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
+			return Request{}, fmt.Errorf("roll back request: %w", err)
+		}
+		if err := s.scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {
+			// It would find no request and do nothing.
+			s.log().WarnContext(ctx, "delete the schedule of a rolled-back request", "deletionRequestId", r.ID, "err", err)
+		}
+		return Request{}, identity.Errorf(identity.ENotFound, "there is no pending deletion request to cancel")
 	}
 	now := s.now()
 	if err := s.requests.CancelRequest(ctx, r, now); err != nil {
@@ -204,10 +225,8 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (
 		case StatusCompleted:
 			return Request{}, identity.Errorf(identity.EAlreadyCompleted, "the deletion was completed; it cannot be cancelled")
 		case StatusCancelled:
-			// Cancelled by a concurrent or earlier call: confirm to the
-			// client if that call could not.
-			s.confirmCancelled(ctx, cur)
-			return cur, nil
+			// Cancelled by a concurrent call.
+			return s.finishCancel(ctx, cur, &client), nil
 		}
 		return Request{}, identity.Errorf(identity.EAlreadyPurging, "the deletion has started; it can no longer be cancelled")
 	}
@@ -217,14 +236,28 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (
 	if err := s.scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {
 		s.log().WarnContext(ctx, "delete the schedule of a cancelled request", "deletionRequestId", r.ID, "err", err)
 	}
-	c, p, err := s.notifyCancelled(ctx, r, now, &client)
+	return s.finishCancel(ctx, r, &client), nil
+}
+
+// cancelled answers a cancel that finds no active request: with the
+// client's last cancelled request, whose deliveries it makes if some are
+// still owed, or ENotFound.
+func (s *ClientRequests) cancelled(ctx context.Context, a identity.Actor, client *Client) (Request, error) {
+	r, err := s.requests.LastCancelled(ctx, a.PracticeID, a.ClientID)
+	if errors.Is(err, identity.ErrNotFound) {
+		return Request{}, identity.Errorf(identity.ENotFound, "there is no pending deletion request to cancel")
+	}
 	if err != nil {
-		s.log().WarnContext(ctx, "notify practitioners of a cancellation", "deletionRequestId", r.ID, "err", err)
-		s.confirmCancelled(ctx, r)
-		return r, nil
+		return Request{}, fmt.Errorf("last cancelled request: %w", err)
 	}
-	if err := s.emailClient(ctx, r, EmailClientCancelled, c, p, ClientCancelledEmail); err != nil {
-		s.log().WarnContext(ctx, "email the client a cancellation", "deletionRequestId", r.ID, "err", err)
+	return s.finishCancel(ctx, r, client), nil
+}
+
+// finishCancel makes what a cancelled request owes; a failure is logged,
+// and the client's next DELETE, or the sweep, makes it.
+func (s *ClientRequests) finishCancel(ctx context.Context, r Request, client *Client) Request {
+	if err := s.deliver(ctx, r.ID, client); err != nil {
+		s.log().WarnContext(ctx, "tell the practitioners and the client of a cancellation; the sweep will retry", "deletionRequestId", r.ID, "err", err)
 	}
-	return r, nil
+	return r
 }

@@ -2,6 +2,7 @@ package erasure_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -79,9 +80,9 @@ func TestService_ClientEmails(t *testing.T) {
 		clear := receipt.BackupsClearBy().UTC().Format("Monday 2 January 2006")
 		wantInBoth(t, mine[1], "Ada Lovelace", "2 journal entries", "3 uploaded documents", "1 chat session",
 			"6 chat messages", clear, receipt.CompletedAt.UTC().Format("Monday 2 January 2006"), r.ID)
-		wantKinds := []string{erasure.EmailClientCompleted, erasure.EmailClientRequested, erasure.EmailPractitionersRequested}
-		if got := slices.Sorted(slices.Values(receipt.EmailsSent)); !slices.Equal(got, wantKinds) {
-			t.Errorf("EmailsSent: got %v, want %v", got, wantKinds)
+		wantKinds := []string{erasure.DeliveryClientCompleted, erasure.DeliveryClientRequested, erasure.DeliveryPractitionersCompleted, erasure.DeliveryPractitionersRequested}
+		if got := slices.Sorted(maps.Keys(receipt.Delivered)); !slices.Equal(got, wantKinds) || len(receipt.Owed) != 0 {
+			t.Errorf("Delivered: got %v owing %v, want %v owing nothing", got, receipt.Owed, wantKinds)
 		}
 
 		// A repeated delivery sends nothing more.
@@ -107,8 +108,8 @@ func TestService_ClientEmails(t *testing.T) {
 		if len(others) != 1 {
 			t.Errorf("practitioners' emails: got %d, want 1 (cancellations are in-portal notices)", len(others))
 		}
-		if got := f.stored(t, r.ID).EmailsSent; !slices.Contains(got, erasure.EmailClientCancelled) {
-			t.Errorf("EmailsSent: got %v, want it to hold %q", got, erasure.EmailClientCancelled)
+		if got := f.stored(t, r.ID); got.DeliveredAt(erasure.DeliveryClientCancelled) == nil || len(got.Owed) != 0 {
+			t.Errorf("Delivered: got %v owing %v, want %q among them, owing nothing", got.Delivered, got.Owed, erasure.DeliveryClientCancelled)
 		}
 	})
 
@@ -134,19 +135,19 @@ func TestService_ClientEmails(t *testing.T) {
 		if r.Status != erasure.StatusScheduled {
 			t.Fatalf("status: got %q, want scheduled whatever the email", r.Status)
 		}
-		if got := f.stored(t, r.ID); got.NotifiedAt != nil {
-			t.Errorf("NotifiedAt: got %v, want nil while the client's email is unsent", got.NotifiedAt)
+		if got := f.stored(t, r.ID); !slices.Equal(got.Owed, []string{erasure.DeliveryClientRequested}) {
+			t.Errorf("Owed: got %v, want the client's email alone while it is unsent", got.Owed)
 		}
 		f.mailer.FailWhen = nil
 		f.clock.Advance(time.Hour)
-		if err := f.svc.Sweep(ctx); err != nil {
+		if _, err := f.svc.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		mine, others := emailsTo(f, adaEmail)
 		wantSubjects(t, "practitioners' emails", others, "Account deletion requested by Ada Lovelace")
 		wantSubjects(t, "client's emails", mine, "Your account deletion request with Calm Clinic")
-		if got := f.stored(t, r.ID); got.NotifiedAt == nil {
-			t.Errorf("NotifiedAt: got nil after the sweep, want set")
+		if got := f.stored(t, r.ID); len(got.Owed) != 0 || got.DeliveredAt(erasure.DeliveryClientRequested) == nil {
+			t.Errorf("after the sweep: owing %v, delivered %v; want nothing owed, the client's email delivered", got.Owed, got.Delivered)
 		}
 	})
 

@@ -49,15 +49,6 @@ func headerSafe(s string, max int) string {
 	return s
 }
 
-// Kinds of email, as recorded on the request once sent (Request.EmailsSent),
-// so that a retry sends each at most once more than it must.
-const (
-	EmailPractitionersRequested = "practitioners-requested"
-	EmailClientRequested        = "client-requested"
-	EmailClientCancelled        = "client-cancelled"
-	EmailClientCompleted        = "client-completed"
-)
-
 const dateLayout = "Monday 2 January 2006"
 
 // The emails' parts are templates: email.txt.tmpl for the text,

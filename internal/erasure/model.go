@@ -1,6 +1,7 @@
 package erasure
 
 import (
+	"slices"
 	"time"
 )
 
@@ -91,6 +92,11 @@ const (
 	StatusScheduled Status = "scheduled"
 	// StatusPurging: the purge has started.
 	StatusPurging Status = "purging"
+	// StatusNeedsAttention: the purge removed everything it could; objects
+	// S3 refuses to delete for good are recorded on the request for
+	// support, and the sweep tries them again once a day. The portal stays
+	// closed.
+	StatusNeedsAttention Status = "needs_attention"
 	// StatusCompleted: the client's content is gone.
 	StatusCompleted Status = "completed"
 	// StatusCancelled: the client withdrew the request before its purge
@@ -98,7 +104,8 @@ const (
 	StatusCancelled Status = "cancelled"
 )
 
-// Pending reports whether the purge is still to be done.
+// Pending reports whether the purge is still to be done (a request set
+// aside is not: the sweep retries it on its own timetable).
 func (s Status) Pending() bool {
 	return s == StatusAccepting || s == StatusScheduled || s == StatusPurging
 }
@@ -115,15 +122,13 @@ type Request struct {
 	WillDelete  Counts
 
 	ScheduleName string
-	// NotifiedAt is set once the practitioners' in-portal notifications
-	// are written and their email is sent.
-	NotifiedAt *time.Time
-	// EmailClaimedAt is set while one invocation is sending the email, so
-	// concurrent invocations send it once.
-	EmailClaimedAt *time.Time
-	// EmailsSent are the kinds of email (Email* constants) sent about the
-	// request, so that a retry does not send one again.
-	EmailsSent []string
+	// Owed are the deliveries (Delivery* kinds) the request's transitions
+	// made it owe and that are not made yet; Delivered records when each
+	// made one was made (or found nothing to send: a client without an
+	// email address). Only one invocation at a time makes them (the
+	// store's delivery claim).
+	Owed      []string
+	Delivered map[string]time.Time
 
 	PurgeStartedAt *time.Time
 	CompletedAt    *time.Time
@@ -133,12 +138,29 @@ type Request struct {
 	// left those objects and deleted the documents. Each is recorded once,
 	// in any order.
 	SkippedObjects []string
-	Invocations    int
+	// UnresolvedObjects are the object keys (in SkippedKey form) inside
+	// the client's folder that S3 refused to delete for good, or that no
+	// S3 object can have; their documents stay until they are resolved.
+	// SetAsideAt is when the purge last ended with some.
+	UnresolvedObjects []string
+	SetAsideAt        *time.Time
+	Invocations       int
 	// PurgePhase and PurgeCursor are where the purge's next invocation
 	// starts.
 	PurgePhase  string
 	PurgeCursor string
 	CancelledAt *time.Time
+}
+
+// Owes reports whether the delivery kind is owed.
+func (r Request) Owes(kind string) bool { return slices.Contains(r.Owed, kind) }
+
+// DeliveredAt is when the delivery kind was made, or nil.
+func (r Request) DeliveredAt(kind string) *time.Time {
+	if t, ok := r.Delivered[kind]; ok {
+		return &t
+	}
+	return nil
 }
 
 // BackupsClearBy is when no backup holds the purged data any more: the
@@ -177,4 +199,5 @@ const (
 	NoticeDeletionRequested = "client_deletion_requested"
 	NoticeDeletionCompleted = "client_deletion_completed"
 	NoticeDeletionCancelled = "client_deletion_cancelled"
+	NoticeNeedsAttention    = "client_deletion_needs_attention"
 )

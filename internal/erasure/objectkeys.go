@@ -3,7 +3,9 @@ package erasure
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
@@ -57,26 +59,63 @@ func KeyHash(key string) string {
 const maxObjectKey = 1024
 
 // SkippedKey is how a key the purge left is recorded on the request: as it
-// is, or, when it is longer than any S3 key (so it names no object), as
-// "sha256:" and its SHA-256 in hex, so that a pointer of any length keeps
-// the request's item small.
+// is, or, when it is longer than any S3 key or not UTF-8 (so it names no
+// object), as "sha256:" and its SHA-256 in hex, so that a pointer of any
+// length keeps the request's item small and every recorded key is a
+// string DynamoDB can hold.
 func SkippedKey(key string) string {
-	if len(key) <= maxObjectKey {
+	if len(key) <= maxObjectKey && utf8.ValidString(key) {
 		return key
 	}
 	sum := sha256.Sum256([]byte(key))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// splitKeys separates a document's object keys into those inside the
-// client's folder and the others.
-func splitKeys(keys []string, practiceID, clientID string) (own, foreign []string) {
+// ValidObjectKey reports whether an S3 object can have the key: not empty,
+// at most 1,024 bytes of UTF-8, and only characters XML 1.0 can carry (a
+// DeleteObjects request is an XML body, so S3 refuses any other key in
+// it, and no upload could have made one).
+func ValidObjectKey(key string) bool {
+	if key == "" || len(key) > maxObjectKey || !utf8.ValidString(key) {
+		return false
+	}
+	for _, r := range key {
+		switch {
+		case r == 0x9 || r == 0xA || r == 0xD:
+		case r >= 0x20 && r <= 0xD7FF:
+		case r >= 0xE000 && r <= 0xFFFD:
+		case r >= 0x10000 && r <= 0x10FFFF:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// splitKeys sorts a document's object keys: those inside the client's
+// folder (own), those outside it (foreign), and those no object can have
+// (unresolved), wherever they point.
+func splitKeys(keys []string, practiceID, clientID string) (own, foreign, unresolved []string) {
 	for _, k := range keys {
-		if InClientFolder(k, practiceID, clientID) {
+		switch {
+		case !ValidObjectKey(k):
+			unresolved = append(unresolved, k)
+		case InClientFolder(k, practiceID, clientID):
 			own = append(own, k)
-		} else {
+		default:
 			foreign = append(foreign, k)
 		}
 	}
-	return own, foreign
+	return own, foreign, unresolved
+}
+
+// holds reports whether a document is kept for one of its keys being
+// unresolved (held is the request's UnresolvedObjects).
+func holds(d Document, held []string) bool {
+	for _, k := range d.ObjectKeys {
+		if !ValidObjectKey(k) || slices.Contains(held, SkippedKey(k)) {
+			return true
+		}
+	}
+	return false
 }

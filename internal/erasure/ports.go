@@ -41,48 +41,42 @@ type Directory interface {
 }
 
 // RequestStore keeps deletion requests and the client's portal access.
+// Every change of a request's status is one row of Lifecycle, made in one
+// conditional write that also records what the row makes the request owe.
 type RequestStore interface {
 	// PortalClosed reports whether the client's portal access was closed by
-	// a completed purge.
+	// a purge.
 	PortalClosed(ctx context.Context, practiceID, clientID string) (bool, error)
-	// ActiveRequest returns the client's pending request, or
-	// ErrNotFound.
+	// ActiveRequest returns the client's request not yet finished (any
+	// status but completed and cancelled), or ErrNotFound.
 	ActiveRequest(ctx context.Context, practiceID, clientID string) (Request, error)
-	// CreateRequest records r and makes it the client's active request in
-	// one conditional write; ErrConditionFailed when the client already has
-	// one or their portal is closed.
+	// LastCancelled returns the client's most recently cancelled request,
+	// or ErrNotFound.
+	LastCancelled(ctx context.Context, practiceID, clientID string) (Request, error)
+	// CreateRequest records r, in StatusAccepting, and makes it the
+	// client's active request in one conditional write; ErrConditionFailed
+	// when the client already has one or their portal is closed. A request
+	// accepting is in no practice's list.
 	CreateRequest(ctx context.Context, r Request) error
 	// GetRequest returns ErrNotFound when there is no such request.
 	GetRequest(ctx context.Context, id string) (Request, error)
 	// DeleteAcceptingRequest removes a request still in StatusAccepting
-	// (its schedule could not be made); ErrConditionFailed otherwise.
+	// (EventRollBack); ErrConditionFailed otherwise.
 	DeleteAcceptingRequest(ctx context.Context, r Request) error
-	// MarkScheduled moves an accepting request to StatusScheduled; it is a
-	// no-op for a request already past that, and ErrNotFound for none.
-	MarkScheduled(ctx context.Context, id string) error
-	// ClaimEmail takes the right to send the request's email: it fails with
-	// ErrConditionFailed when the email was sent, or another claim newer
-	// than staleBefore holds it.
-	// It returns the request as claimed.
-	ClaimEmail(ctx context.Context, id string, now, staleBefore time.Time) (Request, error)
-	// ReleaseEmailClaim gives the claim back after a failed send.
-	ReleaseEmailClaim(ctx context.Context, id string) error
-	// MarkEmailSent records that the email of the given kind (an Email*
-	// constant) was sent about the request; ErrNotFound when there is no
-	// such request.
-	MarkEmailSent(ctx context.Context, id, kind string) error
-	// MarkNotified records that the practitioners were told.
-	MarkNotified(ctx context.Context, id string, at time.Time) error
-	// CancelRequest marks a request that is accepting or scheduled, and
-	// whose purge has not started, cancelled, and frees the client to ask
-	// again; ErrConditionFailed when the purge has started or the request is
-	// no longer pending.
+	// MarkScheduled makes EventScheduled happen to an accepting request: it
+	// joins the practice's list and owes the acceptance's deliveries. It is
+	// a no-op for a request already past that, and ErrNotFound for none.
+	MarkScheduled(ctx context.Context, r Request) error
+	// CancelRequest makes EventCancel happen and frees the client to ask
+	// again (the request becomes their LastCancelled);
+	// ErrConditionFailed when the lifecycle refuses it at that time.
 	CancelRequest(ctx context.Context, r Request, at time.Time) error
-	// StartPurge moves a pending request to StatusPurging, counts the
-	// invocation and takes the purge lease until leaseUntil. It returns
-	// ErrConditionFailed when the request is not pending or another
-	// invocation holds an unexpired lease.
-	StartPurge(ctx context.Context, id string, now, leaseUntil time.Time) (Request, error)
+	// StartPurge makes EventStartPurge happen (or EventRetry, when retry
+	// is set: the purge then starts again from its documents phase, with
+	// no unresolved objects), counts the invocation and takes the purge
+	// lease until leaseUntil. ErrConditionFailed when the lifecycle
+	// refuses it at now.
+	StartPurge(ctx context.Context, id string, now, leaseUntil time.Time, retry bool) (Request, error)
 	// ReleasePurge gives back the lease taken until leaseUntil, if it is
 	// still that lease, so a retry need not wait for it to expire.
 	ReleasePurge(ctx context.Context, id string, leaseUntil time.Time) error
@@ -96,18 +90,36 @@ type RequestStore interface {
 	// records nothing new; no keys is no write. ErrNotFound when there is
 	// no such request.
 	RecordSkippedObjects(ctx context.Context, id string, keys []string) error
+	// RecordUnresolvedObjects adds keys to the request's set of
+	// UnresolvedObjects, as RecordSkippedObjects does to its set.
+	RecordUnresolvedObjects(ctx context.Context, id string, keys []string) error
 	// ClosePortal closes the client's portal access for good.
 	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
-	// CompletePurge marks the request completed and releases the lease.
+	// CompletePurge makes EventComplete happen, releases the lease and
+	// frees the client's active request.
 	CompletePurge(ctx context.Context, id string, at time.Time) (Request, error)
-	// ListRequests returns up to limit of the practice's requests, newest
-	// first, only those in status when it is set, from the opaque page
-	// token ("" first), and the next page's token ("" for none);
-	// ErrBadToken for a token it did not give for this practice.
+	// SetAside makes EventSetAside happen at at and releases the lease.
+	SetAside(ctx context.Context, id string, at time.Time) (Request, error)
+	// ClaimDeliveries takes the right to make the request's owed
+	// deliveries: ErrConditionFailed when it owes none, or another claim
+	// newer than staleBefore holds it. It returns the request as claimed.
+	ClaimDeliveries(ctx context.Context, id string, now, staleBefore time.Time) (Request, error)
+	// MarkDelivered records the delivery kind made at at: it leaves Owed
+	// for Delivered. ErrNotFound when there is no such request.
+	MarkDelivered(ctx context.Context, id, kind string, at time.Time) error
+	// ReleaseDeliveries gives the claim back; a finished request that owes
+	// nothing more then leaves the sweep's index.
+	ReleaseDeliveries(ctx context.Context, id string) error
+	// ListRequests returns up to limit of the practice's requests past
+	// accepting, newest first, only those in status when it is set, from
+	// the opaque page token ("" first), and the next page's token ("" for
+	// none); ErrBadToken for a token it did not give for this practice.
 	ListRequests(ctx context.Context, practiceID string, status Status, limit int, token string) ([]Request, string, error)
-	// PendingRequests calls fn with every request still pending, a page at
-	// a time.
-	PendingRequests(ctx context.Context, fn func([]Request) error) error
+	// OutstandingRequests calls fn, a page at a time, with every request
+	// that has something left to do: a purge not finished (including those
+	// set aside), or a delivery owed. It reads an index of those alone,
+	// never the whole table.
+	OutstandingRequests(ctx context.Context, fn func([]Request) error) error
 }
 
 // NotificationStore keeps practitioners' in-portal notifications.
@@ -195,10 +207,12 @@ type Content interface {
 
 // Objects deletes document objects.
 type Objects interface {
-	// DeleteObjects deletes the current version of each key and returns nil
-	// only once the store confirms that none of them has a current version;
-	// a missing key is no error.
-	DeleteObjects(ctx context.Context, keys []string) error
+	// DeleteObjects deletes the current version of each key. It returns
+	// the keys the store refused for good (a permanent per-key error, so
+	// that sending them again cannot help), and nil only once the store
+	// confirms that none of the others has a current version; a missing
+	// key is no error.
+	DeleteObjects(ctx context.Context, keys []string) (refused []string, err error)
 }
 
 // PurgeSchedule is the one-shot schedule that starts a request's purge.

@@ -10,7 +10,7 @@ import (
 
 // Statuses a practitioner may filter the practice's requests by.
 var listableStatuses = map[Status]bool{
-	StatusScheduled: true, StatusPurging: true, StatusCompleted: true, StatusCancelled: true,
+	StatusScheduled: true, StatusPurging: true, StatusNeedsAttention: true, StatusCompleted: true, StatusCancelled: true,
 }
 
 // ListDeletionRequests lists the calling practitioner's practice's
@@ -20,7 +20,7 @@ func (s *PracticeRequests) ListDeletionRequests(ctx context.Context, a identity.
 		return nil, "", err
 	}
 	if status != "" && !listableStatuses[status] {
-		return nil, "", identity.Errorf(identity.EInvalid, "status must be one of scheduled, purging, completed, cancelled")
+		return nil, "", identity.Errorf(identity.EInvalid, "status must be one of scheduled, purging, needs_attention, completed, cancelled")
 	}
 	return memberPage(ctx, s.roster, a, limit, "list requests", func(limit int) ([]Request, string, error) {
 		return s.requests.ListRequests(ctx, a.PracticeID, status, limit, token)
@@ -40,7 +40,9 @@ func (s *PracticeRequests) GetDeletionRequest(ctx context.Context, a identity.Ac
 		return Request{}, err
 	}
 	r, err := s.requests.GetRequest(ctx, id)
-	if errors.Is(err, identity.ErrNotFound) || (err == nil && r.PracticeID != a.PracticeID) {
+	// A request still accepting was promised to no one: the practice sees
+	// it once it is scheduled.
+	if errors.Is(err, identity.ErrNotFound) || (err == nil && (r.PracticeID != a.PracticeID || r.Status == StatusAccepting)) {
 		return Request{}, identity.Errorf(identity.ENotFound, "no such deletion request")
 	}
 	if err != nil {

@@ -47,7 +47,7 @@ func direct(s ChatSession, clientID string) bool {
 // Scope counts what a purge of the client would delete now. It needs only
 // the client's file, so it is no use case's method.
 func Scope(ctx context.Context, content Content, practiceID, clientID string) (Counts, error) {
-	c, _, err := files{content}.scope(ctx, practiceID, clientID)
+	c, _, err := files{content}.scopeHolding(ctx, practiceID, clientID, nil)
 	return c, err
 }
 
@@ -57,10 +57,12 @@ func Scope(ctx context.Context, content Content, practiceID, clientID string) (C
 // does not wait on one query after another.
 const scopeReads = 8
 
-// scope counts the client's content in scope and reports whether a chat
-// link leads to a session that is gone (the purge deletes such links too).
-// The first read to fail cancels the others, and no read starts after it.
-func (s files) scope(ctx context.Context, practiceID, clientID string) (Counts, bool, error) {
+// scopeHolding counts the client's content in scope, but for the documents
+// kept for an unresolved key (held is the request's UnresolvedObjects),
+// and reports whether a chat link leads to a session that is gone (the
+// purge deletes such links too). The first read to fail cancels the
+// others, and no read starts after it.
+func (s files) scopeHolding(ctx context.Context, practiceID, clientID string, held []string) (Counts, bool, error) {
 	var (
 		c        Counts
 		mu       sync.Mutex // guards c's fields the reads add to
@@ -93,7 +95,7 @@ func (s files) scope(ctx context.Context, practiceID, clientID string) (Counts, 
 	tally("documents", &c.Documents, func(ctx context.Context) (int, error) {
 		return count(func(fn func([]Document) error) error {
 			return s.content.Documents(ctx, practiceID, clientID, fn)
-		}, func(d Document) bool { return mine(d.Author) })
+		}, func(d Document) bool { return mine(d.Author) && (held == nil || !holds(d, held)) })
 	})
 	// The walk is one of the group's reads, and starts the reads of each
 	// chat's messages as it goes (waiting for a free slot).
@@ -167,13 +169,18 @@ func (s files) chatsAfter(ctx context.Context, practiceID, clientID, after strin
 
 // Purge deletes the content the request's client created. It is what the
 // purge schedule invokes, and safe to invoke again: a request already
-// completed, or unknown, is left as it is. It never starts a purge before
-// the request's purge time (less earlyTolerance): such a delivery changes
-// nothing and returns no error, so that it is not retried; the request's
-// own schedule still fires on time. A purge already started goes
-// on whatever the time. An error means the purge is not complete and the
-// invocation should be retried.
+// finished, or unknown, is left as it is (only what it still owes is
+// delivered). It never starts a purge before the request's purge time
+// (less earlyTolerance): such a delivery changes nothing and returns no
+// error, so that it is not retried; the request's own schedule still fires
+// on time. A purge already started goes on whatever the time. An error
+// means the purge is not complete and the invocation should be retried.
 func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
+	return s.purge(ctx, requestID, false)
+}
+
+// purge is Purge; retry is the sweep's new try at a request set aside.
+func (s *Purger) purge(ctx context.Context, requestID string, retry bool) (Request, error) {
 	r, err := s.requests.GetRequest(ctx, requestID)
 	if errors.Is(err, identity.ErrNotFound) {
 		// The schedule of a request rolled back before it was accepted.
@@ -183,18 +190,22 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 	if err != nil {
 		return Request{}, fmt.Errorf("get request: %w", err)
 	}
-	if !r.Status.Pending() {
+	if r.Status == StatusAccepting {
+		// Its acceptance never finished: no one was promised a purge, and
+		// the sweep rolls it back unless the client's retry finishes it.
+		s.log().WarnContext(ctx, "purge of a request not accepted: nothing to do", "deletionRequestId", r.ID)
+		return r, nil
+	}
+	if !r.Status.Pending() && !(retry && r.Status == StatusNeedsAttention) {
 		s.log().InfoContext(ctx, "purge already done", "deletionRequestId", r.ID, "status", r.Status)
-		if r.Status == StatusCompleted {
-			// A retry after the completion email failed.
-			if err := s.confirmCompleted(ctx, r); err != nil {
-				return Request{}, err
-			}
+		// A retry after a delivery failed: make what is owed.
+		if err := s.deliver(ctx, r.ID, nil); err != nil {
+			return Request{}, fmt.Errorf("deliver: %w", err)
 		}
 		return r, nil
 	}
 	now := s.now()
-	if early := r.PurgeAt.Sub(now); r.Status != StatusPurging && early > earlyTolerance {
+	if early := r.PurgeAt.Sub(now); r.Status == StatusScheduled && early > earlyTolerance {
 		// The stored purge time decides, not the delivery: whatever
 		// invoked this (a stray or misdated schedule, a hand-made event)
 		// must not take the client's remaining days to cancel.
@@ -203,13 +214,13 @@ func (s *Purger) Purge(ctx context.Context, requestID string) (Request, error) {
 		return r, nil
 	}
 	lease := now.Add(purgeLease)
-	r, err = s.requests.StartPurge(ctx, requestID, now, lease)
+	r, err = s.requests.StartPurge(ctx, requestID, now, lease, retry)
 	if errors.Is(err, identity.ErrConditionFailed) {
 		cur, gerr := s.requests.GetRequest(ctx, requestID)
 		if gerr != nil {
 			return Request{}, fmt.Errorf("get request: %w", gerr)
 		}
-		if cur.Status.Pending() {
+		if cur.Status == StatusPurging {
 			// Another invocation holds the lease. Fail, so that this
 			// delivery is retried and finds the purge done, or the lease
 			// free if that invocation died.
@@ -310,26 +321,30 @@ func (s *Purger) finishPurge(ctx context.Context, r Request, now time.Time) (Req
 	if err != nil {
 		return Request{}, fmt.Errorf("get request: %w", err)
 	}
-	// Notify before completing: a retry after a failure here notifies
-	// again, and notifications are written once whatever the retries.
-	c, practice, err := s.notifyCompleted(ctx, r, s.now())
-	if err != nil {
-		return Request{}, fmt.Errorf("notify completion: %w", err)
+	if n := len(r.UnresolvedObjects); n > 0 {
+		r, err = s.requests.SetAside(ctx, requestID, s.now())
+		if err != nil {
+			return Request{}, fmt.Errorf("set aside: %w", err)
+		}
+		s.log().ErrorContext(ctx, "purge finished but for objects S3 refuses to delete: needs attention", "deletionRequestId", r.ID,
+			"unresolvedObjects", n, "invocations", r.Invocations)
+	} else {
+		r, err = s.requests.CompletePurge(ctx, requestID, s.now())
+		if err != nil {
+			return Request{}, fmt.Errorf("complete purge: %w", err)
+		}
+		s.log().InfoContext(ctx, "purge completed", "deletionRequestId", r.ID, "invocations", r.Invocations,
+			"journalEntries", r.Deleted.JournalEntries, "documents", r.Deleted.Documents,
+			"chatSessions", r.Deleted.ChatSessions, "chatMessages", r.Deleted.ChatMessages,
+			"skippedObjects", len(r.SkippedObjects))
 	}
-	r, err = s.requests.CompletePurge(ctx, requestID, s.now())
-	if err != nil {
-		return Request{}, fmt.Errorf("complete purge: %w", err)
+	// After the transition, so the notices and the email give the
+	// receipt's own dates. If a delivery fails the invocation fails, and
+	// its retry (which finds the purge done) makes it; the sweep too.
+	if err := s.deliver(ctx, r.ID, nil); err != nil {
+		return Request{}, fmt.Errorf("deliver: %w", err)
 	}
-	// After completing, so the email gives the receipt's own dates. If it
-	// fails the invocation fails, and its retry (which finds the purge
-	// done) sends it.
-	if err := s.emailClient(ctx, r, EmailClientCompleted, c, practice, ClientCompletedEmail); err != nil {
-		return Request{}, fmt.Errorf("email the client the receipt: %w", err)
-	}
-	s.log().InfoContext(ctx, "purge completed", "deletionRequestId", r.ID, "invocations", r.Invocations,
-		"journalEntries", r.Deleted.JournalEntries, "documents", r.Deleted.Documents,
-		"chatSessions", r.Deleted.ChatSessions, "chatMessages", r.Deleted.ChatMessages)
-	return r, nil
+	return s.requests.GetRequest(ctx, requestID)
 }
 
 // runPhase runs one phase and records, in one write, what it deleted and
@@ -353,10 +368,7 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 		return next, "", false, nil
 	}
 
-	skip := func(ctx context.Context, keys []string) error {
-		return s.requests.RecordSkippedObjects(ctx, r.ID, keys)
-	}
-	k := newSink(ctx, s.content, s.objects, skip, cmp.Or(s.cfg.Concurrency, defaultPurgeConcurrency))
+	k := newSink(ctx, s.content, s.objects, recorder{s.requests, r.ID}, cmp.Or(s.cfg.Concurrency, defaultPurgeConcurrency))
 	done := cursor
 	switch phase {
 	case phaseJournal:
@@ -415,20 +427,28 @@ func (s *Purger) purgeJournal(ctx context.Context, r Request, k *sink, stop time
 // purgeDocuments deletes the client's documents and the objects they point
 // to in the client's folder. A key outside it is another's object, or
 // none: it is left and recorded on the request (its hash logged), and the
-// document, which is the client's, still goes.
+// document, which is the client's, still goes. A key no S3 object can have
+// (ValidObjectKey), or one S3 refuses to delete for good, is unresolved:
+// recorded on the request for support, its document kept (the only
+// pointer to it) while everything else goes.
 func (s *Purger) purgeDocuments(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
 	return stopped(s.content.Documents(ctx, r.PracticeID, r.ClientID, func(page []Document) error {
 		for _, d := range page {
 			if !createdBy(d.Author, r.ClientID) {
 				continue
 			}
-			own, foreign := splitKeys(d.ObjectKeys, r.PracticeID, r.ClientID)
+			own, foreign, unresolved := splitKeys(d.ObjectKeys, r.PracticeID, r.ClientID)
 			for i, key := range foreign {
 				s.log().WarnContext(ctx, "document points outside the client's folder: object left, key recorded on the request",
 					"deletionRequestId", r.ID, "keyHash", KeyHash(key))
 				foreign[i] = SkippedKey(key)
 			}
-			k.document(d.Key, own, foreign)
+			for i, key := range unresolved {
+				s.log().ErrorContext(ctx, "document points to a key no object can have: document kept, key recorded on the request",
+					"deletionRequestId", r.ID, "keyHash", KeyHash(key))
+				unresolved[i] = SkippedKey(key)
+			}
+			k.document(d.Key, own, foreign, unresolved)
 		}
 		return pageDone(k, stop)
 	}))
@@ -480,10 +500,16 @@ func pageDone(k *sink, stop time.Time) error {
 	return nil
 }
 
-// verify reads the scope again and reports whether nothing of it is left.
-// Every object was confirmed gone before its document's item was deleted.
+// verify reads the scope again and reports whether nothing of it is left
+// but the documents kept for their unresolved objects. Every object was
+// confirmed gone before its document's item was deleted.
 func (s *Purger) verify(ctx context.Context, r Request) (bool, error) {
-	left, dangling, err := s.scope(ctx, r.PracticeID, r.ClientID)
+	cur, err := s.requests.GetRequest(ctx, r.ID)
+	if err != nil {
+		return false, fmt.Errorf("get request: %w", err)
+	}
+	held := append([]string{}, cur.UnresolvedObjects...) // non-nil: hold by it
+	left, dangling, err := s.scopeHolding(ctx, r.PracticeID, r.ClientID, held)
 	if err != nil {
 		return false, err
 	}
@@ -517,79 +543,110 @@ func (s *Purger) handOver(ctx context.Context, r Request) (Request, error) {
 // purge continuing elsewhere.
 var errHandedOver = errors.New("handed over")
 
-// confirmCompleted emails the client the receipt of their completed
-// request, once, for a delivery that finds the purge done.
-func (s *notifier) confirmCompleted(ctx context.Context, r Request) error {
-	if err := s.readAndEmailClient(ctx, r, EmailClientCompleted, ClientCompletedEmail); err != nil {
-		return fmt.Errorf("email the client the receipt: %w", err)
-	}
-	return nil
+// SweepReport is what the sweep found, for the operators' metrics.
+type SweepReport struct {
+	// Overdue are the requests still pending an hour past their purge
+	// time (the sweep purges them).
+	Overdue int
+	// NeedsAttention are the requests set aside, still waiting on objects
+	// S3 refuses to delete.
+	NeedsAttention int
+	// EmailsOwed are the requests that still owe a delivery after the
+	// sweep tried to make it.
+	EmailsOwed int
 }
 
-// notifyCompleted tells the practitioners in the portal; it returns the
-// client and the practice it read for that.
-func (s *notifier) notifyCompleted(ctx context.Context, r Request, at time.Time) (Client, Practice, error) {
-	clear := at.Add(BackupRetention)
-	return s.notifyAll(ctx, r, nil, func(c Client, p Practitioner) Notification {
-		return Notification{
-			PractitionerID: p.ID,
-			PracticeID:     r.PracticeID,
-			ID:             r.ID + "-completed",
-			Kind:           NoticeDeletionCompleted,
-			RequestID:      r.ID,
-			ClientID:       r.ClientID,
-			ClientName:     c.DisplayName(),
-			CreatedAt:      at,
-			PurgeAt:        r.PurgeAt,
-			Counts:         r.Deleted,
-			Message: fmt.Sprintf("The content %s created was deleted: %s. Backups no longer hold it after %s.",
-				c.DisplayName(), CountsInWords(r.Deleted), clear.Format("2 January 2006")),
-		}
-	})
-}
+// overdueAfter is how long past its purge time a pending request counts as
+// overdue.
+const overdueAfter = time.Hour
 
-// Sweep is the safety net behind the schedules: it finishes telling the
-// practitioners about requests whose email failed, and purges any request
-// still pending SweepGrace after its purge time (a schedule that never
-// fired, or a purge whose retries ran out).
-func (s *Purger) Sweep(ctx context.Context) error {
+// retryEvery is how often the sweep tries again a request set aside.
+const retryEvery = 24 * time.Hour
+
+// Sweep is the safety net behind the schedules. It reads the requests with
+// something left to do (never the whole table) and: makes every delivery
+// still owed, whatever the request's status; purges any request still
+// pending SweepGrace after its purge time (a schedule that never fired, or
+// a purge whose retries ran out); rolls back a request whose acceptance
+// died an hour ago; and tries again, once a day, a request set aside.
+func (s *Purger) Sweep(ctx context.Context) (SweepReport, error) {
 	now := s.now()
-	var errs []error
-	var ids []string
-	err := s.requests.PendingRequests(ctx, func(page []Request) error {
+	var (
+		rep          SweepReport
+		errs         []error
+		purge, retry []string
+	)
+	err := s.requests.OutstandingRequests(ctx, func(page []Request) error {
 		for _, r := range page {
-			if r.Status == StatusScheduled && r.NotifiedAt == nil {
-				if err := s.notifyRequested(ctx, r, nil); err != nil {
-					errs = append(errs, fmt.Errorf("notify %s: %w", r.ID, err))
+			switch {
+			case r.Status == StatusAccepting:
+				if now.After(r.RequestedAt.Add(staleAccepting)) {
+					// Its acceptance died before the schedule was
+					// confirmed and the client never retried: no 2xx
+					// promised a purge, so roll it back rather than leave
+					// it half made.
+					if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
+						errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
+					}
+				}
+				continue
+			case r.Status.Pending():
+				if now.After(r.PurgeAt.Add(overdueAfter)) {
+					rep.Overdue++
+				}
+				if now.After(r.PurgeAt.Add(s.cfg.SweepGrace)) {
+					purge = append(purge, r.ID)
+				}
+			case r.Status == StatusNeedsAttention:
+				rep.NeedsAttention++
+				if r.SetAsideAt == nil || !now.Before(r.SetAsideAt.Add(retryEvery)) {
+					retry = append(retry, r.ID)
 				}
 			}
-			if r.Status != StatusAccepting && now.After(r.PurgeAt.Add(s.cfg.SweepGrace)) {
-				ids = append(ids, r.ID)
-			}
-			if r.Status == StatusAccepting && now.After(r.RequestedAt.Add(staleAccepting)) {
-				// Its acceptance died before the schedule was confirmed and
-				// the client never retried: no 2xx promised a purge, so
-				// roll it back rather than leave it half made.
-				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
-					errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
+			if len(r.Owed) > 0 || r.Status.Finished() {
+				// Make what is owed; a finished request owing nothing
+				// more leaves the index.
+				if err := s.deliver(ctx, r.ID, nil); err != nil {
+					errs = append(errs, fmt.Errorf("deliver %s: %w", r.ID, err))
+				}
+				if r.Status.Finished() && len(r.Owed) == 0 {
+					if err := s.requests.ReleaseDeliveries(ctx, r.ID); err != nil {
+						errs = append(errs, fmt.Errorf("release %s: %w", r.ID, err))
+					}
 				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pending requests: %w", err)
+		return rep, fmt.Errorf("outstanding requests: %w", err)
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		s.log().WarnContext(ctx, "sweep: purging an overdue request", "deletionRequestId", id)
-		_, err := s.Purge(ctx, id)
-		if identity.ErrorCode(err) == identity.EConflict {
-			continue // running in another invocation
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("purge %s: %w", id, err))
+	run := func(ids []string, retry bool, why string) {
+		slices.Sort(ids)
+		for _, id := range ids {
+			s.log().WarnContext(ctx, why, "deletionRequestId", id)
+			_, err := s.purge(ctx, id, retry)
+			if identity.ErrorCode(err) == identity.EConflict {
+				continue // running in another invocation
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("purge %s: %w", id, err))
+			}
 		}
 	}
-	return errors.Join(errs...)
+	run(purge, false, "sweep: purging an overdue request")
+	run(retry, true, "sweep: trying again a request set aside")
+	// What is still owed once the sweep is done.
+	err = s.requests.OutstandingRequests(ctx, func(page []Request) error {
+		for _, r := range page {
+			if len(r.Owed) > 0 {
+				rep.EmailsOwed++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("outstanding requests: %w", err))
+	}
+	return rep, errors.Join(errs...)
 }

@@ -122,7 +122,7 @@ func TestService_Purge_NeverBeforeTheDate(t *testing.T) {
 		r, s := requested(t, f)
 		keysBefore := f.mem.Keys()
 		start := f.clock.Now()
-		if _, err := f.mem.StartPurge(ctx, r.ID, start, start.Add(time.Minute)); err != nil {
+		if _, err := f.mem.StartPurge(ctx, r.ID, start, start.Add(time.Minute), false); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.mem.ReleasePurge(ctx, r.ID, start.Add(time.Minute)); err != nil {

@@ -180,9 +180,9 @@ func (x *interrupter) DeleteItems(ctx context.Context, keys []erasure.ItemKey) e
 	return ctx.Err()
 }
 
-func (x *interrupter) DeleteObjects(ctx context.Context, keys []string) error {
+func (x *interrupter) DeleteObjects(ctx context.Context, keys []string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	cut, how := x.next()
 	if !cut {
@@ -196,11 +196,11 @@ func (x *interrupter) DeleteObjects(ctx context.Context, keys []string) error {
 		done = keys
 	}
 	if len(done) > 0 {
-		if err := x.objects.DeleteObjects(ctx, done); err != nil {
-			return err
+		if _, err := x.objects.DeleteObjects(ctx, done); err != nil {
+			return nil, err
 		}
 	}
-	return ctx.Err()
+	return nil, ctx.Err()
 }
 
 // interruptCases is how many random practices are purged with

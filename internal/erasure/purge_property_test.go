@@ -38,12 +38,13 @@ type model struct {
 
 // foreignKeys are pointers a document in c1's file may hold that are not in
 // c1's folder (practices/p1/clients/c1/): other clients' objects, c1's
-// namesake's in p2, a prefix sibling's, and keys that are no object's.
+// namesake's in p2, a prefix sibling's, and keys that are no object's in
+// c1's folder. (Keys no object can have, such as "", are unresolved, not
+// skipped: poison_test.go.)
 var foreignKeys = []string{
 	"practices/p1/clients/c2/d00",
 	"practices/p2/clients/c1/d00",
 	"practices/p1/clients/c12/uploads/d00",
-	"",
 	"practices/p1/clients/c1",
 	"practices/p1/clients/c1/../c2/d00",
 	"/practices/p1/clients/c1/uploads/d00",

@@ -328,8 +328,8 @@ func TestService_RequestDeletion(t *testing.T) {
 		if r.WillDelete != wantScope {
 			t.Errorf("WillDelete: got %+v, want %+v", r.WillDelete, wantScope)
 		}
-		if got := f.stored(t, r.ID); got.Status != erasure.StatusScheduled || got.NotifiedAt == nil || !got.NotifiedAt.Equal(t0) {
-			t.Errorf("stored: got status %q notified %v, want scheduled, notified %v", got.Status, got.NotifiedAt, t0)
+		if got := f.stored(t, r.ID); got.Status != erasure.StatusScheduled || len(got.Owed) != 0 || !sameTime(got.DeliveredAt(erasure.DeliveryPractitionersRequested), t0) {
+			t.Errorf("stored: got status %q owing %v delivered %v, want scheduled, practitioners told at %v", got.Status, got.Owed, got.Delivered, t0)
 		}
 
 		// One schedule, named after the request, at its purge time.
@@ -495,11 +495,11 @@ func TestService_RequestDeletion(t *testing.T) {
 		if !created || r.Status != erasure.StatusScheduled {
 			t.Fatalf("got status %q created %v, want scheduled, created", r.Status, created)
 		}
-		if r.NotifiedAt != nil {
-			t.Errorf("NotifiedAt: got %v, want nil", r.NotifiedAt)
+		if r.DeliveredAt(erasure.DeliveryPractitionersRequested) != nil {
+			t.Errorf("Delivered: got %v, want the practitioners' delivery unmade", r.Delivered)
 		}
-		if got := f.stored(t, r.ID); got.NotifiedAt != nil || got.EmailClaimedAt != nil {
-			t.Errorf("stored: got notified %v claimed %v, want nil, nil", got.NotifiedAt, got.EmailClaimedAt)
+		if got := f.stored(t, r.ID); !got.Owes(erasure.DeliveryPractitionersRequested) {
+			t.Errorf("stored: owing %v, want the practitioners' delivery among them", got.Owed)
 		}
 		if got := len(f.mailer.Emails()); got != 0 {
 			t.Errorf("emails: got %d, want 0", got)
@@ -509,7 +509,7 @@ func TestService_RequestDeletion(t *testing.T) {
 		}
 
 		f.clock.Advance(time.Hour)
-		if err := f.svc.Sweep(ctx); err != nil {
+		if _, err := f.svc.Sweep(ctx); err != nil {
 			t.Fatalf("Sweep: got error %v, want nil", err)
 		}
 		emails := f.mailer.Emails()
@@ -520,14 +520,14 @@ func TestService_RequestDeletion(t *testing.T) {
 			t.Errorf("To: got %v, want %v", emails[0].To, c1Recipients)
 		}
 		got := f.stored(t, r.ID)
-		if want := t0.Add(time.Hour); got.NotifiedAt == nil || !got.NotifiedAt.Equal(want) {
-			t.Errorf("NotifiedAt: got %v, want %v", got.NotifiedAt, want)
+		if want := t0.Add(time.Hour); !sameTime(got.DeliveredAt(erasure.DeliveryPractitionersRequested), want) {
+			t.Errorf("practitioners told: got %v, want %v", got.Delivered, want)
 		}
 		if got.Status != erasure.StatusScheduled {
 			t.Errorf("Status: got %q, want %q (not due)", got.Status, erasure.StatusScheduled)
 		}
 
-		if err := f.svc.Sweep(ctx); err != nil {
+		if _, err := f.svc.Sweep(ctx); err != nil {
 			t.Fatalf("second Sweep: got error %v, want nil", err)
 		}
 		if got := len(f.mailer.Emails()); got != 1 {
@@ -727,3 +727,6 @@ func TestService_Directory(t *testing.T) {
 		t.Errorf("client cancels: %v", err)
 	}
 }
+
+// sameTime reports whether p is set to t.
+func sameTime(p *time.Time, t time.Time) bool { return p != nil && p.Equal(t) }

@@ -3,6 +3,7 @@ package erasure
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -23,6 +24,28 @@ type entry struct {
 	kind kind
 }
 
+// queuedDoc is a document waiting on its objects: its item goes once they
+// are gone, unless one of them is unresolved.
+type queuedDoc struct {
+	key  ItemKey
+	own  []string
+	held bool
+}
+
+// recorder records on the request the keys a purge leaves.
+type recorder struct {
+	requests RequestStore
+	id       string
+}
+
+func (r recorder) skipped(ctx context.Context, keys []string) error {
+	return r.requests.RecordSkippedObjects(ctx, r.id, keys)
+}
+
+func (r recorder) unresolved(ctx context.Context, keys []string) error {
+	return r.requests.RecordUnresolvedObjects(ctx, r.id, keys)
+}
+
 // Batch sizes of the stores: BatchWriteItem takes 25 requests, S3
 // DeleteObjects 1000 keys.
 const (
@@ -38,7 +61,9 @@ const (
 //   - a document's item is deleted only after every object it points to
 //     in the client's folder is confirmed gone (the item is the only
 //     pointer to them), and every key it points to outside the folder is
-//     recorded on the request (the item is the only trace of them);
+//     recorded on the request (the item is the only trace of them); a
+//     document with an unresolved key (one no object can have, or one S3
+//     refused for good) is kept, and the key recorded;
 //   - deferred keys (a chat session and the client's link to it) are
 //     deleted only after everything sent before them is confirmed gone, and
 //     sessions before links, so the way back to anything left survives;
@@ -51,15 +76,16 @@ type sink struct {
 	ctx     context.Context
 	content Content
 	objects Objects
-	skip    func(context.Context, []string) error // records keys outside the client's folder
+	record  recorder
 	sem     chan struct{}
 	wg      sync.WaitGroup
 
-	items    []entry
-	objs     []string
-	foreign  []string
-	objDocs  []entry
-	deferred []entry
+	items      []entry
+	objs       []string
+	foreign    []string
+	unresolved []string
+	objDocs    []queuedDoc
+	deferred   []entry
 
 	// queued counts the keys taken on, so a walk stops for time only once
 	// it has something to show for the invocation.
@@ -70,8 +96,8 @@ type sink struct {
 	deleted Counts
 }
 
-func newSink(ctx context.Context, content Content, objects Objects, skip func(context.Context, []string) error, concurrency int) *sink {
-	return &sink{ctx: ctx, content: content, objects: objects, skip: skip, sem: make(chan struct{}, max(concurrency, 1))}
+func newSink(ctx context.Context, content Content, objects Objects, record recorder, concurrency int) *sink {
+	return &sink{ctx: ctx, content: content, objects: objects, record: record, sem: make(chan struct{}, max(concurrency, 1))}
 }
 
 func (k *sink) failed() error {
@@ -102,14 +128,16 @@ func (k *sink) item(key ItemKey, kd kind) {
 }
 
 // document queues a document: its objects in the client's folder (own)
-// to delete and the keys outside it (foreign) to record first, then its
-// item.
-func (k *sink) document(key ItemKey, own, foreign []string) {
+// to delete, the keys outside it (foreign) and those no object can have
+// (unresolved) to record first, then its item, unless it is held for an
+// unresolved key.
+func (k *sink) document(key ItemKey, own, foreign, unresolved []string) {
 	k.queued++
 	k.objs = append(k.objs, own...)
 	k.foreign = append(k.foreign, foreign...)
-	k.objDocs = append(k.objDocs, entry{key, kindDocument})
-	if len(k.objs) >= objectBatch || len(k.foreign) >= objectBatch {
+	k.unresolved = append(k.unresolved, unresolved...)
+	k.objDocs = append(k.objDocs, queuedDoc{key: key, own: own, held: len(unresolved) > 0})
+	if len(k.objs) >= objectBatch || len(k.foreign)+len(k.unresolved) >= objectBatch {
 		k.flushObjects()
 	}
 }
@@ -124,28 +152,43 @@ func (k *sink) later(es ...entry) {
 }
 
 // flushObjects deletes the queued objects (the adapter confirms each is
-// gone), records the foreign keys, and then queues their documents' items.
+// gone, or refused for good), records the foreign and unresolved keys, and
+// then queues the items of the documents not held.
 func (k *sink) flushObjects() {
 	if len(k.objDocs) == 0 {
 		return
 	}
+	var refused []string
 	if k.failed() == nil {
-		if err := k.objects.DeleteObjects(k.ctx, k.objs); err != nil {
+		var err error
+		if refused, err = k.objects.DeleteObjects(k.ctx, k.objs); err != nil {
 			k.fail(err)
 		}
 	}
+	unresolved := k.unresolved
+	for _, key := range refused {
+		unresolved = append(unresolved, SkippedKey(key))
+	}
 	if k.failed() == nil && len(k.foreign) > 0 {
-		if err := k.skip(k.ctx, k.foreign); err != nil {
+		if err := k.record.skipped(k.ctx, k.foreign); err != nil {
 			k.fail(fmt.Errorf("record skipped objects: %w", err))
 		}
 	}
+	if k.failed() == nil && len(unresolved) > 0 {
+		if err := k.record.unresolved(k.ctx, unresolved); err != nil {
+			k.fail(fmt.Errorf("record unresolved objects: %w", err))
+		}
+	}
 	docs := k.objDocs
-	k.objs, k.foreign, k.objDocs = nil, nil, nil
+	k.objs, k.foreign, k.unresolved, k.objDocs = nil, nil, nil, nil
 	if k.failed() != nil {
 		return
 	}
 	for _, d := range docs {
-		k.item(d.key, d.kind)
+		if d.held || slices.ContainsFunc(d.own, func(key string) bool { return slices.Contains(refused, key) }) {
+			continue
+		}
+		k.item(d.key, kindDocument)
 	}
 }
 

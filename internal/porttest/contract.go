@@ -306,7 +306,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		_, err = s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
 		wantErr(t, err, identity.ErrNotFound)
 		if ids := pendingIDs(t, s); len(ids) != 0 {
-			t.Errorf("PendingRequests: got %v, want none", ids)
+			t.Errorf("OutstandingRequests: got %v, want none", ids)
 		}
 		// The client may ask again.
 		must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
@@ -315,7 +315,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.MarkScheduled(ctx, r.ID))
+		must(t, s.MarkScheduled(ctx, r))
 		wantErr(t, s.DeleteAcceptingRequest(ctx, r), identity.ErrConditionFailed)
 		got, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
 		must(t, err)
@@ -328,13 +328,13 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.MarkScheduled(ctx, r.ID))
+		must(t, s.MarkScheduled(ctx, r))
 		wantStatus(t, s, r.ID, erasure.StatusScheduled)
-		must(t, s.MarkScheduled(ctx, r.ID)) // again: a no-op
+		must(t, s.MarkScheduled(ctx, r)) // again: a no-op
 		wantStatus(t, s, r.ID, erasure.StatusScheduled)
-		_, err := s.StartPurge(ctx, r.ID, msTime(0), msTime(16*time.Minute))
+		_, err := s.StartPurge(ctx, r.ID, msTime(0), msTime(16*time.Minute), false)
 		must(t, err)
-		must(t, s.MarkScheduled(ctx, r.ID)) // past scheduled: a no-op
+		must(t, s.MarkScheduled(ctx, r)) // past scheduled: a no-op
 		wantStatus(t, s, r.ID, erasure.StatusPurging)
 		if got := getRequest(t, s, r.ID); got.ClientID != r.ClientID || got.ScheduleName != r.ScheduleName || got.WillDelete != r.WillDelete {
 			t.Errorf("MarkScheduled changed other fields: got %+v, want those of %+v", got, r)
@@ -342,114 +342,125 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 	})
 	t.Run("MarkScheduled/ErrNotFound", func(t *testing.T) {
 		s, _ := newStores(t)
-		wantErr(t, s.MarkScheduled(ctx, "rq-missing"), identity.ErrNotFound)
+		wantErr(t, s.MarkScheduled(ctx, newRequest("rq-missing", "c-9")), identity.ErrNotFound)
 	})
-	t.Run("ClaimEmail", func(t *testing.T) {
+	t.Run("Deliveries", func(t *testing.T) {
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.MarkScheduled(ctx, r.ID))
 		const stale = 5 * time.Minute
 		t0 := msTime(0)
-
-		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
-		claimed, err := s.ClaimEmail(ctx, r.ID, t0, t0.Add(-stale))
+		// Accepting owes nothing: no claim.
+		_, err := s.ClaimDeliveries(ctx, r.ID, t0, t0.Add(-stale))
+		wantErr(t, err, identity.ErrConditionFailed)
+		if got := getRequest(t, s, r.ID); len(got.Owed) != 0 || len(got.Delivered) != 0 {
+			t.Errorf("new request: Owed %v, Delivered %v, want none", got.Owed, got.Delivered)
+		}
+		// The transition records what it owes in its own write.
+		must(t, s.MarkScheduled(ctx, r))
+		owed := []string{erasure.DeliveryClientRequested, erasure.DeliveryPractitionersRequested}
+		if got := getRequest(t, s, r.ID); !sameSet(got.Owed, owed) || len(got.Owed) != 2 {
+			t.Errorf("scheduled: Owed %v, want %v", got.Owed, owed)
+		}
+		claimed, err := s.ClaimDeliveries(ctx, r.ID, t0, t0.Add(-stale))
 		must(t, err)
-		// The claim answers with the request as claimed, what an
-		// earlier attempt sent included.
-		if claimed.ID != r.ID || !sameTimePtr(claimed.EmailClaimedAt, &t0) || !slices.Equal(claimed.EmailsSent, []string{erasure.EmailPractitionersRequested}) {
-			t.Errorf("ClaimEmail returned %+v, want %s claimed at %v with its sent emails", claimed, r.ID, t0)
+		if claimed.ID != r.ID || !sameSet(claimed.Owed, owed) {
+			t.Errorf("ClaimDeliveries returned %+v, want %s owing %v", claimed, r.ID, owed)
 		}
-		got := getRequest(t, s, r.ID)
-		if !sameTimePtr(got.EmailClaimedAt, &t0) {
-			t.Errorf("EmailClaimedAt after a claim: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t0)
-		}
+		// Held: a second claim waits, until the first is stale.
 		t1 := t0.Add(time.Minute)
-		_, err = s.ClaimEmail(ctx, r.ID, t1, t1.Add(-stale))
+		_, err = s.ClaimDeliveries(ctx, r.ID, t1, t1.Add(-stale))
 		wantErr(t, err, identity.ErrConditionFailed)
-
-		// The first claim is older than staleBefore: taken over.
 		t2 := t0.Add(stale + time.Minute)
-		_, err = s.ClaimEmail(ctx, r.ID, t2, t2.Add(-stale))
+		_, err = s.ClaimDeliveries(ctx, r.ID, t2, t2.Add(-stale))
 		must(t, err)
-		if got := getRequest(t, s, r.ID); !sameTimePtr(got.EmailClaimedAt, &t2) {
-			t.Errorf("EmailClaimedAt after a takeover: got %v, want %v", fmtTimePtr(got.EmailClaimedAt), t2)
-		}
 
+		at := t2.Add(time.Second)
+		must(t, s.MarkDelivered(ctx, r.ID, erasure.DeliveryPractitionersRequested, at))
+		must(t, s.MarkDelivered(ctx, r.ID, erasure.DeliveryPractitionersRequested, at)) // again: the same
+		got := getRequest(t, s, r.ID)
+		if !sameSet(got.Owed, []string{erasure.DeliveryClientRequested}) || len(got.Owed) != 1 {
+			t.Errorf("after one delivery: Owed %v, want [%s]", got.Owed, erasure.DeliveryClientRequested)
+		}
+		if !sameTimePtr(got.DeliveredAt(erasure.DeliveryPractitionersRequested), &at) || len(got.Delivered) != 1 {
+			t.Errorf("Delivered: got %v, want %s at %v", got.Delivered, erasure.DeliveryPractitionersRequested, at)
+		}
 		// A released claim lets the next one through at once.
-		must(t, s.ReleaseEmailClaim(ctx, r.ID))
-		if got := getRequest(t, s, r.ID); got.EmailClaimedAt != nil {
-			t.Errorf("EmailClaimedAt after release: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
-		}
-		t3 := t2.Add(time.Second)
-		_, err = s.ClaimEmail(ctx, r.ID, t3, t3.Add(-stale))
+		must(t, s.ReleaseDeliveries(ctx, r.ID))
+		t3 := t2.Add(2 * time.Second)
+		_, err = s.ClaimDeliveries(ctx, r.ID, t3, t3.Add(-stale))
 		must(t, err)
-
-		// Once notified, no claim ever again.
-		t4 := t3.Add(time.Second)
-		must(t, s.MarkNotified(ctx, r.ID, t4))
-		got = getRequest(t, s, r.ID)
-		if !sameTimePtr(got.NotifiedAt, &t4) {
-			t.Errorf("NotifiedAt: got %v, want %v", fmtTimePtr(got.NotifiedAt), t4)
-		}
-		if got.EmailClaimedAt != nil {
-			// The claim is only held while an invocation sends.
-			t.Errorf("EmailClaimedAt after MarkNotified: got %v, want nil", fmtTimePtr(got.EmailClaimedAt))
-		}
-		t5 := t4.Add(time.Hour)
-		_, err = s.ClaimEmail(ctx, r.ID, t5, t5)
+		must(t, s.MarkDelivered(ctx, r.ID, erasure.DeliveryClientRequested, t3))
+		must(t, s.ReleaseDeliveries(ctx, r.ID))
+		// Nothing owed: no claim; still outstanding, as its purge is.
+		_, err = s.ClaimDeliveries(ctx, r.ID, t3.Add(time.Hour), t3.Add(time.Hour))
 		wantErr(t, err, identity.ErrConditionFailed)
+		if ids := pendingIDs(t, s); !slices.Equal(ids, []string{r.ID}) {
+			t.Errorf("OutstandingRequests: got %v, want [%s]", ids, r.ID)
+		}
+		wantErr(t, s.MarkDelivered(ctx, "rq-missing", erasure.DeliveryClientRequested, t3), identity.ErrNotFound)
 	})
-	t.Run("MarkEmailSent", func(t *testing.T) {
+	t.Run("Deliveries/LeaveIndexOnceFinishedAndDelivered", func(t *testing.T) {
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		if got := getRequest(t, s, r.ID).EmailsSent; len(got) != 0 {
-			t.Errorf("new request: EmailsSent %v, want none", got)
+		must(t, s.MarkScheduled(ctx, r))
+		t0 := msTime(0)
+		must(t, s.CancelRequest(ctx, r, t0))
+		got := getRequest(t, s, r.ID)
+		want := []string{erasure.DeliveryClientCancelled, erasure.DeliveryClientRequested, erasure.DeliveryPractitionersCancelled, erasure.DeliveryPractitionersRequested}
+		if !sameSet(got.Owed, want) || len(got.Owed) != len(want) {
+			t.Errorf("cancelled: Owed %v, want %v", got.Owed, want)
 		}
-		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
-		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailPractitionersRequested))
-		must(t, s.MarkEmailSent(ctx, r.ID, erasure.EmailClientRequested))
-		want := []string{erasure.EmailClientRequested, erasure.EmailPractitionersRequested}
-		if got := getRequest(t, s, r.ID).EmailsSent; !sameSet(got, want) || len(got) != len(want) {
-			t.Errorf("EmailsSent: got %v, want %v (each kind once)", got, want)
+		_, err := s.ClaimDeliveries(ctx, r.ID, t0, t0)
+		must(t, err)
+		for i, kind := range want {
+			must(t, s.MarkDelivered(ctx, r.ID, kind, t0))
+			must(t, s.ReleaseDeliveries(ctx, r.ID))
+			// Owing more: still in the sweep's index.
+			if ids := pendingIDs(t, s); i < len(want)-1 && !slices.Equal(ids, []string{r.ID}) {
+				t.Errorf("owing %d more: OutstandingRequests %v, want [%s]", len(want)-1-i, ids, r.ID)
+			}
 		}
-		wantErr(t, s.MarkEmailSent(ctx, "rq-missing", erasure.EmailClientRequested), identity.ErrNotFound)
+		if ids := pendingIDs(t, s); len(ids) != 0 {
+			t.Errorf("finished and delivered: OutstandingRequests %v, want none", ids)
+		}
+		must(t, s.ReleaseDeliveries(ctx, r.ID)) // again: no error
 	})
 	t.Run("StartPurge", func(t *testing.T) {
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.MarkScheduled(ctx, r.ID))
+		must(t, s.MarkScheduled(ctx, r))
 		const lease = 16 * time.Minute
 		t0 := msTime(0)
 
-		got, err := s.StartPurge(ctx, r.ID, t0, t0.Add(lease))
+		got, err := s.StartPurge(ctx, r.ID, t0, t0.Add(lease), false)
 		must(t, err)
 		checkPurging(t, "first StartPurge", got, 1, t0)
 		checkPurging(t, "GetRequest after StartPurge", getRequest(t, s, r.ID), 1, t0)
 
 		// Within the lease.
 		t1 := t0.Add(time.Minute)
-		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
+		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease), false)
 		wantErr(t, err, identity.ErrConditionFailed)
 		checkPurging(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), 1, t0)
 
 		// Releasing another lease releases nothing.
 		must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease+time.Millisecond)))
-		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease))
+		_, err = s.StartPurge(ctx, r.ID, t1, t1.Add(lease), false)
 		wantErr(t, err, identity.ErrConditionFailed)
 
 		// Releasing our lease lets a retry in at once.
 		must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease)))
 		t2 := t0.Add(2 * time.Minute)
-		got, err = s.StartPurge(ctx, r.ID, t2, t2.Add(lease))
+		got, err = s.StartPurge(ctx, r.ID, t2, t2.Add(lease), false)
 		must(t, err)
 		checkPurging(t, "StartPurge after ReleasePurge", got, 2, t0)
 
 		// An expired lease (its invocation died) is taken over.
 		t3 := t2.Add(lease + time.Minute)
-		got, err = s.StartPurge(ctx, r.ID, t3, t3.Add(lease))
+		got, err = s.StartPurge(ctx, r.ID, t3, t3.Add(lease), false)
 		must(t, err)
 		checkPurging(t, "StartPurge after the lease expired", got, 3, t0)
 		checkPurging(t, "GetRequest", getRequest(t, s, r.ID), 3, t0)
@@ -459,7 +470,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 	})
 	t.Run("StartPurge/ErrConditionFailed", func(t *testing.T) {
 		s, _ := newStores(t)
-		_, err := s.StartPurge(ctx, "rq-missing", msTime(0), msTime(time.Minute))
+		_, err := s.StartPurge(ctx, "rq-missing", msTime(0), msTime(time.Minute), false)
 		wantErr(t, err, identity.ErrConditionFailed)
 		// No lease to give back: no error.
 		must(t, s.ReleasePurge(ctx, "rq-missing", msTime(time.Minute)))
@@ -468,9 +479,9 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.MarkScheduled(ctx, r.ID))
+		must(t, s.MarkScheduled(ctx, r))
 		t0 := msTime(0)
-		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute), false)
 		must(t, err)
 		must(t, s.ClosePortal(ctx, r.PracticeID, r.ClientID, r.ID, t0))
 		done := t0.Add(time.Minute)
@@ -482,11 +493,16 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		wantErr(t, err, identity.ErrNotFound)
 		// Completed: never started again, even once the lease is long gone.
 		later := t0.Add(24 * time.Hour)
-		_, err = s.StartPurge(ctx, r.ID, later, later.Add(16*time.Minute))
+		_, err = s.StartPurge(ctx, r.ID, later, later.Add(16*time.Minute), false)
 		wantErr(t, err, identity.ErrConditionFailed)
 		checkCompleted(t, "GetRequest after a refused StartPurge", getRequest(t, s, r.ID), done, t0)
-		if ids := pendingIDs(t, s); len(ids) != 0 {
-			t.Errorf("PendingRequests: got %v, want none", ids)
+		// Completed, it owes the notices and the receipt: outstanding
+		// until they are delivered.
+		if got := getRequest(t, s, r.ID); !got.Owes(erasure.DeliveryPractitionersCompleted) || !got.Owes(erasure.DeliveryClientCompleted) {
+			t.Errorf("completed: Owed %v, want the completion's deliveries", got.Owed)
+		}
+		if ids := pendingIDs(t, s); !slices.Equal(ids, []string{r.ID}) {
+			t.Errorf("OutstandingRequests: got %v, want [%s]", ids, r.ID)
 		}
 		wantErr(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")), identity.ErrConditionFailed)
 	})
@@ -494,7 +510,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.MarkScheduled(ctx, r.ID))
+		must(t, s.MarkScheduled(ctx, r))
 		at := msTime(0)
 		must(t, s.CancelRequest(ctx, r, at))
 		got := getRequest(t, s, r.ID)
@@ -503,20 +519,26 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		}
 		_, err := s.ActiveRequest(ctx, r.PracticeID, r.ClientID)
 		wantErr(t, err, identity.ErrNotFound)
-		if ids := pendingIDs(t, s); len(ids) != 0 {
-			t.Errorf("PendingRequests: got %v, want none", ids)
+		if last, err := s.LastCancelled(ctx, r.PracticeID, r.ClientID); err != nil || last.ID != r.ID || last.Status != erasure.StatusCancelled {
+			t.Errorf("LastCancelled: got %s %s, %v, want %s cancelled", last.ID, last.Status, err, r.ID)
 		}
+		_, err = s.LastCancelled(ctx, r.PracticeID, "c-2")
+		wantErr(t, err, identity.ErrNotFound)
 		// Cancelled: the purge never starts, and the client may ask again.
-		_, err = s.StartPurge(ctx, r.ID, at, at.Add(16*time.Minute))
+		_, err = s.StartPurge(ctx, r.ID, at, at.Add(16*time.Minute), false)
 		wantErr(t, err, identity.ErrConditionFailed)
 		must(t, s.CreateRequest(ctx, newRequest("rq-2", "c-1")))
+		if last, err := s.LastCancelled(ctx, r.PracticeID, r.ClientID); err != nil || last.ID != r.ID {
+			t.Errorf("LastCancelled after a new request: got %s, %v, want %s", last.ID, err, r.ID)
+		}
 	})
 	t.Run("CancelRequest/ErrConditionFailed", func(t *testing.T) {
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r))
 		t0 := msTime(0)
-		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute))
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute), false)
 		must(t, err)
 		// The purge holds the request: too late.
 		wantErr(t, s.CancelRequest(ctx, r, t0.Add(time.Minute)), identity.ErrConditionFailed)
@@ -561,8 +583,9 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		r.SkippedObjects = want
 		checkRequest(t, "GetRequest", got, r)
 		// The set outlives the purge's other writes.
+		must(t, s.MarkScheduled(ctx, r))
 		t0 := msTime(0)
-		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute), false)
 		must(t, err)
 		must(t, s.Checkpoint(ctx, r.ID, "chats", "", erasure.Counts{Documents: 2}))
 		_, err = s.CompletePurge(ctx, r.ID, t0)
@@ -575,7 +598,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 			t.Errorf("GetRequest after recording on a missing request: got %v, want %v", err, identity.ErrNotFound)
 		}
 	})
-	t.Run("PendingRequests", func(t *testing.T) {
+	t.Run("OutstandingRequests", func(t *testing.T) {
 		s, _ := newStores(t)
 		t0 := msTime(0)
 		want := map[string]erasure.Status{}
@@ -586,48 +609,104 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 			must(t, s.CreateRequest(ctx, r))
 			want[r.ID] = erasure.StatusAccepting
 			if i%3 > 0 {
-				must(t, s.MarkScheduled(ctx, r.ID))
+				must(t, s.MarkScheduled(ctx, r))
 				want[r.ID] = erasure.StatusScheduled
 			}
 			if i%3 == 2 {
-				_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute))
+				_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute), false)
 				must(t, err)
 				want[r.ID] = erasure.StatusPurging
 			}
 		}
-		// Completed: not pending.
+		// Completed and delivered: nothing left to do.
 		done := newRequest("rq-done", "c-done")
 		must(t, s.CreateRequest(ctx, done))
-		_, err := s.StartPurge(ctx, done.ID, t0, t0.Add(time.Minute))
+		must(t, s.MarkScheduled(ctx, done))
+		_, err := s.StartPurge(ctx, done.ID, t0, t0.Add(time.Minute), false)
 		must(t, err)
 		_, err = s.CompletePurge(ctx, done.ID, t0)
 		must(t, err)
+		claimed, err := s.ClaimDeliveries(ctx, done.ID, t0, t0)
+		must(t, err)
+		for _, kind := range claimed.Owed {
+			must(t, s.MarkDelivered(ctx, done.ID, kind, t0))
+		}
+		must(t, s.ReleaseDeliveries(ctx, done.ID))
+		// Completed, owing an email: outstanding.
+		owing := newRequest("rq-owing", "c-owing")
+		must(t, s.CreateRequest(ctx, owing))
+		must(t, s.MarkScheduled(ctx, owing))
+		_, err = s.StartPurge(ctx, owing.ID, t0, t0.Add(time.Minute), false)
+		must(t, err)
+		_, err = s.CompletePurge(ctx, owing.ID, t0)
+		must(t, err)
+		want[owing.ID] = erasure.StatusCompleted
 
 		got := map[string]erasure.Status{}
-		err = s.PendingRequests(ctx, func(page []erasure.Request) error {
+		err = s.OutstandingRequests(ctx, func(page []erasure.Request) error {
 			if len(page) == 0 {
-				t.Errorf("PendingRequests: got an empty page")
+				t.Errorf("OutstandingRequests: got an empty page")
 			}
 			for _, r := range page {
 				if _, dup := got[r.ID]; dup {
-					t.Errorf("PendingRequests: got %s twice", r.ID)
+					t.Errorf("OutstandingRequests: got %s twice", r.ID)
 				}
 				got[r.ID] = r.Status
 				if r.ClientID == "" || r.PracticeID == "" || r.PurgeAt.IsZero() || r.RequestedAt.IsZero() {
-					t.Errorf("PendingRequests: got a partial request %+v", r)
+					t.Errorf("OutstandingRequests: got a partial request %+v", r)
 				}
 			}
 			return nil
 		})
 		must(t, err)
 		if !maps.Equal(got, want) {
-			t.Errorf("PendingRequests: got %v, want %v", got, want)
+			t.Errorf("OutstandingRequests: got %v, want %v", got, want)
 		}
 		stop := errors.New("stop")
 		calls := 0
-		err = s.PendingRequests(ctx, func([]erasure.Request) error { calls++; return stop })
+		err = s.OutstandingRequests(ctx, func([]erasure.Request) error { calls++; return stop })
 		if !errors.Is(err, stop) || calls != 1 {
-			t.Errorf("PendingRequests with fn failing: got %v after %d calls, want %v after 1", err, calls, stop)
+			t.Errorf("OutstandingRequests with fn failing: got %v after %d calls, want %v after 1", err, calls, stop)
+		}
+	})
+	t.Run("Lifecycle", func(t *testing.T) { runLifecycle(t, newStores) })
+	t.Run("UnresolvedObjects", func(t *testing.T) {
+		s, _ := newStores(t)
+		r := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, r))
+		must(t, s.MarkScheduled(ctx, r))
+		t0 := msTime(0)
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(16*time.Minute), false)
+		must(t, err)
+		keys := []string{"practices/pr-1/clients/c-1/a", "sha256:00", "practices/pr-1/clients/c-1/a"}
+		must(t, s.RecordUnresolvedObjects(ctx, r.ID, keys))
+		must(t, s.RecordUnresolvedObjects(ctx, r.ID, nil))
+		set, err := s.SetAside(ctx, r.ID, t0.Add(time.Minute))
+		must(t, err)
+		want := []string{"practices/pr-1/clients/c-1/a", "sha256:00"}
+		if set.Status != erasure.StatusNeedsAttention || !sameSet(set.UnresolvedObjects, want) || len(set.UnresolvedObjects) != 2 ||
+			!sameTimePtr(set.SetAsideAt, ptr(t0.Add(time.Minute))) || !set.Owes(erasure.DeliveryPractitionersNeedsAttention) {
+			t.Errorf("SetAside: got %s %v at %v owing %v, want needs_attention %v owing the notice", set.Status, set.UnresolvedObjects, fmtTimePtr(set.SetAsideAt), set.Owed, want)
+		}
+		// Set aside releases the lease: the retry may start at once.
+		retried, err := s.StartPurge(ctx, r.ID, t0.Add(2*time.Minute), t0.Add(18*time.Minute), true)
+		must(t, err)
+		if retried.Status != erasure.StatusPurging || len(retried.UnresolvedObjects) != 0 || retried.Invocations != 2 {
+			t.Errorf("retry: got %s with %v after %d invocations, want purging with none after 2", retried.Status, retried.UnresolvedObjects, retried.Invocations)
+		}
+		wantErr(t, s.RecordUnresolvedObjects(ctx, "rq-missing", []string{"x"}), identity.ErrNotFound)
+	})
+	t.Run("ListRequests/NotAccepting", func(t *testing.T) {
+		s, _ := newStores(t)
+		accepting := newRequest("rq-1", "c-1")
+		must(t, s.CreateRequest(ctx, accepting))
+		scheduled := newRequest("rq-2", "c-2")
+		must(t, s.CreateRequest(ctx, scheduled))
+		must(t, s.MarkScheduled(ctx, scheduled))
+		got, _, err := s.ListRequests(ctx, "pr-1", "", 10, "")
+		must(t, err)
+		if len(got) != 1 || got[0].ID != scheduled.ID {
+			t.Errorf("ListRequests: got %d requests %v, want only %s (an accepting request is in no list)", len(got), got, scheduled.ID)
 		}
 	})
 }
@@ -979,7 +1058,7 @@ func wantStatus(t *testing.T, s Stores, id string, want erasure.Status) {
 func pendingIDs(t *testing.T, s Stores) []string {
 	t.Helper()
 	var ids []string
-	must(t, s.PendingRequests(context.Background(), func(page []erasure.Request) error {
+	must(t, s.OutstandingRequests(context.Background(), func(page []erasure.Request) error {
 		for _, r := range page {
 			ids = append(ids, r.ID)
 		}
@@ -1024,10 +1103,10 @@ func checkRequest(t *testing.T, op string, got, want erasure.Request) {
 		field     string
 		got, want *time.Time
 	}{
-		{"NotifiedAt", got.NotifiedAt, want.NotifiedAt},
-		{"EmailClaimedAt", got.EmailClaimedAt, want.EmailClaimedAt},
 		{"PurgeStartedAt", got.PurgeStartedAt, want.PurgeStartedAt},
 		{"CompletedAt", got.CompletedAt, want.CompletedAt},
+		{"CancelledAt", got.CancelledAt, want.CancelledAt},
+		{"SetAsideAt", got.SetAsideAt, want.SetAsideAt},
 	} {
 		if !sameTimePtr(p.got, p.want) {
 			add(p.field, fmtTimePtr(p.got), fmtTimePtr(p.want))
@@ -1041,6 +1120,20 @@ func checkRequest(t *testing.T, op string, got, want erasure.Request) {
 	}
 	if !sameSet(got.SkippedObjects, want.SkippedObjects) {
 		add("SkippedObjects", got.SkippedObjects, want.SkippedObjects)
+	}
+	if !sameSet(got.UnresolvedObjects, want.UnresolvedObjects) {
+		add("UnresolvedObjects", got.UnresolvedObjects, want.UnresolvedObjects)
+	}
+	if !sameSet(got.Owed, want.Owed) {
+		add("Owed", got.Owed, want.Owed)
+	}
+	if len(got.Delivered) != len(want.Delivered) {
+		add("Delivered", got.Delivered, want.Delivered)
+	}
+	for k, w := range want.Delivered {
+		if g, ok := got.Delivered[k]; !ok || !g.Equal(w) {
+			add("Delivered", got.Delivered, want.Delivered)
+		}
 	}
 	for _, d := range diffs {
 		t.Errorf("%s %s", op, d)
@@ -1186,5 +1279,141 @@ func checkStops(t *testing.T, op string, read func(fn func() error) error) {
 	err := read(func() error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("%s with fn failing: got %v after %d calls, want %v after 1", op, err, calls, stop)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// runLifecycle holds the store to erasure.Lifecycle: it brings a request to
+// every status the port can reach (purging both with its lease live and
+// released), makes every event happen to it through the port, and checks
+// that the store refuses exactly what the table refuses, moves the request
+// to the table's status, and records what the table says it owes.
+func runLifecycle(t *testing.T, newStores func(t *testing.T) (Stores, Seeder)) {
+	ctx := context.Background()
+	t0 := msTime(0)
+	const lease = 16 * time.Minute
+	type start struct {
+		status    erasure.Status
+		leaseLive bool
+	}
+	starts := []start{
+		{erasure.StatusAccepting, false}, {erasure.StatusScheduled, false},
+		{erasure.StatusPurging, true}, {erasure.StatusPurging, false},
+		{erasure.StatusNeedsAttention, false}, {erasure.StatusCompleted, false}, {erasure.StatusCancelled, false},
+	}
+	// reach brings a new request to st through the port.
+	reach := func(t *testing.T, s Stores, r erasure.Request, st start) {
+		t.Helper()
+		must(t, s.CreateRequest(ctx, r))
+		if st.status == erasure.StatusAccepting {
+			return
+		}
+		must(t, s.MarkScheduled(ctx, r))
+		switch st.status {
+		case erasure.StatusScheduled:
+			return
+		case erasure.StatusCancelled:
+			must(t, s.CancelRequest(ctx, r, t0))
+			return
+		}
+		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(lease), false)
+		must(t, err)
+		switch st.status {
+		case erasure.StatusPurging:
+			if !st.leaseLive {
+				must(t, s.ReleasePurge(ctx, r.ID, t0.Add(lease)))
+			}
+		case erasure.StatusNeedsAttention:
+			_, err = s.SetAside(ctx, r.ID, t0)
+			must(t, err)
+		case erasure.StatusCompleted:
+			_, err = s.CompletePurge(ctx, r.ID, t0)
+			must(t, err)
+		}
+	}
+	now := t0.Add(time.Minute) // within the lease, when it is live
+	// happen makes ev happen through the port; it reports whether the store
+	// took it.
+	happen := func(t *testing.T, s Stores, r erasure.Request, ev erasure.Event) bool {
+		t.Helper()
+		var err error
+		switch ev {
+		case erasure.EventScheduled:
+			// A no-op, not an error, when refused: the status tells.
+			before := getRequest(t, s, r.ID).Status
+			must(t, s.MarkScheduled(ctx, r))
+			return before == erasure.StatusAccepting
+		case erasure.EventRollBack:
+			err = s.DeleteAcceptingRequest(ctx, r)
+		case erasure.EventCancel:
+			err = s.CancelRequest(ctx, r, now)
+		case erasure.EventStartPurge:
+			_, err = s.StartPurge(ctx, r.ID, now, now.Add(lease), false)
+		case erasure.EventRetry:
+			_, err = s.StartPurge(ctx, r.ID, now, now.Add(lease), true)
+		case erasure.EventComplete:
+			_, err = s.CompletePurge(ctx, r.ID, now)
+		case erasure.EventSetAside:
+			_, err = s.SetAside(ctx, r.ID, now)
+		default:
+			t.Fatalf("no port method makes %s happen", ev)
+		}
+		if err != nil && !errors.Is(err, identity.ErrConditionFailed) {
+			t.Fatalf("%s: %v", ev, err)
+		}
+		return err == nil
+	}
+	type row struct {
+		from erasure.Status
+		ev   erasure.Event
+	}
+	covered := map[row]bool{}
+	for _, st := range starts {
+		for _, ev := range erasure.Events {
+			name := fmt.Sprintf("%s/lease=%v/%s", st.status, st.leaseLive, ev)
+			t.Run(name, func(t *testing.T) {
+				s, _ := newStores(t)
+				r := newRequest("rq-1", "c-1")
+				reach(t, s, r, st)
+				before := getRequest(t, s, r.ID)
+				if before.Status != st.status {
+					t.Fatalf("reached %s, want %s", before.Status, st.status)
+				}
+				want, allowed := erasure.Outcome(st.status, ev, st.leaseLive)
+				took := happen(t, s, r, ev)
+				if took != allowed {
+					t.Fatalf("store took it: %v; the lifecycle allows it: %v", took, allowed)
+				}
+				after, err := s.GetRequest(ctx, r.ID)
+				switch {
+				case !allowed:
+					must(t, err)
+					if after.Status != before.Status || !sameSet(after.Owed, before.Owed) {
+						t.Errorf("refused, yet the request changed: %s owing %v, was %s owing %v", after.Status, after.Owed, before.Status, before.Owed)
+					}
+				case want.To == "":
+					wantErr(t, err, identity.ErrNotFound)
+				default:
+					must(t, err)
+					if after.Status != want.To {
+						t.Errorf("status: got %s, want %s", after.Status, want.To)
+					}
+					for _, k := range want.Owes {
+						if !after.Owes(k) {
+							t.Errorf("owes %v, want %s among them", after.Owed, k)
+						}
+					}
+				}
+			})
+			if tr, ok := erasure.Outcome(st.status, ev, st.leaseLive); ok {
+				covered[row{tr.From, tr.Event}] = true
+			}
+		}
+	}
+	for _, tr := range erasure.Lifecycle {
+		if !covered[row{tr.From, tr.Event}] {
+			t.Errorf("the lifecycle's row %s -%s-> %s is reached by no case", tr.From, tr.Event, tr.To)
+		}
 	}
 }

@@ -6,6 +6,7 @@ package porttest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ type Memory struct {
 	clients       map[string]erasure.Client       // practiceID/id
 	requests      map[string]*memRequest
 	active        map[string]string    // practiceID/clientID -> request id
+	cancelled     map[string]string    // practiceID/clientID -> last cancelled request id
 	closed        map[string]time.Time // practiceID/clientID
 	notifications map[string]erasure.Notification
 	// Items is the client content, by key; values are what a page returns.
@@ -38,6 +40,10 @@ type Memory struct {
 type memRequest struct {
 	erasure.Request
 	leaseUntil time.Time
+	claimedAt  time.Time // the delivery claim
+	// listed: in the practice's list (scheduled once); outstanding: in
+	// the sweep's index (until finished and owing nothing).
+	listed, outstanding bool
 }
 
 var (
@@ -59,6 +65,7 @@ func NewMemory() *Memory {
 		clients:       map[string]erasure.Client{},
 		requests:      map[string]*memRequest{},
 		active:        map[string]string{},
+		cancelled:     map[string]string{},
 		closed:        map[string]time.Time{},
 		notifications: map[string]erasure.Notification{},
 		items:         map[erasure.ItemKey]any{},
@@ -268,13 +275,35 @@ func (m *Memory) PortalClosed(_ context.Context, practiceID, clientID string) (b
 }
 
 func (m *Memory) ActiveRequest(_ context.Context, practiceID, clientID string) (erasure.Request, error) {
+	return m.pointed(m.active, practiceID, clientID)
+}
+
+func (m *Memory) LastCancelled(_ context.Context, practiceID, clientID string) (erasure.Request, error) {
+	return m.pointed(m.cancelled, practiceID, clientID)
+}
+
+func (m *Memory) pointed(pointers map[string]string, practiceID, clientID string) (erasure.Request, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	id, ok := m.active[k2(practiceID, clientID)]
+	id, ok := pointers[k2(practiceID, clientID)]
 	if !ok {
 		return erasure.Request{}, identity.ErrNotFound
 	}
-	return m.requests[id].Request, nil
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.Request{}, identity.ErrNotFound
+	}
+	return r.get(), nil
+}
+
+// get is the request as a read returns it: its own copy of the sets.
+func (r *memRequest) get() erasure.Request {
+	out := r.Request
+	out.Owed = slices.Clone(r.Owed)
+	out.SkippedObjects = slices.Clone(r.SkippedObjects)
+	out.UnresolvedObjects = slices.Clone(r.UnresolvedObjects)
+	out.Delivered = maps.Clone(r.Delivered)
+	return out
 }
 
 func (m *Memory) CreateRequest(_ context.Context, r erasure.Request) error {
@@ -292,7 +321,8 @@ func (m *Memory) CreateRequest(_ context.Context, r erasure.Request) error {
 	}
 	// The real store hands these back in UTC, whatever zone they came in.
 	r.RequestedAt, r.PurgeAt = r.RequestedAt.UTC(), r.PurgeAt.UTC()
-	m.requests[r.ID] = &memRequest{Request: r}
+	r.Status, r.Delivered = erasure.StatusAccepting, map[string]time.Time{}
+	m.requests[r.ID] = &memRequest{Request: r, outstanding: true}
 	m.active[ck] = r.ID
 	return nil
 }
@@ -304,79 +334,105 @@ func (m *Memory) GetRequest(_ context.Context, id string) (erasure.Request, erro
 	if !ok {
 		return erasure.Request{}, identity.ErrNotFound
 	}
-	return r.Request, nil
+	return r.get(), nil
+}
+
+// transit makes ev happen to r when erasure.Lifecycle allows it at now,
+// as the DynamoDB adapter's conditions do: the new status, and what it
+// owes added to Owed.
+func (r *memRequest) transit(ev erasure.Event, now time.Time) error {
+	t, ok := erasure.Outcome(r.Status, ev, now.Before(r.leaseUntil))
+	if !ok {
+		return identity.ErrConditionFailed
+	}
+	r.Status = t.To
+	r.Owed = union(r.Owed, t.Owes)
+	return nil
+}
+
+func union(set, add []string) []string {
+	out := slices.Clone(set)
+	for _, k := range add {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func (m *Memory) DeleteAcceptingRequest(_ context.Context, r erasure.Request) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur, ok := m.requests[r.ID]
-	if !ok || cur.Status != erasure.StatusAccepting {
+	if !ok || m.active[k2(r.PracticeID, r.ClientID)] != r.ID {
 		return identity.ErrConditionFailed
 	}
-	delete(m.requests, r.ID)
-	if m.active[k2(r.PracticeID, r.ClientID)] == r.ID {
-		delete(m.active, k2(r.PracticeID, r.ClientID))
+	if err := cur.transit(erasure.EventRollBack, time.Now()); err != nil {
+		return err
 	}
+	delete(m.requests, r.ID)
+	delete(m.active, k2(r.PracticeID, r.ClientID))
 	return nil
 }
 
-func (m *Memory) MarkScheduled(_ context.Context, id string) error {
+func (m *Memory) MarkScheduled(_ context.Context, r erasure.Request) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.requests[id]
+	cur, ok := m.requests[r.ID]
 	if !ok {
 		return identity.ErrNotFound
 	}
-	if r.Status == erasure.StatusAccepting {
-		r.Status = erasure.StatusScheduled
+	if cur.transit(erasure.EventScheduled, time.Now()) == nil {
+		cur.listed = true
 	}
 	return nil
 }
 
-func (m *Memory) ClaimEmail(_ context.Context, id string, now, staleBefore time.Time) (erasure.Request, error) {
+func (m *Memory) ClaimDeliveries(_ context.Context, id string, now, staleBefore time.Time) (erasure.Request, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
-	if !ok || r.NotifiedAt != nil || (r.EmailClaimedAt != nil && !r.EmailClaimedAt.Before(staleBefore)) {
+	if !ok || len(r.Owed) == 0 || (!r.claimedAt.IsZero() && !r.claimedAt.Before(staleBefore)) {
 		return erasure.Request{}, identity.ErrConditionFailed
 	}
-	r.EmailClaimedAt = &now
-	return r.Request, nil
+	r.claimedAt = now
+	return r.get(), nil
 }
 
-func (m *Memory) ReleaseEmailClaim(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r, ok := m.requests[id]; ok {
-		r.EmailClaimedAt = nil
-	}
-	return nil
-}
-
-func (m *Memory) MarkEmailSent(_ context.Context, id, kind string) error {
+func (m *Memory) MarkDelivered(_ context.Context, id, kind string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
 		return identity.ErrNotFound
 	}
-	if !slices.Contains(r.EmailsSent, kind) {
-		r.EmailsSent = append(slices.Clone(r.EmailsSent), kind)
-		slices.Sort(r.EmailsSent)
+	r.Owed = slices.DeleteFunc(slices.Clone(r.Owed), func(k string) bool { return k == kind })
+	if len(r.Owed) == 0 {
+		r.Owed = nil
 	}
+	r.Delivered = maps.Clone(r.Delivered)
+	if r.Delivered == nil {
+		r.Delivered = map[string]time.Time{}
+	}
+	r.Delivered[kind] = at
 	return nil
 }
 
-func (m *Memory) MarkNotified(_ context.Context, id string, at time.Time) error {
+func (m *Memory) ReleaseDeliveries(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
-		return identity.ErrNotFound
+		return identity.ErrConditionFailed
 	}
-	r.NotifiedAt = &at
-	r.EmailClaimedAt = nil // the claim is held only while sending
+	r.claimedAt = time.Time{}
+	if len(r.Owed) == 0 && r.Status.Finished() {
+		r.outstanding = false
+	}
 	return nil
 }
 
@@ -384,30 +440,44 @@ func (m *Memory) CancelRequest(_ context.Context, r erasure.Request, at time.Tim
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cur, ok := m.requests[r.ID]
-	if !ok || (cur.Status != erasure.StatusAccepting && cur.Status != erasure.StatusScheduled) || at.Before(cur.leaseUntil) {
+	if !ok {
 		return identity.ErrConditionFailed
 	}
-	cur.Status, cur.CancelledAt = erasure.StatusCancelled, &at
-	if m.active[k2(cur.PracticeID, cur.ClientID)] == r.ID {
-		delete(m.active, k2(cur.PracticeID, cur.ClientID))
+	if err := cur.transit(erasure.EventCancel, at); err != nil {
+		return err
 	}
+	cur.CancelledAt = &at
+	ck := k2(cur.PracticeID, cur.ClientID)
+	if m.active[ck] == r.ID {
+		delete(m.active, ck)
+	}
+	m.cancelled[ck] = r.ID
 	return nil
 }
 
-func (m *Memory) StartPurge(_ context.Context, id string, now, leaseUntil time.Time) (erasure.Request, error) {
+func (m *Memory) StartPurge(_ context.Context, id string, now, leaseUntil time.Time, retry bool) (erasure.Request, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
-	if !ok || !r.Status.Pending() || now.Before(r.leaseUntil) {
+	if !ok {
 		return erasure.Request{}, identity.ErrConditionFailed
 	}
-	r.Status = erasure.StatusPurging
+	ev := erasure.EventStartPurge
+	if retry {
+		ev = erasure.EventRetry
+	}
+	if err := r.transit(ev, now); err != nil {
+		return erasure.Request{}, err
+	}
+	if retry {
+		r.UnresolvedObjects = nil
+	}
 	if r.PurgeStartedAt == nil {
 		r.PurgeStartedAt = &now
 	}
 	r.Invocations++
 	r.leaseUntil = leaseUntil
-	return r.Request, nil
+	return r.get(), nil
 }
 
 func (m *Memory) ReleasePurge(_ context.Context, id string, leaseUntil time.Time) error {
@@ -432,20 +502,23 @@ func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasu
 }
 
 func (m *Memory) RecordSkippedObjects(_ context.Context, id string, keys []string) error {
+	return m.addKeys(id, keys, func(r *memRequest) *[]string { return &r.SkippedObjects })
+}
+
+func (m *Memory) RecordUnresolvedObjects(_ context.Context, id string, keys []string) error {
+	return m.addKeys(id, keys, func(r *memRequest) *[]string { return &r.UnresolvedObjects })
+}
+
+func (m *Memory) addKeys(id string, keys []string, set func(*memRequest) *[]string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
 	if !ok {
 		return identity.ErrNotFound
 	}
-	set := slices.Clone(r.SkippedObjects)
-	for _, k := range keys {
-		if !slices.Contains(set, k) {
-			set = append(set, k)
-		}
+	if len(keys) > 0 {
+		*set(r) = union(*set(r), keys)
 	}
-	slices.Sort(set)
-	r.SkippedObjects = set
 	return nil
 }
 
@@ -462,24 +535,41 @@ func (m *Memory) CompletePurge(_ context.Context, id string, at time.Time) (eras
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
-	if !ok || r.Status != erasure.StatusPurging {
+	if !ok {
 		return erasure.Request{}, identity.ErrConditionFailed
 	}
-	r.Status = erasure.StatusCompleted
-	r.CompletedAt = &at
-	r.leaseUntil = time.Time{}
 	if m.active[k2(r.PracticeID, r.ClientID)] == id {
 		delete(m.active, k2(r.PracticeID, r.ClientID))
 	}
-	return r.Request, nil
+	if err := r.transit(erasure.EventComplete, at); err != nil {
+		return erasure.Request{}, err
+	}
+	r.CompletedAt = &at
+	r.leaseUntil = time.Time{}
+	return r.get(), nil
+}
+
+func (m *Memory) SetAside(_ context.Context, id string, at time.Time) (erasure.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[id]
+	if !ok {
+		return erasure.Request{}, identity.ErrConditionFailed
+	}
+	if err := r.transit(erasure.EventSetAside, at); err != nil {
+		return erasure.Request{}, err
+	}
+	r.SetAsideAt = &at
+	r.leaseUntil = time.Time{}
+	return r.get(), nil
 }
 
 func (m *Memory) ListRequests(_ context.Context, practiceID string, status erasure.Status, limit int, token string) ([]erasure.Request, string, error) {
 	m.mu.Lock()
 	var rs []erasure.Request
 	for _, r := range m.requests {
-		if r.PracticeID == practiceID {
-			rs = append(rs, r.Request)
+		if r.PracticeID == practiceID && r.listed {
+			rs = append(rs, r.get())
 		}
 	}
 	m.mu.Unlock()
@@ -512,12 +602,12 @@ func (m *Memory) ListRequests(_ context.Context, practiceID string, status erasu
 	return out, next, nil
 }
 
-func (m *Memory) PendingRequests(_ context.Context, fn func([]erasure.Request) error) error {
+func (m *Memory) OutstandingRequests(_ context.Context, fn func([]erasure.Request) error) error {
 	m.mu.Lock()
 	var rs []erasure.Request
 	for _, r := range m.requests {
-		if r.Status.Pending() {
-			rs = append(rs, r.Request)
+		if r.outstanding {
+			rs = append(rs, r.get())
 		}
 	}
 	m.mu.Unlock()
@@ -673,12 +763,16 @@ type Objects struct {
 	Calls   int
 	// Fail, when set, fails the next calls.
 	Fail error
+	// Refuse are keys the store refuses to delete for good, as S3 answers
+	// a key with a permanent per-key error; keys no object can have are
+	// refused too, as the S3 adapter refuses them.
+	Refuse map[string]bool
 }
 
 var _ erasure.Objects = (*Objects)(nil)
 
 func NewObjects(keys ...string) *Objects {
-	o := &Objects{objects: map[string]bool{}}
+	o := &Objects{objects: map[string]bool{}, Refuse: map[string]bool{}}
 	for _, k := range keys {
 		o.objects[k] = true
 	}
@@ -693,20 +787,25 @@ func (o *Objects) Put(keys ...string) {
 	}
 }
 
-func (o *Objects) DeleteObjects(_ context.Context, keys []string) error {
+func (o *Objects) DeleteObjects(_ context.Context, keys []string) ([]string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(keys) == 0 {
-		return nil
+		return nil, nil
 	}
 	o.Calls++
 	if o.Fail != nil {
-		return o.Fail
+		return nil, o.Fail
 	}
+	var refused []string
 	for _, k := range keys {
+		if o.Refuse[k] || !erasure.ValidObjectKey(k) {
+			refused = append(refused, k)
+			continue
+		}
 		delete(o.objects, k)
 	}
-	return nil
+	return refused, nil
 }
 
 // Keys returns the objects left, sorted.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,18 +38,30 @@ const maxAttempts = 8
 
 // DeleteObjects deletes keys, 1000 a call. S3 answers for every key,
 // deleted or failed; a key is done only once S3 lists it as deleted, so a
-// failed key, or one S3 left out of its answer, is sent again. S3 is
-// strongly consistent: a key it reports deleted has no current version.
-func (o *Objects) DeleteObjects(ctx context.Context, keys []string) error {
-	for start := 0; start < len(keys); start += deleteLimit {
-		pending := keys[start:min(start+deleteLimit, len(keys))]
+// key that failed for a while (transientKeyError), or that S3 left out of
+// its answer, is sent again. A key that failed for good, or that no object
+// can have (erasure.ValidObjectKey: S3 would refuse the whole call for
+// it), is refused: returned, not sent again, so that it cannot hold back
+// the others. S3 is strongly consistent: a key it reports deleted has no
+// current version.
+func (o *Objects) DeleteObjects(ctx context.Context, keys []string) ([]string, error) {
+	var refused, valid []string
+	for _, k := range keys {
+		if erasure.ValidObjectKey(k) {
+			valid = append(valid, k)
+		} else {
+			refused = append(refused, k)
+		}
+	}
+	for start := 0; start < len(valid); start += deleteLimit {
+		pending := valid[start:min(start+deleteLimit, len(valid))]
 		for attempt := 0; len(pending) > 0; attempt++ {
 			if attempt == maxAttempts {
-				return fmt.Errorf("delete objects: %d keys still not confirmed after %d attempts", len(pending), attempt)
+				return refused, fmt.Errorf("delete objects: %d keys still not confirmed after %d attempts", len(pending), attempt)
 			}
 			if attempt > 0 {
 				if err := sleep(ctx, attempt); err != nil {
-					return err
+					return refused, err
 				}
 			}
 			ids := make([]s3types.ObjectIdentifier, len(pending))
@@ -60,22 +73,35 @@ func (o *Objects) DeleteObjects(ctx context.Context, keys []string) error {
 				Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(false)},
 			})
 			if err != nil {
-				return fmt.Errorf("delete objects: %w", err)
+				return refused, fmt.Errorf("delete objects: %w", err)
 			}
-			deleted := make(map[string]bool, len(res.Deleted))
+			done := make(map[string]bool, len(res.Deleted)+len(res.Errors))
 			for _, d := range res.Deleted {
-				deleted[aws.ToString(d.Key)] = true
+				done[aws.ToString(d.Key)] = true
+			}
+			for _, e := range res.Errors {
+				if k := aws.ToString(e.Key); !transientKeyError[aws.ToString(e.Code)] && !done[k] && slices.Contains(pending, k) {
+					done[k] = true
+					refused = append(refused, k)
+				}
 			}
 			var again []string
 			for _, k := range pending {
-				if !deleted[k] {
+				if !done[k] {
 					again = append(again, k)
 				}
 			}
 			pending = again
 		}
 	}
-	return nil
+	return refused, nil
+}
+
+// transientKeyError are the per-key error codes of DeleteObjects that a
+// later call may not meet: S3's own trouble or load. Any other (AccessDenied,
+// InvalidArgument, ...) says the key will fail every time.
+var transientKeyError = map[string]bool{
+	"InternalError": true, "SlowDown": true, "ServiceUnavailable": true, "RequestTimeout": true, "OperationAborted": true,
 }
 
 func sleep(ctx context.Context, attempt int) error {
