@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -439,46 +438,5 @@ func TestHandler_Handle_Concurrent(t *testing.T) {
 	if len(f.mem.Requests()) != 1 || len(f.sched.Schedules) != 1 || len(f.mailer.Emails()) != 1 || len(f.mem.Notifications()) != 2 {
 		t.Errorf("got %d requests, %d schedules, %d emails, %d notifications, want 1, 1, 1, 2",
 			len(f.mem.Requests()), len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
-	}
-}
-
-// TestHandler_Handle_Events replays the sample events
-// (events/deletionrequest-*.json) against the demo practice, setting on.
-func TestHandler_Handle_Events(t *testing.T) {
-	want := map[string]struct {
-		status int
-		code   string
-	}{
-		"deletionrequest-get-client":        {http.StatusOK, ""},
-		"deletionrequest-delete-client":     {http.StatusNotFound, identity.ENotFound}, // nothing pending to cancel
-		"deletionrequest-post-client":       {http.StatusAccepted, ""},
-		"deletionrequest-post-unconfirmed":  {http.StatusBadRequest, identity.EConfirmationRequired},
-		"deletionrequest-post-practitioner": {http.StatusForbidden, identity.EForbidden},
-		"deletionrequest-post-malformed":    {http.StatusBadRequest, identity.EInvalid},
-	}
-	for _, path := range apigwtest.EventFiles(t, "deletionrequest") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s: add it here", name)
-			}
-			f := newFixture(t, true)
-			resp := apigwtest.Call(t, f.h.Handle, apigwtest.DecodeEvent(t, path), w.status)
-			switch {
-			case w.code != "":
-				apigwtest.CheckError(t, resp, w.code)
-				f.checkUnchanged(t)
-			case w.status == http.StatusAccepted:
-				if got := requestView(t, resp); !reflect.DeepEqual(got, wantView("req-001")) {
-					t.Errorf("body: got %s, want %+v", resp.Body, wantView("req-001"))
-				}
-			default:
-				if got := portalView(t, resp); !got.Available || got.Request != nil {
-					t.Errorf("body: got %s, want available and no request", resp.Body)
-				}
-				f.checkUnchanged(t)
-			}
-		})
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -257,32 +255,6 @@ func TestHandler_Get(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			apigwtest.CheckError(t, apigwtest.Call(t, f.h.Handle, tc.req, tc.status), tc.code)
-		})
-	}
-}
-
-// TestEvents runs every sample event of the function against the fixture.
-func TestEvents(t *testing.T) {
-	want := map[string]int{
-		"exports-post-member":          http.StatusAccepted,
-		"exports-post-client":          http.StatusForbidden,
-		"exports-post-unknown-owner":   http.StatusNotFound,
-		"exports-post-malformed-owner": http.StatusBadRequest,
-		"exports-get-one-owner":        http.StatusNotFound, // no such export in the fixture
-	}
-	for _, path := range apigwtest.EventFiles(t, "exports") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
-			f := newFixture(t)
-			f.mem.AddClient("prac-demo", "cl-ava")
-			resp, body := apigwtest.CallJSON(t, f.h.Handle, apigwtest.DecodeEvent(t, path))
-			if resp.StatusCode != status {
-				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
-			}
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -187,27 +186,6 @@ func TestHandler_Get(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)
-		})
-	}
-}
-
-func TestEvents(t *testing.T) {
-	want := map[string]int{
-		"practicerequests-get-list-member": http.StatusOK,
-		"practicerequests-get-client":      http.StatusForbidden,
-		"practicerequests-get-one-owner":   http.StatusNotFound, // no such request in the fixture
-	}
-	for _, path := range apigwtest.EventFiles(t, "practicerequests") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
-			h, _ := newHandler(t)
-			if resp, body := apigwtest.CallJSON(t, h.Handle, apigwtest.DecodeEvent(t, path)); resp.StatusCode != status {
-				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
-			}
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -304,42 +303,5 @@ func TestHandler_Handle_Directory(t *testing.T) {
 	apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, newRequest(http.MethodPut, ownerClaims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
 	if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
 		t.Errorf("setting: got %+v, want %+v", got, seeded())
-	}
-}
-
-// TestHandler_Handle_Events replays the sample events (events/settings-*.json).
-func TestHandler_Handle_Events(t *testing.T) {
-	want := map[string]struct {
-		status  int
-		code    string
-		setting *erasure.Setting
-	}{
-		"settings-get-owner":        {http.StatusOK, "", nil},
-		"settings-put-enable-owner": {http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
-		"settings-put-member":       {http.StatusForbidden, identity.EForbidden, nil},
-		"settings-get-client":       {http.StatusForbidden, identity.EForbidden, nil},
-	}
-	for _, path := range apigwtest.EventFiles(t, "settings") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s: add it here", name)
-			}
-			h, mem := newHandler(t)
-			resp := apigwtest.Call(t, h.Handle, apigwtest.DecodeEvent(t, path), w.status)
-			stored := seeded()
-			if w.setting != nil {
-				stored = *w.setting
-			}
-			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, stored) {
-				t.Errorf("stored setting: got %+v, want %+v", got, stored)
-			}
-			if w.code != "" {
-				apigwtest.CheckError(t, resp, w.code)
-				return
-			}
-			checkSetting(t, resp, stored)
-		})
 	}
 }
