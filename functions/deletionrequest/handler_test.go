@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -181,61 +179,17 @@ func (f *fixture) checkUnchanged(t *testing.T) {
 	}
 }
 
-// call invokes the handler and checks what every response must satisfy:
-// no Go error, never a 500, a JSON content type, and the status wanted.
-func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest, wantStatus int) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	resp, err := h.Handle(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Handle: got error %v, want nil (API handlers answer every request)", err)
-	}
-	if resp.StatusCode == http.StatusInternalServerError {
-		t.Errorf("status: got 500 (%s), want no internal error", resp.Body)
-	}
-	if resp.StatusCode != wantStatus {
-		t.Errorf("status: got %d (%s), want %d", resp.StatusCode, resp.Body, wantStatus)
-	}
-	if got := resp.Headers["Content-Type"]; got != "application/json" {
-		t.Errorf("Content-Type: got %q, want %q", got, "application/json")
-	}
-	return resp
-}
-
-func strictDecode(t *testing.T, body string, v any) {
-	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("body %q: got decode error %v, want nil", body, err)
-	}
-}
-
-func checkError(t *testing.T, resp events.APIGatewayV2HTTPResponse, code string) {
-	t.Helper()
-	var b apigw.ErrorBody
-	strictDecode(t, resp.Body, &b)
-	if b.Error.Code != code {
-		t.Errorf("error code: got %q (%s), want %q", b.Error.Code, b.Error.Message, code)
-	}
-	if b.Error.Message == "" {
-		t.Errorf("error message: got none, want one")
-	}
-	if _, ok := resp.Headers["Retry-After"]; ok != (resp.StatusCode == http.StatusServiceUnavailable) {
-		t.Errorf("Retry-After: got %q on a %d, want it on a 503 only", resp.Headers["Retry-After"], resp.StatusCode)
-	}
-}
-
 func requestView(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.RequestView {
 	t.Helper()
 	var v apigw.RequestView
-	strictDecode(t, resp.Body, &v)
+	apigwtest.StrictDecode(t, resp.Body, &v)
 	return v
 }
 
 func portalView(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.PortalView {
 	t.Helper()
 	var v apigw.PortalView
-	strictDecode(t, resp.Body, &v)
+	apigwtest.StrictDecode(t, resp.Body, &v)
 	return v
 }
 
@@ -308,10 +262,10 @@ func TestHandler_Handle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, tt.enabled)
-			resp := call(t, f.h, tt.req, tt.status)
+			resp := apigwtest.Call(t, f.h.Handle, tt.req, tt.status)
 			switch {
 			case tt.code != "":
-				checkError(t, resp, tt.code)
+				apigwtest.CheckError(t, resp, tt.code)
 				f.checkUnchanged(t)
 			case tt.req.RequestContext.HTTP.Method == http.MethodGet:
 				if got, want := portalView(t, resp), (apigw.PortalView{Available: tt.enabled}); !reflect.DeepEqual(got, want) {
@@ -333,7 +287,7 @@ func TestHandler_Handle(t *testing.T) {
 func TestHandler_Handle_Post(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		f := newFixture(t, true)
-		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		resp := apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 		want := wantView("req-001")
 		if got := requestView(t, resp); !reflect.DeepEqual(got, want) {
 			t.Errorf("body: got %s, want %+v", resp.Body, want)
@@ -359,7 +313,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 
 		// The same client asking again gets the same request, and nothing
 		// is made twice.
-		resp = call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusOK)
+		resp = apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusOK)
 		if got := requestView(t, resp); !reflect.DeepEqual(got, want) {
 			t.Errorf("repeat body: got %s, want %+v", resp.Body, want)
 		}
@@ -369,7 +323,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 		}
 
 		// The portal shows it.
-		resp = call(t, f.h, get(clientClaims), http.StatusOK)
+		resp = apigwtest.Call(t, f.h.Handle, get(clientClaims), http.StatusOK)
 		if got := portalView(t, resp); !got.Available || got.Request == nil || !reflect.DeepEqual(*got.Request, want) {
 			t.Errorf("portal: got %s, want available with %+v", resp.Body, want)
 		}
@@ -378,13 +332,13 @@ func TestHandler_Handle_Post(t *testing.T) {
 	t.Run("OK/DisabledAfterRequest", func(t *testing.T) {
 		// Turning the setting off does not cancel an accepted request.
 		f := newFixture(t, true)
-		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 		f.setEnabled(t, false)
-		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusOK)
+		resp := apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusOK)
 		if got := requestView(t, resp); got.ID != "req-001" {
 			t.Errorf("id: got %q, want %q", got.ID, "req-001")
 		}
-		resp = call(t, f.h, get(clientClaims), http.StatusOK)
+		resp = apigwtest.Call(t, f.h.Handle, get(clientClaims), http.StatusOK)
 		if got := portalView(t, resp); got.Available || got.Request == nil || got.Request.ID != "req-001" {
 			t.Errorf("portal: got %s, want unavailable with request req-001", resp.Body)
 		}
@@ -395,8 +349,8 @@ func TestHandler_Handle_Post(t *testing.T) {
 		// client told to retry; the retry starts afresh.
 		f := newFixture(t, true)
 		f.sched.FailNext = 1
-		resp := call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusServiceUnavailable)
-		checkError(t, resp, identity.EUnavailable)
+		resp := apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusServiceUnavailable)
+		apigwtest.CheckError(t, resp, identity.EUnavailable)
 		if got := resp.Headers["Retry-After"]; got != "5" {
 			t.Errorf("Retry-After: got %q, want %q", got, "5")
 		}
@@ -407,7 +361,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 			t.Errorf("got %d schedules, %d emails, %d notifications, want none",
 				len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
 		}
-		resp = call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		resp = apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 		if got := requestView(t, resp); got.ID != "req-002" || got.Status != erasure.StatusScheduled {
 			t.Errorf("retry: got %s, want scheduled request req-002", resp.Body)
 		}
@@ -415,7 +369,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 
 	t.Run("ErrAccountClosed", func(t *testing.T) {
 		f := newFixture(t, true)
-		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 		// The purge runs at its date, 30 days on.
 		// (The purge function's use case, with the objects port, is used
 		// here only to close the account.)
@@ -426,8 +380,8 @@ func TestHandler_Handle_Post(t *testing.T) {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}
 		for _, req := range []events.APIGatewayV2HTTPRequest{get(clientClaims), post(clientClaims, `{"confirm":true}`)} {
-			resp := call(t, f.h, req, http.StatusForbidden)
-			checkError(t, resp, identity.EAccountClosed)
+			resp := apigwtest.Call(t, f.h.Handle, req, http.StatusForbidden)
+			apigwtest.CheckError(t, resp, identity.EAccountClosed)
 		}
 		if got := len(f.mem.Requests()); got != 1 {
 			t.Errorf("requests: got %d, want 1", got)
@@ -440,10 +394,10 @@ func TestHandler_Handle_Post(t *testing.T) {
 	t.Run("ErrConfirmationRequired", func(t *testing.T) {
 		// Asked but not confirmed: nothing happens, then confirming works.
 		f := newFixture(t, true)
-		resp := call(t, f.h, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest)
-		checkError(t, resp, identity.EConfirmationRequired)
+		resp := apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":false}`), http.StatusBadRequest)
+		apigwtest.CheckError(t, resp, identity.EConfirmationRequired)
 		f.checkUnchanged(t)
-		call(t, f.h, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
+		apigwtest.Call(t, f.h.Handle, post(clientClaims, `{"confirm":true}`), http.StatusAccepted)
 	})
 }
 
@@ -484,46 +438,5 @@ func TestHandler_Handle_Concurrent(t *testing.T) {
 	if len(f.mem.Requests()) != 1 || len(f.sched.Schedules) != 1 || len(f.mailer.Emails()) != 1 || len(f.mem.Notifications()) != 2 {
 		t.Errorf("got %d requests, %d schedules, %d emails, %d notifications, want 1, 1, 1, 2",
 			len(f.mem.Requests()), len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
-	}
-}
-
-// TestHandler_Handle_Events replays the sample events
-// (events/deletionrequest-*.json) against the demo practice, setting on.
-func TestHandler_Handle_Events(t *testing.T) {
-	want := map[string]struct {
-		status int
-		code   string
-	}{
-		"deletionrequest-get-client":        {http.StatusOK, ""},
-		"deletionrequest-delete-client":     {http.StatusNotFound, identity.ENotFound}, // nothing pending to cancel
-		"deletionrequest-post-client":       {http.StatusAccepted, ""},
-		"deletionrequest-post-unconfirmed":  {http.StatusBadRequest, identity.EConfirmationRequired},
-		"deletionrequest-post-practitioner": {http.StatusForbidden, identity.EForbidden},
-		"deletionrequest-post-malformed":    {http.StatusBadRequest, identity.EInvalid},
-	}
-	for _, path := range apigwtest.EventFiles(t, "deletionrequest") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s: add it here", name)
-			}
-			f := newFixture(t, true)
-			resp := call(t, f.h, apigwtest.DecodeEvent(t, path), w.status)
-			switch {
-			case w.code != "":
-				checkError(t, resp, w.code)
-				f.checkUnchanged(t)
-			case w.status == http.StatusAccepted:
-				if got := requestView(t, resp); !reflect.DeepEqual(got, wantView("req-001")) {
-					t.Errorf("body: got %s, want %+v", resp.Body, wantView("req-001"))
-				}
-			default:
-				if got := portalView(t, resp); !got.Available || got.Request != nil {
-					t.Errorf("body: got %s, want available and no request", resp.Body)
-				}
-				f.checkUnchanged(t)
-			}
-		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -84,22 +85,6 @@ func event(method, body string, claims map[string]string) events.APIGatewayV2HTT
 	return req
 }
 
-func (e *env) call(t *testing.T, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
-	t.Helper()
-	resp, err := e.h.Handle(context.Background(), req)
-	if err != nil {
-		t.Fatalf("handler returned an error: %v", err)
-	}
-	if ct := resp.Headers["Content-Type"]; ct != "application/json" {
-		t.Fatalf("got Content-Type %q, want application/json", ct)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body is not JSON: %v: %s", err, resp.Body)
-	}
-	return resp.StatusCode, body
-}
-
 func errCode(body map[string]any) string {
 	e, _ := body["error"].(map[string]any)
 	c, _ := e["code"].(string)
@@ -130,13 +115,13 @@ func TestDeletionRequest_Routes(t *testing.T) {
 	confirm := `{"confirm":true}`
 
 	t.Run("DefaultOff", func(t *testing.T) {
-		status, body := e.call(t, event("GET", "", client))
-		if status != 200 || body["available"] != false || body["request"] != nil {
-			t.Fatalf("got %d %v, want 200 available=false request=null", status, body)
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("GET", "", client))
+		if resp.StatusCode != 200 || body["available"] != false || body["request"] != nil {
+			t.Fatalf("got %d %v, want 200 available=false request=null", resp.StatusCode, body)
 		}
-		status, body = e.call(t, event("POST", confirm, client))
-		if status != 403 || errCode(body) != "deletion_disabled" {
-			t.Fatalf("got %d %v, want 403 deletion_disabled", status, body)
+		resp, body = apigwtest.CallJSON(t, e.h.Handle, event("POST", confirm, client))
+		if resp.StatusCode != 403 || errCode(body) != "deletion_disabled" {
+			t.Fatalf("got %d %v, want 403 deletion_disabled", resp.StatusCode, body)
 		}
 		if n := len(e.schedules(t)); n != 0 {
 			t.Fatalf("got %d schedules, want 0", n)
@@ -161,9 +146,9 @@ func TestDeletionRequest_Routes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.enable(t, true)
-			status, body := e.call(t, tc.req)
-			if status != tc.status || errCode(body) != tc.code {
-				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
+			resp, body := apigwtest.CallJSON(t, e.h.Handle, tc.req)
+			if resp.StatusCode != tc.status || errCode(body) != tc.code {
+				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
 			}
 			if n := len(e.schedules(t)); n != 0 {
 				t.Fatalf("got %d schedules after a rejected request, want 0", n)
@@ -186,15 +171,15 @@ func TestDeletionRequest_Accept(t *testing.T) {
 	e.enable(t, true)
 	client := clientClaimsFor(pid, "cl-ava")
 
-	status, body := e.call(t, event("GET", "", client))
-	if status != 200 || body["available"] != true || body["request"] != nil {
-		t.Fatalf("got %d %v, want 200 available=true request=null", status, body)
+	resp, body := apigwtest.CallJSON(t, e.h.Handle, event("GET", "", client))
+	if resp.StatusCode != 200 || body["available"] != true || body["request"] != nil {
+		t.Fatalf("got %d %v, want 200 available=true request=null", resp.StatusCode, body)
 	}
 
 	before := time.Now().UTC()
-	status, body = e.call(t, event("POST", `{"confirm":true}`, client))
-	if status != 202 {
-		t.Fatalf("got status %d %v, want 202", status, body)
+	resp, body = apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+	if resp.StatusCode != 202 {
+		t.Fatalf("got status %d %v, want 202", resp.StatusCode, body)
 	}
 	id, _ := body["id"].(string)
 	if body["status"] != "scheduled" || id == "" {
@@ -311,14 +296,14 @@ func TestDeletionRequest_Accept(t *testing.T) {
 
 	t.Run("RepeatReturnsSameRequest", func(t *testing.T) {
 		e.enable(t, false) // turning it off does not cancel an accepted request
-		status, body := e.call(t, event("POST", `{"confirm":true}`, client))
-		if status != 200 || body["id"] != id || body["status"] != "scheduled" {
-			t.Fatalf("got %d %v, want 200 with request %s", status, body, id)
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+		if resp.StatusCode != 200 || body["id"] != id || body["status"] != "scheduled" {
+			t.Fatalf("got %d %v, want 200 with request %s", resp.StatusCode, body, id)
 		}
-		status, body = e.call(t, event("GET", "", client))
+		resp, body = apigwtest.CallJSON(t, e.h.Handle, event("GET", "", client))
 		req, _ := body["request"].(map[string]any)
-		if status != 200 || body["available"] != false || req["id"] != id {
-			t.Fatalf("got %d %v, want the pending request shown", status, body)
+		if resp.StatusCode != 200 || body["available"] != false || req["id"] != id {
+			t.Fatalf("got %d %v, want the pending request shown", resp.StatusCode, body)
 		}
 		if n := len(e.schedules(t)); n != 1 {
 			t.Fatalf("got %d schedules, want 1", n)
@@ -414,11 +399,11 @@ func TestDeletionRequest_SchedulerFailure(t *testing.T) {
 
 	// Every attempt the SDK makes fails, as in a Scheduler outage.
 	e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/schedules/"))
-	status, body := e.call(t, event("POST", `{"confirm":true}`, client))
-	if status != 503 || errCode(body) != "service_unavailable" {
-		t.Fatalf("got %d %v, want 503 service_unavailable", status, body)
+	resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+	if resp.StatusCode != 503 || errCode(body) != "service_unavailable" {
+		t.Fatalf("got %d %v, want 503 service_unavailable", resp.StatusCode, body)
 	}
-	resp, _ := e.h.Handle(context.Background(), event("POST", `{"confirm":true}`, client))
+	resp, _ = e.h.Handle(context.Background(), event("POST", `{"confirm":true}`, client))
 	if resp.Headers["Retry-After"] == "" {
 		t.Error("503 without Retry-After")
 	}
@@ -428,15 +413,15 @@ func TestDeletionRequest_SchedulerFailure(t *testing.T) {
 	if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 0 {
 		t.Fatalf("got %d emails for a request that was not accepted, want 0", n)
 	}
-	status, body = e.call(t, event("GET", "", client))
-	if status != 200 || body["request"] != nil {
-		t.Fatalf("got %d %v, want no request shown", status, body)
+	resp, body = apigwtest.CallJSON(t, e.h.Handle, event("GET", "", client))
+	if resp.StatusCode != 200 || body["request"] != nil {
+		t.Fatalf("got %d %v, want no request shown", resp.StatusCode, body)
 	}
 
 	e.faults.Clear()
-	status, body = e.call(t, event("POST", `{"confirm":true}`, client))
-	if status != 202 || body["status"] != "scheduled" {
-		t.Fatalf("retry: got %d %v, want 202 scheduled", status, body)
+	resp, body = apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+	if resp.StatusCode != 202 || body["status"] != "scheduled" {
+		t.Fatalf("retry: got %d %v, want 202 scheduled", resp.StatusCode, body)
 	}
 	if n := len(e.schedules(t)); n != 1 {
 		t.Fatalf("got %d schedules, want 1", n)
@@ -450,9 +435,9 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-eve", "Eve", "Moss", "")
 		e.enable(t, true)
 		e.faults.Fail(1, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
-		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-eve")))
-		if status != 202 {
-			t.Fatalf("got %d %v, want 202", status, body)
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-eve")))
+		if resp.StatusCode != 202 {
+			t.Fatalf("got %d %v, want 202", resp.StatusCode, body)
 		}
 		wantOneEach(t, e)
 		r, err := e.store.GetRequest(context.Background(), body["id"].(string))
@@ -465,9 +450,9 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-fay", "Fay", "Ng", "")
 		e.enable(t, true)
 		e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
-		status, body := e.call(t, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-fay")))
-		if status != 202 {
-			t.Fatalf("got %d %v, want 202: the purge is scheduled whatever the mail does", status, body)
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-fay")))
+		if resp.StatusCode != 202 {
+			t.Fatalf("got %d %v, want 202: the purge is scheduled whatever the mail does", resp.StatusCode, body)
 		}
 		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 0 {
 			t.Fatalf("got %d emails during the outage, want 0", n)

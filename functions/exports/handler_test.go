@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -95,19 +92,6 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, map[string]any) {
-	t.Helper()
-	resp, err := h.Handle(context.Background(), req)
-	if err != nil {
-		t.Fatalf("handler returned an error: %v", err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body is not a JSON object: %s", resp.Body)
-	}
-	return resp, body
-}
-
 // keys lists an object's field names, sorted.
 func keys(m map[string]any) string {
 	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
@@ -129,7 +113,7 @@ func TestHandler_Post(t *testing.T) {
 			f := newFixture(t)
 			req := request("POST", "/v1/clients/cl-ava/exports", tc.claims, tc.body)
 			req.IsBase64Encoded = tc.b64
-			resp, body := call(t, f.h, req)
+			resp, body := apigwtest.CallJSON(t, f.h.Handle, req)
 			if resp.StatusCode != 202 {
 				t.Fatalf("got %d %v, want 202", resp.StatusCode, body)
 			}
@@ -177,10 +161,7 @@ func TestHandler_Post(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
-			resp, body := call(t, f.h, tc.req)
-			if e, _ := body["error"].(map[string]any); resp.StatusCode != tc.status || e["code"] != tc.code || e["message"] == "" {
-				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
-			}
+			apigwtest.CheckError(t, apigwtest.Call(t, f.h.Handle, tc.req, tc.status), tc.code)
 			if len(f.mem.Exports()) != 0 || len(f.sched.Schedules) != 0 {
 				t.Errorf("a refused request left %d exports and %d schedules", len(f.mem.Exports()), len(f.sched.Schedules))
 			}
@@ -190,35 +171,29 @@ func TestHandler_Post(t *testing.T) {
 		f := newFixture(t)
 		req := request("POST", "/v1/clients/cl-ava/exports", owner, "{}")
 		req.Headers["content-type"] = "text/plain"
-		if resp, body := call(t, f.h, req); resp.StatusCode != 415 {
-			t.Fatalf("got %d %v, want 415", resp.StatusCode, body)
-		}
+		apigwtest.CheckError(t, apigwtest.Call(t, f.h.Handle, req, 415), apigw.EUnsupportedMedia)
 	})
 	t.Run("ErrUnavailable", func(t *testing.T) {
 		f := newFixture(t)
 		f.sched.FailNext = 1
-		resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"))
-		if e, _ := body["error"].(map[string]any); resp.StatusCode != 503 || e["code"] != identity.EUnavailable || resp.Headers["Retry-After"] == "" {
-			t.Fatalf("got %d %v %v, want 503 service_unavailable with Retry-After", resp.StatusCode, body, resp.Headers)
-		}
+		// CheckError wants a Retry-After on a 503.
+		apigwtest.CheckError(t, apigwtest.Call(t, f.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"), 503), identity.EUnavailable)
 		if n := len(f.mem.Exports()); n != 0 {
 			t.Fatalf("got %d exports recorded, want the record rolled back", n)
 		}
-		if resp, _ := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "{}")); resp.StatusCode != 202 {
-			t.Fatalf("retry: got %d, want 202", resp.StatusCode)
-		}
+		apigwtest.Call(t, f.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"), 202)
 	})
 }
 
 func TestHandler_Get(t *testing.T) {
 	f := newFixture(t)
-	resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
+	resp, body := apigwtest.CallJSON(t, f.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
 	if resp.StatusCode != 202 {
 		t.Fatalf("post: got %d %v", resp.StatusCode, body)
 	}
 	one := "/v1/clients/cl-ava/exports/ex-1"
 	t.Run("OK/Pending", func(t *testing.T) {
-		resp, body := call(t, f.h, request("GET", one, member, ""))
+		resp, body := apigwtest.CallJSON(t, f.h.Handle, request("GET", one, member, ""))
 		if resp.StatusCode != 200 || keys(body) != "clientId,exportId,requestedAt,status" || body["status"] != "pending" {
 			t.Fatalf("got %d %v, want 200 pending and no more", resp.StatusCode, body)
 		}
@@ -231,7 +206,7 @@ func TestHandler_Get(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.now = f.now.Add(time.Minute)
-		resp, body := call(t, f.h, request("GET", one, owner, ""))
+		resp, body := apigwtest.CallJSON(t, f.h.Handle, request("GET", one, owner, ""))
 		if resp.StatusCode != 200 || body["status"] != "ready" {
 			t.Fatalf("got %d %v, want 200 ready", resp.StatusCode, body)
 		}
@@ -251,13 +226,13 @@ func TestHandler_Get(t *testing.T) {
 		}
 	})
 	t.Run("OK/Failed", func(t *testing.T) {
-		if resp, body := call(t, f.h, request("POST", "/v1/clients/cl-ava/exports", owner, "")); resp.StatusCode != 202 || body["exportId"] != "ex-2" {
+		if resp, body := apigwtest.CallJSON(t, f.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, "")); resp.StatusCode != 202 || body["exportId"] != "ex-2" {
 			t.Fatalf("post: got %d %v", resp.StatusCode, body)
 		}
 		if err := f.mem.FailExport(context.Background(), "ex-2", f.now, export.ReasonTimeout); err != nil {
 			t.Fatal(err)
 		}
-		resp, body := call(t, f.h, request("GET", "/v1/clients/cl-ava/exports/ex-2", owner, ""))
+		resp, body := apigwtest.CallJSON(t, f.h.Handle, request("GET", "/v1/clients/cl-ava/exports/ex-2", owner, ""))
 		if resp.StatusCode != 200 || body["status"] != "failed" || keys(body) != "clientId,completedAt,exportId,requestedAt,status" {
 			t.Fatalf("got %d %v, want 200 failed, its time and nothing more", resp.StatusCode, body)
 		}
@@ -279,36 +254,7 @@ func TestHandler_Get(t *testing.T) {
 		{"ErrMethod/Delete", request("DELETE", one, owner, ""), 405, apigw.EMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := call(t, f.h, tc.req)
-			if e, _ := body["error"].(map[string]any); resp.StatusCode != tc.status || e["code"] != tc.code {
-				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
-			}
-		})
-	}
-}
-
-// TestEvents runs every sample event of the function against the fixture.
-func TestEvents(t *testing.T) {
-	want := map[string]int{
-		"exports-post-member":          http.StatusAccepted,
-		"exports-post-client":          http.StatusForbidden,
-		"exports-post-unknown-owner":   http.StatusNotFound,
-		"exports-post-malformed-owner": http.StatusBadRequest,
-		"exports-get-one-owner":        http.StatusNotFound, // no such export in the fixture
-	}
-	for _, path := range apigwtest.EventFiles(t, "exports") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
-			f := newFixture(t)
-			f.mem.AddClient("prac-demo", "cl-ava")
-			resp, body := call(t, f.h, apigwtest.DecodeEvent(t, path))
-			if resp.StatusCode != status {
-				t.Fatalf("got %d %v, want %d", resp.StatusCode, body, status)
-			}
+			apigwtest.CheckError(t, apigwtest.Call(t, f.h.Handle, tc.req, tc.status), tc.code)
 		})
 	}
 }

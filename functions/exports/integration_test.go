@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -102,7 +103,7 @@ func TestExports_Emulator(t *testing.T) {
 	member := practitioner(e.practice.ID, e.practice.MemberID, "member")
 
 	asked := time.Now().UTC()
-	resp, body := call(t, e.h, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"))
+	resp, body := apigwtest.CallJSON(t, e.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, "{}"))
 	if resp.StatusCode != 202 || body["status"] != "pending" || body["clientId"] != "cl-ava" {
 		t.Fatalf("POST: got %d %v, want 202 pending", resp.StatusCode, body)
 	}
@@ -110,7 +111,7 @@ func TestExports_Emulator(t *testing.T) {
 	if resp.Headers["Location"] != "/v1/clients/cl-ava/exports/"+id {
 		t.Errorf("Location: got %q", resp.Headers["Location"])
 	}
-	if resp, body := call(t, e.h, request("GET", "/v1/clients/cl-ava/exports/"+id, member, "")); resp.StatusCode != 200 || body["status"] != "pending" || body["downloadUrl"] != nil {
+	if resp, body := apigwtest.CallJSON(t, e.h.Handle, request("GET", "/v1/clients/cl-ava/exports/"+id, member, "")); resp.StatusCode != 200 || body["status"] != "pending" || body["downloadUrl"] != nil {
 		t.Fatalf("GET before the worker: got %d %v, want 200 pending without a URL", resp.StatusCode, body)
 	}
 
@@ -143,7 +144,7 @@ func TestExports_Emulator(t *testing.T) {
 		t.Fatalf("worker: got %+v, %v; want ready with %+v", done, err, file.Counts)
 	}
 
-	resp, body = call(t, e.h, request("GET", "/v1/clients/cl-ava/exports/"+id, member, ""))
+	resp, body = apigwtest.CallJSON(t, e.h.Handle, request("GET", "/v1/clients/cl-ava/exports/"+id, member, ""))
 	if resp.StatusCode != 200 || body["status"] != "ready" {
 		t.Fatalf("GET: got %d %v, want 200 ready", resp.StatusCode, body)
 	}
@@ -231,7 +232,7 @@ func TestExports_Emulator(t *testing.T) {
 				if tc.method == "POST" {
 					body = "{}"
 				}
-				resp, got := call(t, e.h, request(tc.method, tc.path, tc.claims, body))
+				resp, got := apigwtest.CallJSON(t, e.h.Handle, request(tc.method, tc.path, tc.claims, body))
 				if er, _ := got["error"].(map[string]any); resp.StatusCode != tc.status || er["code"] != tc.code {
 					t.Fatalf("got %d %v, want %d %s", resp.StatusCode, got, tc.status, tc.code)
 				}
@@ -246,14 +247,14 @@ func TestExports_Emulator(t *testing.T) {
 		// Scheduler refuses: the record goes, the caller is told to retry.
 		e.faults.Fail(1, http.StatusBadRequest, emulatortest.Path("/schedules/"))
 		defer e.faults.Clear()
-		resp, got := call(t, e.h, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
+		resp, got := apigwtest.CallJSON(t, e.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, ""))
 		if er, _ := got["error"].(map[string]any); resp.StatusCode != 503 || er["code"] != identity.EUnavailable || resp.Headers["Retry-After"] == "" {
 			t.Fatalf("got %d %v %v, want 503 service_unavailable with Retry-After", resp.StatusCode, got, resp.Headers)
 		}
 		if n := countExports(t, e.st); n != 1 {
 			t.Fatalf("got %d export records, want the new one rolled back", n)
 		}
-		if resp, got := call(t, e.h, request("POST", "/v1/clients/cl-ava/exports", owner, "")); resp.StatusCode != 202 {
+		if resp, got := apigwtest.CallJSON(t, e.h.Handle, request("POST", "/v1/clients/cl-ava/exports", owner, "")); resp.StatusCode != 202 {
 			t.Fatalf("retry: got %d %v, want 202", resp.StatusCode, got)
 		}
 	})
@@ -335,13 +336,13 @@ func TestExports_FloodAndQuota(t *testing.T) {
 
 	// The owner's quota: cl-ava's export and nineteen more.
 	for _, c := range clients[1:export.QuotaLimit] {
-		if resp, body := call(t, e.h, request("POST", "/v1/clients/"+c+"/exports", owner, "")); resp.StatusCode != http.StatusAccepted {
+		if resp, body := apigwtest.CallJSON(t, e.h.Handle, request("POST", "/v1/clients/"+c+"/exports", owner, "")); resp.StatusCode != http.StatusAccepted {
 			t.Fatalf("export of %s: got %d %v, want 202", c, resp.StatusCode, body)
 		}
 	}
 	before := emulatortest.TakeSnapshot(t, e.st)
 	last := clients[export.QuotaLimit]
-	resp, body := call(t, e.h, request("POST", "/v1/clients/"+last+"/exports", owner, ""))
+	resp, body := apigwtest.CallJSON(t, e.h.Handle, request("POST", "/v1/clients/"+last+"/exports", owner, ""))
 	if resp.StatusCode != http.StatusTooManyRequests || body["error"].(map[string]any)["code"] != identity.ETooManyRequests {
 		t.Fatalf("export %d: got %d %v, want 429 too_many_requests", export.QuotaLimit+1, resp.StatusCode, body)
 	}
@@ -351,7 +352,7 @@ func TestExports_FloodAndQuota(t *testing.T) {
 	if after := emulatortest.TakeSnapshot(t, e.st); !reflect.DeepEqual(before, after) {
 		t.Errorf("a refused export changed the table: %d items before, %d after", len(before), len(after))
 	}
-	if resp, body := call(t, e.h, request("POST", "/v1/clients/"+last+"/exports", member, "")); resp.StatusCode != http.StatusAccepted {
+	if resp, body := apigwtest.CallJSON(t, e.h.Handle, request("POST", "/v1/clients/"+last+"/exports", member, "")); resp.StatusCode != http.StatusAccepted {
 		t.Errorf("another practitioner: got %d %v, want 202", resp.StatusCode, body)
 	}
 	if n := countExports(t, e.st); n != export.QuotaLimit+1 {

@@ -17,7 +17,9 @@ type fixture struct {
 	arch *porttest.ExportArchives
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture seeds client cl-ava of prac-demo, with a journal entry and a
+// document, and a pending export of their file with id exportID.
+func newFixture(t *testing.T, exportID string) *fixture {
 	t.Helper()
 	f := &fixture{mem: porttest.NewExportMemory(), arch: porttest.NewExportArchives()}
 	f.arch.MinPartSize = 1
@@ -27,7 +29,7 @@ func newFixture(t *testing.T) *fixture {
 	f.mem.AddJournalEntry("prac-demo", "cl-ava", export.JournalEntry{ID: "j1", Author: ava, Title: "t", Body: "b"})
 	f.mem.AddDocument("prac-demo", "cl-ava", export.Document{ID: "d1", Author: ava, FileName: "a.pdf", ObjectKeys: []string{"practices/prac-demo/clients/cl-ava/k/a.pdf"}})
 	files.Put("practices/prac-demo/clients/cl-ava/k/a.pdf", []byte("%PDF"))
-	if err := f.mem.CreateExport(context.Background(), export.Export{ID: "ex-1", PracticeID: "prac-demo", ClientID: "cl-ava", Status: export.StatusPending}, export.Slot{Quota: export.Quota{Version: 1}}); err != nil {
+	if err := f.mem.CreateExport(context.Background(), export.Export{ID: exportID, PracticeID: "prac-demo", ClientID: "cl-ava", Status: export.StatusPending}, export.Slot{Quota: export.Quota{Version: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
@@ -38,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 func TestHandler(t *testing.T) {
 	ctx := context.Background()
 	t.Run("OK", func(t *testing.T) {
-		f := newFixture(t)
+		f := newFixture(t, "ex-1")
 		res, err := f.h.Handle(ctx, json.RawMessage(`{"exportId":"ex-1"}`))
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +56,7 @@ func TestHandler(t *testing.T) {
 		}
 	})
 	t.Run("ErrRetried", func(t *testing.T) {
-		f := newFixture(t)
+		f := newFixture(t, "ex-1")
 		f.arch.FailPart = 1
 		if _, err := f.h.Handle(ctx, json.RawMessage(`{"exportId":"ex-1"}`)); err == nil {
 			t.Fatal("got nil, want an error so that Lambda retries")
@@ -66,7 +68,7 @@ func TestHandler(t *testing.T) {
 	// Events that no retry can mend are reported and dropped.
 	for _, raw := range []string{`{`, `[]`, `{"exportId":""}`, `{"exportId":"a#b"}`, `{"requestId":"ex-1"}`, `{"exportId":"ex-unknown"}`} {
 		t.Run("Dropped/"+raw, func(t *testing.T) {
-			f := newFixture(t)
+			f := newFixture(t, "ex-1")
 			res, err := f.h.Handle(ctx, json.RawMessage(raw))
 			if err != nil || res.Status != "" || f.arch.Creates != 0 {
 				t.Fatalf("got %+v, %v, %d uploads; want nothing done and no error", res, err, f.arch.Creates)

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,19 +60,6 @@ func newHandler(t *testing.T) (*Handler, *porttest.Memory) {
 	return &Handler{svc: erasure.NewNotifications(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, mem
 }
 
-func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
-	t.Helper()
-	resp, err := h.Handle(context.Background(), req)
-	if err != nil {
-		t.Fatalf("handler returned an error: %v", err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body is not JSON: %s", resp.Body)
-	}
-	return resp.StatusCode, body
-}
-
 func ids(body map[string]any) []string {
 	var out []string
 	list, _ := body["notifications"].([]any)
@@ -88,13 +72,13 @@ func ids(body map[string]any) []string {
 func TestHandler_List(t *testing.T) {
 	h, _ := newHandler(t)
 	t.Run("OK/OwnNewestFirst", func(t *testing.T) {
-		status, body := call(t, h, request("GET", "/v1/notifications", owner, nil, ""))
-		if got := strings.Join(ids(body), ","); status != 200 || got != "r1-completed,r2-requested,r1-requested" || body["nextToken"] != nil {
-			t.Fatalf("got %d %v (%s), want the owner's three, newest first, no next page", status, body, got)
+		resp, body := apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", owner, nil, ""))
+		if got := strings.Join(ids(body), ","); resp.StatusCode != 200 || got != "r1-completed,r2-requested,r1-requested" || body["nextToken"] != nil {
+			t.Fatalf("got %d %v (%s), want the owner's three, newest first, no next page", resp.StatusCode, body, got)
 		}
-		status, body = call(t, h, request("GET", "/v1/notifications", member, nil, ""))
-		if got := strings.Join(ids(body), ","); status != 200 || got != "r1-requested" {
-			t.Fatalf("member: got %d %s, want only their own", status, got)
+		resp, body = apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", member, nil, ""))
+		if got := strings.Join(ids(body), ","); resp.StatusCode != 200 || got != "r1-requested" {
+			t.Fatalf("member: got %d %s, want only their own", resp.StatusCode, got)
 		}
 	})
 	t.Run("OK/Pages", func(t *testing.T) {
@@ -105,9 +89,9 @@ func TestHandler_List(t *testing.T) {
 			if token != "" {
 				q["nextToken"] = token
 			}
-			status, body := call(t, h, request("GET", "/v1/notifications", owner, q, ""))
-			if status != 200 {
-				t.Fatalf("got %d %v", status, body)
+			resp, body := apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", owner, q, ""))
+			if resp.StatusCode != 200 {
+				t.Fatalf("got %d %v", resp.StatusCode, body)
 			}
 			seen = append(seen, ids(body)...)
 			next, _ := body["nextToken"].(string)
@@ -135,10 +119,7 @@ func TestHandler_List(t *testing.T) {
 		{"ErrMethodNotAllowed", request("PUT", "/v1/notifications", owner, nil, ""), 405, apigw.EMethodNotAllowed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := call(t, h, tc.req)
-			if e, _ := body["error"].(map[string]any); status != tc.status || e["code"] != tc.code {
-				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
-			}
+			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)
 		})
 	}
 }
@@ -146,17 +127,17 @@ func TestHandler_List(t *testing.T) {
 func TestHandler_MarkRead(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		h, mem := newHandler(t)
-		status, body := call(t, h, request("POST", "/v1/notifications/r2-requested/read", owner, nil, ""))
-		if status != 200 || body["read"] != true || body["id"] != "r2-requested" {
-			t.Fatalf("got %d %v, want the notification read", status, body)
+		resp, body := apigwtest.CallJSON(t, h.Handle, request("POST", "/v1/notifications/r2-requested/read", owner, nil, ""))
+		if resp.StatusCode != 200 || body["read"] != true || body["id"] != "r2-requested" {
+			t.Fatalf("got %d %v, want the notification read", resp.StatusCode, body)
 		}
 		page, _, _ := mem.ListNotifications(context.Background(), "prac-demo", "pr-member", 10, "")
 		if len(page) != 1 || page[0].Read {
 			t.Fatalf("the member's notification changed: %+v", page)
 		}
-		status, _ = call(t, h, request("POST", "/v1/notifications/r2-requested/read", owner, nil, "{}"))
-		if status != 200 {
-			t.Fatalf("again with an empty object: got %d, want 200", status)
+		resp, _ = apigwtest.CallJSON(t, h.Handle, request("POST", "/v1/notifications/r2-requested/read", owner, nil, "{}"))
+		if resp.StatusCode != 200 {
+			t.Fatalf("again with an empty object: got %d, want 200", resp.StatusCode)
 		}
 	})
 	for _, tc := range []struct {
@@ -177,37 +158,7 @@ func TestHandler_MarkRead(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := newHandler(t)
-			status, body := call(t, h, tc.req)
-			if e, _ := body["error"].(map[string]any); status != tc.status || e["code"] != tc.code {
-				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
-			}
-		})
-	}
-}
-
-// TestEvents decodes every sample event strictly and runs it through the
-// handler against the in-memory inbox.
-func TestEvents(t *testing.T) {
-	want := map[string]int{
-		"notifications-get-owner":       http.StatusOK,
-		"notifications-get-client":      http.StatusForbidden,
-		"notifications-post-read-owner": http.StatusNotFound, // no such notification
-	}
-	for _, path := range apigwtest.EventFiles(t, "notifications") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			req := apigwtest.DecodeEvent(t, path)
-			if _, err := apigw.Actor(req); err != nil {
-				t.Fatalf("claims: %v", err)
-			}
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
-			h, _ := newHandler(t)
-			if got, body := call(t, h, req); got != status {
-				t.Fatalf("got %d %v, want %d", got, body, status)
-			}
+			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -50,9 +51,9 @@ func TestNotifications_Emulator(t *testing.T) {
 		if token != "" {
 			q["nextToken"] = token
 		}
-		status, body := call(t, h, request("GET", "/v1/notifications", owner, q, ""))
-		if status != 200 {
-			t.Fatalf("page %d: got %d %v", pages, status, body)
+		resp, body := apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", owner, q, ""))
+		if resp.StatusCode != 200 {
+			t.Fatalf("page %d: got %d %v", pages, resp.StatusCode, body)
 		}
 		pages++
 		seen = append(seen, ids(body)...)
@@ -68,23 +69,23 @@ func TestNotifications_Emulator(t *testing.T) {
 	}
 
 	// A token from the member's inbox does not open the owner's.
-	_, body := call(t, h, request("GET", "/v1/notifications", member, map[string]string{"limit": "1"}, ""))
+	_, body := apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", member, map[string]string{"limit": "1"}, ""))
 	memberToken, _ := body["nextToken"].(string)
 	if memberToken == "" {
 		t.Fatal("member: got no next page token")
 	}
-	status, body := call(t, h, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": memberToken}, ""))
-	if e, _ := body["error"].(map[string]any); status != 400 || e["code"] != identity.EInvalid {
-		t.Fatalf("another inbox's token: got %d %v, want 400 invalid_request", status, body)
+	resp, body := apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": memberToken}, ""))
+	if e, _ := body["error"].(map[string]any); resp.StatusCode != 400 || e["code"] != identity.EInvalid {
+		t.Fatalf("another inbox's token: got %d %v, want 400 invalid_request", resp.StatusCode, body)
 	}
 	garbage := base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"x"}`))
-	if status, _ := call(t, h, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": garbage}, "")); status != 400 {
-		t.Fatalf("a forged token: got %d, want 400", status)
+	if resp, _ := apigwtest.CallJSON(t, h.Handle, request("GET", "/v1/notifications", owner, map[string]string{"nextToken": garbage}, "")); resp.StatusCode != 400 {
+		t.Fatalf("a forged token: got %d, want 400", resp.StatusCode)
 	}
 
-	status, body = call(t, h, request("POST", "/v1/notifications/r3-requested/read", owner, nil, ""))
-	if status != 200 || body["read"] != true {
-		t.Fatalf("mark read: got %d %v", status, body)
+	resp, body = apigwtest.CallJSON(t, h.Handle, request("POST", "/v1/notifications/r3-requested/read", owner, nil, ""))
+	if resp.StatusCode != 200 || body["read"] != true {
+		t.Fatalf("mark read: got %d %v", resp.StatusCode, body)
 	}
 	all, err := store.Notifications(ctx, "prac-demo", "pr-member")
 	if err != nil {
@@ -95,7 +96,7 @@ func TestNotifications_Emulator(t *testing.T) {
 			t.Errorf("the member's %s was marked read by the owner's call", m.ID)
 		}
 	}
-	if status, _ := call(t, h, request("POST", "/v1/notifications/r99-requested/read", owner, nil, "")); status != 404 {
-		t.Fatalf("unknown notification: got %d, want 404", status)
+	if resp, _ := apigwtest.CallJSON(t, h.Handle, request("POST", "/v1/notifications/r99-requested/read", owner, nil, "")); resp.StatusCode != 404 {
+		t.Fatalf("unknown notification: got %d, want 404", resp.StatusCode)
 	}
 }

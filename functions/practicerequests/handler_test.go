@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -79,19 +77,6 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	return &Handler{svc: erasure.NewPracticeRequests(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, rs
 }
 
-func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) (int, map[string]any) {
-	t.Helper()
-	resp, err := h.Handle(context.Background(), req)
-	if err != nil {
-		t.Fatalf("handler returned an error: %v", err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-		t.Fatalf("body is not JSON: %s", resp.Body)
-	}
-	return resp.StatusCode, body
-}
-
 func ids(body map[string]any) string {
 	var out []string
 	list, _ := body["requests"].([]any)
@@ -123,9 +108,9 @@ func TestHandler_List(t *testing.T) {
 		{"OK/Cancelled", map[string]string{"status": "cancelled"}, "rq-1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := call(t, h, request("/v1/deletion-requests", member, tc.query))
-			if got := ids(body); status != 200 || got != tc.want {
-				t.Fatalf("got %d %s, want 200 %s", status, got, tc.want)
+			resp, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests", member, tc.query))
+			if got := ids(body); resp.StatusCode != 200 || got != tc.want {
+				t.Fatalf("got %d %s, want 200 %s", resp.StatusCode, got, tc.want)
 			}
 		})
 	}
@@ -137,7 +122,7 @@ func TestHandler_List(t *testing.T) {
 			if token != "" {
 				q["nextToken"] = token
 			}
-			_, body := call(t, h, request("/v1/deletion-requests", owner, q))
+			_, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests", owner, q))
 			if got := ids(body); got != "" {
 				seen = append(seen, got)
 			}
@@ -164,10 +149,7 @@ func TestHandler_List(t *testing.T) {
 		{"ErrInvalid/Token", request("/v1/deletion-requests", owner, map[string]string{"nextToken": "x"}), 400, identity.EInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := call(t, h, tc.req)
-			if e, _ := body["error"].(map[string]any); status != tc.status || e["code"] != tc.code {
-				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
-			}
+			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)
 		})
 	}
 }
@@ -175,9 +157,9 @@ func TestHandler_List(t *testing.T) {
 func TestHandler_Get(t *testing.T) {
 	h, _ := newHandler(t)
 	t.Run("OK/Completed", func(t *testing.T) {
-		status, body := call(t, h, request("/v1/deletion-requests/rq-0", owner, nil))
-		if status != 200 || body["status"] != "completed" {
-			t.Fatalf("got %d %v", status, body)
+		resp, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests/rq-0", owner, nil))
+		if resp.StatusCode != 200 || body["status"] != "completed" {
+			t.Fatalf("got %d %v", resp.StatusCode, body)
 		}
 		if got := timeline(body); got != "requested,purge_scheduled_for,purge_started,completed,backups_clear_by" {
 			t.Errorf("timeline: got %s", got)
@@ -188,9 +170,9 @@ func TestHandler_Get(t *testing.T) {
 		}
 	})
 	t.Run("OK/Cancelled", func(t *testing.T) {
-		status, body := call(t, h, request("/v1/deletion-requests/rq-1", owner, nil))
-		if got := timeline(body); status != 200 || got != "requested,cancelled" || body["receipt"] != nil {
-			t.Fatalf("got %d timeline %s receipt %v, want requested,cancelled and no receipt", status, got, body["receipt"])
+		resp, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests/rq-1", owner, nil))
+		if got := timeline(body); resp.StatusCode != 200 || got != "requested,cancelled" || body["receipt"] != nil {
+			t.Fatalf("got %d timeline %s receipt %v, want requested,cancelled and no receipt", resp.StatusCode, got, body["receipt"])
 		}
 	})
 	for _, tc := range []struct {
@@ -206,31 +188,7 @@ func TestHandler_Get(t *testing.T) {
 		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, identity.EForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := call(t, h, tc.req)
-			if e, _ := body["error"].(map[string]any); status != tc.status || e["code"] != tc.code {
-				t.Fatalf("got %d %v, want %d %s", status, body, tc.status, tc.code)
-			}
-		})
-	}
-}
-
-func TestEvents(t *testing.T) {
-	want := map[string]int{
-		"practicerequests-get-list-member": http.StatusOK,
-		"practicerequests-get-client":      http.StatusForbidden,
-		"practicerequests-get-one-owner":   http.StatusNotFound, // no such request in the fixture
-	}
-	for _, path := range apigwtest.EventFiles(t, "practicerequests") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			status, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s", name)
-			}
-			h, _ := newHandler(t)
-			if got, body := call(t, h, apigwtest.DecodeEvent(t, path)); got != status {
-				t.Fatalf("got %d %v, want %d", got, body, status)
-			}
+			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
@@ -51,11 +52,11 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, body := call(t, h, request("/v1/deletion-requests", owner, nil))
+	_, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests", owner, nil))
 	if got, want := ids(body), reqIDs[0]+","+reqIDs[1]+","+reqIDs[2]; got != want {
 		t.Fatalf("list: got %s, want %s (newest first)", got, want)
 	}
-	_, body = call(t, h, request("/v1/deletion-requests", member, map[string]string{"status": "cancelled"}))
+	_, body = apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests", member, map[string]string{"status": "cancelled"}))
 	if got := ids(body); got != reqIDs[1] {
 		t.Fatalf("cancelled: got %s, want %s", got, reqIDs[1])
 	}
@@ -66,9 +67,9 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		if token != "" {
 			q["nextToken"] = token
 		}
-		status, body := call(t, h, request("/v1/deletion-requests", owner, q))
-		if status != 200 {
-			t.Fatalf("page: got %d %v", status, body)
+		resp, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests", owner, q))
+		if resp.StatusCode != 200 {
+			t.Fatalf("page: got %d %v", resp.StatusCode, body)
 		}
 		if got := ids(body); got != "" {
 			seen = append(seen, got)
@@ -83,16 +84,16 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		t.Fatalf("pages: got %v, want %v", seen, reqIDs)
 	}
 	// That token is the practice's own; another practice cannot use it.
-	status, body := call(t, h, request("/v1/deletion-requests", other, map[string]string{"nextToken": token}))
-	if e, _ := body["error"].(map[string]any); token != "" && (status != 400 || e["code"] != identity.EInvalid) {
-		t.Fatalf("another practice's token: got %d %v, want 400", status, body)
+	resp, body := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests", other, map[string]string{"nextToken": token}))
+	if e, _ := body["error"].(map[string]any); token != "" && (resp.StatusCode != 400 || e["code"] != identity.EInvalid) {
+		t.Fatalf("another practice's token: got %d %v, want 400", resp.StatusCode, body)
 	}
 
-	status, body = call(t, h, request("/v1/deletion-requests/"+reqIDs[0], member, nil))
-	if status != 200 || body["status"] != "scheduled" || timeline(body) != "requested,practitioners_told,purge_scheduled_for" {
-		t.Fatalf("one: got %d status %v timeline %s", status, body["status"], timeline(body))
+	resp, body = apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests/"+reqIDs[0], member, nil))
+	if resp.StatusCode != 200 || body["status"] != "scheduled" || timeline(body) != "requested,practitioners_told,purge_scheduled_for" {
+		t.Fatalf("one: got %d status %v timeline %s", resp.StatusCode, body["status"], timeline(body))
 	}
-	if status, _ := call(t, h, request("/v1/deletion-requests/"+reqIDs[0], other, nil)); status != 404 {
-		t.Fatalf("another practice's request: got %d, want 404", status)
+	if resp, _ := apigwtest.CallJSON(t, h.Handle, request("/v1/deletion-requests/"+reqIDs[0], other, nil)); resp.StatusCode != 404 {
+		t.Fatalf("another practice's request: got %d, want 404", resp.StatusCode)
 	}
 }

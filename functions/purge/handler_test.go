@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -306,35 +305,6 @@ func TestHandler_Handle_Ignored(t *testing.T) {
 			if after := f.state(t); !reflect.DeepEqual(after, before) {
 				t.Errorf("state: got %+v, want unchanged %+v", after, before)
 			}
-		})
-	}
-}
-
-// TestHandler_Handle_Events replays the sample events (events/purge-*.json).
-func TestHandler_Handle_Events(t *testing.T) {
-	want := map[string]Result{
-		"purge-scheduled": {RequestID: requestID, Status: erasure.StatusCompleted, Deleted: &scope},
-		"purge-sweep":     {Swept: true},
-	}
-	for _, path := range eventFiles(t) {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s: add it here", name)
-			}
-			f := newFixture(t)
-			// Both events run once the purge is due (the sweep, past its grace).
-			f.clock.Set(f.request(t).PurgeAt.Add(2 * time.Hour))
-			raw, _ := readEvent(t, path)
-			res, err := f.h.Handle(context.Background(), raw)
-			if err != nil {
-				t.Fatalf("Handle: got error %v, want nil", err)
-			}
-			if !reflect.DeepEqual(res, w) {
-				t.Errorf("result: got %+v, want %+v", res, w)
-			}
-			f.checkPurged(t)
 		})
 	}
 }

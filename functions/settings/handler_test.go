@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -126,52 +125,10 @@ func setting(t *testing.T, mem *porttest.Memory, practiceID string) erasure.Sett
 	return s
 }
 
-// call invokes the handler and checks what every response must satisfy:
-// no Go error, never a 500, a JSON content type, and the status wanted.
-func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest, wantStatus int) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	resp, err := h.Handle(context.Background(), req)
-	if err != nil {
-		t.Fatalf("Handle: got error %v, want nil (API handlers answer every request)", err)
-	}
-	if resp.StatusCode == http.StatusInternalServerError {
-		t.Errorf("status: got 500 (%s), want no internal error", resp.Body)
-	}
-	if resp.StatusCode != wantStatus {
-		t.Errorf("status: got %d (%s), want %d", resp.StatusCode, resp.Body, wantStatus)
-	}
-	if got := resp.Headers["Content-Type"]; got != "application/json" {
-		t.Errorf("Content-Type: got %q, want %q", got, "application/json")
-	}
-	return resp
-}
-
-// strictDecode decodes a response body with no unknown field allowed.
-func strictDecode(t *testing.T, body string, v any) {
-	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("body %q: got decode error %v, want nil", body, err)
-	}
-}
-
-func checkError(t *testing.T, resp events.APIGatewayV2HTTPResponse, code string) {
-	t.Helper()
-	var b apigw.ErrorBody
-	strictDecode(t, resp.Body, &b)
-	if b.Error.Code != code {
-		t.Errorf("error code: got %q (%s), want %q", b.Error.Code, b.Error.Message, code)
-	}
-	if b.Error.Message == "" {
-		t.Errorf("error message: got none, want one")
-	}
-}
-
 func checkSetting(t *testing.T, resp events.APIGatewayV2HTTPResponse, want erasure.Setting) {
 	t.Helper()
 	var got apigw.SettingView
-	strictDecode(t, resp.Body, &got)
+	apigwtest.StrictDecode(t, resp.Body, &got)
 	if w := apigw.NewSettingView(want); !reflect.DeepEqual(got, w) {
 		t.Errorf("body: got %s, want %+v", resp.Body, w)
 	}
@@ -265,7 +222,7 @@ func TestHandler_Handle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, mem := newHandler(t)
-			resp := call(t, h, tt.req, tt.status)
+			resp := apigwtest.Call(t, h.Handle, tt.req, tt.status)
 			want := seeded()
 			if tt.want != nil {
 				want = *tt.want
@@ -274,7 +231,7 @@ func TestHandler_Handle(t *testing.T) {
 				t.Errorf("stored setting: got %+v, want %+v", got, want)
 			}
 			if tt.code != "" {
-				checkError(t, resp, tt.code)
+				apigwtest.CheckError(t, resp, tt.code)
 				return
 			}
 			checkSetting(t, resp, want)
@@ -292,7 +249,7 @@ func TestHandler_Handle_OtherPractice(t *testing.T) {
 	other := with(ownerClaims, "custom:practice_id", "prac-other")
 	// A real sub with another practice's id: not a practitioner there.
 	for _, req := range []events.APIGatewayV2HTTPRequest{newRequest(http.MethodPut, other, `{"enabled":true}`), newRequest(http.MethodGet, other, "")} {
-		checkError(t, call(t, h, req, http.StatusForbidden), identity.EForbidden)
+		apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, req, http.StatusForbidden), identity.EForbidden)
 	}
 	if got := setting(t, mem, "prac-other"); got != (erasure.Setting{PracticeID: "prac-other"}) {
 		t.Errorf("prac-other setting after a forged token: got %+v, want none", got)
@@ -301,7 +258,7 @@ func TestHandler_Handle_OtherPractice(t *testing.T) {
 	// Once prac-other's records name them its owner, they may.
 	mem.AddPractice(erasure.Practice{ID: "prac-other", Name: "Other Practice", OwnerID: "pr-owner"})
 	mem.AddPractitioner("prac-other", erasure.Practitioner{ID: "pr-owner"})
-	resp := call(t, h, newRequest(http.MethodPut, other, `{"enabled":true}`), http.StatusOK)
+	resp := apigwtest.Call(t, h.Handle, newRequest(http.MethodPut, other, `{"enabled":true}`), http.StatusOK)
 	want := enabledBy(true, "pr-owner")
 	want.PracticeID = "prac-other"
 	checkSetting(t, resp, want)
@@ -311,7 +268,7 @@ func TestHandler_Handle_OtherPractice(t *testing.T) {
 
 	// A practice that never changed its setting reads as off, never updated.
 	mem.AddPractitioner("prac-new", erasure.Practitioner{ID: "pr-owner"})
-	resp = call(t, h, newRequest(http.MethodGet, with(ownerClaims, "custom:practice_id", "prac-new"), ""), http.StatusOK)
+	resp = apigwtest.Call(t, h.Handle, newRequest(http.MethodGet, with(ownerClaims, "custom:practice_id", "prac-new"), ""), http.StatusOK)
 	if resp.Body != `{"enabled":false,"updatedAt":null,"updatedBy":null}` {
 		t.Errorf("body: got %s, want %s", resp.Body, `{"enabled":false,"updatedAt":null,"updatedBy":null}`)
 	}
@@ -329,59 +286,22 @@ func TestHandler_Handle_Directory(t *testing.T) {
 	}
 	for name, claims := range forged {
 		t.Run(name, func(t *testing.T) {
-			checkError(t, call(t, h, newRequest(http.MethodPut, claims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
+			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, newRequest(http.MethodPut, claims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
 			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
 				t.Errorf("setting: got %+v, want %+v", got, seeded())
 			}
 		})
 	}
-	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-ghost"), ""), http.StatusForbidden), identity.EForbidden)
+	apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-ghost"), ""), http.StatusForbidden), identity.EForbidden)
 	// The member reads; once removed, they cannot.
-	call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusOK)
+	apigwtest.Call(t, h.Handle, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusOK)
 	mem.RemovePractitioner("prac-demo", "pr-member")
-	checkError(t, call(t, h, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusForbidden), identity.EForbidden)
+	apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, newRequest(http.MethodGet, with(ownerClaims, "sub", "pr-member"), ""), http.StatusForbidden), identity.EForbidden)
 	// The owner removed from the team (the practice record still naming
 	// them) is refused too.
 	mem.RemovePractitioner("prac-demo", "pr-owner")
-	checkError(t, call(t, h, newRequest(http.MethodPut, ownerClaims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
+	apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, newRequest(http.MethodPut, ownerClaims, `{"enabled":true}`), http.StatusForbidden), identity.EForbidden)
 	if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, seeded()) {
 		t.Errorf("setting: got %+v, want %+v", got, seeded())
-	}
-}
-
-// TestHandler_Handle_Events replays the sample events (events/settings-*.json).
-func TestHandler_Handle_Events(t *testing.T) {
-	want := map[string]struct {
-		status  int
-		code    string
-		setting *erasure.Setting
-	}{
-		"settings-get-owner":        {http.StatusOK, "", nil},
-		"settings-put-enable-owner": {http.StatusOK, "", ptr(enabledBy(true, "pr-owner"))},
-		"settings-put-member":       {http.StatusForbidden, identity.EForbidden, nil},
-		"settings-get-client":       {http.StatusForbidden, identity.EForbidden, nil},
-	}
-	for _, path := range apigwtest.EventFiles(t, "settings") {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		t.Run(name, func(t *testing.T) {
-			w, ok := want[name]
-			if !ok {
-				t.Fatalf("no expectation for %s: add it here", name)
-			}
-			h, mem := newHandler(t)
-			resp := call(t, h, apigwtest.DecodeEvent(t, path), w.status)
-			stored := seeded()
-			if w.setting != nil {
-				stored = *w.setting
-			}
-			if got := setting(t, mem, "prac-demo"); !reflect.DeepEqual(got, stored) {
-				t.Errorf("stored setting: got %+v, want %+v", got, stored)
-			}
-			if w.code != "" {
-				checkError(t, resp, w.code)
-				return
-			}
-			checkSetting(t, resp, stored)
-		})
 	}
 }
