@@ -120,7 +120,7 @@ func platformItems(s emulatortest.Snapshot) emulatortest.Snapshot {
 	for k, v := range s {
 		switch {
 		case strings.HasPrefix(k.PK, "DELETION#"), strings.Contains(k.PK, "#PRACTITIONER#"),
-			k.SK == "DELETION#ACTIVE", k.SK == "PORTAL#CLOSED":
+			k.SK == "DELETION#ACTIVE", k.SK == "DELETION#CANCELLED", k.SK == "PORTAL#CLOSED":
 		default:
 			out[k] = v
 		}

@@ -40,7 +40,8 @@ type ForeignPointers struct {
 // SeedForeignPointers writes, in the client's file, documents whose keys
 // point into another client's folder (other's), another practice's (the
 // client's namesake there), a prefix sibling's (the client id with "2"
-// after it) and an empty key: three uploaded by the client (one also with
+// after it) and the client's own folder with a leading slash (another key
+// to S3, and no object): three uploaded by the client (one also with
 // a preview in the client's folder, one repeating another's key) and one a
 // practitioner shared. The foreign objects exist and hold
 // OtherClientMarker.
@@ -52,9 +53,10 @@ func SeedForeignPointers(t testing.TB, st *Stack, store *dynamostore.Store, p Pr
 	otherPractice := fmt.Sprintf("practices/%s-elsewhere/clients/%s/uploads/%s-foreign.pdf", p.ID, clientID, clientID)
 	sibling := fmt.Sprintf("practices/%s/clients/%s2/uploads/%s2-foreign.pdf", p.ID, clientID, clientID)
 	preview := fmt.Sprintf("practices/%s/clients/%s/uploads/%s-fa-preview.png", p.ID, clientID, clientID)
+	slashed := "/" + erasure.ClientFolder(p.ID, clientID) + "uploads/fc.pdf"
 	f := ForeignPointers{
 		OwnObjects:     []string{preview},
-		Skipped:        []string{otherClient, otherPractice, sibling, ""},
+		Skipped:        []string{otherClient, otherPractice, sibling, slashed},
 		ForeignObjects: []string{otherClient, otherPractice, sibling},
 	}
 	for _, o := range f.ForeignObjects {
@@ -73,7 +75,7 @@ func SeedForeignPointers(t testing.TB, st *Stack, store *dynamostore.Store, p Pr
 	}{
 		{"fa", client, []string{otherClient, preview}},
 		{"fb", client, []string{otherPractice, otherClient}},
-		{"fc", client, []string{sibling, ""}},
+		{"fc", client, []string{sibling, slashed}},
 		{"fd", member, []string{otherClient}},
 	} {
 		id := clientID + "-" + d.id

@@ -33,6 +33,10 @@ type Partial struct {
 	// MaxHeld bounds how often one write request or key is held back, so a
 	// caller that retries always gets through.
 	MaxHeld int
+	// Refuse are object keys a DeleteObjects always answers with a
+	// permanent per-key error (AccessDenied), as S3 does for an object
+	// the caller may not delete; set before the first call.
+	Refuse map[string]bool
 
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -350,16 +354,26 @@ func (p *Partial) deleteObjects(r *http.Request) (*http.Response, error) {
 		ids[i] = "s3 " + r.URL.Path + " " + o.Key + " " + o.VersionID
 	}
 	held := p.hold(ids)
+	refused := map[int]bool{}
+	for i, o := range del.Objects {
+		if p.Refuse[o.Key] {
+			refused[i] = true
+		}
+	}
 	p.mu.Lock()
 	p.stats.DeleteObjects++
 	p.mu.Unlock()
-	if len(held) == 0 {
+	if len(held) == 0 && len(refused) == 0 {
 		return p.next.RoundTrip(withBody(r, body))
 	}
 
 	var fwd, errs strings.Builder
 	fwd.WriteString(`<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
 	for i, o := range del.Objects {
+		if refused[i] {
+			fmt.Fprintf(&errs, "<Error><Key>%s</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>", xmlText(o.Key))
+			continue
+		}
 		if held[i] {
 			fmt.Fprintf(&errs, "<Error><Key>%s</Key><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>", xmlText(o.Key))
 			continue
