@@ -473,3 +473,110 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		wantOneEach(t, e)
 	})
 }
+
+// TestDeletionRequest_HalfMade: the function dies between the request's
+// transaction and its schedule (the schedule fails and so does the
+// rollback). No one was promised anything, so no one sees anything: the
+// client's GET shows no request, the practice lists none, a DELETE rolls
+// it back and sends nothing, and the client's retried POST repairs it.
+func TestDeletionRequest_HalfMade(t *testing.T) {
+	halfMade := func(t *testing.T, clientID string) (*env, map[string]string, erasure.Request) {
+		e := setup(t)
+		emulatortest.SeedClient(t, e.st, e.store, e.practice, clientID, "Gil", "Ode", "")
+		e.enable(t, true)
+		client := clientClaimsFor(e.practice.ID, clientID)
+		e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/schedules/"))
+		e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.CallHolding("TransactWriteItems", `"Delete"`))
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+		if resp.StatusCode != 503 {
+			t.Fatalf("got %d %v, want 503", resp.StatusCode, body)
+		}
+		e.faults.Clear()
+		r, err := e.store.ActiveRequest(context.Background(), e.practice.ID, clientID)
+		if err != nil || r.Status != erasure.StatusAccepting {
+			t.Fatalf("stored: got %+v, %v; want a request left accepting", r, err)
+		}
+		resp, body = apigwtest.CallJSON(t, e.h.Handle, event("GET", "", client))
+		if resp.StatusCode != 200 || body["request"] != nil {
+			t.Errorf("GET: got %d %v, want request null", resp.StatusCode, body)
+		}
+		list, _, err := e.store.ListRequests(context.Background(), e.practice.ID, "", 50, "")
+		if err != nil || len(list) != 0 {
+			t.Errorf("practice list: got %d, %v; want none", len(list), err)
+		}
+		return e, client, r
+	}
+	t.Run("CancelSendsNothing", func(t *testing.T) {
+		e, client, r := halfMade(t, "cl-gil")
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("DELETE", "", client))
+		if resp.StatusCode != 404 || errCode(body) != "not_found" {
+			t.Fatalf("DELETE: got %d %v, want 404 not_found", resp.StatusCode, body)
+		}
+		if _, err := e.store.GetRequest(context.Background(), r.ID); err == nil {
+			t.Error("the half-made request is still there after the DELETE")
+		}
+		if n := len(emulatortest.SentEmails(t, e.st.Sender)); n != 0 {
+			t.Errorf("emails: got %d, want none", n)
+		}
+	})
+	t.Run("RetryRepairs", func(t *testing.T) {
+		e, client, r := halfMade(t, "cl-hal")
+		resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+		if resp.StatusCode != 200 || body["status"] != "scheduled" || body["id"] != r.ID {
+			t.Fatalf("retry: got %d %v, want 200 scheduled %s", resp.StatusCode, body, r.ID)
+		}
+		if n := len(e.schedules(t)); n != 1 {
+			t.Errorf("schedules: got %d, want 1", n)
+		}
+		wantOneEach(t, e)
+	})
+}
+
+// TestDeletionRequest_CancellationEmailOutage: SES fails the client's
+// cancellation email through every SDK retry. The cancel stands; a repeated
+// DELETE answers 200 with the cancelled request (not 404) and sends the
+// email once SES is back, once.
+func TestDeletionRequest_CancellationEmailOutage(t *testing.T) {
+	e := setup(t)
+	ivy := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ivy", "Ivy", "Ray", "")
+	e.enable(t, true)
+	client := clientClaimsFor(e.practice.ID, "cl-ivy")
+	resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, client))
+	if resp.StatusCode != 202 {
+		t.Fatalf("POST: got %d %v", resp.StatusCode, body)
+	}
+	id := body["id"]
+	cancellations := func() int {
+		n := 0
+		for _, m := range emulatortest.SentEmails(t, e.st.Sender) {
+			if slices.Contains(m.Destinations, ivy.Email) && strings.Contains(m.RawData, "was cancelled") {
+				n++
+			}
+		}
+		return n
+	}
+	e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
+	for i := range 2 {
+		resp, body = apigwtest.CallJSON(t, e.h.Handle, event("DELETE", "", client))
+		if resp.StatusCode != 200 || body["status"] != "cancelled" || body["id"] != id {
+			t.Fatalf("DELETE %d during the outage: got %d %v, want 200 cancelled %v", i, resp.StatusCode, body, id)
+		}
+	}
+	if n := cancellations(); n != 0 {
+		t.Fatalf("cancellation emails during the outage: got %d", n)
+	}
+	e.faults.Clear()
+	for range 2 {
+		resp, body = apigwtest.CallJSON(t, e.h.Handle, event("DELETE", "", client))
+		if resp.StatusCode != 200 || body["id"] != id {
+			t.Fatalf("DELETE after the outage: got %d %v, want 200 %v", resp.StatusCode, body, id)
+		}
+	}
+	if n := cancellations(); n != 1 {
+		t.Errorf("cancellation emails: got %d, want 1", n)
+	}
+	r, err := e.store.GetRequest(context.Background(), fmt.Sprint(id))
+	if err != nil || len(r.Owed) != 0 {
+		t.Errorf("stored: got %+v, %v; want nothing owed", r, err)
+	}
+}

@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +119,44 @@ func TestPurge_ClientEmails(t *testing.T) {
 		wantEmail(t, sent[1], "Your account deletion request with "+practice.Name+" was cancelled",
 			"Hal Berg", "Nothing was deleted", got.CancelledAt.UTC().Format(dateLayout), r.ID)
 	})
+}
+
+// TestPurge_ReceiptOutage: SES fails the client's receipt through the
+// purge invocation and every retry (each fails, so Scheduler retries it);
+// once SES is back the hourly sweep sends it, once.
+func TestPurge_ReceiptOutage(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ida", "Ida", "Holm", "")
+	r, input := e.request(t, "cl-ida")
+	e.faults.Fail(1000, http.StatusServiceUnavailable, emulatortest.Path("/outbound-emails"))
+	for i := range 3 {
+		if _, err := e.h.Handle(ctx, input); err == nil {
+			t.Fatalf("delivery %d: got no error with the receipt failing, want one so Scheduler retries", i)
+		}
+	}
+	mid, err := e.store.GetRequest(ctx, r.ID)
+	if err != nil || mid.Status != erasure.StatusCompleted || !mid.Owes(erasure.DeliveryClientCompleted) {
+		t.Fatalf("after the outage: got %+v, %v; want completed, owing the receipt", mid, err)
+	}
+	e.faults.Clear()
+	for range 2 {
+		if _, err := e.h.Handle(ctx, json.RawMessage(`{"sweep":true}`)); err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+	}
+	receipts := 0
+	for _, m := range clientEmails(t, e, file.Email) {
+		if strings.Contains(m.RawData, "was deleted") {
+			receipts++
+		}
+	}
+	if receipts != 1 {
+		t.Errorf("receipts: got %d, want 1", receipts)
+	}
+	if got, err := e.store.GetRequest(ctx, r.ID); err != nil || len(got.Owed) != 0 {
+		t.Errorf("after the sweep: got %+v, %v; want nothing owed", got, err)
+	}
 }
 
 func plural(n int, one, many string) string {

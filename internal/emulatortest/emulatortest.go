@@ -10,6 +10,7 @@
 package emulatortest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -270,6 +271,21 @@ func (f *Faults) Clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules = nil
+}
+
+// CallHolding matches the DynamoDB calls of the operation (e.g.
+// "TransactWriteItems") whose body holds s. It reads the body to know, and
+// puts it back for the emulator.
+func CallHolding(operation, s string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), "."+operation) || r.Body == nil {
+			return false
+		}
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		return err == nil && bytes.Contains(b, []byte(s))
+	}
 }
 
 // Path matches requests whose URL path contains s.
