@@ -22,17 +22,17 @@ var poisonKeys = map[string]string{
 
 func TestValidObjectKey(t *testing.T) {
 	for key, want := range map[string]bool{
-		"":                                         false,
-		"a":                                        true,
-		strings.Repeat("k", 1024):                  true,
-		strings.Repeat("k", 1025):                  false,
-		"tab\tand\nnewline\r":                      true,
-		"nul\x00":                                  false,
-		"bell\x07":                                 false,
-		"\xff\xfe":                                 false, // not UTF-8
-		"ü/日本/\U0001F600":                           true,
-		"\uFFFE":                                   false,
-		"\uD7FF\uE000":                             true,
+		"":                        false,
+		"a":                       true,
+		strings.Repeat("k", 1024): true,
+		strings.Repeat("k", 1025): false,
+		"tab\tand\nnewline\r":     true,
+		"nul\x00":                 false,
+		"bell\x07":                false,
+		"\xff\xfe":                false, // not UTF-8
+		"ü/日本/\U0001F600":         true,
+		"\uFFFE":                  false,
+		"\uD7FF\uE000":            true,
 		"practices/p1/clients/c1/bad\x01name.pdf": false,
 	} {
 		if got := erasure.ValidObjectKey(key); got != want {
