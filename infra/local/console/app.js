@@ -221,7 +221,7 @@ function renderRequest(req) {
   }
   show($("request-status"), true);
   // Cancellable until its purge starts.
-  show($("cancel-deletion"), req.status === "scheduled" || req.status === "accepting");
+  show($("cancel-deletion"), req.status === "scheduled");
   if (req.purgeAt) setPurgeAt(req.purgeAt);
 }
 
