@@ -481,7 +481,7 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
 			erasure.PurgeConfig{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 		for range 2 {
-			if err := svc.Sweep(context.Background()); err != nil {
+			if _, err := svc.Sweep(context.Background()); err != nil {
 				t.Fatalf("sweep: %v", err)
 			}
 		}

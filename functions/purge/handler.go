@@ -41,7 +41,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	}
 	switch {
 	case ev.Sweep:
-		if err := h.svc.Sweep(ctx); err != nil {
+		if _, err := h.svc.Sweep(ctx); err != nil {
 			return Result{}, fmt.Errorf("sweep: %w", err)
 		}
 		return Result{Swept: true}, nil

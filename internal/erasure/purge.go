@@ -551,15 +551,17 @@ func (s *notifier) notifyCompleted(ctx context.Context, r Request, at time.Time)
 // Sweep is the safety net behind the schedules: it finishes telling the
 // practitioners about requests whose email failed, and purges any request
 // still pending SweepGrace after its purge time (a schedule that never
-// fired, or a purge whose retries ran out).
-func (s *Purger) Sweep(ctx context.Context) error {
+// fired, or a purge whose retries ran out). It reports what it found.
+func (s *Purger) Sweep(ctx context.Context) (SweepReport, error) {
 	now := s.now()
+	rep := SweepReport{At: now}
 	var errs []error
 	var ids []string
 	err := s.requests.PendingRequests(ctx, func(page []Request) error {
 		for _, r := range page {
 			if r.Status == StatusScheduled && r.NotifiedAt == nil {
 				if err := s.notifyRequested(ctx, r, nil); err != nil {
+					rep.EmailsOwed++
 					errs = append(errs, fmt.Errorf("notify %s: %w", r.ID, err))
 				}
 			}
@@ -578,18 +580,21 @@ func (s *Purger) Sweep(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pending requests: %w", err)
+		return SweepReport{}, fmt.Errorf("pending requests: %w", err)
 	}
+	rep.Overdue = len(ids)
 	slices.Sort(ids)
 	for _, id := range ids {
 		s.log().WarnContext(ctx, "sweep: purging an overdue request", "deletionRequestId", id)
-		_, err := s.Purge(ctx, id)
+		done, err := s.Purge(ctx, id)
 		if identity.ErrorCode(err) == identity.EConflict {
 			continue // running in another invocation
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("purge %s: %w", id, err))
+		} else if done.Status == StatusCompleted {
+			rep.Completed = append(rep.Completed, done)
 		}
 	}
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }

@@ -83,7 +83,14 @@ func (s *services) Purge(ctx context.Context, requestID string) (erasure.Request
 	return s.purger().Purge(ctx, requestID)
 }
 
-func (s *services) Sweep(ctx context.Context) error { return s.purger().Sweep(ctx) }
+func (s *services) Sweep(ctx context.Context) error {
+	_, err := s.purger().Sweep(ctx)
+	return err
+}
+
+func (s *services) SweepReport(ctx context.Context) (erasure.SweepReport, error) {
+	return s.purger().Sweep(ctx)
+}
 
 func (s *services) ListNotifications(ctx context.Context, a identity.Actor, limit int, token string) ([]erasure.Notification, string, error) {
 	return erasure.NewNotifications(s.Roster, s.Inbox, s.opts()).ListNotifications(ctx, a, limit, token)
