@@ -4,18 +4,25 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
 )
 
 // Handler serves GET, POST and DELETE /v1/portal/account-deletion.
 type Handler struct {
 	svc *erasure.ClientRequests
 	log *slog.Logger
+	// metrics receives the requests accepted and cancelled (nil: nothing).
+	metrics *metrics.Writer
+	// now is the use case's clock (nil: time.Now): a request cancelled at
+	// or after the call's start on it was cancelled by the call.
+	now func() time.Time
 }
 
 type postBody struct {
@@ -35,6 +42,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return 0, nil, err
 	}
+	start := h.time()
 	switch m := apigw.Method(req); m {
 	case http.MethodGet:
 		v, err := h.svc.Portal(ctx, actor)
@@ -60,6 +68,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		status := http.StatusOK
 		if created {
 			status = http.StatusAccepted
+			h.emit(ctx, r.RequestedAt, metrics.RequestsAccepted.Of(1))
 		}
 		return status, apigw.NewRequestView(r), nil
 	case http.MethodDelete:
@@ -67,8 +76,28 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		if err != nil {
 			return 0, nil, err
 		}
+		// Counted by the call that cancelled, not by one that finds it
+		// cancelled by another.
+		if r.CancelledAt != nil && !r.CancelledAt.Before(start) {
+			h.emit(ctx, *r.CancelledAt, metrics.RequestsCancelled.Of(1))
+		}
 		return http.StatusOK, apigw.NewRequestView(r), nil
 	default:
 		return 0, nil, apigw.MethodNotAllowed(m)
+	}
+}
+
+func (h *Handler) time() time.Time {
+	if h.now != nil {
+		return h.now()
+	}
+	return time.Now()
+}
+
+// emit writes a metric line; a line that cannot be written is logged and
+// changes no answer.
+func (h *Handler) emit(ctx context.Context, at time.Time, samples ...metrics.Sample) {
+	if err := h.metrics.Emit(at, samples...); err != nil {
+		h.log.WarnContext(ctx, "write metrics", "err", err)
 	}
 }
