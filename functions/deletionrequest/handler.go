@@ -4,18 +4,22 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
 )
 
 // Handler serves GET, POST and DELETE /v1/portal/account-deletion.
 type Handler struct {
 	svc *erasure.ClientRequests
 	log *slog.Logger
+	// metrics receives the requests accepted and cancelled (nil: nothing).
+	metrics *metrics.Writer
 }
 
 type postBody struct {
@@ -60,15 +64,29 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		status := http.StatusOK
 		if created {
 			status = http.StatusAccepted
+			h.emit(ctx, r.RequestedAt, metrics.RequestsAccepted.Of(1))
 		}
 		return status, apigw.NewRequestView(r), nil
 	case http.MethodDelete:
-		r, err := h.svc.CancelDeletion(ctx, actor)
+		r, cancelled, err := h.svc.CancelDeletion(ctx, actor)
 		if err != nil {
 			return 0, nil, err
+		}
+		// Counted by the call that cancelled, not by one that finds it
+		// cancelled by another or before.
+		if cancelled {
+			h.emit(ctx, *r.CancelledAt, metrics.RequestsCancelled.Of(1))
 		}
 		return http.StatusOK, apigw.NewRequestView(r), nil
 	default:
 		return 0, nil, apigw.MethodNotAllowed(m)
+	}
+}
+
+// emit writes a metric line; a line that cannot be written is logged and
+// changes no answer.
+func (h *Handler) emit(ctx context.Context, at time.Time, samples ...metrics.Sample) {
+	if err := h.metrics.Emit(at, samples...); err != nil {
+		h.log.WarnContext(ctx, "write metrics", "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
+	"github.com/wellness-rtbf/rtbf/internal/metrics/metricstest"
 	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
@@ -108,6 +111,7 @@ type fixture struct {
 	opts    erasure.Options
 	h       *Handler
 	before  []erasure.ItemKey
+	metrics bytes.Buffer // the handler's metric lines
 }
 
 // scope is what cl-ava's purge would delete.
@@ -128,7 +132,7 @@ func newFixture(t *testing.T, enabled bool) *fixture {
 		Log:   slog.New(slog.DiscardHandler),
 	}
 	svc := erasure.NewClientRequests(f.mem, f.mem, f.mem, f.mem, f.mem, f.sched, f.mailer, erasure.DefaultPurgeDelay, f.opts)
-	f.h = &Handler{svc: svc, log: slog.New(slog.DiscardHandler)}
+	f.h = &Handler{svc: svc, log: slog.New(slog.DiscardHandler), metrics: metrics.New(&f.metrics, "test-stack")}
 
 	m := f.mem
 	m.AddPractice(erasure.Practice{ID: "prac-demo", Name: "Demo Practice", OwnerID: "pr-owner"})
@@ -177,6 +181,27 @@ func (f *fixture) checkUnchanged(t *testing.T) {
 	if got := f.mem.Keys(); !reflect.DeepEqual(got, f.before) {
 		t.Errorf("content: got %v, want %v", got, f.before)
 	}
+	if f.metrics.Len() != 0 {
+		t.Errorf("metrics: got %q, want none", f.metrics.String())
+	}
+}
+
+// counted reads back the metric lines the handler wrote since the last
+// call, and sums each metric over them.
+func (f *fixture) counted(t *testing.T) (lines int, sums map[string]float64) {
+	t.Helper()
+	sums = map[string]float64{}
+	ls := metricstest.Lines(t, f.metrics.Bytes())
+	f.metrics.Reset()
+	for _, l := range ls {
+		if l.Namespace != metrics.Namespace || l.Dimensions[metrics.Dimension] != "test-stack" || !l.Timestamp.Equal(t0) {
+			t.Errorf("line: got %+v, want namespace %q, the stack, at %v", l, metrics.Namespace, t0)
+		}
+		for k, v := range l.Values {
+			sums[k] += v
+		}
+	}
+	return len(ls), sums
 }
 
 func requestView(t *testing.T, resp events.APIGatewayV2HTTPResponse) apigw.RequestView {
@@ -435,8 +460,36 @@ func TestHandler_Handle_Concurrent(t *testing.T) {
 	if accepted != 1 {
 		t.Errorf("202 responses: got %d, want 1", accepted)
 	}
+	if n, sums := f.counted(t); n != 1 || sums[metrics.RequestsAccepted.Name] != 1 {
+		t.Errorf("metrics: got %d lines and %v, want one RequestsAccepted", n, sums)
+	}
 	if len(f.mem.Requests()) != 1 || len(f.sched.Schedules) != 1 || len(f.mailer.Emails()) != 1 || len(f.mem.Notifications()) != 2 {
 		t.Errorf("got %d requests, %d schedules, %d emails, %d notifications, want 1, 1, 1, 2",
 			len(f.mem.Requests()), len(f.sched.Schedules), len(f.mailer.Emails()), len(f.mem.Notifications()))
+	}
+}
+
+// TestHandler_Metrics: the call that creates a request counts it accepted,
+// the call that cancels it counts it cancelled; a repeat counts nothing.
+func TestHandler_Metrics(t *testing.T) {
+	f := newFixture(t, true)
+	del := newRequest(http.MethodDelete, clientClaims, "")
+	for _, step := range []struct {
+		what   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		want   map[string]float64
+	}{
+		{"POST", post(clientClaims, `{"confirm":true}`), http.StatusAccepted, map[string]float64{metrics.RequestsAccepted.Name: 1}},
+		{"POST again", post(clientClaims, `{"confirm":true}`), http.StatusOK, map[string]float64{}},
+		{"GET", get(clientClaims), http.StatusOK, map[string]float64{}},
+		{"DELETE", del, http.StatusOK, map[string]float64{metrics.RequestsCancelled.Name: 1}},
+		{"DELETE again", del, http.StatusOK, map[string]float64{}}, // the cancelled request again
+		{"POST after the cancel", post(clientClaims, `{"confirm":true}`), http.StatusAccepted, map[string]float64{metrics.RequestsAccepted.Name: 1}},
+	} {
+		apigwtest.Call(t, f.h.Handle, step.req, step.status)
+		if n, sums := f.counted(t); n != len(step.want) || !reflect.DeepEqual(sums, step.want) {
+			t.Errorf("%s: got %d lines and %v, want %v", step.what, n, sums, step.want)
+		}
 	}
 }

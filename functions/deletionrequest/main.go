@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,6 +20,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
@@ -40,6 +42,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	sender := env.String("SENDER_EMAIL")
 	delayDays := env.Int("PURGE_DELAY_DAYS", 30, 1, 365)
+	stack := env.String("STACK_NAME") // the metrics' dimension
 	cfg := env.AWS(opts...)
 	if err := env.Err(); err != nil {
 		return nil, err
@@ -50,5 +53,5 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		sesmail.New(sesv2.NewFromConfig(cfg), sender),
 		time.Duration(delayDays)*24*time.Hour,
 		erasure.Options{Now: clock.Now, Log: log})
-	return &Handler{svc: svc, log: log}, nil
+	return &Handler{svc: svc, log: log, metrics: metrics.New(os.Stdout, stack)}, nil
 }

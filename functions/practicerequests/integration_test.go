@@ -48,7 +48,7 @@ func TestPracticeRequests_Emulator(t *testing.T) {
 		reqIDs = append([]string{r.ID}, reqIDs...) // newest first
 	}
 	cancelled, _ := identity.NewActor("cl-b-sub", identity.RoleClient, practice.ID, "cl-b", "")
-	if _, err := svc.CancelDeletion(ctx, cancelled); err != nil {
+	if _, _, err := svc.CancelDeletion(ctx, cancelled); err != nil {
 		t.Fatal(err)
 	}
 

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
 )
 
 // Event is what invokes the purge: the one-shot schedule of a request
@@ -30,6 +32,11 @@ type Result struct {
 type Handler struct {
 	svc *erasure.Purger
 	log *slog.Logger
+	// metrics receives what the purges and sweeps report (nil: nothing).
+	metrics *metrics.Writer
+	// now is the use case's clock (nil: time.Now): a purge completed at or
+	// after the invocation's start on it was completed by the invocation.
+	now func() time.Time
 }
 
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
@@ -39,10 +46,13 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		h.log.ErrorContext(ctx, "malformed purge event", "err", err)
 		return Result{}, nil
 	}
+	start := h.time()
 	switch {
 	case ev.Sweep:
 		rep, err := h.svc.Sweep(ctx)
+		// What it counted is reported even when part of it failed.
 		h.log.InfoContext(ctx, "sweep", "overdue", rep.Overdue, "needsAttention", rep.NeedsAttention, "emailsOwed", rep.EmailsOwed)
+		h.reportSweep(ctx, start, rep)
 		if err != nil {
 			return Result{}, fmt.Errorf("sweep: %w", err)
 		}
@@ -52,6 +62,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		if err != nil {
 			return Result{}, fmt.Errorf("purge %s: %w", ev.RequestID, err)
 		}
+		h.reportPurged(ctx, start, r)
 		res := Result{RequestID: ev.RequestID, Status: r.Status}
 		if r.ID != "" {
 			d := r.Deleted
@@ -61,5 +72,57 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 	default:
 		h.log.ErrorContext(ctx, "purge event names no request")
 		return Result{}, nil
+	}
+}
+
+func (h *Handler) time() time.Time {
+	if h.now != nil {
+		return h.now()
+	}
+	return time.Now()
+}
+
+// reportSweep emits what a sweep counted, stamped when it looked, and the
+// purges it completed. A sweep that could not list the pending requests
+// counted nothing, and nothing is emitted: the alarm on the sweep's
+// silence tells.
+func (h *Handler) reportSweep(ctx context.Context, start time.Time, rep erasure.SweepReport) {
+	if rep.At.IsZero() {
+		return
+	}
+	h.emit(ctx, rep.At,
+		metrics.OverdueRequests.Of(float64(rep.Overdue)),
+		metrics.NeedsAttention.Of(float64(rep.NeedsAttention)),
+		metrics.EmailsOwed.Of(float64(rep.EmailsOwed)))
+	for _, r := range rep.Completed {
+		h.reportPurged(ctx, start, r)
+	}
+}
+
+// reportPurged emits a purge's figures once: by the invocation that
+// completed it. A delivery that finds the purge completed before it
+// started (a repeated schedule, the retry that only sends the client's
+// receipt) reports nothing.
+func (h *Handler) reportPurged(ctx context.Context, start time.Time, r erasure.Request) {
+	if r.Status != erasure.StatusCompleted || r.CompletedAt == nil || r.CompletedAt.Before(start) {
+		return
+	}
+	d := r.Deleted
+	samples := []metrics.Sample{
+		metrics.RequestsPurged.Of(1),
+		metrics.ItemsDeleted.Of(float64(d.JournalEntries + d.Documents + d.ChatSessions + d.ChatMessages)),
+		metrics.DocumentsDeleted.Of(float64(d.Documents)),
+	}
+	if r.PurgeStartedAt != nil {
+		samples = append(samples, metrics.PurgeDuration.Of(r.CompletedAt.Sub(*r.PurgeStartedAt).Seconds()))
+	}
+	h.emit(ctx, *r.CompletedAt, samples...)
+}
+
+// emit writes a metric line; a line that cannot be written is logged and
+// fails nothing else.
+func (h *Handler) emit(ctx context.Context, at time.Time, samples ...metrics.Sample) {
+	if err := h.metrics.Emit(at, samples...); err != nil {
+		h.log.WarnContext(ctx, "write metrics", "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
+	"github.com/wellness-rtbf/rtbf/internal/metrics/metricstest"
 	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
@@ -53,6 +56,7 @@ type fixture struct {
 	mailer  *porttest.Mailer
 	clock   *clock
 	h       *Handler
+	metrics bytes.Buffer // the handler's metric lines
 
 	// What is kept: the practitioners' content, and a note.
 	keep        []erasure.ItemKey
@@ -102,7 +106,9 @@ func newFixture(t *testing.T) *fixture {
 	f.h = &Handler{
 		svc: erasure.NewPurger(m, m, m, m, f.objects, sched, f.mailer,
 			erasure.PurgeConfig{SweepGrace: time.Hour}, erasure.Options{Now: f.clock.Now, Log: log}),
-		log: log,
+		log:     log,
+		metrics: metrics.New(&f.metrics, "test-stack"),
+		now:     f.clock.Now,
 	}
 	return f
 }
@@ -305,6 +311,142 @@ func TestHandler_Handle_Ignored(t *testing.T) {
 			if after := f.state(t); !reflect.DeepEqual(after, before) {
 				t.Errorf("state: got %+v, want unchanged %+v", after, before)
 			}
+			if f.metrics.Len() != 0 {
+				t.Errorf("metrics: got %q, want none", f.metrics.String())
+			}
 		})
 	}
+}
+
+// lines reads back the metric lines the handler wrote since the last call.
+func (f *fixture) lines(t *testing.T) []metricstest.Line {
+	t.Helper()
+	lines := metricstest.Lines(t, f.metrics.Bytes())
+	f.metrics.Reset()
+	for _, l := range lines {
+		if l.Namespace != metrics.Namespace || l.Dimensions[metrics.Dimension] != "test-stack" || len(l.Dimensions) != 1 {
+			t.Errorf("line: got namespace %q and dimensions %v, want %q and the stack", l.Namespace, l.Dimensions, metrics.Namespace)
+		}
+	}
+	return lines
+}
+
+// wantLine checks a line's time and values (each metric the line declares,
+// no other).
+func wantLine(t *testing.T, what string, l metricstest.Line, at time.Time, values map[string]float64) {
+	t.Helper()
+	if !l.Timestamp.Equal(at) {
+		t.Errorf("%s: got a line at %v, want %v", what, l.Timestamp, at)
+	}
+	if !reflect.DeepEqual(l.Values, values) {
+		t.Errorf("%s: got %v, want %v", what, l.Values, values)
+	}
+}
+
+// TestHandler_Metrics: a purge reports its figures once, by the invocation
+// that completes it; a sweep reports what it counted, stamped when it
+// looked, even when part of it failed, and the purges it completed.
+func TestHandler_Metrics(t *testing.T) {
+	purged := func(items, documents, seconds float64) map[string]float64 {
+		return map[string]float64{
+			metrics.RequestsPurged.Name: 1, metrics.ItemsDeleted.Name: items,
+			metrics.DocumentsDeleted.Name: documents, metrics.PurgeDuration.Name: seconds,
+		}
+	}
+	swept := func(overdue, attention, owed float64) map[string]float64 {
+		return map[string]float64{
+			metrics.OverdueRequests.Name: overdue, metrics.NeedsAttention.Name: attention, metrics.EmailsOwed.Name: owed,
+		}
+	}
+	items := float64(scope.JournalEntries + scope.Documents + scope.ChatSessions + scope.ChatMessages)
+
+	t.Run("Purge", func(t *testing.T) {
+		f := newFixture(t)
+		at := f.request(t).PurgeAt
+		f.clock.Set(at)
+		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err != nil {
+			t.Fatal(err)
+		}
+		lines := f.lines(t)
+		if len(lines) != 1 {
+			t.Fatalf("lines: got %d, want 1", len(lines))
+		}
+		wantLine(t, "purge", lines[0], at, purged(items, float64(scope.Documents), 0))
+		// A second delivery finds it done: nothing more.
+		f.clock.Set(at.Add(time.Minute))
+		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err != nil {
+			t.Fatal(err)
+		}
+		if lines := f.lines(t); len(lines) != 0 {
+			t.Errorf("repeat: got %+v, want no line", lines)
+		}
+	})
+
+	t.Run("Purge/Duration", func(t *testing.T) {
+		// The first invocation fails part way; its retry, 90 seconds on,
+		// completes the purge: the duration runs from the first start.
+		f := newFixture(t)
+		at := f.request(t).PurgeAt
+		f.clock.Set(at)
+		f.objects.Fail = errors.New("s3: service unavailable")
+		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err == nil {
+			t.Fatal("Handle: got nil error, want one")
+		}
+		if lines := f.lines(t); len(lines) != 0 {
+			t.Errorf("failed purge: got %+v, want no line", lines)
+		}
+		f.objects.Fail = nil
+		f.clock.Set(at.Add(90 * time.Second))
+		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err != nil {
+			t.Fatal(err)
+		}
+		lines := f.lines(t)
+		if len(lines) != 1 {
+			t.Fatalf("lines: got %d, want 1", len(lines))
+		}
+		wantLine(t, "retry", lines[0], at.Add(90*time.Second), purged(items, float64(scope.Documents), 90))
+	})
+
+	t.Run("Sweep", func(t *testing.T) {
+		f := newFixture(t)
+		due := f.request(t).PurgeAt
+		// Nothing overdue yet.
+		if _, err := f.handle(t, `{"sweep":true}`); err != nil {
+			t.Fatal(err)
+		}
+		lines := f.lines(t)
+		if len(lines) != 1 {
+			t.Fatalf("lines: got %d, want 1", len(lines))
+		}
+		wantLine(t, "sweep", lines[0], t0, swept(0, 0, 0))
+		// An hour past its purge time: overdue, and the sweep purges it.
+		at := due.Add(time.Hour + time.Minute)
+		f.clock.Set(at)
+		if _, err := f.handle(t, `{"sweep":true}`); err != nil {
+			t.Fatal(err)
+		}
+		lines = f.lines(t)
+		if len(lines) != 2 {
+			t.Fatalf("lines: got %d, want 2 (the sweep's, the purge's)", len(lines))
+		}
+		wantLine(t, "overdue sweep", lines[0], at, swept(1, 0, 0))
+		wantLine(t, "sweep's purge", lines[1], at, purged(items, float64(scope.Documents), 0))
+	})
+
+	t.Run("Sweep/Fails", func(t *testing.T) {
+		// The purge of the overdue request fails: the sweep still reports
+		// it, and the invocation fails so that Lambda retries it.
+		f := newFixture(t)
+		at := f.request(t).PurgeAt.Add(2 * time.Hour)
+		f.clock.Set(at)
+		f.objects.Fail = errors.New("s3: service unavailable")
+		if _, err := f.handle(t, `{"sweep":true}`); err == nil {
+			t.Fatal("Handle: got nil error, want one")
+		}
+		lines := f.lines(t)
+		if len(lines) != 1 {
+			t.Fatalf("lines: got %d, want 1", len(lines))
+		}
+		wantLine(t, "failed sweep", lines[0], at, swept(1, 0, 0))
+	})
 }

@@ -79,7 +79,8 @@ func (a *acceptSide) RequestDeletion(ctx context.Context, actor identity.Actor) 
 }
 
 func (a *acceptSide) CancelDeletion(ctx context.Context, actor identity.Actor) (erasure.Request, error) {
-	return a.svc().CancelDeletion(ctx, actor)
+	r, _, err := a.svc().CancelDeletion(ctx, actor)
+	return r, err
 }
 
 func (a *acceptSide) Portal(ctx context.Context, actor identity.Actor) (erasure.PortalView, error) {

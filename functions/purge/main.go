@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,6 +20,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/metrics"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
@@ -44,6 +46,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	}
 	pathStyle := env.Bool("S3_USE_PATH_STYLE") // local emulators only
 	concurrency := env.Int("PURGE_CONCURRENCY", 8, 1, 64)
+	stack := env.String("STACK_NAME") // the metrics' dimension
 	cfg := env.AWS(opts...)
 	if err := env.Err(); err != nil {
 		return nil, err
@@ -56,5 +59,5 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		sesmail.New(sesv2.NewFromConfig(cfg), sender),
 		erasure.PurgeConfig{Concurrency: concurrency, SweepGrace: time.Hour},
 		erasure.Options{Now: wallclock.Now, Log: log})
-	return &Handler{svc: svc, log: log}, nil
+	return &Handler{svc: svc, log: log, metrics: metrics.New(os.Stdout, stack), now: wallclock.Now}, nil
 }

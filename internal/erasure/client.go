@@ -190,7 +190,14 @@ func (s *ClientRequests) accept(ctx context.Context, r Request, created bool, cl
 // and makes whatever of its deliveries failed the first time. A request
 // still accepting (its acceptance failed part way, and no one was told of
 // it) is rolled back silently: for the client there was no request.
-func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (Request, error) {
+// cancelled reports whether this call cancelled the request (not one
+// before it, or a concurrent one).
+func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (r Request, cancelled bool, err error) {
+	r, err = s.cancelDeletion(ctx, a, &cancelled)
+	return r, cancelled && err == nil, err
+}
+
+func (s *ClientRequests) cancelDeletion(ctx context.Context, a identity.Actor, cancelled *bool) (Request, error) {
 	client, err := s.openClient(ctx, a)
 	if err != nil {
 		return Request{}, err
@@ -231,6 +238,7 @@ func (s *ClientRequests) CancelDeletion(ctx context.Context, a identity.Actor) (
 		return Request{}, identity.Errorf(identity.EAlreadyPurging, "the deletion has started; it can no longer be cancelled")
 	}
 	r.Status, r.CancelledAt = StatusCancelled, &now
+	*cancelled = true
 	// The schedule would find the request cancelled and do nothing; delete
 	// it anyway, so nothing fires for a withdrawn request.
 	if err := s.scheduler.DeletePurgeSchedule(ctx, r.ScheduleName); err != nil {

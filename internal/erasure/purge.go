@@ -543,19 +543,6 @@ func (s *Purger) handOver(ctx context.Context, r Request) (Request, error) {
 // purge continuing elsewhere.
 var errHandedOver = errors.New("handed over")
 
-// SweepReport is what the sweep found, for the operators' metrics.
-type SweepReport struct {
-	// Overdue are the requests still pending an hour past their purge
-	// time (the sweep purges them).
-	Overdue int
-	// NeedsAttention are the requests set aside, still waiting on objects
-	// S3 refuses to delete.
-	NeedsAttention int
-	// EmailsOwed are the requests that still owe a delivery after the
-	// sweep tried to make it.
-	EmailsOwed int
-}
-
 // overdueAfter is how long past its purge time a pending request counts as
 // overdue.
 const overdueAfter = time.Hour
@@ -571,8 +558,8 @@ const retryEvery = 24 * time.Hour
 // died an hour ago; and tries again, once a day, a request set aside.
 func (s *Purger) Sweep(ctx context.Context) (SweepReport, error) {
 	now := s.now()
+	rep := SweepReport{At: now}
 	var (
-		rep          SweepReport
 		errs         []error
 		purge, retry []string
 	)
@@ -619,18 +606,20 @@ func (s *Purger) Sweep(ctx context.Context) (SweepReport, error) {
 		return nil
 	})
 	if err != nil {
-		return rep, fmt.Errorf("outstanding requests: %w", err)
+		return SweepReport{}, fmt.Errorf("outstanding requests: %w", err)
 	}
 	run := func(ids []string, retry bool, why string) {
 		slices.Sort(ids)
 		for _, id := range ids {
 			s.log().WarnContext(ctx, why, "deletionRequestId", id)
-			_, err := s.purge(ctx, id, retry)
+			done, err := s.purge(ctx, id, retry)
 			if identity.ErrorCode(err) == identity.EConflict {
 				continue // running in another invocation
 			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("purge %s: %w", id, err))
+			} else if done.Status == StatusCompleted {
+				rep.Completed = append(rep.Completed, done)
 			}
 		}
 	}

@@ -535,3 +535,73 @@ func TestService_Sweep(t *testing.T) {
 		}
 	})
 }
+
+// failingPending is a request store whose list of outstanding requests
+// fails.
+type failingPending struct{ erasure.RequestStore }
+
+func (failingPending) OutstandingRequests(context.Context, func([]erasure.Request) error) error {
+	return errors.New("dynamodb: service unavailable")
+}
+
+// The sweep reports what it found: the requests overdue (pending past the
+// grace after their purge time), those whose emails it could not send, and
+// the overdue ones it purged to completion; nothing when it could not list
+// the pending requests.
+func TestService_SweepReport(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	seedContent(f)
+	f.setEnabled(t, true)
+	due := f.request(t, clientActor(t, clientID))
+	f.clock.Advance(48 * time.Hour)
+	f.mailer.FailWhen = func(e erasure.Email) bool { return strings.Contains(e.Subject, "Bob") }
+	owing := f.request(t, clientActor(t, otherID))
+
+	at := due.PurgeAt.Add(sweepGrace)
+	f.clock.Set(at)
+	rep, err := f.svc.Sweep(ctx)
+	if err == nil {
+		t.Error("within grace: got nil error, want the failed email's")
+	}
+	if want := (erasure.SweepReport{At: at, EmailsOwed: 1}); !sameReport(rep, want) {
+		t.Errorf("within grace: got %+v, want %+v", rep, want)
+	}
+
+	at = at.Add(time.Second)
+	f.clock.Set(at)
+	rep, err = f.svc.Sweep(ctx)
+	if err == nil {
+		t.Error("past grace: got nil error, want the failed email's")
+	}
+	if want := (erasure.SweepReport{At: at, Overdue: 1, EmailsOwed: 1}); !sameReport(rep, want) {
+		t.Errorf("past grace: got %+v, want %+v", rep, want)
+	}
+	if len(rep.Completed) != 1 || rep.Completed[0].ID != due.ID || rep.Completed[0].Status != erasure.StatusCompleted ||
+		rep.Completed[0].Deleted != wantScope || rep.Completed[0].CompletedAt == nil {
+		t.Errorf("past grace: got completed %+v, want %s completed with %+v", rep.Completed, due.ID, wantScope)
+	}
+
+	f.mailer.FailWhen = nil
+	rep, err = f.svc.Sweep(ctx)
+	if err != nil {
+		t.Errorf("emails sent: got error %v, want nil", err)
+	}
+	if want := (erasure.SweepReport{At: at}); !sameReport(rep, want) || len(rep.Completed) != 0 {
+		t.Errorf("emails sent: got %+v, want %+v", rep, want)
+	}
+	if got := f.stored(t, owing.ID); len(got.Owed) != 0 {
+		t.Errorf("%s: owing %v after the sweep, want nothing", owing.ID, got.Owed)
+	}
+
+	f.svc.Requests = failingPending{f.mem}
+	rep, err = f.svc.Sweep(ctx)
+	if err == nil || !sameReport(rep, erasure.SweepReport{}) {
+		t.Errorf("list fails: got %+v and error %v, want an empty report and an error", rep, err)
+	}
+}
+
+// sameReport compares two reports but for their completed requests.
+func sameReport(a, b erasure.SweepReport) bool {
+	return a.At.Equal(b.At) && a.Overdue == b.Overdue && a.NeedsAttention == b.NeedsAttention && a.EmailsOwed == b.EmailsOwed
+}

@@ -72,7 +72,8 @@ func (s *services) RequestDeletion(ctx context.Context, a identity.Actor) (erasu
 }
 
 func (s *services) CancelDeletion(ctx context.Context, a identity.Actor) (erasure.Request, error) {
-	return s.client().CancelDeletion(ctx, a)
+	r, _, err := s.client().CancelDeletion(ctx, a)
+	return r, err
 }
 
 func (s *services) Scope(ctx context.Context, practiceID, clientID string) (erasure.Counts, error) {

@@ -302,6 +302,8 @@ func (r Resources) Resolve(v Value) (string, error) {
 		s = r.SchedulerRole
 	case "!GetAtt ScheduleDeadLetterQueue.Arn":
 		s = r.DeadLetterARN
+	case "!Ref AWS::StackName":
+		s = StackName
 	default:
 		switch {
 		case v.Attr == "Arn" && strings.HasSuffix(v.Ref, FunctionSuffix) && r.FunctionARN != nil:

@@ -22,10 +22,13 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// Region and Account are what every local resource and ARN uses.
+// Region and Account are what every local resource and ARN uses;
+// StackName is the stack's name a function is told (AWS::StackName), which
+// its metrics carry.
 const (
-	Region  = "us-east-1"
-	Account = "123456789012"
+	Region    = "us-east-1"
+	Account   = "123456789012"
+	StackName = "rtbf-local"
 )
 
 // Stack names the local copy of the resources and holds clients for them.
