@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
 func main() {
@@ -60,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.BuildDir, err = filepath.Abs(o.BuildDir); err != nil {
 		return err
 	}
-	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	o.Log = slog.New(safelog.Handler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	o.Output = stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
