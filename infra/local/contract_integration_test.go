@@ -1116,6 +1116,9 @@ func (c *contractSystem) refuse(t *testing.T, cases []badCase) {
 					t.Errorf("got %s with WWW-Authenticate %q, want the authorizer's 401", r, r.header.Get("WWW-Authenticate"))
 				}
 			}
+			if bc.want == "404" && (len(r.body) != 1 || r.body["message"] != "Not Found") {
+				t.Errorf("got %s, want API Gateway's own 404 {\"message\":\"Not Found\"}", r)
+			}
 			if r.op == nil && bc.want != "404" {
 				t.Errorf("no operation in %s serves %s %s", openapi.File, bc.req.method, bc.req.path)
 			}

@@ -106,8 +106,8 @@ func TestLocal_Story(t *testing.T) {
 	})
 	t.Run("ErrUnknownRoute", func(t *testing.T) {
 		status, body := call(t, "DELETE", settings, owner, "")
-		if e, _ := body["error"].(map[string]any); status != 404 || e["code"] != "not_found" {
-			t.Fatalf("got %d %v, want 404 not_found", status, body)
+		if status != 404 || len(body) != 1 || body["message"] != "Not Found" {
+			t.Fatalf("got %d %v, want API Gateway's 404 {\"message\":\"Not Found\"}", status, body)
 		}
 	})
 
