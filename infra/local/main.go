@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wellness-rtbf/rtbf/internal/localstack"
 	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
@@ -118,22 +119,57 @@ func moduleRoot() (string, error) {
 	}
 }
 
+// demoUser is one person of the demo practice, as the banner names them.
+type demoUser struct {
+	Var    string // the shell variable of their token: OWNER, MEMBER, AVA, …
+	Who    string // what they are
+	Claims map[string]any
+}
+
+// demoUsers are every person of the demo practice who can sign in: the
+// owner, the member and each client.
+func demoUsers(d localstack.Demo) []demoUser {
+	users := []demoUser{
+		{"OWNER", "owner " + d.OwnerID, d.OwnerClaims()},
+		{"MEMBER", "member " + d.MemberID, d.MemberClaims()},
+	}
+	for _, c := range d.Clients {
+		users = append(users, demoUser{shellVar(strings.TrimPrefix(c, "cl-")), "client " + c, d.ClientClaims(c)})
+	}
+	return users
+}
+
+// shellVar is s upper-cased, with anything but letters and digits as _.
+func shellVar(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
 func banner(w io.Writer, s *System) error {
 	now := time.Now()
 	const ttl = 12 * time.Hour
-	ava, err := s.Issuer.Sign(s.Demo.ClientClaims("cl-ava"), now, ttl)
-	if err != nil {
-		return err
-	}
-	owner, err := s.Issuer.Sign(s.Demo.OwnerClaims(), now, ttl)
-	if err != nil {
-		return err
+	users := demoUsers(s.Demo)
+	var tokens, people []string
+	for _, u := range users {
+		tok, err := s.Issuer.Sign(u.Claims, now, ttl)
+		if err != nil {
+			return err
+		}
+		tokens = append(tokens, fmt.Sprintf("  %s=%s   # %s", u.Var, tok, u.Who))
+		people = append(people, u.Who)
 	}
 	var routeLines []string
 	for _, r := range s.routes {
 		routeLines = append(routeLines, fmt.Sprintf("    %-4s %s%s  -> %s", r.method, s.URL, r.path, r.function))
 	}
-	_, err = fmt.Fprintf(w, `
+	_, err := fmt.Fprintf(w, `
 rtbf is running locally (Ctrl-C stops everything)
 
   console:           %s/   (sign in as the owner, the member or a client)
@@ -147,19 +183,20 @@ rtbf is running locally (Ctrl-C stops everything)
                      scheduler run at a later time moves it there; it never goes back (tokens
                      keep the real clock); %s
   sent mail:         GET  %s/_local/mail
-  demo practice:     %s  owner pr-owner, member pr-member, clients cl-ava (assigned to pr-member), cl-ben
+  demo practice:     %s: %s
 
-Try it (tokens valid 12h):
-  OWNER=%s
-  AVA=%s
+Try it (tokens valid 12h, one for each demo user):
+%s
   curl -s -H "Authorization: Bearer $AVA" %s/v1/portal/account-deletion
   curl -s -X PUT -H "Authorization: Bearer $OWNER" -H 'content-type: application/json' -d '{"enabled":true}' %s/v1/settings/right-to-be-forgotten
   curl -s -X POST -H "Authorization: Bearer $AVA" -H 'content-type: application/json' -d '{"confirm":true}' %s/v1/portal/account-deletion
+  curl -s -H "Authorization: Bearer $MEMBER" %s/v1/notifications
   curl -s %s/_local/mail
   curl -s -X POST -H "Authorization: Bearer $OWNER" %s/v1/clients/cl-ava/exports
   curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
 
 `, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
-		s.URL, s.URL, everyText(s.opts.SchedulerEvery), s.URL, s.Demo.PracticeID, owner, ava, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
+		s.URL, s.URL, everyText(s.opts.SchedulerEvery), s.URL, s.Demo.PracticeID, strings.Join(people, ", "),
+		strings.Join(tokens, "\n"), s.URL, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
 	return err
 }
