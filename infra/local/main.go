@@ -179,6 +179,7 @@ rtbf is running locally (Ctrl-C stops everything)
   JWT issuer:        %s   audience %q
   tokens:            POST %s/_local/token   body: a JSON object of claims
   scheduler:         POST %s/_local/scheduler/run?at=<RFC3339>
+  dead letters:      GET  %s/_local/scheduler/dead-letters   (deliveries whose retries ran out)
   local clock:       what the functions and the scheduler take for now: the real time until a
                      scheduler run at a later time moves it there; it never goes back (tokens
                      keep the real clock); %s
@@ -196,7 +197,7 @@ Try it (tokens valid 12h, one for each demo user):
   curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
 
 `, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
-		s.URL, s.URL, everyText(s.opts.SchedulerEvery), s.URL, s.Demo.PracticeID, strings.Join(people, ", "),
+		s.URL, s.URL, s.URL, everyText(s.opts.SchedulerEvery), s.URL, s.Demo.PracticeID, strings.Join(people, ", "),
 		strings.Join(tokens, "\n"), s.URL, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
 	return err
 }
