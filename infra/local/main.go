@@ -37,7 +37,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	o := Options{TokenTTL: time.Hour}
 	fs.StringVar(&o.Addr, "addr", envOr("RTBF_LOCAL_ADDR", "127.0.0.1:3000"), "API listen address (loopback only) [RTBF_LOCAL_ADDR]")
 	fs.StringVar(&o.EmulatorURL, "emulator-url", os.Getenv("RTBF_EMULATOR_URL"), "use this running emulator instead of starting moto [RTBF_EMULATOR_URL]")
-	port, _ := strconv.Atoi(envOr("RTBF_EMULATOR_PORT", "4566"))
+	port, err := strconv.Atoi(envOr("RTBF_EMULATOR_PORT", "4566"))
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Errorf("RTBF_EMULATOR_PORT=%q: want a port number (0 picks a free one)", os.Getenv("RTBF_EMULATOR_PORT"))
+	}
 	fs.IntVar(&o.EmulatorPort, "emulator-port", port, "port of the moto this command starts; 0 picks a free one [RTBF_EMULATOR_PORT]")
 	fs.StringVar(&o.Prefix, "prefix", "rtbf-local", "name prefix of the emulated resources")
 	fs.StringVar(&o.PracticeID, "practice", "demo-practice", "id of the seeded demo practice")
@@ -59,7 +62,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.BuildDir == "" {
 		o.BuildDir = filepath.Join(o.Root, ".run", "build")
 	}
-	var err error
 	if o.BuildDir, err = filepath.Abs(o.BuildDir); err != nil {
 		return err
 	}

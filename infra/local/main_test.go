@@ -67,3 +67,16 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// RTBF_EMULATOR_PORT must be a port: anything else stops the start rather
+// than quietly picking a free port.
+func TestRun_EmulatorPortMustBeAPort(t *testing.T) {
+	for _, v := range []string{"moto", "-1", "70000"} {
+		t.Setenv("RTBF_EMULATOR_PORT", v)
+		var out bytes.Buffer
+		err := run(nil, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "RTBF_EMULATOR_PORT") {
+			t.Errorf("RTBF_EMULATOR_PORT=%s: got %v, want an error naming it", v, err)
+		}
+	}
+}
