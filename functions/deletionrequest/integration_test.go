@@ -25,6 +25,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/porttest"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
@@ -578,5 +579,113 @@ func TestDeletionRequest_CancellationEmailOutage(t *testing.T) {
 	r, err := e.store.GetRequest(context.Background(), fmt.Sprint(id))
 	if err != nil || len(r.Owed) != 0 {
 		t.Errorf("stored: got %+v, %v; want nothing owed", r, err)
+	}
+}
+
+// lockedBuffer is a log destination the handler's goroutines share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logged rebuilds the handler with a logger as the function's main builds
+// it (JSON behind safelog.Handler), writing to the returned buffer.
+func (e *env) logged(t *testing.T) *lockedBuffer {
+	t.Helper()
+	var buf lockedBuffer
+	h, err := build(context.Background(), slog.New(safelog.Handler(slog.NewJSONHandler(&buf, nil))), emulatortest.Through(e.faults))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	e.h = h
+	return &buf
+}
+
+// DynamoDB throttling the function, or failing on its side, past the
+// SDK's retries: 503 service_unavailable with Retry-After, the cause
+// logged by its code (never the service's message), and the next call,
+// the table back, answers as usual.
+func TestDeletionRequest_StoreUnavailable(t *testing.T) {
+	e := setup(t)
+	logs := e.logged(t)
+	emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-gus", "Gus", "Hale", "")
+	e.enable(t, true)
+	client := clientClaimsFor(e.practice.ID, "cl-gus")
+	const quoted = "cl-gus@clients.example.com" // what a service's message might quote
+
+	for _, tc := range []struct {
+		name   string
+		status int
+		code   string
+	}{
+		{"ProvisionedThroughputExceeded", http.StatusBadRequest, "ProvisionedThroughputExceededException"},
+		{"Throttling", http.StatusBadRequest, "ThrottlingException"},
+		{"InternalServerError", http.StatusInternalServerError, "InternalServerError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			header, body := emulatortest.DynamoDBError(tc.code, "refused for "+quoted)
+			e.faults.Answer(1000, tc.status, header, body, emulatortest.DynamoDB())
+			resp, err := e.h.Handle(context.Background(), event("GET", "", client))
+			e.faults.Clear()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			_ = json.Unmarshal([]byte(resp.Body), &got)
+			if resp.StatusCode != http.StatusServiceUnavailable || errCode(got) != "service_unavailable" || resp.Headers["Retry-After"] == "" {
+				t.Fatalf("got %d %s (Retry-After %q), want 503 service_unavailable with Retry-After", resp.StatusCode, resp.Body, resp.Headers["Retry-After"])
+			}
+			if strings.Contains(resp.Body, quoted) || strings.Contains(resp.Body, tc.code) {
+				t.Errorf("body %s: want nothing of the cause", resp.Body)
+			}
+			if !strings.Contains(logs.String(), "api error "+tc.code) {
+				t.Errorf("logs: got %s, want the cause by its code", logs)
+			}
+			if resp, body := apigwtest.CallJSON(t, e.h.Handle, event("GET", "", client)); resp.StatusCode != 200 {
+				t.Errorf("the table back: got %d %v, want 200", resp.StatusCode, body)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), quoted) || strings.Contains(logs.String(), "refused for") {
+		t.Errorf("logs: got %s, want no service message", logs)
+	}
+}
+
+// SES refuses the confirmation with MessageRejected, whose message lists
+// the recipient's address (as SES does): the request is accepted all the
+// same, and the logs name the failure by its code, never the address.
+func TestDeletionRequest_EmailRejectedLogsNoAddress(t *testing.T) {
+	e := setup(t)
+	logs := e.logged(t)
+	file := emulatortest.SeedClient(t, e.st, e.store, e.practice, "cl-ida", "Ida", "Vance", "")
+	e.enable(t, true)
+	e.faults.Answer(1000, http.StatusBadRequest, http.Header{"X-Amzn-ErrorType": {"MessageRejected"}},
+		`{"message":"Email address is not verified. The following identities failed the check in region US-EAST-1: Ida Vance <`+file.Email+`>"}`,
+		emulatortest.Path("/outbound-emails"))
+	resp, body := apigwtest.CallJSON(t, e.h.Handle, event("POST", `{"confirm":true}`, clientClaimsFor(e.practice.ID, "cl-ida")))
+	status := resp.StatusCode
+	if status != 202 {
+		t.Fatalf("got %d %v, want 202: the purge is scheduled whatever the mail does", status, body)
+	}
+	got := logs.String()
+	if !strings.Contains(got, "api error MessageRejected") || !strings.Contains(got, "operation error SESv2: SendEmail") {
+		t.Errorf("logs: got %s, want the failure by its code and operation", got)
+	}
+	for _, personal := range []string{file.Email, "Ida", "Vance", "not verified"} {
+		if strings.Contains(got, personal) {
+			t.Errorf("logs hold %q:\n%s", personal, got)
+		}
 	}
 }

@@ -22,11 +22,12 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/metrics"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
 func main() {
-	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
+	lambda.StartHandlerFunc(safelog.Returns(config.MustBuild(build).Handle))
 }
 
 // build wires the handler from the environment: configuration, the AWS

@@ -20,10 +20,11 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/export"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
 func main() {
-	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
+	lambda.StartHandlerFunc(safelog.Returns(config.MustBuild(build).Handle))
 }
 
 // build wires the handler from the environment: configuration, the AWS

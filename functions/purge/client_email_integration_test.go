@@ -159,10 +159,12 @@ func TestPurge_ReceiptOutage(t *testing.T) {
 	}
 }
 
+// plural is a count's line as the receipt says it; a zero count has no
+// line ("" is in every email).
 func plural(n int, one, many string) string {
 	switch n {
 	case 0:
-		return "no " + many
+		return ""
 	case 1:
 		return "1 " + one
 	}

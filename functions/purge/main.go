@@ -23,11 +23,12 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/metrics"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
 )
 
 func main() {
-	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
+	lambda.StartHandlerFunc(safelog.Returns(config.MustBuild(build).Handle))
 }
 
 // build wires the handler from the environment: configuration, the AWS

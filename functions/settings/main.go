@@ -15,10 +15,11 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
 func main() {
-	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
+	lambda.StartHandlerFunc(safelog.Returns(config.MustBuild(build).Handle))
 }
 
 // build wires the handler from the environment: configuration, the AWS

@@ -20,6 +20,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
 // childCommand runs one purge, wired as the purge function wires it, in
@@ -71,7 +72,7 @@ func runChild(args []string) error {
 		oneshot.New(scheduler.NewFromConfig(cfg), oneshot.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
 		discardMailer{}, // the client's receipt email is not what is measured
 		erasure.PurgeConfig{Concurrency: concurrency},
-		erasure.Options{Log: slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		erasure.Options{Log: slog.New(safelog.Handler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
 	start := time.Now()
 	r, err := svc.Purge(ctx, *id)
 	if err != nil {

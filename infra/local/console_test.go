@@ -39,8 +39,8 @@ func TestConsole_Served(t *testing.T) {
 	}
 	for _, c := range [][2]string{{"POST", "/"}, {"GET", "/console/nope.js"}, {"GET", "/console/../go.mod"}, {"GET", "/other"}} {
 		w := get(c[0], c[1])
-		if w.Code != 404 || !strings.Contains(w.Body.String(), `"not_found"`) {
-			t.Errorf("%s %s: got %d %s, want 404 not_found", c[0], c[1], w.Code, w.Body)
+		if w.Code != 404 || strings.TrimSpace(w.Body.String()) != `{"message":"Not Found"}` {
+			t.Errorf("%s %s: got %d %s, want API Gateway's 404 {\"message\":\"Not Found\"}", c[0], c[1], w.Code, w.Body)
 		}
 	}
 }

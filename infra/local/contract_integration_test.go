@@ -89,15 +89,17 @@ func startContract(t *testing.T) *contractSystem {
 		t.Fatal(err)
 	}
 	out := &syncWriter{w: &bytes.Buffer{}}
+	logged := logScan.writer(out) // the suite scans every line for personal data
 	sys, err := Start(context.Background(), Options{
 		Root: root, Addr: "127.0.0.1:0", EmulatorURL: strings.TrimRight(os.Getenv("RTBF_EMULATOR_URL"), "/"),
 		Prefix: "rtbf-" + emulatortest.Suffix(), PracticeID: demoPractice, BuildDir: t.TempDir(),
 		Audience: "rtbf-test", PurgeDelayDays: 30, TokenTTL: time.Hour,
-		Log: slog.New(slog.NewTextHandler(out, nil)), Output: out,
+		Log: slog.New(slog.NewTextHandler(logged, nil)), Output: logged,
 	})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
+	logScan.seeded(sys.Demo.Personal...)
 	t.Cleanup(sys.Close)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -112,14 +114,17 @@ func startContract(t *testing.T) *contractSystem {
 	if err != nil {
 		t.Fatalf("seed %s: %v", otherPractice, err)
 	}
+	logScan.seeded(other.Personal...)
 	store := dynamostore.New(sys.Stack.DynamoDB, sys.Stack.Table)
-	if err := store.Put(ctx, dynamostore.ClientItem{
+	olu := dynamostore.ClientItem{
 		PK: dynamostore.ClientPK(otherPractice, otherOnlyClient), SK: "PROFILE", ID: otherOnlyClient,
 		FirstName: "Olu", LastName: "Ade", Email: otherOnlyClient + "@clients.example.com", PractitionerIDs: []string{other.MemberID},
 		PortalUserID: otherOnlyClient + "-sub",
-	}); err != nil {
+	}
+	if err := store.Put(ctx, olu); err != nil {
 		t.Fatal(err)
 	}
+	logScan.seeded(olu.FirstName, olu.LastName, olu.FirstName+" "+olu.LastName, olu.Email)
 
 	c := &contractSystem{sys: sys, doc: doc, out: out, claims: map[string]map[string]any{
 		owner:        sys.Demo.OwnerClaims(),
@@ -1116,6 +1121,9 @@ func (c *contractSystem) refuse(t *testing.T, cases []badCase) {
 				if r.body["message"] != "Unauthorized" || r.header.Get("WWW-Authenticate") == "" {
 					t.Errorf("got %s with WWW-Authenticate %q, want the authorizer's 401", r, r.header.Get("WWW-Authenticate"))
 				}
+			}
+			if bc.want == "404" && (len(r.body) != 1 || r.body["message"] != "Not Found") {
+				t.Errorf("got %s, want API Gateway's own 404 {\"message\":\"Not Found\"}", r)
 			}
 			if r.op == nil && bc.want != "404" {
 				t.Errorf("no operation in %s serves %s %s", openapi.File, bc.req.method, bc.req.path)

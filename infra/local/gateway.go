@@ -93,7 +93,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if serveConsole(w, r) {
 			return
 		}
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no route for " + r.Method + " " + r.URL.Path}})
+		// API Gateway's own answer when no route matches the method and
+		// path (a path with a route, under another method, included),
+		// given before the authorizer runs.
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 		return
 	}
 	reqID := newID()

@@ -138,6 +138,7 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 	}
 
 	targets := map[string]invoker{}
+	async := map[string]localstack.AsyncRetry{}
 	gwFns := map[string]invoker{}
 	for _, f := range s.functions {
 		rt, err := newRuntimeAPI(s.functionName(f.LogicalID), time.Duration(f.Timeout)*time.Second, o.Log)
@@ -147,6 +148,7 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 		}
 		s.runtimes[f.LogicalID] = rt
 		targets[rt.arn] = rt
+		async[rt.arn] = f.Async
 		gwFns[f.LogicalID] = rt
 		// A reference of the template the local stack has no value for
 		// fails here, not in a function's process.
@@ -161,7 +163,7 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 	now := s.clock.Now
 	mux := http.NewServeMux()
 	local := &localAPI{
-		auth: s.Issuer, sched: s.Stack.Scheduler, group: s.Stack.ScheduleGroup, targets: targets,
+		auth: s.Issuer, sched: s.Stack.Scheduler, group: s.Stack.ScheduleGroup, targets: targets, async: async,
 		emulator: s.EmulatorURL, log: o.Log, now: now, travel: s.clock.Travel, tokenTTL: o.TokenTTL,
 	}
 	local.register(mux)

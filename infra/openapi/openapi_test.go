@@ -126,7 +126,7 @@ func TestContract_ErrorCodes(t *testing.T) {
 }
 
 // TestContract_Operations: every operation names the claims it needs,
-// answers 401 and 500, declares its path parameters as ids, and marks its
+// answers 401, 500 and 503 (the table throttled or failed), declares its path parameters as ids, and marks its
 // function-written success responses with the headers every one carries.
 func TestContract_Operations(t *testing.T) {
 	doc := load(t)
@@ -145,7 +145,7 @@ func TestContract_Operations(t *testing.T) {
 				}
 			}
 		}
-		for _, s := range []int{http.StatusUnauthorized, http.StatusInternalServerError} {
+		for _, s := range []int{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable} {
 			if o.Responses.Status(s) == nil {
 				t.Errorf("%s: no %d response", op, s)
 			}

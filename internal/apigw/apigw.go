@@ -248,16 +248,24 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 }
 
-// Error is the response for err. An internal error is logged once here and
-// answered with a fixed message: its text never reaches the caller.
+// Error is the response for err. Only a coded error's own message (fixed
+// text, written for the caller) reaches the caller. An internal error is
+// logged once here and answered with a fixed message; so is a store that
+// throttled or failed (identity.ErrUnavailable), answered 503.
 func Error(ctx context.Context, log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
 	code, msg := identity.ErrorCode(err), identity.ErrorMessage(err)
 	status := Status(err)
-	if status == http.StatusInternalServerError {
+	var coded *identity.Error
+	switch {
+	case status == http.StatusInternalServerError:
 		// No code, or one the table does not know: either way the caller
 		// learns nothing of it.
 		code, msg = "internal", "internal error"
 		log.ErrorContext(ctx, "internal error", "err", err)
+	case !errors.As(err, &coded):
+		// Coded by its cause (identity.ErrUnavailable), not by the
+		// service: worth a line in the log.
+		log.WarnContext(ctx, "answered "+code+": the store throttled or failed", "err", err)
 	}
 	resp := JSON(status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {

@@ -13,9 +13,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
 func TestStatus(t *testing.T) {
@@ -49,6 +51,14 @@ func TestStatus(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("ErrUnavailable", func(t *testing.T) {
+		// What the store returns when DynamoDB throttled or failed.
+		err := fmt.Errorf("query: %w: %w", identity.ErrUnavailable, errors.New("operation error DynamoDB: Query, api error ThrottlingException"))
+		if got := apigw.Status(fmt.Errorf("list: %w", err)); got != http.StatusServiceUnavailable {
+			t.Errorf("Status: got %d, want %d", got, http.StatusServiceUnavailable)
+		}
+	})
 
 	t.Run("ErrInternal", func(t *testing.T) {
 		for _, err := range []error{
@@ -158,7 +168,54 @@ func TestError(t *testing.T) {
 			t.Errorf("code: got %q, want %q", b.Error.Code, identity.EUnavailable)
 		}
 	})
+
+	// The store throttled or failed (the adapter wraps the SDK's error
+	// with identity.ErrUnavailable): 503 with Retry-After and a fixed
+	// message, the cause logged once as a warning, by its code alone.
+	t.Run("ErrUnavailable/Store", func(t *testing.T) {
+		var buf bytes.Buffer
+		errorsLogged := 0
+		log := slog.New(safelog.Handler(countingHandler{Handler: slog.NewJSONHandler(&buf, nil), errors: &errorsLogged, buf: &buf}))
+		throttled := &smithy.OperationError{ServiceID: "DynamoDB", OperationName: "GetItem",
+			Err: &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "throughput exceeded for " + address}}
+		resp := apigw.Error(ctx, log, fmt.Errorf("get item: %w: %w", identity.ErrUnavailable, throttled))
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Headers["Retry-After"] != "5" {
+			t.Errorf("got %d with Retry-After %q, want 503 with 5", resp.StatusCode, resp.Headers["Retry-After"])
+		}
+		if b := errorBody(t, resp); b.Error.Code != identity.EUnavailable || b.Error.Message != "the service is busy just now; please try again" {
+			t.Errorf("body: got %+v, want service_unavailable with the fixed message", b)
+		}
+		if strings.Contains(resp.Body, address) || strings.Contains(resp.Body, "Throughput") || strings.Contains(resp.Body, "get item") {
+			t.Errorf("body: got %s, want nothing of the cause", resp.Body)
+		}
+		logged := buf.String()
+		if errorsLogged != 0 || !strings.Contains(logged, `"level":"WARN"`) || !strings.Contains(logged, "api error ProvisionedThroughputExceededException") {
+			t.Errorf("log: got %d errors and %s, want one warning naming the code", errorsLogged, logged)
+		}
+		if strings.Contains(logged, address) {
+			t.Errorf("log: got %s, want no address", logged)
+		}
+	})
+
+	// An AWS error whose message quotes an address (SES's MessageRejected
+	// lists the recipients): the answer is the fixed internal error, and
+	// the log, through the functions' handler, keeps the code alone.
+	t.Run("ErrInternal/AWSMessage", func(t *testing.T) {
+		var buf bytes.Buffer
+		log := slog.New(safelog.Handler(slog.NewJSONHandler(&buf, nil)))
+		rejected := &smithy.OperationError{ServiceID: "SESv2", OperationName: "SendEmail",
+			Err: &smithy.GenericAPIError{Code: "MessageRejected", Message: "Email address is not verified: " + address}}
+		resp := apigw.Error(ctx, log, fmt.Errorf("send client-requested email: %w", rejected))
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(resp.Body, address) || strings.Contains(resp.Body, "MessageRejected") {
+			t.Errorf("got %d %s, want 500 with nothing of the cause", resp.StatusCode, resp.Body)
+		}
+		if logged := buf.String(); strings.Contains(logged, address) || !strings.Contains(logged, "api error MessageRejected") {
+			t.Errorf("log: got %s, want the code without the address", logged)
+		}
+	})
 }
+
+const address = "ava.lin@clients.example.com"
 
 func TestJSON(t *testing.T) {
 	resp := apigw.JSON(http.StatusAccepted, map[string]int{"n": 1})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
 // Env reads variables and remembers every problem, so that one error names
@@ -117,13 +119,15 @@ func (e *Env) AWS(opts ...func(*aws.Config)) aws.Config {
 }
 
 // MustBuild builds a function's handler once, at cold start, with the
-// Lambda logger (JSON, with the request id). A configuration error is
-// logged and ends the process, which Lambda reports as an init failure.
-// Every function's main is
+// Lambda logger (JSON, with the request id) behind safelog.Handler, so
+// that no error attribute of any log line carries an AWS service's message
+// (which may quote an address or a name). A configuration error is logged
+// and ends the process, which Lambda reports as an init failure. Every
+// function's main is
 //
-//	lambda.StartHandlerFunc(config.MustBuild(build).Handle)
+//	lambda.StartHandlerFunc(safelog.Returns(config.MustBuild(build).Handle))
 func MustBuild[H any](build func(context.Context, *slog.Logger, ...func(*aws.Config)) (H, error)) H {
-	log := lambdacontext.NewLogger()
+	log := slog.New(safelog.Handler(lambdacontext.NewLogHandler()))
 	h, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("configuration", "err", err)

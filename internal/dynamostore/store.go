@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
@@ -46,7 +48,10 @@ func num(v int64) ddbtypes.AttributeValue {
 	return &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(v)}
 }
 
-// translate maps SDK errors onto the erasure sentinels.
+// translate maps SDK errors onto the erasure sentinels: a lost condition
+// is identity.ErrConditionFailed, and throttling or a failure on
+// DynamoDB's side wraps identity.ErrUnavailable (with the SDK's error, for
+// the log). Every call of the table goes through it.
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
@@ -63,7 +68,47 @@ func translate(op string, err error) error {
 			}
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, identity.ErrUnavailable, err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// throttleCodes are DynamoDB's error codes for a call refused for its
+// rate; cancelledThrottled the cancellation reasons of a transaction
+// refused so.
+var (
+	throttleCodes      = map[string]bool{"ProvisionedThroughputExceededException": true, "ThrottlingException": true, "RequestLimitExceeded": true}
+	cancelledThrottled = map[string]bool{"ProvisionedThroughputExceeded": true, "ThrottlingError": true}
+)
+
+// unavailable reports whether err (what the SDK returned once its retries
+// were spent) is DynamoDB throttling the call, the SDK's retry quota
+// running out (which throttling spends), or a failure on DynamoDB's side
+// (a server fault, a 5xx): nothing the request did wrong, and the same
+// call may well succeed a little later.
+func unavailable(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) && (throttleCodes[api.ErrorCode()] || api.ErrorFault() == smithy.FaultServer) {
+		return true
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && (status.HTTPStatusCode() >= 500 || status.HTTPStatusCode() == 429) {
+		return true
+	}
+	var quota ratelimit.QuotaExceededError
+	if errors.As(err, &quota) {
+		return true
+	}
+	var tce *ddbtypes.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if cancelledThrottled[aws.ToString(r.Code)] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Store) get(ctx context.Context, pk, sk string, out any) error {

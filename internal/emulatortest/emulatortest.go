@@ -253,6 +253,8 @@ type rule struct {
 	match  func(*http.Request) bool
 	left   int
 	status int
+	header http.Header
+	body   string
 }
 
 // NewFaults wraps http.DefaultTransport.
@@ -264,6 +266,23 @@ func (f *Faults) Fail(n, status int, match func(*http.Request) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules = append(f.rules, &rule{match: match, left: n, status: status})
+}
+
+// Answer answers the next n requests that match with status, header and
+// body: an AWS error response (e.g. DynamoDB's throttling, whose code is
+// the body's __type, or SES's MessageRejected, whose code is the
+// X-Amzn-ErrorType header).
+func (f *Faults) Answer(n, status int, header http.Header, body string, match func(*http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, &rule{match: match, left: n, status: status, header: header, body: body})
+}
+
+// DynamoDBError is the header and body of DynamoDB's answer with an error
+// code (its JSON protocol names it in __type).
+func DynamoDBError(code, message string) (http.Header, string) {
+	b, _ := json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": message})
+	return http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, string(b)
 }
 
 // Clear drops every rule.
@@ -293,6 +312,14 @@ func Path(s string) func(*http.Request) bool {
 	return func(r *http.Request) bool { return strings.Contains(r.URL.Path, s) }
 }
 
+// DynamoDB matches the requests to DynamoDB (every operation: they are
+// told apart by their X-Amz-Target header, e.g. DynamoDB_20120810.GetItem).
+func DynamoDB() func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810.")
+	}
+}
+
 func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
 	f.mu.Lock()
 	for _, ru := range f.rules {
@@ -302,13 +329,22 @@ func (f *Faults) RoundTrip(r *http.Request) (*http.Response, error) {
 			if r.Body != nil {
 				r.Body.Close()
 			}
+			header := http.Header{"Content-Type": {"application/json"}}
+			for k, v := range ru.header {
+				header[http.CanonicalHeaderKey(k)] = v
+			}
+			var body io.ReadCloser = http.NoBody
+			if ru.body != "" {
+				body = io.NopCloser(strings.NewReader(ru.body))
+			}
 			return &http.Response{
-				StatusCode: ru.status,
-				Status:     fmt.Sprintf("%d %s", ru.status, http.StatusText(ru.status)),
-				Header:     http.Header{"Content-Type": {"application/json"}},
-				Body:       http.NoBody,
-				Request:    r,
-				Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+				StatusCode:    ru.status,
+				Status:        fmt.Sprintf("%d %s", ru.status, http.StatusText(ru.status)),
+				Header:        header,
+				Body:          body,
+				ContentLength: int64(len(ru.body)),
+				Request:       r,
+				Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			}, nil
 		}
 	}

@@ -11,16 +11,32 @@ import (
 	"unicode"
 )
 
-// CountsInWords says what a purge removes, for people: "12 journal entries,
-// 1 document, no chat sessions and 3 chat messages".
+// CountsInWords says what a purge removes, for people, naming only what
+// there is: "12 journal entries, 1 uploaded document and 3 chat messages";
+// "no journal entries, uploaded documents, chat sessions or chat
+// messages" when there is nothing.
 func CountsInWords(c Counts) string {
-	parts := []string{
-		plural(c.JournalEntries, "journal entry", "journal entries"),
-		plural(c.Documents, "uploaded document", "uploaded documents"),
-		plural(c.ChatSessions, "chat session", "chat sessions"),
-		plural(c.ChatMessages, "chat message", "chat messages"),
+	var parts []string
+	for _, p := range []struct {
+		n         int
+		one, many string
+	}{
+		{c.JournalEntries, "journal entry", "journal entries"},
+		{c.Documents, "uploaded document", "uploaded documents"},
+		{c.ChatSessions, "chat session", "chat sessions"},
+		{c.ChatMessages, "chat message", "chat messages"},
+	} {
+		if p.n != 0 {
+			parts = append(parts, plural(p.n, p.one, p.many))
+		}
 	}
-	return strings.Join(parts[:3], ", ") + " and " + parts[3]
+	switch len(parts) {
+	case 0:
+		return "no journal entries, uploaded documents, chat sessions or chat messages"
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 func plural(n int, one, many string) string {
@@ -62,10 +78,12 @@ var (
 	emailHTML string
 )
 
-// emailFuncs are the templates' functions: counts in words, and dates in
-// UTC.
+// emailFuncs are the templates' functions: counts in words (a list leaves
+// out each count that is zero, and says "nothing" when all are), and dates
+// in UTC.
 var emailFuncs = map[string]any{
 	"plural":   plural,
+	"nothing":  func(c Counts) bool { return c == Counts{} },
 	"date":     func(t time.Time) string { return t.UTC().Format(dateLayout) },
 	"dateTime": func(t time.Time) string { return t.UTC().Format(dateLayout + " at 15:04 UTC") },
 }

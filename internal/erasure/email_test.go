@@ -1,6 +1,7 @@
 package erasure_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +15,14 @@ func TestCountsInWords(t *testing.T) {
 		in   erasure.Counts
 		want string
 	}{
-		{"None", erasure.Counts{}, "no journal entries, no uploaded documents, no chat sessions and no chat messages"},
+		{"None", erasure.Counts{}, "no journal entries, uploaded documents, chat sessions or chat messages"},
 		{"One", erasure.Counts{JournalEntries: 1, Documents: 1, ChatSessions: 1, ChatMessages: 1},
 			"1 journal entry, 1 uploaded document, 1 chat session and 1 chat message"},
+		// A count that is zero is left out.
 		{"Plural", erasure.Counts{JournalEntries: 12, Documents: 2, ChatSessions: 0, ChatMessages: 3},
-			"12 journal entries, 2 uploaded documents, no chat sessions and 3 chat messages"},
+			"12 journal entries, 2 uploaded documents and 3 chat messages"},
+		{"Two", erasure.Counts{ChatSessions: 1, ChatMessages: 4}, "1 chat session and 4 chat messages"},
+		{"OnlyOne", erasure.Counts{Documents: 2}, "2 uploaded documents"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := erasure.CountsInWords(tc.in); got != tc.want {
@@ -27,6 +31,9 @@ func TestCountsInWords(t *testing.T) {
 		})
 	}
 }
+
+// zeroCount finds a count of 0 in an email ("0 documents").
+var zeroCount = regexp.MustCompile(`\b0 (journal|document|uploaded|chat|Secure)`)
 
 func emailRequest() erasure.Request {
 	return erasure.Request{
@@ -61,7 +68,6 @@ func TestRequestedEmail(t *testing.T) {
 				"Monday 28 December 2026",                // purge date
 				"12 journal entries the client created",
 				"1 document the client uploaded",
-				"no Secure Messenger chat sessions",
 				"3 chat messages",
 				"export the client", // HTML wraps the phrase in <strong>
 				"database backups for 30 days",
@@ -71,6 +77,22 @@ func TestRequestedEmail(t *testing.T) {
 				if !strings.Contains(part.body, want) {
 					t.Errorf("%s: got no %q in\n%s", part.name, want, part.body)
 				}
+			}
+		}
+	})
+
+	// No chat session: its line is left out rather than read "no Secure
+	// Messenger chat sessions with all their messages".
+	t.Run("OK/ZeroCountLeftOut", func(t *testing.T) {
+		e := erasure.RequestedEmail(emailRequest(), erasure.Client{ID: clientID, FirstName: "Ada"}, emailPractice, to)
+		for _, part := range []struct{ name, body string }{{"Text", e.Text}, {"HTML", e.HTML}} {
+			for _, bad := range []string{"chat session", "no Secure", "no chat"} {
+				if strings.Contains(part.body, bad) {
+					t.Errorf("%s: got %q in\n%s", part.name, bad, part.body)
+				}
+			}
+			if zeroCount.MatchString(part.body) {
+				t.Errorf("%s: got a count of 0 in\n%s", part.name, part.body)
 			}
 		}
 	})
@@ -132,4 +154,44 @@ func TestRequestedEmail(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A request of a client who created nothing: one line says so, in every
+// email that lists counts, and no line reads "no documents ... (the files
+// too)".
+func TestEmails_NothingToDelete(t *testing.T) {
+	c := erasure.Client{PracticeID: practiceID, ID: clientID, FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com"}
+	r := emailRequest()
+	r.WillDelete = erasure.Counts{}
+	done := t0.Add(erasure.DefaultPurgeDelay)
+	completed := r
+	completed.Status, completed.CompletedAt, completed.Deleted = erasure.StatusCompleted, &done, erasure.Counts{}
+	for _, tc := range []struct {
+		name string
+		e    erasure.Email
+		want string
+	}{
+		{"Requested", erasure.RequestedEmail(r, c, emailPractice, []string{"owner@example.com"}),
+			"nothing: the client created no journal entries, documents or chat messages"},
+		{"ClientRequested", erasure.ClientRequestedEmail(r, c, emailPractice),
+			"nothing: you created no journal entries, documents or chat messages"},
+		{"ClientCompleted", erasure.ClientCompletedEmail(completed, c, emailPractice),
+			"nothing: you had created no journal entries, documents or chat messages"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, part := range []struct{ name, body string }{{"Text", tc.e.Text}, {"HTML", tc.e.HTML}} {
+				if n := strings.Count(part.body, tc.want); n != 1 {
+					t.Errorf("%s: got %q %d times, want once, in\n%s", part.name, tc.want, n, part.body)
+				}
+				for _, bad := range []string{"no documents", "no journal entries the", "(the files too)"} {
+					if strings.Contains(part.body, bad) {
+						t.Errorf("%s: got %q in\n%s", part.name, bad, part.body)
+					}
+				}
+				if zeroCount.MatchString(part.body) {
+					t.Errorf("%s: got a count of 0 in\n%s", part.name, part.body)
+				}
+			}
+		})
+	}
 }

@@ -41,12 +41,16 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, or "" when
-// there is none (an internal error).
+// ErrorCode returns the code of the first *Error in err's chain;
+// EUnavailable for ErrUnavailable; "" when there is neither (an internal
+// error).
 func ErrorCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return EUnavailable
 	}
 	return ""
 }
@@ -67,6 +71,9 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) {
 		return e.Message
 	}
+	if errors.Is(err, ErrUnavailable) {
+		return "the service is busy just now; please try again"
+	}
 	return "internal error"
 }
 
@@ -81,4 +88,9 @@ var (
 	ErrAlreadyExists = errors.New("already exists")
 	// ErrBadToken: a page token that the store did not give.
 	ErrBadToken = errors.New("bad page token")
+	// ErrUnavailable: the store throttled the call, or failed on its
+	// side, past the SDK's retries; the same call may well succeed a
+	// little later. Its code is EUnavailable (ErrorCode), so the API
+	// answers 503 with Retry-After.
+	ErrUnavailable = errors.New("unavailable")
 )

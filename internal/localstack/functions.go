@@ -36,7 +36,27 @@ type Function struct {
 	Env           []EnvVar   // sorted by name, Globals' included
 	Routes        []Route    // its HttpApi events
 	Schedules     []Schedule // its ScheduleV2 events
+	// Async is how Lambda retries an asynchronous invocation of the
+	// function that failed (as EventBridge Scheduler invokes it): its
+	// EventInvokeConfig, Lambda's defaults where the template says
+	// nothing.
+	Async AsyncRetry
 }
+
+// AsyncRetry is a function's EventInvokeConfig: how many times Lambda
+// retries a failed asynchronous invocation, and how old an event may get
+// before it is given up; then the event goes to the OnFailure destination.
+type AsyncRetry struct {
+	MaxRetries int
+	MaxAgeSec  int
+}
+
+// Lambda's own retry of an asynchronous invocation when the function says
+// nothing: two retries, events kept six hours.
+const (
+	DefaultAsyncRetries   = 2
+	DefaultAsyncMaxAgeSec = 6 * 60 * 60
+)
 
 // EnvVar is one environment variable a function's template gives it.
 type EnvVar struct {
@@ -92,6 +112,10 @@ type rawFunctionProps struct {
 	Environment   struct {
 		Variables map[string]rawValue `yaml:"Variables"`
 	} `yaml:"Environment"`
+	EventInvokeConfig struct {
+		MaximumRetryAttempts     *int `yaml:"MaximumRetryAttempts"`
+		MaximumEventAgeInSeconds *int `yaml:"MaximumEventAgeInSeconds"`
+	} `yaml:"EventInvokeConfig"`
 	Events map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
@@ -219,6 +243,10 @@ func parseFunctions(b []byte) ([]Function, error) {
 		if f.Architectures == nil {
 			f.Architectures = g.Architectures
 		}
+		f.Async = AsyncRetry{
+			MaxRetries: first(p.EventInvokeConfig.MaximumRetryAttempts, g.EventInvokeConfig.MaximumRetryAttempts, DefaultAsyncRetries),
+			MaxAgeSec:  first(p.EventInvokeConfig.MaximumEventAgeInSeconds, g.EventInvokeConfig.MaximumEventAgeInSeconds, DefaultAsyncMaxAgeSec),
+		}
 		if f.Timeout == 0 || f.Memory == 0 || len(f.Architectures) == 0 {
 			return nil, fmt.Errorf("template.yaml: function %s: no Timeout, MemorySize or Architectures (its own or Globals')", id)
 		}
@@ -259,6 +287,17 @@ func parseFunctions(b []byte) ([]Function, error) {
 	}
 	slices.SortFunc(out, func(a, b Function) int { return strings.Compare(a.LogicalID, b.LogicalID) })
 	return out, nil
+}
+
+// first is own, or global, when set; else def.
+func first(own, global *int, def int) int {
+	switch {
+	case own != nil:
+		return *own
+	case global != nil:
+		return *global
+	}
+	return def
 }
 
 func cmp(own, global int) int {

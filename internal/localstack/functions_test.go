@@ -75,6 +75,41 @@ func TestFunctions(t *testing.T) {
 	if d := byID["ExportWorkerFunction"].Dir; d != "exportworker" {
 		t.Errorf("ExportWorkerFunction dir: got %q, want exportworker", d)
 	}
+	// EventInvokeConfig: the template's retries, Lambda's defaults for
+	// what it leaves out.
+	for id, want := range map[string]AsyncRetry{
+		"PurgeFunction":        {MaxRetries: 2, MaxAgeSec: DefaultAsyncMaxAgeSec},
+		"ExportWorkerFunction": {MaxRetries: 2, MaxAgeSec: DefaultAsyncMaxAgeSec},
+		"SettingsFunction":     {MaxRetries: DefaultAsyncRetries, MaxAgeSec: DefaultAsyncMaxAgeSec},
+	} {
+		if got := byID[id].Async; got != want {
+			t.Errorf("%s: got async retry %+v, want %+v", id, got, want)
+		}
+	}
+	const tmpl = `
+Globals:
+  Function:
+    Timeout: 10
+    MemorySize: 128
+    Architectures: [arm64]
+    EventInvokeConfig:
+      MaximumEventAgeInSeconds: 120
+Resources:
+  NoRetryFunction:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildMethod: makefile}
+    Properties:
+      CodeUri: .
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+`
+	parsed, err := parseFunctions([]byte(tmpl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := parsed[0].Async; got != (AsyncRetry{MaxRetries: 0, MaxAgeSec: 120}) {
+		t.Errorf("NoRetryFunction: got async retry %+v, want no retry and Globals' 120 s", got)
+	}
 }
 
 // TestFunctions_Dirs: every package under functions/ is a function of the

@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,10 @@ type Demo struct {
 	OwnerID    string
 	MemberID   string
 	Clients    []string
+	// Personal is every personal value the seed wrote: names, addresses,
+	// the practice's name, titles, bodies, messages and file names. No log
+	// line may hold one (infra/local's integration suite checks).
+	Personal []string
 }
 
 // OwnerClaims, MemberClaims and ClientClaims are the claims, per the API's
@@ -47,19 +52,28 @@ func (s *Stack) Seed(ctx context.Context, practiceID string) (Demo, error) {
 	domain := practiceID + ".example.com"
 
 	w.put(dynamostore.PracticeItem{PK: dynamostore.PracticePK(practiceID), SK: "PRACTICE", Name: "Harbour Wellness", OwnerID: d.OwnerID})
-	for id, role := range map[string]string{d.OwnerID: identity.TeamOwner, d.MemberID: identity.TeamMember} {
+	w.personal("Harbour Wellness")
+	for _, p := range []struct{ id, name, role string }{
+		{d.OwnerID, "Nora Quill", identity.TeamOwner},
+		{d.MemberID, "Sam Ortega", identity.TeamMember},
+	} {
+		email := strings.TrimPrefix(p.id, "pr-") + "@" + domain
 		w.put(dynamostore.PractitionerItem{
-			PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(id),
-			ID: id, Name: strings.TrimPrefix(id, "pr-"), Email: strings.TrimPrefix(id, "pr-") + "@" + domain, TeamRole: role,
+			PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(p.id),
+			ID: p.id, Name: p.name, Email: email, TeamRole: p.role,
 		})
+		w.personal(p.name, email)
+		w.personal(strings.Fields(p.name)...)
 	}
 	for _, c := range []struct{ id, first, last string }{{"cl-ava", "Ava", "Lin"}, {"cl-ben", "Ben", "Okafor"}} {
+		email := c.id + "@clients.example.com"
 		w.put(dynamostore.ClientItem{
 			PK: dynamostore.ClientPK(practiceID, c.id), SK: "PROFILE", ID: c.id, FirstName: c.first, LastName: c.last,
-			Email: c.id + "@clients.example.com", PractitionerIDs: []string{d.MemberID},
+			Email: email, PractitionerIDs: []string{d.MemberID},
 			// The sub of the client's portal user (ClientClaims).
 			PortalUserID: c.id + "-sub",
 		})
+		w.personal(c.first, c.last, c.first+" "+c.last, email)
 	}
 
 	ava := erasure.Author{Role: identity.RoleClient, ID: "cl-ava"}
@@ -84,15 +98,26 @@ func (s *Stack) Seed(ctx context.Context, practiceID string) (Demo, error) {
 		at, ava, member, ava, member)
 	w.chat(practiceID, dynamostore.ChatSessionItem{SessionID: "ava-ben-group", Title: "Group programme", ClientIDs: []string{"cl-ava", "cl-ben"}, PractitionerIDs: []string{d.MemberID}, CreatedAt: at},
 		at, ava, ben, member, ava)
+	d.Personal = w.values
 	return d, w.err
 }
 
-// writer keeps the first error, so the seed reads as a list of items.
+// writer keeps the first error, so the seed reads as a list of items, and
+// the personal values it wrote.
 type writer struct {
-	ctx   context.Context
-	s     *Stack
-	store *dynamostore.Store
-	err   error
+	ctx    context.Context
+	s      *Stack
+	store  *dynamostore.Store
+	err    error
+	values []string
+}
+
+func (w *writer) personal(v ...string) {
+	for _, s := range v {
+		if s != "" && !slices.Contains(w.values, s) {
+			w.values = append(w.values, s)
+		}
+	}
 }
 
 func (w *writer) put(item any) {
@@ -108,6 +133,7 @@ func (w *writer) record(pk, sk, typ string, a erasure.Author, at time.Time, obje
 		r.FileName = objects[0][strings.LastIndex(objects[0], "/")+1:]
 	}
 	w.put(r)
+	w.personal(r.Title, r.Body, r.FileName)
 	for _, o := range objects {
 		if w.err == nil {
 			_, w.err = w.s.S3.PutObject(w.ctx, &s3.PutObjectInput{Bucket: &w.s.Bucket, Key: aws.String(o), Body: strings.NewReader("demo content of " + o)})
@@ -119,10 +145,13 @@ func (w *writer) chat(practiceID string, c dynamostore.ChatSessionItem, at time.
 	if w.err == nil {
 		w.err = w.store.PutChat(w.ctx, practiceID, c)
 	}
+	w.personal(c.Title)
 	for i, a := range authors {
 		t := at.Add(time.Duration(i) * time.Minute)
 		id := fmt.Sprintf("%s-m%d", c.SessionID, i)
+		body := "demo message " + id
 		w.put(dynamostore.Record{PK: dynamostore.ChatPK(practiceID, c.SessionID), SK: dynamostore.MessageSK(t, id),
-			Type: "chat_message", AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: t, Body: "demo message " + id})
+			Type: "chat_message", AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: t, Body: body})
+		w.personal(body)
 	}
 }

@@ -317,7 +317,10 @@ async function runScheduler() {
       for (const [key, label] of countLabels) add("Deleted " + label, res.deleted[key] ?? 0);
     }
     add("Schedule deleted", s.deleted ? "yes" : "no");
+    if (s.attempt > 1) add("Attempt", String(s.attempt));
     if (s.error) add("Error", s.error);
+    if (s.retryAt) add("Retried at", s.retryAt);
+    if (s.deadLetter) add("Given up", "sent to the dead-letter queue (GET /_local/scheduler/dead-letters)");
     div.append(dl);
     out.append(div);
   }
