@@ -63,7 +63,7 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	if _, err := mem.StartPurge(ctx, "rq-0", start, start.Add(time.Minute), false); err != nil {
 		t.Fatal(err)
 	}
-	if err := mem.Checkpoint(ctx, "rq-0", "done", "", erasure.Counts{JournalEntries: 1}); err != nil {
+	if err := mem.Checkpoint(ctx, "rq-0", "done", "", erasure.Counts{JournalEntries: 1}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := mem.CompletePurge(ctx, "rq-0", start.Add(time.Minute)); err != nil {

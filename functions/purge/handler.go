@@ -111,7 +111,7 @@ func (h *Handler) reportPurged(ctx context.Context, start time.Time, r erasure.R
 	samples := []metrics.Sample{
 		metrics.RequestsPurged.Of(1),
 		metrics.ItemsDeleted.Of(float64(d.JournalEntries + d.Documents + d.ChatSessions + d.ChatMessages)),
-		metrics.DocumentsDeleted.Of(float64(d.Documents)),
+		metrics.ObjectsDeleted.Of(float64(r.DeletedObjects)),
 	}
 	if r.PurgeStartedAt != nil {
 		samples = append(samples, metrics.PurgeDuration.Of(r.CompletedAt.Sub(*r.PurgeStartedAt).Seconds()))

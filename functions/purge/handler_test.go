@@ -347,12 +347,13 @@ func wantLine(t *testing.T, what string, l metricstest.Line, at time.Time, value
 // that completes it; a sweep reports what it counted, stamped when it
 // looked, even when part of it failed, and the purges it completed.
 func TestHandler_Metrics(t *testing.T) {
-	purged := func(items, documents, seconds float64) map[string]float64 {
+	purged := func(items, objects, seconds float64) map[string]float64 {
 		return map[string]float64{
 			metrics.RequestsPurged.Name: 1, metrics.ItemsDeleted.Name: items,
-			metrics.DocumentsDeleted.Name: documents, metrics.PurgeDuration.Name: seconds,
+			metrics.ObjectsDeleted.Name: objects, metrics.PurgeDuration.Name: seconds,
 		}
 	}
+	const objects = 2 // cl-ava's d1: the file and its preview
 	swept := func(overdue, attention, owed float64) map[string]float64 {
 		return map[string]float64{
 			metrics.OverdueRequests.Name: overdue, metrics.NeedsAttention.Name: attention, metrics.EmailsOwed.Name: owed,
@@ -371,7 +372,7 @@ func TestHandler_Metrics(t *testing.T) {
 		if len(lines) != 1 {
 			t.Fatalf("lines: got %d, want 1", len(lines))
 		}
-		wantLine(t, "purge", lines[0], at, purged(items, float64(scope.Documents), 0))
+		wantLine(t, "purge", lines[0], at, purged(items, objects, 0))
 		// A second delivery finds it done: nothing more.
 		f.clock.Set(at.Add(time.Minute))
 		if _, err := f.handle(t, `{"requestId":"`+requestID+`"}`); err != nil {
@@ -404,7 +405,7 @@ func TestHandler_Metrics(t *testing.T) {
 		if len(lines) != 1 {
 			t.Fatalf("lines: got %d, want 1", len(lines))
 		}
-		wantLine(t, "retry", lines[0], at.Add(90*time.Second), purged(items, float64(scope.Documents), 90))
+		wantLine(t, "retry", lines[0], at.Add(90*time.Second), purged(items, objects, 90))
 	})
 
 	t.Run("Sweep", func(t *testing.T) {
@@ -430,7 +431,7 @@ func TestHandler_Metrics(t *testing.T) {
 			t.Fatalf("lines: got %d, want 2 (the sweep's, the purge's)", len(lines))
 		}
 		wantLine(t, "overdue sweep", lines[0], at, swept(1, 0, 0))
-		wantLine(t, "sweep's purge", lines[1], at, purged(items, float64(scope.Documents), 0))
+		wantLine(t, "sweep's purge", lines[1], at, purged(items, objects, 0))
 	})
 
 	t.Run("Sweep/Fails", func(t *testing.T) {

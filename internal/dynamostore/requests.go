@@ -61,6 +61,7 @@ type requestItem struct {
 	DeletedDocuments      int `dynamodbav:"deletedDocuments"`
 	DeletedChatSessions   int `dynamodbav:"deletedChatSessions"`
 	DeletedChatMessages   int `dynamodbav:"deletedChatMessages"`
+	DeletedObjects        int `dynamodbav:"deletedObjects"`
 }
 
 func (it requestItem) request() erasure.Request {
@@ -71,7 +72,7 @@ func (it requestItem) request() erasure.Request {
 		Owed: it.Owed, Delivered: it.Delivered,
 		PurgeStartedAt: it.PurgeStartedAt, CompletedAt: it.CompletedAt, CancelledAt: it.CancelledAt, SetAsideAt: it.SetAsideAt,
 		Invocations: it.Invocations, PurgePhase: it.PurgePhase, PurgeCursor: it.PurgeCursor,
-		SkippedObjects: it.SkippedObjectKeys, UnresolvedObjects: it.UnresolvedObjectKeys,
+		SkippedObjects: it.SkippedObjectKeys, UnresolvedObjects: it.UnresolvedObjectKeys, DeletedObjects: it.DeletedObjects,
 		Deleted: erasure.Counts{
 			JournalEntries: it.DeletedJournalEntries, Documents: it.DeletedDocuments,
 			ChatSessions: it.DeletedChatSessions, ChatMessages: it.DeletedChatMessages,
@@ -419,14 +420,14 @@ func (s *Store) ReleasePurge(ctx context.Context, id string, leaseUntil time.Tim
 	return err
 }
 
-func (s *Store) Checkpoint(ctx context.Context, id, phase, cursor string, c erasure.Counts) error {
+func (s *Store) Checkpoint(ctx context.Context, id, phase, cursor string, c erasure.Counts, objects int) error {
 	_, err := s.update(ctx, "checkpoint", id, &dynamodb.UpdateItemInput{
-		UpdateExpression:    aws.String("SET purgePhase = :phase, purgeCursor = :cursor ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m"),
+		UpdateExpression:    aws.String("SET purgePhase = :phase, purgeCursor = :cursor ADD deletedJournalEntries :j, deletedDocuments :d, deletedChatSessions :s, deletedChatMessages :m, deletedObjects :o"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
 			":phase": str(phase), ":cursor": str(cursor),
 			":j": num(int64(c.JournalEntries)), ":d": num(int64(c.Documents)),
-			":s": num(int64(c.ChatSessions)), ":m": num(int64(c.ChatMessages)),
+			":s": num(int64(c.ChatSessions)), ":m": num(int64(c.ChatMessages)), ":o": num(int64(objects)),
 		},
 	})
 	return err

@@ -133,6 +133,10 @@ type Request struct {
 	PurgeStartedAt *time.Time
 	CompletedAt    *time.Time
 	Deleted        Counts
+	// DeletedObjects counts the S3 objects the purge deleted, each with
+	// its document (an object is counted when its document's item is
+	// confirmed gone, so a retry never counts one twice).
+	DeletedObjects int
 	// SkippedObjects are the object keys (in SkippedKey form) that the
 	// client's documents pointed to outside the client's folder: the purge
 	// left those objects and deleted the documents. Each is recorded once,

@@ -85,6 +85,11 @@ func TestService_Purge_PoisonKeys(t *testing.T) {
 	if want := (erasure.Counts{JournalEntries: 2, Documents: 3, ChatSessions: 1, ChatMessages: 6}); got.Deleted != want {
 		t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
 	}
+	// Objects count with their documents: the held ones' good objects are
+	// gone, but not yet counted.
+	if got.DeletedObjects != len(s.goneObjects) {
+		t.Errorf("DeletedObjects: got %d, want %d", got.DeletedObjects, len(s.goneObjects))
+	}
 	// The portal stays closed; the practitioners are told, the client
 	// not yet.
 	if _, err := f.svc.Portal(ctx, clientActor(t, clientID)); identity.ErrorCode(err) != identity.EAccountClosed {
@@ -145,6 +150,11 @@ func TestService_Purge_PoisonKeys(t *testing.T) {
 	}
 	if want := (erasure.Counts{JournalEntries: 2, Documents: 7, ChatSessions: 1, ChatMessages: 6}); done.Deleted != want {
 		t.Errorf("Deleted: got %+v, want %+v", done.Deleted, want)
+	}
+	// Each held document's object(s) as its pointers were when it went:
+	// one good key each, and the once refused one.
+	if want := len(s.goneObjects) + 4 + 1; done.DeletedObjects != want {
+		t.Errorf("DeletedObjects: got %d, want %d", done.DeletedObjects, want)
 	}
 	equalKeys(t, "items left", f.mem.Keys(), without(keysBefore, append(slices.Clone(s.gone), held...)))
 	if slices.Contains(f.objects.Keys(), poisonKeys["refused"]) {

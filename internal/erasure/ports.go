@@ -82,8 +82,8 @@ type RequestStore interface {
 	ReleasePurge(ctx context.Context, id string, leaseUntil time.Time) error
 	// Checkpoint records where a purge continues from (its phase, and in
 	// the chats phase the last chat link done) and adds to the request's
-	// deleted counts, in one write.
-	Checkpoint(ctx context.Context, id, phase, cursor string, add Counts) error
+	// deleted counts and deleted objects, in one write.
+	Checkpoint(ctx context.Context, id, phase, cursor string, add Counts, objects int) error
 	// RecordSkippedObjects adds keys to the request's set of object keys
 	// the purge left outside the client's folder (SkippedObjects). A key
 	// already in the set, or given twice, is recorded once, so a retry

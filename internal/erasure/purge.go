@@ -362,7 +362,7 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 			s.log().WarnContext(ctx, "verify found content left; purging again", "deletionRequestId", r.ID)
 			next = phaseJournal
 		}
-		if err := s.requests.Checkpoint(ctx, r.ID, next, "", Counts{}); err != nil {
+		if err := s.requests.Checkpoint(ctx, r.ID, next, "", Counts{}, 0); err != nil {
 			return "", "", false, fmt.Errorf("checkpoint: %w", err)
 		}
 		return next, "", false, nil
@@ -383,7 +383,7 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 	default:
 		return "", "", false, fmt.Errorf("unknown purge phase %q", phase)
 	}
-	deleted, ferr := k.finish()
+	deleted, objects, ferr := k.finish()
 	err = errors.Join(err, ferr)
 	nextCursor = ""
 	if stopped || err != nil {
@@ -397,7 +397,7 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 	// context that outlives a cancelled invocation.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if cerr := s.requests.Checkpoint(cctx, r.ID, next, nextCursor, deleted); cerr != nil {
+	if cerr := s.requests.Checkpoint(cctx, r.ID, next, nextCursor, deleted, objects); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("checkpoint: %w", cerr))
 	}
 	return next, nextCursor, stopped, err
@@ -461,7 +461,7 @@ func (s *Purger) purgeChats(ctx context.Context, r Request, k *sink, cursor stri
 	return stopped(s.chatsAfter(ctx, r.PracticeID, cid, cursor, func(ref ChatRef, sess ChatSession, found bool) error {
 		if !found {
 			// A link to a conversation that is gone.
-			k.later(entry{ref.Key, kindNone})
+			k.later(entry{key: ref.Key, kind: kindNone})
 			*done = ref.Key.SK
 			return pageDone(k, stop)
 		}
@@ -480,7 +480,7 @@ func (s *Purger) purgeChats(ctx context.Context, r Request, k *sink, cursor stri
 		if whole {
 			// The session and the client's link to it go once no message
 			// is left behind them.
-			k.later(entry{sess.Key, kindSession}, entry{ref.Key, kindNone})
+			k.later(entry{key: sess.Key, kind: kindSession}, entry{key: ref.Key, kind: kindNone})
 		}
 		*done = ref.Key.SK
 		return pageDone(k, stop)

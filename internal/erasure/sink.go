@@ -22,6 +22,9 @@ const (
 type entry struct {
 	key  ItemKey
 	kind kind
+	// objects are the objects a document's item stands for: counted
+	// deleted with it.
+	objects int
 }
 
 // queuedDoc is a document waiting on its objects: its item goes once they
@@ -94,6 +97,7 @@ type sink struct {
 	mu      sync.Mutex
 	err     error
 	deleted Counts
+	deletedObjects int // the objects of the documents counted in deleted
 }
 
 func newSink(ctx context.Context, content Content, objects Objects, record recorder, concurrency int) *sink {
@@ -118,9 +122,12 @@ func (k *sink) fail(err error) {
 }
 
 // item queues a key for deletion.
-func (k *sink) item(key ItemKey, kd kind) {
+func (k *sink) item(key ItemKey, kd kind) { k.add(entry{key: key, kind: kd}) }
+
+// add queues an entry for deletion.
+func (k *sink) add(e entry) {
 	k.queued++
-	k.items = append(k.items, entry{key, kd})
+	k.items = append(k.items, e)
 	if len(k.items) >= itemBatch {
 		k.dispatch(k.items[:itemBatch])
 		k.items = append([]entry(nil), k.items[itemBatch:]...)
@@ -188,7 +195,7 @@ func (k *sink) flushObjects() {
 		if d.held || slices.ContainsFunc(d.own, func(key string) bool { return slices.Contains(refused, key) }) {
 			continue
 		}
-		k.item(d.key, kindDocument)
+		k.add(entry{key: d.key, kind: kindDocument, objects: len(d.own)})
 	}
 }
 
@@ -217,7 +224,9 @@ func (k *sink) dispatch(batch []entry) {
 			batch = k.resolve(batch)
 		}
 		var c Counts
+		objects := 0
 		for _, e := range batch {
+			objects += e.objects
 			switch e.kind {
 			case kindJournal:
 				c.JournalEntries++
@@ -231,6 +240,7 @@ func (k *sink) dispatch(batch []entry) {
 		}
 		k.mu.Lock()
 		k.deleted = k.deleted.Add(c)
+		k.deletedObjects += objects
 		k.mu.Unlock()
 	}()
 }
@@ -295,11 +305,11 @@ func (k *sink) barrier() {
 	}
 }
 
-// finish sends everything and returns what was deleted, and the first
-// error.
-func (k *sink) finish() (Counts, error) {
+// finish sends everything and returns what was deleted (the items and
+// the objects of the documents among them), and the first error.
+func (k *sink) finish() (Counts, int, error) {
 	k.barrier()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.deleted, k.err
+	return k.deleted, k.deletedObjects, k.err
 }

@@ -68,10 +68,10 @@ var (
 	// in its receipt (journal entries, documents, chat sessions, chat
 	// messages).
 	ItemsDeleted = Metric{"ItemsDeleted", Count}
-	// DocumentsDeleted: the documents a completed purge deleted, each
-	// after every object it pointed to in the client's folder was gone
-	// (the receipt counts documents, not objects).
-	DocumentsDeleted = Metric{"DocumentsDeleted", Count}
+	// ObjectsDeleted: the S3 objects (files, previews, ...) a completed
+	// purge deleted in the client's folder, each counted with its
+	// document.
+	ObjectsDeleted = Metric{"ObjectsDeleted", Count}
 	// PurgeDuration: a completed purge's time from its start to its
 	// completion, continuations included.
 	PurgeDuration = Metric{"PurgeDuration", Seconds}
@@ -87,7 +87,7 @@ var (
 )
 
 var all = []Metric{
-	RequestsAccepted, RequestsCancelled, RequestsPurged, ItemsDeleted, DocumentsDeleted, PurgeDuration,
+	RequestsAccepted, RequestsCancelled, RequestsPurged, ItemsDeleted, ObjectsDeleted, PurgeDuration,
 	OverdueRequests, NeedsAttention, EmailsOwed,
 }
 

@@ -550,12 +550,12 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		s, _ := newStores(t)
 		r := newRequest("rq-1", "c-1")
 		must(t, s.CreateRequest(ctx, r))
-		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 3}))
-		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}))
-		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{ChatMessages: 2}))
+		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 3}, 0))
+		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{JournalEntries: 1, Documents: 2, ChatSessions: 1, ChatMessages: 5}, 3))
+		must(t, s.Checkpoint(ctx, r.ID, "journal", "", erasure.Counts{ChatMessages: 2}, 1))
 		want := erasure.Counts{JournalEntries: 4, Documents: 2, ChatSessions: 1, ChatMessages: 7}
-		if got := getRequest(t, s, r.ID); got.Deleted != want {
-			t.Errorf("Deleted: got %+v, want %+v", got.Deleted, want)
+		if got := getRequest(t, s, r.ID); got.Deleted != want || got.DeletedObjects != 4 {
+			t.Errorf("Deleted: got %+v and %d objects, want %+v and 4", got.Deleted, got.DeletedObjects, want)
 		}
 	})
 	t.Run("RecordSkippedObjects", func(t *testing.T) {
@@ -587,7 +587,7 @@ func RunRequestStoreContract(t *testing.T, newStores func(t *testing.T) (Stores,
 		t0 := msTime(0)
 		_, err := s.StartPurge(ctx, r.ID, t0, t0.Add(time.Minute), false)
 		must(t, err)
-		must(t, s.Checkpoint(ctx, r.ID, "chats", "", erasure.Counts{Documents: 2}))
+		must(t, s.Checkpoint(ctx, r.ID, "chats", "", erasure.Counts{Documents: 2}, 2))
 		_, err = s.CompletePurge(ctx, r.ID, t0)
 		must(t, err)
 		if got := getRequest(t, s, r.ID); !sameSet(got.SkippedObjects, want) {

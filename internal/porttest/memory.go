@@ -489,7 +489,7 @@ func (m *Memory) ReleasePurge(_ context.Context, id string, leaseUntil time.Time
 	return nil
 }
 
-func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasure.Counts) error {
+func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasure.Counts, objects int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.requests[id]
@@ -497,6 +497,7 @@ func (m *Memory) Checkpoint(_ context.Context, id, phase, cursor string, c erasu
 		return identity.ErrNotFound
 	}
 	r.Deleted = r.Deleted.Add(c)
+	r.DeletedObjects += objects
 	r.PurgePhase, r.PurgeCursor = phase, cursor
 	return nil
 }
