@@ -94,9 +94,9 @@ type sink struct {
 	// it has something to show for the invocation.
 	queued int
 
-	mu      sync.Mutex
-	err     error
-	deleted Counts
+	mu             sync.Mutex
+	err            error
+	deleted        Counts
 	deletedObjects int // the objects of the documents counted in deleted
 }
 
