@@ -23,7 +23,8 @@ const deliveryClaimTTL = 5 * time.Minute
 // sweep. A request owing nothing, or whose deliveries another invocation
 // is making, is no error. known is the request's client when the caller
 // has read it (nil: read it). A notifier without a ledger (the client's
-// requests) leaves an erasure record owed, for the purge or the sweep.
+// requests) stops at an erasure record owed, leaving it and what follows
+// it for the purge or the sweep.
 func (s *notifier) deliver(ctx context.Context, id string, known *Client) error {
 	now := s.now()
 	r, err := s.requests.ClaimDeliveries(ctx, id, now, now.Add(-deliveryClaimTTL))
@@ -53,8 +54,13 @@ func (s *notifier) deliver(ctx context.Context, id string, known *Client) error 
 	}
 	var ps []Practitioner // read once, by the first delivery to practitioners
 	for _, kind := range deliveryOrder {
-		if _, record := evidenceOf[kind]; !r.Owes(kind) || (record && s.ledger == nil) {
+		if !r.Owes(kind) {
 			continue
+		}
+		if _, record := evidenceOf[kind]; record && s.ledger == nil {
+			// Nobody is told before the record is kept: what follows
+			// waits for the purge or the sweep, which have the ledger.
+			break
 		}
 		if ps == nil && strings.HasPrefix(kind, "practitioners-") {
 			if ps, err = s.recipients(ctx, practice, c); err != nil {
