@@ -105,7 +105,9 @@ func (l *Ledger) Record(ctx context.Context, rec evidence.Record) error {
 }
 
 // kept reports whether S3 refused the conditional put because the object
-// exists: the certificate was written before.
+// exists: the certificate was written before. A put racing another put of
+// the same key may instead get 409 ConditionalRequestConflict: that is an
+// error, so the caller retries, and the retry finds the object kept.
 func kept(err error) bool {
 	var api smithy.APIError
 	return errors.As(err, &api) && api.ErrorCode() == "PreconditionFailed"
