@@ -59,6 +59,15 @@ clean:
 run: tools
 	@mkdir -p .run && $(GO) build -o .run/local ./infra/local && exec .run/local
 
+# Verifies an erasure certificate offline, with no AWS access
+# (infra/verifycert): FILE is the certificate (the body of GET
+# /v1/deletion-requests/{id}/certificate), KEY the stack's public key (the
+# body of GET /v1/erasure-certificates/public-key, or a PEM of it).
+.PHONY: verify-certificate
+verify-certificate:
+	@[ -n "$(FILE)" ] || { echo "usage: make verify-certificate FILE=<certificate.json> [KEY=<public-key.json or .pem>]" >&2; exit 2; }
+	@$(GO) run ./infra/verifycert $(if $(KEY),-key "$(KEY)") "$(FILE)"
+
 # Figures, not assertions: the purge at issue 3's size against the
 # emulator, beside a naive one-call-per-item baseline.
 bench: tools

@@ -400,7 +400,7 @@ func TestHandler_Handle_Post(t *testing.T) {
 		// here only to close the account.)
 		opts := f.opts
 		opts.Now = func() time.Time { return t0.Add(erasure.DefaultPurgeDelay) }
-		purger := erasure.NewPurger(f.mem, f.mem, f.mem, f.mem, f.objects, f.sched, f.mailer, erasure.PurgeConfig{}, opts)
+		purger := erasure.NewPurger(f.mem, f.mem, f.mem, f.mem, f.objects, f.sched, f.mailer, porttest.NewLedger(), erasure.PurgeConfig{}, opts)
 		if _, err := purger.Purge(context.Background(), "req-001"); err != nil {
 			t.Fatalf("Purge: got error %v, want nil", err)
 		}

@@ -464,7 +464,7 @@ func TestDeletionRequest_EmailFailure(t *testing.T) {
 		// schedules it would purge and hand over with are fakes.
 		svc := erasure.NewPurger(e.store, e.store, e.store, e.store,
 			porttest.NewObjects(), porttest.NewScheduler(),
-			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
+			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender), porttest.NewLedger(),
 			erasure.PurgeConfig{}, erasure.Options{Log: slog.New(slog.DiscardHandler)})
 		for range 2 {
 			if _, err := svc.Sweep(context.Background()); err != nil {

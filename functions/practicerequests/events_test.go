@@ -6,11 +6,13 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
+	"github.com/wellness-rtbf/rtbf/internal/evidence"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
 // routes are the routes the function serves.
-var routes = []apigwtest.Route{{Key: "GET /v1/deletion-requests"}, {Key: "GET /v1/deletion-requests/{id}"}}
+var routes = []apigwtest.Route{{Key: "GET /v1/deletion-requests"}, {Key: "GET /v1/deletion-requests/{id}"},
+	{Key: routeCertificate}, {Key: routePublicKey}}
 
 // TestEvents runs every sample event of the function
 // (events/practicerequests-*.json): each decodes strictly into the
@@ -23,9 +25,11 @@ func TestEvents(t *testing.T) {
 		code   string // the error code; "" for success
 	}
 	want := map[string]expect{
-		"practicerequests-get-list-member": {http.StatusOK, ""},
-		"practicerequests-get-client":      {http.StatusForbidden, identity.EForbidden},
-		"practicerequests-get-one-owner":   {http.StatusNotFound, identity.ENotFound}, // no such request in the fixture
+		"practicerequests-get-list-member":       {http.StatusOK, ""},
+		"practicerequests-get-client":            {http.StatusForbidden, identity.EForbidden},
+		"practicerequests-get-one-owner":         {http.StatusNotFound, identity.ENotFound}, // no such request in the fixture
+		"practicerequests-get-certificate-owner": {http.StatusNotFound, identity.ENotFound}, // no such request in the fixture
+		"practicerequests-get-public-key-member": {http.StatusOK, ""},
 	}
 	apigwtest.EachEvent(t, "practicerequests", want, func(t *testing.T, path string, w expect) {
 		req := apigwtest.DecodeEvent(t, path)
@@ -35,6 +39,11 @@ func TestEvents(t *testing.T) {
 		resp := apigwtest.Call(t, h.Handle, req, w.status)
 		if w.code != "" {
 			apigwtest.CheckError(t, resp, w.code)
+			return
+		}
+		if req.RouteKey == routePublicKey {
+			var k evidence.PublicKey
+			apigwtest.StrictDecode(t, resp.Body, &k)
 			return
 		}
 		var page apigw.PracticeRequestsPage

@@ -12,12 +12,21 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
-// Handler serves GET /v1/deletion-requests and
-// GET /v1/deletion-requests/{id}.
+// Handler serves GET /v1/deletion-requests, GET /v1/deletion-requests/{id},
+// GET /v1/deletion-requests/{id}/certificate and
+// GET /v1/erasure-certificates/public-key.
 type Handler struct {
-	svc *erasure.PracticeRequests
-	log *slog.Logger
+	svc   *erasure.PracticeRequests
+	certs *erasure.Certificates
+	log   *slog.Logger
 }
+
+// The routes of the certificates, told apart by the route API Gateway
+// matched.
+const (
+	routeCertificate = "GET /v1/deletion-requests/{id}/certificate"
+	routePublicKey   = "GET /v1/erasure-certificates/public-key"
+)
 
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	body, err := h.serve(ctx, req)
@@ -39,6 +48,14 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	// learns only that.
 	if err := identity.RequirePractitioner(actor); err != nil {
 		return nil, err
+	}
+	switch req.RouteKey {
+	case routeCertificate:
+		// The certificate as the ledger keeps it: a document anyone can
+		// verify offline (README, "Erasure certificates").
+		return h.certs.ErasureCertificate(ctx, actor, req.PathParameters["id"])
+	case routePublicKey:
+		return h.certs.PublicKey(ctx, actor)
 	}
 	if id, ok := req.PathParameters["id"]; ok {
 		r, err := h.svc.GetDeletionRequest(ctx, actor, id)

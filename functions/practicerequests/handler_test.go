@@ -13,6 +13,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw/apigwtest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/evidence"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
@@ -29,6 +30,12 @@ func request(path string, claims map[string]string, query map[string]string) eve
 	req.RequestContext.HTTP.Method = http.MethodGet
 	if id, ok := strings.CutPrefix(path, "/v1/deletion-requests/"); ok {
 		req.RouteKey, req.PathParameters = "GET /v1/deletion-requests/{id}", map[string]string{"id": id}
+		if id, ok := strings.CutSuffix(id, "/certificate"); ok {
+			req.RouteKey, req.PathParameters = routeCertificate, map[string]string{"id": id}
+		}
+	}
+	if path == "/v1/erasure-certificates/public-key" {
+		req.RouteKey = routePublicKey
 	}
 	if claims != nil {
 		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -38,9 +45,14 @@ func request(path string, claims map[string]string, query map[string]string) eve
 	return req
 }
 
-// fixture: three requests in prac-demo (one completed, one cancelled, one
-// scheduled) and one in another practice.
+// fixture: three requests in prac-demo (one completed, with its erasure
+// certificate, one cancelled, one scheduled) and one in another practice.
 func newHandler(t *testing.T) (*Handler, []erasure.Request) {
+	h, rs, _ := newHandlerLedger(t)
+	return h, rs
+}
+
+func newHandlerLedger(t *testing.T) (*Handler, []erasure.Request, *porttest.Ledger) {
 	t.Helper()
 	ctx := context.Background()
 	mem := porttest.NewMemory()
@@ -66,7 +78,16 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	if err := mem.Checkpoint(ctx, "rq-0", "done", "", erasure.Counts{JournalEntries: 1}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mem.CompletePurge(ctx, "rq-0", start.Add(time.Minute)); err != nil {
+	done, err := mem.CompletePurge(ctx, "rq-0", start.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The purge's first delivery: the record in the ledger.
+	ledger := porttest.NewLedger()
+	if err := ledger.Record(ctx, erasure.ErasureRecord(done, evidence.OutcomeCompleted)); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.MarkDelivered(ctx, "rq-0", erasure.DeliveryEvidenceCompleted, start.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := mem.CancelRequest(ctx, rs[1], t0.Add(2*time.Hour)); err != nil {
@@ -74,7 +95,8 @@ func newHandler(t *testing.T) (*Handler, []erasure.Request) {
 	}
 	mem.AddTeam("prac-demo", "pr-owner", "pr-member")
 	mem.AddTeam("prac-other", "pr-x")
-	return &Handler{svc: erasure.NewPracticeRequests(mem, mem, erasure.Options{Log: slog.New(slog.DiscardHandler)}), log: slog.New(slog.DiscardHandler)}, rs
+	o := erasure.Options{Log: slog.New(slog.DiscardHandler)}
+	return &Handler{svc: erasure.NewPracticeRequests(mem, mem, o), certs: erasure.NewCertificates(mem, mem, ledger, o), log: o.Log}, rs, ledger
 }
 
 func ids(body map[string]any) string {
@@ -186,6 +208,54 @@ func TestHandler_Get(t *testing.T) {
 		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404", owner, nil), 404, identity.ENotFound},
 		{"ErrNotFound/BadID", request("/v1/deletion-requests/a#b", owner, nil), 404, identity.ENotFound},
 		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0", client, nil), 403, identity.EForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)
+		})
+	}
+}
+
+// TestHandler_Certificate: the practice's practitioners get a completed
+// request's certificate, which verifies with the public key the API
+// gives; a request of the practice not completed has none yet; another
+// practice's or an unknown one is not found; a client is forbidden.
+func TestHandler_Certificate(t *testing.T) {
+	h, _, ledger := newHandlerLedger(t)
+	resp := apigwtest.Call(t, h.Handle, request("/v1/deletion-requests/rq-0/certificate", member, nil), http.StatusOK)
+	var c evidence.Certificate
+	apigwtest.StrictDecode(t, resp.Body, &c)
+	kresp := apigwtest.Call(t, h.Handle, request("/v1/erasure-certificates/public-key", owner, nil), http.StatusOK)
+	var pk evidence.PublicKey
+	apigwtest.StrictDecode(t, kresp.Body, &pk)
+	key, err := evidence.ParsePublicKey([]byte(pk.PublicKeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pk.KeyID != ledger.KeyID || pk.Algorithm != evidence.Algorithm {
+		t.Errorf("public key: got id %q algorithm %q", pk.KeyID, pk.Algorithm)
+	}
+	r, err := evidence.Verify(c, &evidence.Trusted{KeyID: pk.KeyID, Key: key})
+	if err != nil || r.RequestID != "rq-0" || r.PracticeID != "prac-demo" || r.Outcome != evidence.OutcomeCompleted {
+		t.Errorf("Verify: got %+v, %v; want rq-0's completed record", r, err)
+	}
+	// The body is the certificate as the ledger keeps it.
+	if want, _ := evidence.EncodeCertificate(c); strings.TrimSpace(string(want)) != resp.Body {
+		t.Errorf("body: got %s, want %s", resp.Body, want)
+	}
+	for _, tc := range []struct {
+		name   string
+		req    events.APIGatewayV2HTTPRequest
+		status int
+		code   string
+	}{
+		{"ErrNotReady/Scheduled", request("/v1/deletion-requests/rq-2/certificate", owner, nil), 404, identity.ECertificateNotReady},
+		{"ErrNotReady/Cancelled", request("/v1/deletion-requests/rq-1/certificate", owner, nil), 404, identity.ECertificateNotReady},
+		{"ErrNotFound/AnotherPractice", request("/v1/deletion-requests/rq-3/certificate", owner, nil), 404, identity.ENotFound},
+		{"ErrNotFound/OtherSide", request("/v1/deletion-requests/rq-0/certificate", other, nil), 404, identity.ENotFound},
+		{"ErrNotFound/Unknown", request("/v1/deletion-requests/rq-404/certificate", owner, nil), 404, identity.ENotFound},
+		{"ErrForbidden/Client", request("/v1/deletion-requests/rq-0/certificate", client, nil), 403, identity.EForbidden},
+		{"ErrForbidden/ClientKey", request("/v1/erasure-certificates/public-key", client, nil), 403, identity.EForbidden},
+		{"ErrUnauthorized", request("/v1/erasure-certificates/public-key", nil, nil), 401, identity.EUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			apigwtest.CheckError(t, apigwtest.Call(t, h.Handle, tc.req, tc.status), tc.code)

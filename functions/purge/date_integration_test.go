@@ -17,6 +17,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/ledger"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 	"github.com/wellness-rtbf/rtbf/internal/sesmail"
@@ -92,6 +93,7 @@ func TestPurge_NeverBeforeTheDate(t *testing.T) {
 				Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 			}),
 			sesmail.New(sesv2.NewFromConfig(emulatortest.Config(t, nil)), e.st.Sender),
+			ledger.New(e.st.S3, e.st.KMS, e.st.EvidenceBucket, e.st.CertificateKey),
 			erasure.PurgeConfig{Concurrency: 8, SweepGrace: time.Hour},
 			erasure.Options{Now: func() time.Time { return r.PurgeAt }, Log: slog.New(slog.DiscardHandler)})
 		res, err := e.h.Handle(ctx, input)

@@ -104,7 +104,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 
 	f.h = &Handler{
-		svc: erasure.NewPurger(m, m, m, m, f.objects, sched, f.mailer,
+		svc: erasure.NewPurger(m, m, m, m, f.objects, sched, f.mailer, porttest.NewLedger(),
 			erasure.PurgeConfig{SweepGrace: time.Hour}, erasure.Options{Now: f.clock.Now, Log: log}),
 		log:     log,
 		metrics: metrics.New(&f.metrics, "test-stack"),

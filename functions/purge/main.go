@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -20,6 +21,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/config"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/ledger"
 	"github.com/wellness-rtbf/rtbf/internal/metrics"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
@@ -38,6 +40,9 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	table := env.String("TABLE_NAME")
 	bucket := env.String("DOCUMENTS_BUCKET")
 	sender := env.String("SENDER_EMAIL")
+	// The evidence ledger: its bucket and the key that signs its records.
+	evidenceBucket := env.String("EVIDENCE_BUCKET")
+	certificateKey := env.String("CERTIFICATE_KEY_ID")
 	// Where an unfinished purge schedules its continuation.
 	sched := oneshot.Config{
 		Group:         env.String("SCHEDULE_GROUP"),
@@ -58,6 +63,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 		s3objects.New(s3c, bucket),
 		oneshot.New(scheduler.NewFromConfig(cfg), sched),
 		sesmail.New(sesv2.NewFromConfig(cfg), sender),
+		ledger.New(s3c, kms.NewFromConfig(cfg), evidenceBucket, certificateKey),
 		erasure.PurgeConfig{Concurrency: concurrency, SweepGrace: time.Hour},
 		erasure.Options{Now: wallclock.Now, Log: log})
 	return &Handler{svc: svc, log: log, metrics: metrics.New(os.Stdout, stack), now: wallclock.Now}, nil

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/evidence"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 )
 
@@ -126,6 +128,11 @@ func TestPurge_PoisonKeys(t *testing.T) {
 	if ss, _ := item.Item["unresolvedObjectKeys"].(*ddbtypes.AttributeValueMemberSS); ss == nil || len(ss.Value) != len(want) {
 		t.Errorf("unresolvedObjectKeys: got %v, want a string set of %d", item.Item["unresolvedObjectKeys"], len(want))
 	}
+	// The ledger has the needs_attention record: how many, never which.
+	aside := ledgerRecord(t, e, r.ID, evidence.OutcomeNeedsAttention, append(slices.Clone(want), refused))
+	if aside.UnresolvedObjects != len(want) || aside.SetAsideAt == nil || !aside.SetAsideAt.Equal(*got.SetAsideAt) || aside.Deleted != evidence.Counts(ava.Counts) {
+		t.Errorf("needs_attention record: got %+v, want %d unresolved, set aside at %v", aside, len(want), got.SetAsideAt)
+	}
 
 	// A day on, support has fixed the pointers and the lock is gone: the
 	// sweep completes the request, and a second sweep sends nothing more.
@@ -157,6 +164,13 @@ func TestPurge_PoisonKeys(t *testing.T) {
 	if want := ava.Counts.Add(erasure.Counts{Documents: len(held)}); done.Deleted != want {
 		t.Errorf("deleted: got %+v, want %+v", done.Deleted, want)
 	}
+	if fin := ledgerRecord(t, e, r.ID, evidence.OutcomeCompleted, want); fin.Deleted != evidence.Counts(done.Deleted) || fin.UnresolvedObjects != 0 ||
+		!fin.CompletedAt.Equal(*done.CompletedAt) || fin.Invocations != done.Invocations {
+		t.Errorf("completed record: got %+v, want the receipt of %+v", fin, done)
+	}
+	if l := emulatortest.Ledger(t, e.st); len(l) != 2 {
+		t.Errorf("ledger: got %v, want the needs_attention and the completed records, one version each", ledgerKeys(l))
+	}
 	snap = emulatortest.TakeSnapshot(t, e.st)
 	for _, k := range held {
 		if _, ok := snap[k]; ok {
@@ -175,4 +189,30 @@ func TestPurge_PoisonKeys(t *testing.T) {
 	if receipts != 1 {
 		t.Errorf("receipts to the client: got %d, want 1", receipts)
 	}
+}
+
+// ledgerRecord reads the one version of the request's record of outcome,
+// verifies it with the stack's key and checks it names none of keys (nor
+// their SkippedKey forms).
+func ledgerRecord(t *testing.T, e *env, id string, o evidence.Outcome, keys []string) evidence.Record {
+	t.Helper()
+	vs := emulatortest.Ledger(t, e.st)[evidence.Key(id, o)]
+	if len(vs) != 1 {
+		t.Fatalf("ledger: got %d versions of the %s record, want 1", len(vs), o)
+	}
+	c, err := evidence.DecodeCertificate(vs[0].Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, _ := emulatortest.TrustedKey(t, e.st)
+	rec, err := evidence.Verify(c, trusted)
+	if err != nil {
+		t.Fatalf("%s record: %v", o, err)
+	}
+	for _, k := range keys {
+		if k != "" && (bytes.Contains(c.Record, []byte(k)) || bytes.Contains(c.Record, []byte(erasure.SkippedKey(k)))) {
+			t.Errorf("%s record: holds the object key %q", o, k)
+		}
+	}
+	return rec
 }

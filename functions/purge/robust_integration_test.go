@@ -24,6 +24,7 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
+	"github.com/wellness-rtbf/rtbf/internal/ledger"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 	"github.com/wellness-rtbf/rtbf/internal/s3objects"
 )
@@ -272,6 +273,7 @@ func TestPurge_RobustAcrossInvocations(t *testing.T) {
 			Group: e.st.ScheduleGroup, TargetARN: e.st.PurgeARN, RoleARN: e.st.SchedulerRole, DeadLetterARN: e.st.DeadLetterARN,
 		}),
 		mailerFunc(func(context.Context, erasure.Email) error { return nil }),
+		ledger.New(e.st.S3, e.st.KMS, e.st.EvidenceBucket, e.st.CertificateKey),
 		erasure.PurgeConfig{Budget: budget},
 		erasure.Options{Log: log})
 	h := &Handler{svc: svc, log: log}

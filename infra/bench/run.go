@@ -26,6 +26,7 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/evidence"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
@@ -185,6 +186,10 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 type discardMailer struct{}
 
 func (discardMailer) Send(context.Context, erasure.Email) error { return nil }
+
+type discardLedger struct{}
+
+func (discardLedger) Record(context.Context, evidence.Record) error { return nil }
 
 // runPurgeChild runs the purge in a fresh process pointed at the counting
 // proxy, and returns its wall time and peak resident memory.

@@ -171,6 +171,27 @@ test("console: the whole right-to-be-forgotten story", { timeout: 180000 }, asyn
     await shot("07-purge-completed");
   });
 
+  await t.test("the owner gets the erasure certificate, and it verifies", async () => {
+    await signIn("owner", /pr-owner/);
+    const item = page.locator('#notifications li[data-kind="client_deletion_completed"]').first();
+    await item.waitFor({ state: "visible" });
+    await item.locator("button.certificate").click();
+    await waitText(page.locator("#certificate-status"), /^Certificate of request \S+: the signature verifies with key \S+\.$/);
+    assert.equal(await page.getAttribute("#certificate-card", "data-verified"), "yes");
+    const record = JSON.parse(await page.textContent("#certificate-record"));
+    assert.equal(record.outcome, "completed");
+    assert.equal(record.clientId, "cl-ava");
+    assert.equal(record.deleted.journalEntries, 3);
+    assert.equal(record.deleted.documents, 2);
+    // The client's receipt tells her the practice can give it to her.
+    await page.click("#refresh-mail");
+    const receipt = page.locator("#mail-list .mail").filter({ has: page.locator("h3", { hasText: /was deleted$/ }) }).first();
+    await receipt.waitFor({ state: "visible" });
+    assert.match(await receipt.locator("pre").first().textContent(), new RegExp("signed erasure certificate \\(reference " + record.requestId + "\\)"));
+    await page.locator("#certificate-card").scrollIntoViewIfNeeded();
+    await shot("07b-owner-certificate");
+  });
+
   await t.test("the client's account is closed", async () => {
     await signIn("cl-ava", /cl-ava/);
     await page.locator("#account-closed").waitFor({ state: "visible" });

@@ -298,8 +298,9 @@ func mustServe(t *testing.T, sys *System, method, path string) {
 // ---------------------------------------------------------------- state
 
 // state is everything a request could change: the table's items, every
-// version and delete marker of the objects of both buckets (documents and
-// exports; a changed or deleted object makes one), the schedules, and the mail sent from this system's
+// version and delete marker of the objects of the buckets (documents,
+// exports and the evidence ledger; a changed or deleted object makes one),
+// the schedules, and the mail sent from this system's
 // sender. Reading the mail is slow (the emulator dumps its whole state),
 // so it is read only when asked for; every email the service sends is
 // recorded on its request item, which the table's snapshot sees.
@@ -316,7 +317,7 @@ func (c *contractSystem) snapshot(t *testing.T, withMail bool) state {
 	st := c.sys.Stack
 	s := state{Items: emulatortest.TakeSnapshot(t, &emulatortest.Stack{Table: st.Table, DynamoDB: st.DynamoDB})}
 
-	for _, bucket := range []string{st.Bucket, st.ExportsBucket} {
+	for _, bucket := range []string{st.Bucket, st.ExportsBucket, st.EvidenceBucket} {
 		vp := s3.NewListObjectVersionsPaginator(st.S3, &s3.ListObjectVersionsInput{Bucket: &bucket})
 		for vp.HasMorePages() {
 			page, err := vp.NextPage(ctx)
@@ -507,6 +508,7 @@ func (c *contractSystem) roles(t *testing.T, s story) exportIDs {
 		forbidden = "403 forbidden"
 		closed    = "403 account_closed"
 		notFound  = "404 not_found"
+		notReady  = "404 certificate_not_ready"
 	)
 	type row struct {
 		method, path, ctype, body string
@@ -539,6 +541,11 @@ func (c *contractSystem) roles(t *testing.T, s story) exportIDs {
 		{"GET", "/v1/deletion-requests/" + s.avaRequest, "", "", practitioners(ok, notFound)},
 		{"GET", "/v1/deletion-requests/" + s.benCancelled, "", "", practitioners(ok, notFound)},
 		{"GET", "/v1/deletion-requests/" + s.otherRequest, "", "", practitioners(notFound, ok)},
+		// cl-ava's purge completed: its certificate; the others have none.
+		{"GET", "/v1/deletion-requests/" + s.avaRequest + "/certificate", "", "", practitioners(ok, notFound)},
+		{"GET", "/v1/deletion-requests/" + s.benCancelled + "/certificate", "", "", practitioners(notReady, notFound)},
+		{"GET", "/v1/deletion-requests/" + s.otherRequest + "/certificate", "", "", practitioners(notFound, notReady)},
+		{"GET", "/v1/erasure-certificates/public-key", "", "", practitioners(ok, ok)},
 		// The pending requests are returned again; nothing new is made.
 		{"POST", "/v1/portal/account-deletion", "application/json", `{"confirm":true}`,
 			map[string]outcome{owner: forbidden, member: forbidden, client: ok, closedClient: closed, otherPr: forbidden, otherCl: ok}},
@@ -897,6 +904,8 @@ func (c *contractSystem) badInput(t *testing.T, s story, exports exportIDs) {
 		{"MarkRead", "POST", "/v1/notifications/" + s.benPending + "-requested/read", owner, client, "", "", "-", ""},
 		{"ListRequests", "GET", "/v1/deletion-requests", owner, client, "", "", "", ""},
 		{"GetRequest", "GET", "/v1/deletion-requests/" + s.avaRequest, owner, client, "", "", "", ""},
+		{"GetCertificate", "GET", "/v1/deletion-requests/" + s.avaRequest + "/certificate", owner, client, "", "", "", ""},
+		{"GetPublicKey", "GET", "/v1/erasure-certificates/public-key", member, client, "", "", "", ""},
 	}
 	if exports.own != "" {
 		targets = append(targets,
@@ -942,6 +951,7 @@ func (c *contractSystem) badInput(t *testing.T, s story, exports exportIDs) {
 		cases = append(cases,
 			badCase{"MarkRead/Id" + id.name, request{"POST", "/v1/notifications/" + id.id + "/read", ownerAuth, "", ""}, id.want, id.spec},
 			badCase{"GetRequest/Id" + id.name, request{"GET", "/v1/deletion-requests/" + id.id, ownerAuth, "", ""}, id.want, id.spec},
+			badCase{"GetCertificate/Id" + id.name, request{"GET", "/v1/deletion-requests/" + id.id + "/certificate", ownerAuth, "", ""}, id.want, id.spec},
 		)
 	}
 	if exports.own != "" {
@@ -967,6 +977,8 @@ func (c *contractSystem) badInput(t *testing.T, s story, exports exportIDs) {
 		badCase{"MarkRead/RequestIdNotNotification", request{"POST", "/v1/notifications/" + s.benPending + "/read", ownerAuth, "", ""}, notFound, specValid},
 		badCase{"GetRequest/ForeignId", request{"GET", "/v1/deletion-requests/" + s.otherRequest, ownerAuth, "", ""}, notFound, specValid},
 		badCase{"GetRequest/NotificationId", request{"GET", "/v1/deletion-requests/" + s.benPending + "-requested", ownerAuth, "", ""}, notFound, specValid},
+		badCase{"GetCertificate/ForeignId", request{"GET", "/v1/deletion-requests/" + s.otherRequest + "/certificate", ownerAuth, "", ""}, notFound, specValid},
+		badCase{"GetCertificate/NotPurged", request{"GET", "/v1/deletion-requests/" + s.benPending + "/certificate", ownerAuth, "", ""}, "404 certificate_not_ready", specValid},
 	)
 
 	// Query parameters.
@@ -1005,6 +1017,10 @@ func (c *contractSystem) badInput(t *testing.T, s story, exports exportIDs) {
 		{"GET", "/v1/notifications/" + s.benPending + "-requested/read", ownerAuth, "", ""},
 		{"PUT", "/v1/deletion-requests/" + s.benPending, ownerAuth, js, `{}`},
 		{"DELETE", "/v1/deletion-requests/" + s.benPending, ownerAuth, "", ""},
+		{"PUT", "/v1/deletion-requests/" + s.avaRequest + "/certificate", ownerAuth, js, `{}`},
+		{"DELETE", "/v1/deletion-requests/" + s.avaRequest + "/certificate", ownerAuth, "", ""},
+		{"POST", "/v1/erasure-certificates/public-key", ownerAuth, js, `{}`},
+		{"GET", "/v1/erasure-certificates", ownerAuth, "", ""},
 		{"GET", portal + "/", c.bearer(client), "", ""},
 	} {
 		cases = append(cases, badCase{"NoRoute/" + r.method + strings.ReplaceAll(r.path, "/", "_"), r, "404", specAny})
@@ -1207,17 +1223,19 @@ func (c *contractSystem) forged(t *testing.T, s story, exports exportIDs) {
 	// A request per operation that its honest caller may make and that
 	// would change something (or disclose something) if accepted.
 	requests := map[string]request{
-		"getSetting":           {"GET", "/v1/settings/right-to-be-forgotten", "", "", ""},
-		"putSetting":           {"PUT", "/v1/settings/right-to-be-forgotten", "", "application/json", `{"enabled":false}`},
-		"getPortal":            {"GET", "/v1/portal/account-deletion", "", "", ""},
-		"requestDeletion":      {"POST", "/v1/portal/account-deletion", "", "application/json", `{"confirm":true}`},
-		"cancelDeletion":       {"DELETE", "/v1/portal/account-deletion", "", "", ""},
-		"listNotifications":    {"GET", "/v1/notifications", "", "", ""},
-		"markNotificationRead": {"POST", "/v1/notifications/" + s.benPending + "-requested/read", "", "", ""},
-		"listDeletionRequests": {"GET", "/v1/deletion-requests", "", "", ""},
-		"getDeletionRequest":   {"GET", "/v1/deletion-requests/" + s.benPending, "", "", ""},
-		"requestExport":        {"POST", "/v1/clients/cl-ben/exports", "", "", ""},
-		"getExport":            {"GET", "/v1/clients/cl-ben/exports/" + exports.own, "", "", ""},
+		"getSetting":              {"GET", "/v1/settings/right-to-be-forgotten", "", "", ""},
+		"putSetting":              {"PUT", "/v1/settings/right-to-be-forgotten", "", "application/json", `{"enabled":false}`},
+		"getPortal":               {"GET", "/v1/portal/account-deletion", "", "", ""},
+		"requestDeletion":         {"POST", "/v1/portal/account-deletion", "", "application/json", `{"confirm":true}`},
+		"cancelDeletion":          {"DELETE", "/v1/portal/account-deletion", "", "", ""},
+		"listNotifications":       {"GET", "/v1/notifications", "", "", ""},
+		"markNotificationRead":    {"POST", "/v1/notifications/" + s.benPending + "-requested/read", "", "", ""},
+		"listDeletionRequests":    {"GET", "/v1/deletion-requests", "", "", ""},
+		"getDeletionRequest":      {"GET", "/v1/deletion-requests/" + s.benPending, "", "", ""},
+		"getErasureCertificate":   {"GET", "/v1/deletion-requests/" + s.avaRequest + "/certificate", "", "", ""},
+		"getCertificatePublicKey": {"GET", "/v1/erasure-certificates/public-key", "", "", ""},
+		"requestExport":           {"POST", "/v1/clients/cl-ben/exports", "", "", ""},
+		"getExport":               {"GET", "/v1/clients/cl-ben/exports/" + exports.own, "", "", ""},
 	}
 	var cases []badCase
 	for _, op := range openapi.Operations(c.doc) {

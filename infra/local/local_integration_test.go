@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wellness-rtbf/rtbf/internal/emulatortest"
+	"github.com/wellness-rtbf/rtbf/internal/evidence"
 )
 
 // TestLocal_Story stands the whole local system up on free ports (against
@@ -234,6 +235,26 @@ func TestLocal_Story(t *testing.T) {
 		if status != 200 || started.Before(travelled) {
 			t.Fatalf("the request after the purge: got %d %v, want purge_started at or after %s", status, body, travelled)
 		}
+
+		// Its erasure certificate verifies with the key the API serves.
+		id := fmt.Sprint(r["input"].(map[string]any)["requestId"])
+		rawCert := get(t, sys.URL+"/v1/deletion-requests/"+id+"/certificate", owner)
+		rawKey := get(t, sys.URL+"/v1/erasure-certificates/public-key", owner)
+		c, err := evidence.DecodeCertificate(rawCert)
+		if err != nil {
+			t.Fatalf("certificate: %v", err)
+		}
+		var pk evidence.PublicKey
+		if err := json.Unmarshal(rawKey, &pk); err != nil {
+			t.Fatal(err)
+		}
+		key, err := evidence.ParsePublicKey([]byte(pk.PublicKeyPEM))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := evidence.Verify(c, &evidence.Trusted{KeyID: pk.KeyID, Key: key}); err != nil || rec.RequestID != id || pk.KeyID != sys.Stack.CertificateKey {
+			t.Fatalf("certificate: got %+v, %v (key %s), want the purge's record signed by the local key %s", rec, err, pk.KeyID, sys.Stack.CertificateKey)
+		}
 		status, body = call(t, "PUT", settings, owner, `{"enabled":true}`)
 		updated, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(body["updatedAt"]))
 		if status != 200 || updated.Before(travelled) {
@@ -254,6 +275,27 @@ func TestLocal_Story(t *testing.T) {
 			t.Errorf("process %d: got kill(0) = %v, want ESRCH (gone)", pid, err)
 		}
 	}
+}
+
+// get is a GET with a bearer token that must answer 200; it returns the
+// body.
+func get(t *testing.T, url, token string) []byte {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: got %d %s, want 200", url, resp.StatusCode, b)
+	}
+	return b
 }
 
 type syncWriter struct {

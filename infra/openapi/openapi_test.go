@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/wellness-rtbf/rtbf/internal/apigw"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
+	"github.com/wellness-rtbf/rtbf/internal/evidence"
 	"github.com/wellness-rtbf/rtbf/internal/export"
+	"github.com/wellness-rtbf/rtbf/internal/porttest"
 )
 
 func load(t *testing.T) *openapi3.T {
@@ -291,6 +294,18 @@ func TestContract_Views(t *testing.T) {
 	ready.Counts = export.Counts{JournalEntries: 12, ChatSessions: 2, ChatMessages: 40, Documents: 5}
 	failed := pending
 	failed.Status, failed.CompletedAt, failed.FailureReason = export.StatusFailed, &later, export.ReasonTimeout
+	ledger := porttest.NewLedger()
+	if err := ledger.Record(context.Background(), erasure.ErasureRecord(completed, evidence.OutcomeCompleted)); err != nil {
+		t.Fatal(err)
+	}
+	certificate, err := ledger.Certificate(context.Background(), completed.ID, evidence.OutcomeCompleted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publicKey, err := ledger.PublicKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	views := []struct {
 		schema string
@@ -314,6 +329,8 @@ func TestContract_Views(t *testing.T) {
 		{"Export", apigw.NewExportView(export.View{Export: pending})},
 		{"Export", apigw.NewExportView(export.View{Export: ready, DownloadURL: "https://exports.example.com/9b1e.zip?X-Amz-Signature=x", DownloadURLExpiresAt: &later})},
 		{"Export", apigw.NewExportView(export.View{Export: failed})},
+		{"ErasureCertificate", certificate},
+		{"CertificatePublicKey", publicKey},
 	}
 	schemaOf := map[string]string{}
 	for name, s := range doc.Components.Schemas {

@@ -243,6 +243,16 @@ func TestBootstraps_Events(t *testing.T) {
 		}},
 		{"practicerequests-get-client", 403, nil},
 		{"practicerequests-get-one-owner", 404, nil},
+		{"practicerequests-get-certificate-owner", 404, nil},
+		{"practicerequests-get-public-key-member", 200, func(t *testing.T, r apiResponse) {
+			var got struct {
+				KeyID        string `json:"keyId"`
+				PublicKeyPEM string `json:"publicKeyPem"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &got); err != nil || got.KeyID != st.CertificateKey || !strings.HasPrefix(got.PublicKeyPEM, "-----BEGIN PUBLIC KEY-----") {
+				t.Errorf("got body %s, want the local signing key %s and its PEM", r.Body, st.CertificateKey)
+			}
+		}},
 		{"practicerequests-get-list-member", 200, func(t *testing.T, r apiResponse) {
 			var got struct {
 				Requests []struct {

@@ -210,6 +210,7 @@ var statuses = map[string]int{
 	identity.EDeletionDisabled:     http.StatusForbidden,
 	identity.EAccountClosed:        http.StatusForbidden,
 	identity.ENotFound:             http.StatusNotFound,
+	identity.ECertificateNotReady:  http.StatusNotFound,
 	EMethodNotAllowed:              http.StatusMethodNotAllowed,
 	identity.EConflict:             http.StatusConflict,
 	identity.EAlreadyPurging:       http.StatusConflict,

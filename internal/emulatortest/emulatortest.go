@@ -32,6 +32,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -101,6 +102,7 @@ func SetFunctionEnv(t *testing.T, st *Stack) {
 	res := localstack.Resources{
 		Table: st.Table, DocumentsBucket: st.Bucket, ExportsBucket: st.ExportsBucket, ScheduleGroup: st.ScheduleGroup,
 		Sender: st.Sender, SchedulerRole: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN,
+		EvidenceBucket: st.EvidenceBucket, CertificateKey: st.CertificateKey,
 		FunctionARN: func(logical string) (string, error) {
 			if arn, ok := arns[logical]; ok {
 				return arn, nil
@@ -137,9 +139,14 @@ type Stack struct {
 	Table         string
 	Bucket        string
 	ExportsBucket string
-	ScheduleGroup string
-	Sender        string
-	PurgeARN      string
+	// EvidenceBucket is the evidence ledger (Object Lock in compliance
+	// mode, as the template's); CertificateKey the id of the KMS key
+	// that signs its certificates.
+	EvidenceBucket string
+	CertificateKey string
+	ScheduleGroup  string
+	Sender         string
+	PurgeARN       string
 	// ExportWorkerARN is the export schedules' target.
 	ExportWorkerARN string
 	SchedulerRole   string
@@ -147,6 +154,7 @@ type Stack struct {
 
 	DynamoDB  *dynamodb.Client
 	S3        *s3.Client
+	KMS       *kms.Client
 	Scheduler *scheduler.Client
 	SES       *sesv2.Client
 }
@@ -158,9 +166,9 @@ func Suffix() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Provision creates a fresh table, documents and exports buckets, schedule
-// group and verified sender in the emulator, shaped as template.yaml
-// declares them.
+// Provision creates a fresh table, documents, exports and evidence
+// buckets, certificate signing key, schedule group and verified sender in
+// the emulator, shaped as template.yaml declares them.
 func Provision(t testing.TB) *Stack {
 	t.Helper()
 	ctx := context.Background()
@@ -170,6 +178,7 @@ func Provision(t testing.TB) *Stack {
 		Table:           "rtbf-" + sfx,
 		Bucket:          "rtbf-documents-" + sfx,
 		ExportsBucket:   "rtbf-exports-" + sfx,
+		EvidenceBucket:  "rtbf-evidence-" + sfx,
 		ScheduleGroup:   "rtbf-purge-" + sfx,
 		Sender:          "no-reply-" + sfx + "@rtbf.example.com",
 		PurgeARN:        "arn:aws:lambda:us-east-1:123456789012:function:rtbf-purge-" + sfx,
@@ -178,6 +187,7 @@ func Provision(t testing.TB) *Stack {
 		DeadLetterARN:   "arn:aws:sqs:us-east-1:123456789012:rtbf-schedule-dlq-" + sfx,
 		DynamoDB:        dynamodb.NewFromConfig(cfg),
 		S3:              s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		KMS:             kms.NewFromConfig(cfg),
 		Scheduler:       scheduler.NewFromConfig(cfg),
 		SES:             sesv2.NewFromConfig(cfg),
 	}
@@ -195,6 +205,14 @@ func Provision(t testing.TB) *Stack {
 	if err := localstack.CreateExportsBucket(ctx, st.S3, st.ExportsBucket); err != nil {
 		t.Fatalf("create exports bucket: %v", err)
 	}
+	if err := localstack.CreateEvidenceBucket(ctx, st.S3, st.EvidenceBucket, nil); err != nil {
+		t.Fatalf("create evidence bucket: %v", err)
+	}
+	key, err := localstack.CreateSigningKey(ctx, st.KMS, "alias/rtbf-certificates-"+sfx)
+	if err != nil {
+		t.Fatalf("create signing key: %v", err)
+	}
+	st.CertificateKey = key
 	if _, err := st.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &st.ScheduleGroup}); err != nil {
 		t.Fatalf("create schedule group: %v", err)
 	}

@@ -26,6 +26,9 @@ type Practice struct {
 	MemberID    string
 	AssistantID string
 	Emails      map[string]string // practitioner id -> email
+	// Content is every text of the practice's records that is not an id:
+	// its name, the practitioners' names and emails.
+	Content []string
 }
 
 // ClientFile is one seeded client's file, split into what a purge of that
@@ -36,6 +39,10 @@ type ClientFile struct {
 	Gone        []erasure.ItemKey
 	GoneObjects []string
 	Counts      erasure.Counts // what the purge deletes
+	// Content is every text seeded in the client's file that is not an
+	// id: the client's names and email, and every title, body, file name
+	// and object key of their records (what no erasure record may hold).
+	Content []string
 }
 
 // SeedPractice writes a practice with three practitioners.
@@ -51,11 +58,13 @@ func SeedPractice(t testing.TB, st *Stack, store *dynamostore.Store, practiceID 
 		},
 	}
 	must(t, store.Put(ctx, dynamostore.PracticeItem{PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PracticeSK, Name: "Harbour Wellness", OwnerID: p.OwnerID}))
+	p.Content = append(p.Content, "Harbour Wellness")
 	for id, role := range map[string]string{p.OwnerID: "owner", p.MemberID: "member", p.AssistantID: "member"} {
 		must(t, store.Put(ctx, dynamostore.PractitionerItem{
 			PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(id),
 			ID: id, Name: strings.TrimPrefix(id, "pr-"), Email: p.Emails[id], TeamRole: role,
 		}))
+		p.Content = append(p.Content, strings.TrimPrefix(id, "pr-"), p.Emails[id])
 	}
 	return p
 }
@@ -78,6 +87,7 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 	pk := dynamostore.ClientPK(p.ID, clientID)
 	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	f := ClientFile{ClientID: clientID, Email: clientID + "@clients.example.com"}
+	f.Content = append(f.Content, firstName, lastName, f.Email)
 	client := erasure.Author{Role: identity.RoleClient, ID: clientID}
 	member := erasure.Author{Role: identity.RolePractitioner, ID: p.MemberID}
 
@@ -92,6 +102,11 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 			r.FileName = sk + ".pdf"
 		}
 		must(t, store.Put(ctx, r))
+		f.Content = append(f.Content, r.Title, r.Body)
+		if r.FileName != "" {
+			f.Content = append(f.Content, r.FileName)
+		}
+		f.Content = append(f.Content, objects...)
 		for _, o := range objects {
 			_, err := st.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: &st.Bucket, Key: aws.String(o), Body: strings.NewReader("content of " + o)})
 			must(t, err)
@@ -127,6 +142,7 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 	for i, a := range []erasure.Author{client, member, client, member} {
 		f.Gone = append(f.Gone, message(t, store, p.ID, direct, fmt.Sprintf("m%d", i), at.Add(time.Duration(i)*time.Minute), a))
 		f.Counts.ChatMessages++
+		f.Content = append(f.Content, messageBody(fmt.Sprintf("m%d", i)))
 	}
 	if groupWith != "" {
 		group := clientID + "-group-" + groupWith
@@ -134,6 +150,7 @@ func SeedClient(t testing.TB, st *Stack, store *dynamostore.Store, p Practice, c
 		other := erasure.Author{Role: identity.RoleClient, ID: groupWith}
 		for i, a := range []erasure.Author{client, other, member, client} {
 			k := message(t, store, p.ID, group, fmt.Sprintf("g%d", i), at.Add(time.Duration(i)*time.Minute), a)
+			f.Content = append(f.Content, messageBody(fmt.Sprintf("g%d", i)))
 			if a == client {
 				f.Gone = append(f.Gone, k)
 				f.Counts.ChatMessages++
@@ -147,10 +164,12 @@ func message(t testing.TB, store *dynamostore.Store, practiceID, sessionID, id s
 	t.Helper()
 	k := erasure.ItemKey{PK: dynamostore.ChatPK(practiceID, sessionID), SK: dynamostore.MessageSK(at, id)}
 	must(t, store.Put(context.Background(), dynamostore.Record{
-		PK: k.PK, SK: k.SK, Type: "chat_message", AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: at, Body: "message " + id,
+		PK: k.PK, SK: k.SK, Type: "chat_message", AuthorRole: a.Role, AuthorID: a.ID, CreatedAt: at, Body: messageBody(id),
 	}))
 	return k
 }
+
+func messageBody(id string) string { return "message " + id }
 
 // Snapshot is every item of the table, by key, as stored.
 type Snapshot map[erasure.ItemKey]map[string]ddbtypes.AttributeValue

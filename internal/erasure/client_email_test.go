@@ -79,8 +79,10 @@ func TestService_ClientEmails(t *testing.T) {
 		receipt := f.stored(t, r.ID)
 		clear := receipt.BackupsClearBy().UTC().Format("Monday 2 January 2006")
 		wantInBoth(t, mine[1], "Ada Lovelace", "2 journal entries", "3 uploaded documents", "1 chat session",
-			"6 chat messages", clear, receipt.CompletedAt.UTC().Format("Monday 2 January 2006"), r.ID)
-		wantKinds := []string{erasure.DeliveryClientCompleted, erasure.DeliveryClientRequested, erasure.DeliveryPractitionersCompleted, erasure.DeliveryPractitionersRequested}
+			"6 chat messages", clear, receipt.CompletedAt.UTC().Format("Monday 2 January 2006"), r.ID,
+			"signed erasure certificate (reference "+r.ID+")")
+		wantKinds := []string{erasure.DeliveryClientCompleted, erasure.DeliveryClientRequested, erasure.DeliveryEvidenceCompleted,
+			erasure.DeliveryPractitionersCompleted, erasure.DeliveryPractitionersRequested}
 		if got := slices.Sorted(maps.Keys(receipt.Delivered)); !slices.Equal(got, wantKinds) || len(receipt.Owed) != 0 {
 			t.Errorf("Delivered: got %v owing %v, want %v owing nothing", got, receipt.Owed, wantKinds)
 		}

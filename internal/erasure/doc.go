@@ -6,9 +6,12 @@
 //
 // The package is the domain: entities, their invariants and one type per
 // use case (usecase.go): Settings, ClientRequests, Purger,
-// Notifications and PracticeRequests, each built by a constructor that takes
-// exactly the ports it calls. The caller, the id rule and the coded errors
-// are internal/identity's. It talks to the world only through the small
-// interfaces in ports.go, which the adapters in internal/dynamostore,
-// internal/sesmail, internal/oneshot and internal/s3objects implement.
+// Notifications, PracticeRequests and Certificates, each built by a
+// constructor that takes exactly the ports it calls. The caller, the id
+// rule and the coded errors are internal/identity's; the evidence
+// ledger's formats (the erasure record a purge leaves, its signed
+// certificate) are internal/evidence's. It talks to the world only through
+// the small interfaces in ports.go and ledger.go, which the adapters in
+// internal/dynamostore, internal/sesmail, internal/oneshot,
+// internal/s3objects and internal/ledger implement.
 package erasure

@@ -61,8 +61,8 @@ var Lifecycle = []Transition{
 	{From: StatusScheduled, Event: EventCancel, To: StatusCancelled, Guard: NoLiveLease, Owes: []string{DeliveryPractitionersCancelled, DeliveryClientCancelled}},
 	{From: StatusScheduled, Event: EventStartPurge, To: StatusPurging, Guard: NoLiveLease},
 	{From: StatusPurging, Event: EventStartPurge, To: StatusPurging, Guard: NoLiveLease},
-	{From: StatusPurging, Event: EventComplete, To: StatusCompleted, Owes: []string{DeliveryPractitionersCompleted, DeliveryClientCompleted}},
-	{From: StatusPurging, Event: EventSetAside, To: StatusNeedsAttention, Owes: []string{DeliveryPractitionersNeedsAttention}},
+	{From: StatusPurging, Event: EventComplete, To: StatusCompleted, Owes: []string{DeliveryEvidenceCompleted, DeliveryPractitionersCompleted, DeliveryClientCompleted}},
+	{From: StatusPurging, Event: EventSetAside, To: StatusNeedsAttention, Owes: []string{DeliveryEvidenceNeedsAttention, DeliveryPractitionersNeedsAttention}},
 	{From: StatusNeedsAttention, Event: EventRetry, To: StatusPurging, Guard: NoLiveLease},
 }
 
@@ -106,7 +106,8 @@ func Outcome(from Status, ev Event, leaseLive bool) (Transition, bool) {
 }
 
 // Deliveries: what a request owes the people it concerns, each delivered
-// once. A delivery is an email, in-portal notices, or both; the transition
+// once. A delivery is an email, in-portal notices, or both, or the
+// erasure record the evidence ledger keeps (Ledger); the transition
 // that makes one owed records it in the same write (Request.Owed), and it
 // leaves Owed for Delivered once made. The sweep delivers whatever is
 // still owed, whatever the request's status.
@@ -129,15 +130,24 @@ const (
 	DeliveryPractitionersCompleted = "practitioners-completed"
 	// DeliveryClientCompleted: the client's receipt email.
 	DeliveryClientCompleted = "client-completed"
+	// DeliveryEvidenceNeedsAttention: the erasure record of a purge set
+	// aside, kept in the evidence ledger (written once: the first time
+	// the request is set aside).
+	DeliveryEvidenceNeedsAttention = "evidence-needs-attention"
+	// DeliveryEvidenceCompleted: the erasure record of a completed purge,
+	// kept in the evidence ledger: the request's certificate.
+	DeliveryEvidenceCompleted = "evidence-completed"
 )
 
 // deliveryOrder is the order a request's owed deliveries are made in: the
-// practitioners before the client, as the product promises them.
+// evidence first (the record is kept before anyone is told, and the
+// client's receipt can name the certificate), then the practitioners
+// before the client, as the product promises them.
 var deliveryOrder = []string{
 	DeliveryPractitionersRequested, DeliveryClientRequested,
 	DeliveryPractitionersCancelled, DeliveryClientCancelled,
-	DeliveryPractitionersNeedsAttention,
-	DeliveryPractitionersCompleted, DeliveryClientCompleted,
+	DeliveryEvidenceNeedsAttention, DeliveryPractitionersNeedsAttention,
+	DeliveryEvidenceCompleted, DeliveryPractitionersCompleted, DeliveryClientCompleted,
 }
 
 // Finished reports whether nothing is left to do about a request in status

@@ -22,7 +22,9 @@ const deliveryClaimTTL = 5 * time.Minute
 // the first failure; what is left stays owed, for the next call or the
 // sweep. A request owing nothing, or whose deliveries another invocation
 // is making, is no error. known is the request's client when the caller
-// has read it (nil: read it).
+// has read it (nil: read it). A notifier without a ledger (the client's
+// requests) stops at an erasure record owed, leaving it and what follows
+// it for the purge or the sweep.
 func (s *notifier) deliver(ctx context.Context, id string, known *Client) error {
 	now := s.now()
 	r, err := s.requests.ClaimDeliveries(ctx, id, now, now.Add(-deliveryClaimTTL))
@@ -54,6 +56,11 @@ func (s *notifier) deliver(ctx context.Context, id string, known *Client) error 
 	for _, kind := range deliveryOrder {
 		if !r.Owes(kind) {
 			continue
+		}
+		if _, record := evidenceOf[kind]; record && s.ledger == nil {
+			// Nobody is told before the record is kept: what follows
+			// waits for the purge or the sweep, which have the ledger.
+			break
 		}
 		if ps == nil && strings.HasPrefix(kind, "practitioners-") {
 			if ps, err = s.recipients(ctx, practice, c); err != nil {
@@ -97,6 +104,11 @@ func (s *notifier) make(ctx context.Context, r Request, kind string, c Client, p
 		return s.emailClient(ctx, c, func() Email { return ClientCancelledEmail(r, c, p) })
 	case DeliveryClientCompleted:
 		return s.emailClient(ctx, c, func() Email { return ClientCompletedEmail(r, c, p) })
+	case DeliveryEvidenceNeedsAttention, DeliveryEvidenceCompleted:
+		if err := s.ledger.Record(ctx, ErasureRecord(r, evidenceOf[kind])); err != nil {
+			return fmt.Errorf("evidence ledger: %w", err)
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown delivery %q", kind)
 }

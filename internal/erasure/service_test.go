@@ -55,6 +55,7 @@ type fixture struct {
 	objects *porttest.Objects
 	sched   *porttest.Scheduler
 	mailer  *porttest.Mailer
+	ledger  *porttest.Ledger
 	clock   *clock
 	svc     *services
 }
@@ -66,6 +67,7 @@ func newFixture(t *testing.T) *fixture {
 		objects: porttest.NewObjects(),
 		sched:   porttest.NewScheduler(),
 		mailer:  &porttest.Mailer{},
+		ledger:  porttest.NewLedger(),
 		clock:   &clock{t: t0},
 	}
 	var n atomic.Int64
@@ -80,6 +82,7 @@ func newFixture(t *testing.T) *fixture {
 		Objects:       f.objects,
 		Scheduler:     f.sched,
 		Mailer:        f.mailer,
+		Ledger:        f.ledger,
 		PurgeDelay:    erasure.DefaultPurgeDelay,
 		SweepGrace:    sweepGrace,
 		Now:           f.clock.Now,

@@ -66,14 +66,17 @@ func RequirePorts(useCase string, ports ...any) {
 }
 
 // notifier tells the practitioners (in-portal notices and email) and the
-// client (email) what became of a request, each notice and email once. The
-// client's requests and the purge both embed it.
+// client (email) what became of a request, each notice and email once, and
+// keeps the erasure records the request owes the evidence ledger. The
+// client's requests and the purge both embed it; only the purge has a
+// ledger.
 type notifier struct {
 	env
 	directory     Directory
 	requests      RequestStore
 	notifications NotificationStore
 	mailer        Mailer
+	ledger        Ledger // nil: erasure records are left owed
 }
 
 // files reads a client's file: what a purge would delete.
@@ -135,7 +138,8 @@ type PurgeConfig struct {
 }
 
 // Purger runs the purge of a request and the hourly sweep behind the
-// schedules.
+// schedules, and keeps the erasure record of each purge that ends in the
+// evidence ledger.
 type Purger struct {
 	notifier
 	files
@@ -146,10 +150,11 @@ type Purger struct {
 
 // NewPurger returns the purge's use case.
 func NewPurger(directory Directory, requests RequestStore, notifications NotificationStore, content Content,
-	objects Objects, scheduler Scheduler, mailer Mailer, cfg PurgeConfig, o Options) *Purger {
-	RequirePorts("erasure.Purger", directory, requests, notifications, content, objects, scheduler, mailer)
+	objects Objects, scheduler Scheduler, mailer Mailer, ledger Ledger, cfg PurgeConfig, o Options) *Purger {
+	RequirePorts("erasure.Purger", directory, requests, notifications, content, objects, scheduler, mailer, ledger)
 	return &Purger{
-		notifier:  notifier{env: env{o}, directory: directory, requests: requests, notifications: notifications, mailer: mailer},
+		notifier: notifier{env: env{o}, directory: directory, requests: requests, notifications: notifications, mailer: mailer,
+			ledger: ledger},
 		files:     files{content: content},
 		objects:   objects,
 		scheduler: scheduler,
@@ -182,4 +187,19 @@ type PracticeRequests struct {
 func NewPracticeRequests(roster Roster, requests RequestStore, o Options) *PracticeRequests {
 	RequirePorts("erasure.PracticeRequests", roster, requests)
 	return &PracticeRequests{env: env{o}, roster: roster, requests: requests}
+}
+
+// Certificates gives a practice the erasure certificates of its requests,
+// and anyone of it the key that signs them.
+type Certificates struct {
+	env
+	roster       Roster
+	requests     RequestStore
+	certificates CertificateStore
+}
+
+// NewCertificates returns the certificates' use case.
+func NewCertificates(roster Roster, requests RequestStore, certificates CertificateStore, o Options) *Certificates {
+	RequirePorts("erasure.Certificates", roster, requests, certificates)
+	return &Certificates{env: env{o}, roster: roster, requests: requests, certificates: certificates}
 }

@@ -26,6 +26,7 @@ type services struct {
 	Objects       erasure.Objects
 	Scheduler     erasure.Scheduler
 	Mailer        erasure.Mailer
+	Ledger        erasure.Ledger
 
 	PurgeDelay       time.Duration
 	PurgeConcurrency int
@@ -51,7 +52,7 @@ func (s *services) client() *erasure.ClientRequests {
 }
 
 func (s *services) purger() *erasure.Purger {
-	return erasure.NewPurger(s.Directory, s.Requests, s.Notifications, s.Content, s.Objects, s.Scheduler, s.Mailer,
+	return erasure.NewPurger(s.Directory, s.Requests, s.Notifications, s.Content, s.Objects, s.Scheduler, s.Mailer, s.Ledger,
 		erasure.PurgeConfig{Concurrency: s.PurgeConcurrency, Budget: s.PurgeBudget, Margin: s.PurgeMargin, SweepGrace: s.SweepGrace}, s.opts())
 }
 
@@ -115,10 +116,14 @@ func TestNewUseCase_ErrNilPort(t *testing.T) {
 			erasure.NewClientRequests(mem, mem, mem, mem, mem, porttest.NewScheduler(), nilMailer, 0, erasure.Options{})
 		},
 		"Purger": func() {
-			erasure.NewPurger(mem, mem, mem, mem, nil, porttest.NewScheduler(), &porttest.Mailer{}, erasure.PurgeConfig{}, erasure.Options{})
+			erasure.NewPurger(mem, mem, mem, mem, nil, porttest.NewScheduler(), &porttest.Mailer{}, porttest.NewLedger(), erasure.PurgeConfig{}, erasure.Options{})
+		},
+		"Purger/Ledger": func() {
+			erasure.NewPurger(mem, mem, mem, mem, porttest.NewObjects(), porttest.NewScheduler(), &porttest.Mailer{}, nil, erasure.PurgeConfig{}, erasure.Options{})
 		},
 		"Notifications":    func() { erasure.NewNotifications(nil, mem, erasure.Options{}) },
 		"PracticeRequests": func() { erasure.NewPracticeRequests(mem, nil, erasure.Options{}) },
+		"Certificates":     func() { erasure.NewCertificates(mem, mem, nil, erasure.Options{}) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

@@ -22,6 +22,9 @@ const (
 	EAlreadyCompleted     = "already_completed"
 	EUnavailable          = "service_unavailable"
 	ETooManyRequests      = "too_many_requests"
+	// ECertificateNotReady: the request exists, but its purge has not
+	// completed, or its erasure certificate is not written yet.
+	ECertificateNotReady = "certificate_not_ready"
 )
 
 // Error is a domain error with a stable code and a message that is safe to

@@ -311,6 +311,9 @@ func cmp(own, global int) int {
 type Resources struct {
 	Table, DocumentsBucket, ExportsBucket, ScheduleGroup, Sender string
 	SchedulerRole, DeadLetterARN                                 string
+	// EvidenceBucket is the evidence ledger's bucket, CertificateKey the
+	// id of the key that signs its certificates.
+	EvidenceBucket, CertificateKey string
 	// FunctionARN is the ARN of the local copy of a function, by logical id.
 	FunctionARN func(logical string) (string, error)
 	// Params are template parameters' values; a parameter not here takes
@@ -332,6 +335,11 @@ func (r Resources) Resolve(v Value) (string, error) {
 		s = r.DocumentsBucket
 	case "!Ref ExportsBucket":
 		s = r.ExportsBucket
+	case "!Ref EvidenceBucket":
+		s = r.EvidenceBucket
+	case "!Ref CertificateSigningKey":
+		// A key's Ref is its id.
+		s = r.CertificateKey
 	case "!Ref ScheduleGroup":
 		s = r.ScheduleGroup
 	case "!Ref SenderEmail":
@@ -381,6 +389,7 @@ func (st *Stack) Resources(functionName func(logical string) string, params map[
 	return Resources{
 		Table: st.Table, DocumentsBucket: st.Bucket, ExportsBucket: st.ExportsBucket, ScheduleGroup: st.ScheduleGroup,
 		Sender: st.Sender, SchedulerRole: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN,
+		EvidenceBucket: st.EvidenceBucket, CertificateKey: st.CertificateKey,
 		FunctionARN: func(logical string) (string, error) { return FunctionARN(functionName(logical)), nil },
 		Params:      params,
 	}

@@ -268,7 +268,7 @@ func TestFunctions_EnvResolves(t *testing.T) {
 	}
 	res := Resources{
 		Table: "t", DocumentsBucket: "d", ExportsBucket: "e", ScheduleGroup: "g", Sender: "s@x.example.com",
-		SchedulerRole: "role", DeadLetterARN: "dlq",
+		SchedulerRole: "role", DeadLetterARN: "dlq", EvidenceBucket: "ev", CertificateKey: "key-1",
 		FunctionARN: func(logical string) (string, error) {
 			if !ids[logical] {
 				t.Errorf("FunctionARN(%s): got a name that is no function of template.yaml", logical)
@@ -288,6 +288,8 @@ func TestFunctions_EnvResolves(t *testing.T) {
 				purge[f.LogicalID] = v
 			} else if k == "PURGE_DELAY_DAYS" && v != "30" {
 				t.Errorf("%s: PURGE_DELAY_DAYS: got %q, want the parameter's default 30", f.LogicalID, v)
+			} else if (k == "EVIDENCE_BUCKET" && v != "ev") || (k == "CERTIFICATE_KEY_ID" && v != "key-1") {
+				t.Errorf("%s: %s: got %q, want the evidence ledger's", f.LogicalID, k, v)
 			}
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
@@ -37,14 +39,21 @@ type Stack struct {
 	Table         string
 	Bucket        string
 	ExportsBucket string
-	ScheduleGroup string
-	Sender        string
-	SchedulerRole string
-	DeadLetterARN string
+	// EvidenceBucket is the evidence ledger's bucket (Object Lock);
+	// CertificateKey the id of the KMS key that signs the certificates,
+	// known once Provision made it (CertificateKeyAlias names it).
+	EvidenceBucket      string
+	CertificateKeyAlias string
+	CertificateKey      string
+	ScheduleGroup       string
+	Sender              string
+	SchedulerRole       string
+	DeadLetterARN       string
 
 	Config    aws.Config
 	DynamoDB  *dynamodb.Client
 	S3        *s3.Client
+	KMS       *kms.Client
 	Scheduler *scheduler.Client
 	SES       *sesv2.Client
 }
@@ -75,25 +84,29 @@ func New(ctx context.Context, endpoint, prefix string) (*Stack, error) {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
 	return &Stack{
-		Endpoint:      endpoint,
-		Table:         prefix,
-		Bucket:        prefix + "-documents",
-		ExportsBucket: prefix + "-exports",
-		ScheduleGroup: prefix + "-purge",
-		Sender:        "no-reply@" + prefix + ".example.com",
-		SchedulerRole: "arn:aws:iam::" + Account + ":role/" + prefix + "-scheduler",
-		DeadLetterARN: "arn:aws:sqs:" + Region + ":" + Account + ":" + prefix + "-schedule-dlq",
-		Config:        cfg,
-		DynamoDB:      dynamodb.NewFromConfig(cfg),
-		S3:            s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
-		Scheduler:     scheduler.NewFromConfig(cfg),
-		SES:           sesv2.NewFromConfig(cfg),
+		Endpoint:            endpoint,
+		Table:               prefix,
+		Bucket:              prefix + "-documents",
+		ExportsBucket:       prefix + "-exports",
+		EvidenceBucket:      prefix + "-evidence",
+		CertificateKeyAlias: "alias/" + prefix + "-erasure-certificates",
+		ScheduleGroup:       prefix + "-purge",
+		Sender:              "no-reply@" + prefix + ".example.com",
+		SchedulerRole:       "arn:aws:iam::" + Account + ":role/" + prefix + "-scheduler",
+		DeadLetterARN:       "arn:aws:sqs:" + Region + ":" + Account + ":" + prefix + "-schedule-dlq",
+		Config:              cfg,
+		DynamoDB:            dynamodb.NewFromConfig(cfg),
+		S3:                  s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
+		KMS:                 kms.NewFromConfig(cfg),
+		Scheduler:           scheduler.NewFromConfig(cfg),
+		SES:                 sesv2.NewFromConfig(cfg),
 	}, nil
 }
 
 // Provision creates the table, versioned documents bucket, exports
-// bucket, schedule group and verified sender. Resources that already exist
-// (a second run against the same emulator) are kept.
+// bucket, evidence bucket (Object Lock), certificate signing key, schedule
+// group and verified sender. Resources that already exist (a second run
+// against the same emulator) are kept.
 func (s *Stack) Provision(ctx context.Context) error {
 	if err := PrepareEmulator(ctx, s.Endpoint); err != nil {
 		return err
@@ -107,6 +120,14 @@ func (s *Stack) Provision(ctx context.Context) error {
 	if err := CreateExportsBucket(ctx, s.S3, s.ExportsBucket); err != nil && !exists(err) {
 		return fmt.Errorf("create bucket %s: %w", s.ExportsBucket, err)
 	}
+	if err := CreateEvidenceBucket(ctx, s.S3, s.EvidenceBucket, nil); err != nil {
+		return fmt.Errorf("create bucket %s: %w", s.EvidenceBucket, err)
+	}
+	key, err := CreateSigningKey(ctx, s.KMS, s.CertificateKeyAlias)
+	if err != nil {
+		return fmt.Errorf("create signing key: %w", err)
+	}
+	s.CertificateKey = key
 	if _, err := s.Scheduler.CreateScheduleGroup(ctx, &scheduler.CreateScheduleGroupInput{Name: &s.ScheduleGroup}); err != nil && !exists(err) {
 		return fmt.Errorf("create schedule group %s: %w", s.ScheduleGroup, err)
 	}
@@ -164,6 +185,59 @@ func CreateExportsBucket(ctx context.Context, c *s3.Client, name string) error {
 		return err
 	}
 	return createBucket(ctx, c, name, versioning, lifecycle)
+}
+
+// CreateEvidenceBucket creates the evidence bucket as template.yaml
+// declares it: Object Lock enabled at creation (it cannot be added later),
+// versioning, the default retention (its years from params, or the
+// template parameter's default) and the lifecycle. A bucket that exists
+// is kept and configured again.
+func CreateEvidenceBucket(ctx context.Context, c *s3.Client, name string, params map[string]string) error {
+	lock, versioning, lifecycle, err := evidenceBucketConfig(name, params)
+	if err != nil {
+		return err
+	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name, ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil && !exists(err) {
+		return err
+	}
+	if err := createBucket(ctx, c, name, versioning, lifecycle); err != nil {
+		return err
+	}
+	if _, err := c.PutObjectLockConfiguration(ctx, lock); err != nil {
+		return fmt.Errorf("object lock: %w", err)
+	}
+	return nil
+}
+
+// CreateSigningKey makes the certificate signing key as template.yaml
+// declares it (spec and usage), under alias, and returns its id; when the
+// alias names a key already (a second run), that key's id.
+func CreateSigningKey(ctx context.Context, c *kms.Client, alias string) (string, error) {
+	d, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: &alias})
+	if err == nil {
+		return aws.ToString(d.KeyMetadata.KeyId), nil
+	}
+	var nf *kmstypes.NotFoundException
+	if !errors.As(err, &nf) {
+		return "", fmt.Errorf("describe %s: %w", alias, err)
+	}
+	spec, usage, err := signingKeyConfig()
+	if err != nil {
+		return "", err
+	}
+	k, err := c.CreateKey(ctx, &kms.CreateKeyInput{
+		KeySpec:     kmstypes.KeySpec(spec),
+		KeyUsage:    kmstypes.KeyUsageType(usage),
+		Description: aws.String("Signs the erasure certificates (local)"),
+	})
+	if err != nil {
+		return "", err
+	}
+	id := aws.ToString(k.KeyMetadata.KeyId)
+	if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: &alias, TargetKeyId: &id}); err != nil {
+		return "", fmt.Errorf("alias %s: %w", alias, err)
+	}
+	return id, nil
 }
 
 // createBucket creates the bucket, or keeps it when it exists (an SDK

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -37,14 +38,32 @@ type template struct {
 				} `yaml:"GlobalSecondaryIndexes"`
 			} `yaml:"Properties"`
 		} `yaml:"Table"`
-		DocumentsBucket bucketResource `yaml:"DocumentsBucket"`
-		ExportsBucket   bucketResource `yaml:"ExportsBucket"`
+		DocumentsBucket       bucketResource `yaml:"DocumentsBucket"`
+		ExportsBucket         bucketResource `yaml:"ExportsBucket"`
+		EvidenceBucket        bucketResource `yaml:"EvidenceBucket"`
+		CertificateSigningKey struct {
+			Properties struct {
+				KeySpec  string `yaml:"KeySpec"`
+				KeyUsage string `yaml:"KeyUsage"`
+			} `yaml:"Properties"`
+		} `yaml:"CertificateSigningKey"`
 	} `yaml:"Resources"`
 }
 
 // bucketResource is the part of an AWS::S3::Bucket read here.
 type bucketResource struct {
 	Properties struct {
+		ObjectLockEnabled       bool `yaml:"ObjectLockEnabled"`
+		ObjectLockConfiguration struct {
+			ObjectLockEnabled string `yaml:"ObjectLockEnabled"`
+			Rule              struct {
+				DefaultRetention struct {
+					Mode  string    `yaml:"Mode"`
+					Years yaml.Node `yaml:"Years"` // a number, or !Ref a parameter
+					Days  yaml.Node `yaml:"Days"`
+				} `yaml:"DefaultRetention"`
+			} `yaml:"Rule"`
+		} `yaml:"ObjectLockConfiguration"`
 		VersioningConfiguration struct {
 			Status string `yaml:"Status"`
 		} `yaml:"VersioningConfiguration"`
@@ -206,4 +225,69 @@ func bucketInputs(r bucketResource, bucket string) (*s3.PutBucketVersioningInput
 		lifecycle = &s3.PutBucketLifecycleConfigurationInput{Bucket: &bucket, LifecycleConfiguration: &s3types.BucketLifecycleConfiguration{Rules: rules}}
 	}
 	return versioning, lifecycle
+}
+
+// evidenceBucketConfig is the template's evidence bucket: Object Lock with
+// its default retention (years from the template's parameter: params, or
+// its default), versioning and lifecycle.
+func evidenceBucketConfig(bucket string, params map[string]string) (*s3.PutObjectLockConfigurationInput, *s3.PutBucketVersioningInput, *s3.PutBucketLifecycleConfigurationInput, error) {
+	t, err := loadTemplate()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p := t.Resources.EvidenceBucket.Properties
+	lock := p.ObjectLockConfiguration
+	if !p.ObjectLockEnabled || lock.ObjectLockEnabled != "Enabled" || lock.Rule.DefaultRetention.Mode == "" {
+		return nil, nil, nil, errors.New("template.yaml: Resources.EvidenceBucket has no Object Lock with a default retention")
+	}
+	ret := &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionMode(lock.Rule.DefaultRetention.Mode)}
+	for _, f := range []struct {
+		node *yaml.Node
+		set  func(int32)
+	}{
+		{&lock.Rule.DefaultRetention.Years, func(n int32) { ret.Years = aws.Int32(n) }},
+		{&lock.Rule.DefaultRetention.Days, func(n int32) { ret.Days = aws.Int32(n) }},
+	} {
+		if f.node.Kind == 0 {
+			continue
+		}
+		v := f.node.Value
+		if f.node.Tag == "!Ref" {
+			if pv, ok := params[v]; ok {
+				v = pv
+			} else if v, err = ParameterDefault(v); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return nil, nil, nil, fmt.Errorf("template.yaml: EvidenceBucket's default retention %q is not a positive number", v)
+		}
+		f.set(int32(n))
+	}
+	if ret.Years == nil && ret.Days == nil {
+		return nil, nil, nil, errors.New("template.yaml: EvidenceBucket's default retention has no Years or Days")
+	}
+	versioning, lifecycle := bucketInputs(t.Resources.EvidenceBucket, bucket)
+	return &s3.PutObjectLockConfigurationInput{
+		Bucket: &bucket,
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
+			ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule:              &s3types.ObjectLockRule{DefaultRetention: ret},
+		},
+	}, versioning, lifecycle, nil
+}
+
+// signingKeyConfig is the template's certificate signing key: its spec and
+// usage.
+func signingKeyConfig() (spec, usage string, err error) {
+	t, err := loadTemplate()
+	if err != nil {
+		return "", "", err
+	}
+	k := t.Resources.CertificateSigningKey.Properties
+	if k.KeySpec == "" || k.KeyUsage == "" {
+		return "", "", errors.New("template.yaml: Resources.CertificateSigningKey has no KeySpec or KeyUsage")
+	}
+	return k.KeySpec, k.KeyUsage, nil
 }

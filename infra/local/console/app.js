@@ -70,6 +70,7 @@ async function signIn(who) {
   state.who = who;
   state.token = r.body.token;
   state.export = null;
+  show($("certificate-card"), false);
   $("export-status").textContent = "";
   show($("export-download"), false);
   show($("export-refresh"), false);
@@ -99,6 +100,12 @@ async function loadNotifications() {
     const li = el("li", null, "notification" + (n.read ? " read" : ""));
     li.dataset.kind = n.kind;
     li.append(el("strong", n.kind.replaceAll("_", " ")), el("span", " " + n.createdAt + " "), el("p", n.message));
+    if (n.kind === "client_deletion_completed") {
+      const c = el("button", "Erasure certificate", "certificate");
+      c.type = "button";
+      c.addEventListener("click", () => showCertificate(n.requestId));
+      li.append(c);
+    }
     if (!n.read) {
       const b = el("button", "Mark read");
       b.type = "button";
@@ -111,6 +118,65 @@ async function loadNotifications() {
     }
     list.append(li);
   }
+}
+
+// ---- practitioner: a completed request's erasure certificate
+// (GET /v1/deletion-requests/{id}/certificate), checked here against the
+// key of GET /v1/erasure-certificates/public-key as anyone would offline.
+
+function base64Bytes(s) { return Uint8Array.from(atob(s), (c) => c.charCodeAt(0)); }
+
+// derToRaw turns a DER ECDSA signature (a SEQUENCE of the INTEGERs r and
+// s) into the 64 bytes r||s that WebCrypto verifies.
+function derToRaw(der) {
+  let i = der[1] & 0x80 ? 2 + (der[1] & 0x7f) : 2;
+  const out = new Uint8Array(64);
+  for (const at of [0, 32]) {
+    if (der[i] !== 0x02) throw new Error("not a DER ECDSA signature");
+    let v = der.subarray(i + 2, i + 2 + der[i + 1]);
+    i += 2 + der[i + 1];
+    while (v.length > 32 && v[0] === 0) v = v.subarray(1);
+    if (v.length > 32) throw new Error("not a P-256 signature");
+    out.set(v, at + 32 - v.length);
+  }
+  return out;
+}
+
+// verifyCertificate returns the certificate's record when the key signed
+// its bytes and the record names the certificate's key and algorithm;
+// null otherwise.
+async function verifyCertificate(cert, key) {
+  if (cert.algorithm !== "ECDSA_SHA_256" || cert.keyId !== key.keyId) return null;
+  const der = base64Bytes(key.publicKeyPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
+  const k = await crypto.subtle.importKey("spki", der, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const bytes = base64Bytes(cert.record);
+  if (!(await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, k, derToRaw(base64Bytes(cert.signature)), bytes))) return null;
+  const record = JSON.parse(new TextDecoder().decode(bytes));
+  return record.keyId === cert.keyId && record.algorithm === cert.algorithm ? record : null;
+}
+
+async function showCertificate(requestId) {
+  setError($("certificate-error"), "");
+  show($("certificate-card"), true);
+  $("certificate-status").textContent = "Loading…";
+  $("certificate-record").textContent = "";
+  const [c, k] = await Promise.all([
+    api("GET", "/v1/deletion-requests/" + encodeURIComponent(requestId) + "/certificate", { token: state.token }),
+    api("GET", "/v1/erasure-certificates/public-key", { token: state.token }),
+  ]);
+  if (c.status !== 200 || k.status !== 200) {
+    $("certificate-status").textContent = "";
+    setError($("certificate-error"), errorText(c.status !== 200 ? c : k));
+    return;
+  }
+  let record = null;
+  try { record = await verifyCertificate(c.body, k.body); } catch (_) { record = null; }
+  $("certificate-card").dataset.verified = record ? "yes" : "no";
+  $("certificate-status").textContent = record
+    ? "Certificate of request " + record.requestId + ": the signature verifies with key " + k.body.keyId + "."
+    : "The certificate does NOT verify with key " + k.body.keyId + ".";
+  $("certificate-record").textContent = JSON.stringify(record || c.body, null, 2);
+  $("certificate-card").scrollIntoView();
 }
 
 // ---- practitioner: export of a client's file

@@ -24,6 +24,7 @@ type sdkService struct {
 
 var sdkServices = []sdkService{
 	{"github.com/aws/aws-sdk-go-v2/service/dynamodb", "dynamodb.NewFromConfig(cfg)", "GetItem(ctx, nil)"},
+	{"github.com/aws/aws-sdk-go-v2/service/kms", "kms.NewFromConfig(cfg)", "Sign(ctx, nil)"},
 	{"github.com/aws/aws-sdk-go-v2/service/s3", "s3.NewFromConfig(cfg)", "DeleteObjects(ctx, nil)"},
 	{"github.com/aws/aws-sdk-go-v2/service/scheduler", "scheduler.NewFromConfig(cfg)", "CreateSchedule(ctx, nil)"},
 	{"github.com/aws/aws-sdk-go-v2/service/sesv2", "sesv2.NewFromConfig(cfg)", "SendEmail(ctx, nil)"},
