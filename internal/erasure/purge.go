@@ -1,7 +1,6 @@
 package erasure
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -367,137 +366,17 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 		}
 		return next, "", false, nil
 	}
-
-	k := newSink(ctx, s.content, s.objects, recorder{s.requests, r.ID}, cmp.Or(s.cfg.Concurrency, defaultPurgeConcurrency))
-	done := cursor
-	switch phase {
-	case phaseJournal:
-		stopped, err = s.purgeJournal(ctx, r, k, stop)
-		next = phaseDocuments
-	case phaseDocuments:
-		stopped, err = s.purgeDocuments(ctx, r, k, stop)
-		next = phaseChats
-	case phaseChats:
-		stopped, err = s.purgeChats(ctx, r, k, cursor, &done, stop)
-		next = phaseVerify
-	default:
-		return "", "", false, fmt.Errorf("unknown purge phase %q", phase)
-	}
-	deleted, objects, ferr := k.finish()
-	err = errors.Join(err, ferr)
-	nextCursor = ""
-	if stopped || err != nil {
-		next = phase
-		nextCursor = cursor
-		if err == nil {
-			nextCursor = done // everything queued is confirmed gone
-		}
-	}
+	w := walker{content: s.content, objects: s.objects, log: s.log(), concurrency: s.cfg.Concurrency}
+	res, err := w.phase(ctx, target{requestID: r.ID, practiceID: r.PracticeID, clientID: r.ClientID},
+		recorder{s.requests, r.ID}, phase, cursor, stop)
 	// Record what is confirmed deleted even when the phase failed, with a
 	// context that outlives a cancelled invocation.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if cerr := s.requests.Checkpoint(cctx, r.ID, next, nextCursor, deleted, objects); cerr != nil {
+	if cerr := s.requests.Checkpoint(cctx, r.ID, res.Next, res.Cursor, res.Deleted, res.Objects); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("checkpoint: %w", cerr))
 	}
-	return next, nextCursor, stopped, err
-}
-
-// errStop ends a page walk when the time is up.
-var errStop = errors.New("time is up")
-
-func stopped(err error) (bool, error) {
-	if errors.Is(err, errStop) {
-		return true, nil
-	}
-	return false, err
-}
-
-func (s *Purger) purgeJournal(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
-	return stopped(s.content.JournalEntries(ctx, r.PracticeID, r.ClientID, func(page []JournalEntry) error {
-		for _, e := range page {
-			if createdBy(e.Author, r.ClientID) {
-				k.item(e.Key, kindJournal)
-			}
-		}
-		return pageDone(k, stop)
-	}))
-}
-
-// purgeDocuments deletes the client's documents and the objects they point
-// to in the client's folder. A key outside it is another's object, or
-// none: it is left and recorded on the request (its hash logged), and the
-// document, which is the client's, still goes. A key no S3 object can have
-// (ValidObjectKey), or one S3 refuses to delete for good, is unresolved:
-// recorded on the request for support, its document kept (the only
-// pointer to it) while everything else goes.
-func (s *Purger) purgeDocuments(ctx context.Context, r Request, k *sink, stop time.Time) (bool, error) {
-	return stopped(s.content.Documents(ctx, r.PracticeID, r.ClientID, func(page []Document) error {
-		for _, d := range page {
-			if !createdBy(d.Author, r.ClientID) {
-				continue
-			}
-			own, foreign, unresolved := splitKeys(d.ObjectKeys, r.PracticeID, r.ClientID)
-			for i, key := range foreign {
-				s.log().WarnContext(ctx, "document points outside the client's folder: object left, key recorded on the request",
-					"deletionRequestId", r.ID, "keyHash", KeyHash(key))
-				foreign[i] = SkippedKey(key)
-			}
-			for i, key := range unresolved {
-				s.log().ErrorContext(ctx, "document points to a key no object can have: document kept, key recorded on the request",
-					"deletionRequestId", r.ID, "keyHash", KeyHash(key))
-				unresolved[i] = SkippedKey(key)
-			}
-			k.document(d.Key, own, foreign, unresolved)
-		}
-		return pageDone(k, stop)
-	}))
-}
-
-// purgeChats walks the client's chat links after cursor; *done is set to
-// the last link whose chat is fully queued.
-func (s *Purger) purgeChats(ctx context.Context, r Request, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
-	cid := r.ClientID
-	return stopped(s.chatsAfter(ctx, r.PracticeID, cid, cursor, func(ref ChatRef, sess ChatSession, found bool) error {
-		if !found {
-			// A link to a conversation that is gone.
-			k.later(entry{key: ref.Key, kind: kindNone})
-			*done = ref.Key.SK
-			return pageDone(k, stop)
-		}
-		whole := direct(sess, cid)
-		err := s.content.ChatMessages(ctx, r.PracticeID, sess.ID, func(page []ChatMessage) error {
-			for _, m := range page {
-				if whole || createdBy(m.Author, cid) {
-					k.item(m.Key, kindMessage)
-				}
-			}
-			return pageDone(k, stop)
-		})
-		if err != nil {
-			return err
-		}
-		if whole {
-			// The session and the client's link to it go once no message
-			// is left behind them.
-			k.later(entry{key: sess.Key, kind: kindSession}, entry{key: ref.Key, kind: kindNone})
-		}
-		*done = ref.Key.SK
-		return pageDone(k, stop)
-	}))
-}
-
-// pageDone ends the walk when a batch failed, or when the time is up and
-// the walk has taken on some work: a walk over pages with nothing left to
-// delete goes on to its end, so every invocation moves the purge forward.
-func pageDone(k *sink, stop time.Time) error {
-	if err := k.failed(); err != nil {
-		return err
-	}
-	if timeUp(stop) && k.queued > 0 {
-		return errStop
-	}
-	return nil
+	return res.Next, res.Cursor, res.Stopped, err
 }
 
 // verify reads the scope again and reports whether nothing of it is left

@@ -35,20 +35,6 @@ type queuedDoc struct {
 	held bool
 }
 
-// recorder records on the request the keys a purge leaves.
-type recorder struct {
-	requests RequestStore
-	id       string
-}
-
-func (r recorder) skipped(ctx context.Context, keys []string) error {
-	return r.requests.RecordSkippedObjects(ctx, r.id, keys)
-}
-
-func (r recorder) unresolved(ctx context.Context, keys []string) error {
-	return r.requests.RecordUnresolvedObjects(ctx, r.id, keys)
-}
-
 // Batch sizes of the stores: BatchWriteItem takes 25 requests, S3
 // DeleteObjects 1000 keys.
 const (
@@ -64,9 +50,10 @@ const (
 //   - a document's item is deleted only after every object it points to
 //     in the client's folder is confirmed gone (the item is the only
 //     pointer to them), and every key it points to outside the folder is
-//     recorded on the request (the item is the only trace of them); a
-//     document with an unresolved key (one no object can have, or one S3
-//     refused for good) is kept, and the key recorded;
+//     recorded (on the request, or in the replay's report: the item is the
+//     only trace of them); a document with an unresolved key (one no
+//     object can have, or one S3 refused for good) is kept, and the key
+//     recorded;
 //   - deferred keys (a chat session and the client's link to it) are
 //     deleted only after everything sent before them is confirmed gone, and
 //     sessions before links, so the way back to anything left survives;
@@ -79,7 +66,7 @@ type sink struct {
 	ctx     context.Context
 	content Content
 	objects Objects
-	record  recorder
+	record  keyLog
 	sem     chan struct{}
 	wg      sync.WaitGroup
 
@@ -100,7 +87,7 @@ type sink struct {
 	deletedObjects int // the objects of the documents counted in deleted
 }
 
-func newSink(ctx context.Context, content Content, objects Objects, record recorder, concurrency int) *sink {
+func newSink(ctx context.Context, content Content, objects Objects, record keyLog, concurrency int) *sink {
 	return &sink{ctx: ctx, content: content, objects: objects, record: record, sem: make(chan struct{}, max(concurrency, 1))}
 }
 

@@ -1,0 +1,202 @@
+package erasure
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// The phase walk is the purge's rule at work: it reads one client's file,
+// phase by phase (journal, documents, chats), keeps what the client created
+// (createdBy, direct, and InClientFolder for the objects a document points
+// to) and deletes it through the sink. The purge runs it for a deletion
+// request, recording on the request what it leaves (keyLog); the replay
+// after a restore (Replayer) runs the very same walk for the client of an
+// erasure record, against the restored table and bucket, and keeps what it
+// leaves in its report. There is no second copy of the rule.
+
+// target is whose content a walk erases: the client of a practice, and the
+// request (or the replayed request) the logs name.
+type target struct {
+	requestID, practiceID, clientID string
+}
+
+// keyLog is where a walk records the object keys it leaves: those outside
+// the client's folder (skipped) and those no object can have or S3 refused
+// for good (unresolved). A key given twice is recorded once.
+type keyLog interface {
+	skipped(ctx context.Context, keys []string) error
+	unresolved(ctx context.Context, keys []string) error
+}
+
+// recorder records on the request the keys a purge leaves.
+type recorder struct {
+	requests RequestStore
+	id       string
+}
+
+func (r recorder) skipped(ctx context.Context, keys []string) error {
+	return r.requests.RecordSkippedObjects(ctx, r.id, keys)
+}
+
+func (r recorder) unresolved(ctx context.Context, keys []string) error {
+	return r.requests.RecordUnresolvedObjects(ctx, r.id, keys)
+}
+
+// walker runs the phases over a Content and an Objects.
+type walker struct {
+	content     Content
+	objects     Objects
+	log         *slog.Logger
+	concurrency int // delete batches in flight (0: defaultPurgeConcurrency)
+}
+
+// phaseResult is what one phase did and where the walk goes on.
+type phaseResult struct {
+	// Next is the phase to run next: the same phase, from Cursor, when the
+	// phase stopped for time or failed.
+	Next, Cursor string
+	Stopped      bool
+	// Deleted and Objects are what is confirmed deleted, even when the
+	// phase failed.
+	Deleted Counts
+	Objects int
+}
+
+// phase runs one of phaseJournal, phaseDocuments and phaseChats for t,
+// from cursor (the chats phase's last chat link done; the other phases need
+// none, as what they did is gone), until it ends or the time is up (stop;
+// the zero time never stops). Every call does at least one page's work.
+func (w walker) phase(ctx context.Context, t target, log keyLog, phase, cursor string, stop time.Time) (phaseResult, error) {
+	k := newSink(ctx, w.content, w.objects, log, cmp.Or(w.concurrency, defaultPurgeConcurrency))
+	done := cursor
+	var (
+		res     phaseResult
+		stopped bool
+		err     error
+	)
+	switch phase {
+	case phaseJournal:
+		stopped, err = w.journal(ctx, t, k, stop)
+		res.Next = phaseDocuments
+	case phaseDocuments:
+		stopped, err = w.documents(ctx, t, k, stop)
+		res.Next = phaseChats
+	case phaseChats:
+		stopped, err = w.chats(ctx, t, k, cursor, &done, stop)
+		res.Next = phaseVerify
+	default:
+		return phaseResult{}, fmt.Errorf("unknown purge phase %q", phase)
+	}
+	deleted, objects, ferr := k.finish()
+	err = errors.Join(err, ferr)
+	res.Stopped, res.Deleted, res.Objects = stopped, deleted, objects
+	if stopped || err != nil {
+		res.Next = phase
+		res.Cursor = cursor
+		if err == nil {
+			res.Cursor = done // everything queued is confirmed gone
+		}
+	}
+	return res, err
+}
+
+// errStop ends a page walk when the time is up.
+var errStop = errors.New("time is up")
+
+func stopped(err error) (bool, error) {
+	if errors.Is(err, errStop) {
+		return true, nil
+	}
+	return false, err
+}
+
+func (w walker) journal(ctx context.Context, t target, k *sink, stop time.Time) (bool, error) {
+	return stopped(w.content.JournalEntries(ctx, t.practiceID, t.clientID, func(page []JournalEntry) error {
+		for _, e := range page {
+			if createdBy(e.Author, t.clientID) {
+				k.item(e.Key, kindJournal)
+			}
+		}
+		return pageDone(k, stop)
+	}))
+}
+
+// documents deletes the client's documents and the objects they point to
+// in the client's folder. A key outside it is another's object, or none:
+// it is left and recorded (its hash logged), and the document, which is
+// the client's, still goes. A key no S3 object can have (ValidObjectKey),
+// or one S3 refuses to delete for good, is unresolved: recorded for
+// support, its document kept (the only pointer to it) while everything
+// else goes.
+func (w walker) documents(ctx context.Context, t target, k *sink, stop time.Time) (bool, error) {
+	return stopped(w.content.Documents(ctx, t.practiceID, t.clientID, func(page []Document) error {
+		for _, d := range page {
+			if !createdBy(d.Author, t.clientID) {
+				continue
+			}
+			own, foreign, unresolved := splitKeys(d.ObjectKeys, t.practiceID, t.clientID)
+			for i, key := range foreign {
+				w.log.WarnContext(ctx, "document points outside the client's folder: object left, key recorded",
+					"deletionRequestId", t.requestID, "keyHash", KeyHash(key))
+				foreign[i] = SkippedKey(key)
+			}
+			for i, key := range unresolved {
+				w.log.ErrorContext(ctx, "document points to a key no object can have: document kept, key recorded",
+					"deletionRequestId", t.requestID, "keyHash", KeyHash(key))
+				unresolved[i] = SkippedKey(key)
+			}
+			k.document(d.Key, own, foreign, unresolved)
+		}
+		return pageDone(k, stop)
+	}))
+}
+
+// chats walks the client's chat links after cursor; *done is set to the
+// last link whose chat is fully queued.
+func (w walker) chats(ctx context.Context, t target, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
+	cid := t.clientID
+	return stopped(files{w.content}.chatsAfter(ctx, t.practiceID, cid, cursor, func(ref ChatRef, sess ChatSession, found bool) error {
+		if !found {
+			// A link to a conversation that is gone.
+			k.later(entry{key: ref.Key, kind: kindNone})
+			*done = ref.Key.SK
+			return pageDone(k, stop)
+		}
+		whole := direct(sess, cid)
+		err := w.content.ChatMessages(ctx, t.practiceID, sess.ID, func(page []ChatMessage) error {
+			for _, m := range page {
+				if whole || createdBy(m.Author, cid) {
+					k.item(m.Key, kindMessage)
+				}
+			}
+			return pageDone(k, stop)
+		})
+		if err != nil {
+			return err
+		}
+		if whole {
+			// The session and the client's link to it go once no message
+			// is left behind them.
+			k.later(entry{key: sess.Key, kind: kindSession}, entry{key: ref.Key, kind: kindNone})
+		}
+		*done = ref.Key.SK
+		return pageDone(k, stop)
+	}))
+}
+
+// pageDone ends the walk when a batch failed, or when the time is up and
+// the walk has taken on some work: a walk over pages with nothing left to
+// delete goes on to its end, so every invocation moves the purge forward.
+func pageDone(k *sink, stop time.Time) error {
+	if err := k.failed(); err != nil {
+		return err
+	}
+	if timeUp(stop) && k.queued > 0 {
+		return errStop
+	}
+	return nil
+}
