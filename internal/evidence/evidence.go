@@ -339,11 +339,18 @@ var ErrInvalid = errors.New("the certificate does not verify")
 // trusted has one); without it, the key the certificate carries is used,
 // which proves only that the certificate is whole, not who signed it.
 func Verify(c Certificate, trusted *Trusted) (Record, error) {
-	fail := func(format string, args ...any) (Record, error) {
-		return Record{}, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	return verify(c, CertificateType, trusted, DecodeRecord, func(r Record) (string, string) { return r.KeyID, r.Algorithm })
+}
+
+// verify checks a certificate of type typ and decodes its record, which
+// must name the certificate's key id and algorithm (named returns them).
+func verify[R any](c Certificate, typ string, trusted *Trusted, decode func([]byte) (R, error), named func(R) (string, string)) (R, error) {
+	var zero R
+	fail := func(format string, args ...any) (R, error) {
+		return zero, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
-	if c.Type != CertificateType || c.Format != Format {
-		return fail("type %q format %d, want %q format %d", c.Type, c.Format, CertificateType, Format)
+	if c.Type != typ || c.Format != Format {
+		return fail("type %q format %d, want %q format %d", c.Type, c.Format, typ, Format)
 	}
 	if c.Algorithm != Algorithm {
 		return fail("algorithm %q, want %s", c.Algorithm, Algorithm)
@@ -366,12 +373,12 @@ func Verify(c Certificate, trusted *Trusted) (Record, error) {
 	if !ecdsa.VerifyASN1(key, digest[:], c.Signature) {
 		return fail("the signature is not the key's over the record")
 	}
-	r, err := DecodeRecord(c.Record)
+	r, err := decode(c.Record)
 	if err != nil {
 		return fail("%v", err)
 	}
-	if r.KeyID != c.KeyID || r.Algorithm != c.Algorithm {
-		return fail("the record names key %q (%s), the certificate %q (%s)", r.KeyID, r.Algorithm, c.KeyID, c.Algorithm)
+	if kid, alg := named(r); kid != c.KeyID || alg != c.Algorithm {
+		return fail("the record names key %q (%s), the certificate %q (%s)", kid, alg, c.KeyID, c.Algorithm)
 	}
 	return r, nil
 }
@@ -386,12 +393,19 @@ type Signer func(message []byte) ([]byte, error)
 // bytes and checks the signature with the public key before returning, so
 // that a certificate the ledger keeps always verifies.
 func Seal(r Record, keyID string, publicKeyDER []byte, sign Signer) (Certificate, error) {
+	r.KeyID, r.Algorithm = keyID, Algorithm
+	return seal(CertificateType, keyID, publicKeyDER, sign, func() ([]byte, error) { return Encode(r) },
+		func(c Certificate) error { _, err := Verify(c, nil); return err })
+}
+
+// seal signs the bytes encode makes as a certificate of type typ, and
+// checks it with check before returning it.
+func seal(typ, keyID string, publicKeyDER []byte, sign Signer, encode func() ([]byte, error), check func(Certificate) error) (Certificate, error) {
 	pemKey, err := PublicKeyPEM(publicKeyDER)
 	if err != nil {
 		return Certificate{}, err
 	}
-	r.KeyID, r.Algorithm = keyID, Algorithm
-	b, err := Encode(r)
+	b, err := encode()
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -399,8 +413,8 @@ func Seal(r Record, keyID string, publicKeyDER []byte, sign Signer) (Certificate
 	if err != nil {
 		return Certificate{}, fmt.Errorf("sign: %w", err)
 	}
-	c := Certificate{Type: CertificateType, Format: Format, Record: b, Signature: sig, KeyID: keyID, Algorithm: Algorithm, PublicKeyPEM: pemKey}
-	if _, err := Verify(c, nil); err != nil {
+	c := Certificate{Type: typ, Format: Format, Record: b, Signature: sig, KeyID: keyID, Algorithm: Algorithm, PublicKeyPEM: pemKey}
+	if err := check(c); err != nil {
 		return Certificate{}, fmt.Errorf("the signature made does not verify: %w", err)
 	}
 	return c, nil
