@@ -270,7 +270,14 @@ const (
 
 // stopAt is when this invocation stops taking on work.
 func (s *Purger) stopAt(ctx context.Context, start time.Time) time.Time {
-	margin := s.cfg.Margin
+	return s.cfg.stopAt(ctx, start)
+}
+
+// stopAt is when an invocation that started at start stops taking on
+// work: Margin before its deadline, or Budget after start, whichever is
+// first (the zero time: never).
+func (c PurgeConfig) stopAt(ctx context.Context, start time.Time) time.Time {
+	margin := c.Margin
 	if margin <= 0 {
 		margin = defaultPurgeMargin
 	}
@@ -278,8 +285,8 @@ func (s *Purger) stopAt(ctx context.Context, start time.Time) time.Time {
 	if d, ok := ctx.Deadline(); ok {
 		stop = d.Add(-margin)
 	}
-	if s.cfg.Budget > 0 {
-		if b := start.Add(s.cfg.Budget); stop.IsZero() || b.Before(stop) {
+	if c.Budget > 0 {
+		if b := start.Add(c.Budget); stop.IsZero() || b.Before(stop) {
 			stop = b
 		}
 	}
