@@ -46,6 +46,7 @@ type Ledger struct {
 var (
 	_ erasure.Ledger           = (*Ledger)(nil)
 	_ erasure.CertificateStore = (*Ledger)(nil)
+	_ erasure.ReplayLedger     = (*Ledger)(nil)
 )
 
 // New returns the ledger in bucket, signing with the KMS key keyID (the
@@ -65,7 +66,16 @@ func (l *Ledger) Record(ctx context.Context, rec evidence.Record) error {
 	if err != nil {
 		return err
 	}
-	c, err := evidence.Seal(rec, l.keyID, der, func(m []byte) ([]byte, error) {
+	c, err := evidence.Seal(rec, l.keyID, der, l.sign(ctx))
+	if err != nil {
+		return err
+	}
+	return l.putOnce(ctx, evidence.Key(rec.RequestID, rec.Outcome), c)
+}
+
+// sign is the Signer of the KMS key.
+func (l *Ledger) sign(ctx context.Context) evidence.Signer {
+	return func(m []byte) ([]byte, error) {
 		out, err := l.kms.Sign(ctx, &kms.SignInput{
 			KeyId:            &l.keyID,
 			Message:          m,
@@ -76,15 +86,16 @@ func (l *Ledger) Record(ctx context.Context, rec evidence.Record) error {
 			return nil, fmt.Errorf("kms sign: %w", err)
 		}
 		return out.Signature, nil
-	})
-	if err != nil {
-		return err
 	}
+}
+
+// putOnce writes the certificate under key unless an object is kept there
+// already (then it is left as it is, and that is no error).
+func (l *Ledger) putOnce(ctx context.Context, key string, c evidence.Certificate) error {
 	body, err := evidence.EncodeCertificate(c)
 	if err != nil {
 		return err
 	}
-	key := evidence.Key(rec.RequestID, rec.Outcome)
 	_, err = l.s3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:      &l.bucket,
 		Key:         &key,
@@ -104,6 +115,59 @@ func (l *Ledger) Record(ctx context.Context, rec evidence.Record) error {
 	return nil
 }
 
+// RecordReplay signs a replay record and writes its certificate once,
+// under evidence.ReplayKey: outside the erasure certificates' prefix.
+func (l *Ledger) RecordReplay(ctx context.Context, rec evidence.ReplayRecord) error {
+	der, err := l.publicKeyDER(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := evidence.SealReplay(rec, l.keyID, der, l.sign(ctx))
+	if err != nil {
+		return err
+	}
+	return l.putOnce(ctx, evidence.ReplayKey(rec.ReplayID, rec.RequestID), c)
+}
+
+// ErasureKeys lists the keys under evidence.KeyPrefix, a page at a time.
+func (l *Ledger) ErasureKeys(ctx context.Context, fn func([]string) error) error {
+	p := s3.NewListObjectsV2Paginator(l.s3, &s3.ListObjectsV2Input{Bucket: &l.bucket, Prefix: aws.String(evidence.KeyPrefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", evidence.KeyPrefix, err)
+		}
+		keys := make([]string, 0, len(page.Contents))
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+		if err := fn(keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CertificateAt reads the object under key, as it is.
+func (l *Ledger) CertificateAt(ctx context.Context, key string) ([]byte, error) {
+	out, err := l.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &key})
+	if missing(err) {
+		return nil, fmt.Errorf("get %s: %w", key, identity.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(out.Body, maxCertificate+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	if len(b) > maxCertificate {
+		return nil, fmt.Errorf("read %s: over %d bytes", key, maxCertificate)
+	}
+	return b, nil
+}
+
 // kept reports whether S3 refused the conditional put because the object
 // exists: the certificate was written before. A put racing another put of
 // the same key may instead get 409 ConditionalRequestConflict: that is an
@@ -115,21 +179,9 @@ func kept(err error) bool {
 
 // Certificate reads the certificate of the request's outcome.
 func (l *Ledger) Certificate(ctx context.Context, requestID string, o evidence.Outcome) (evidence.Certificate, error) {
-	key := evidence.Key(requestID, o)
-	out, err := l.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &key})
-	if missing(err) {
-		return evidence.Certificate{}, fmt.Errorf("get %s: %w", key, identity.ErrNotFound)
-	}
+	b, err := l.CertificateAt(ctx, evidence.Key(requestID, o))
 	if err != nil {
-		return evidence.Certificate{}, fmt.Errorf("get %s: %w", key, err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, maxCertificate+1))
-	if err != nil {
-		return evidence.Certificate{}, fmt.Errorf("read %s: %w", key, err)
-	}
-	if len(b) > maxCertificate {
-		return evidence.Certificate{}, fmt.Errorf("read %s: over %d bytes", key, maxCertificate)
+		return evidence.Certificate{}, err
 	}
 	return evidence.DecodeCertificate(b)
 }

@@ -136,3 +136,72 @@ func TestLedger_Emulator(t *testing.T) {
 		t.Error("a conditional put over the record: got no error, want it refused")
 	}
 }
+
+// What a replay reads and keeps on the emulator: ErasureKeys lists the
+// erasure certificates alone (never a replay record), CertificateAt reads
+// one as it is, and a replay record is signed, kept once under its own
+// prefix, and verifies as a replay record only.
+func TestLedger_Emulator_Replay(t *testing.T) {
+	ctx := context.Background()
+	st := emulatortest.Provision(t)
+	l := ledger.New(st.S3, st.KMS, st.EvidenceBucket, st.CertificateKey)
+	for _, id := range []string{"rq-a", "rq-b"} {
+		if err := l.Record(ctx, record(id)); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+	}
+	rr := evidence.ReplayRecord{Type: evidence.ReplayRecordType, Format: evidence.Format, ReplayID: "rp-1",
+		RequestID: "rq-a", PracticeID: "p1", ClientID: "cl-ava", RuleVersion: erasure.RuleVersion,
+		Since: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), ErasureEndedAt: time.Date(2026, 12, 28, 12, 1, 0, 0, time.UTC),
+		ReplayedAt: time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC), Found: evidence.Counts{JournalEntries: 3}, Deleted: evidence.Counts{JournalEntries: 3}}
+	for range 2 {
+		if err := l.RecordReplay(ctx, rr); err != nil {
+			t.Fatalf("RecordReplay: %v", err)
+		}
+	}
+	if v := versions(t, st, evidence.ReplayKey("rp-1", "rq-a")); len(v) != 1 {
+		t.Fatalf("replay record: %d versions, want 1", len(v))
+	}
+	var keys []string
+	if err := l.ErasureKeys(ctx, func(page []string) error { keys = append(keys, page...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{evidence.Key("rq-a", evidence.OutcomeCompleted), evidence.Key("rq-b", evidence.OutcomeCompleted)}
+	if len(keys) != 2 || keys[0] != want[0] || keys[1] != want[1] {
+		t.Errorf("ErasureKeys: got %v, want %v", keys, want)
+	}
+	pk, err := l.PublicKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := evidence.ParsePublicKey([]byte(pk.PublicKeyPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := &evidence.Trusted{KeyID: pk.KeyID, Key: key}
+	b, err := l.CertificateAt(ctx, want[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := evidence.DecodeCertificate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evidence.Verify(c, trusted); err != nil {
+		t.Errorf("erasure certificate read by CertificateAt: %v", err)
+	}
+	b, err = l.CertificateAt(ctx, evidence.ReplayKey("rp-1", "rq-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := evidence.DecodeReplayCertificate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := evidence.VerifyReplay(rc, trusted); err != nil || got.RequestID != "rq-a" || got.Deleted.JournalEntries != 3 {
+		t.Errorf("replay record: %+v, %v", got, err)
+	}
+	if _, err := l.CertificateAt(ctx, evidence.Key("rq-none", evidence.OutcomeCompleted)); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("CertificateAt of nothing: %v, want ErrNotFound", err)
+	}
+}
