@@ -383,6 +383,19 @@ func TestBootstraps_Events(t *testing.T) {
 		}
 	})
 
+	t.Run("replay-restored", func(t *testing.T) {
+		// The sample names a restored table of another stack: refused in
+		// the result, with nothing done, and no error.
+		body := invoke(t, "replay-restored")
+		var r map[string]any
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		if msg, _ := r["error"].(string); r["errorType"] != nil || !strings.HasPrefix(msg, "replay refused:") {
+			t.Errorf("got %s, want the replay refused in its result", body)
+		}
+	})
+
 	// Every events/ file was invoked, and every function of template.yaml.
 	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
 	for _, f := range files {

@@ -10,7 +10,9 @@ import (
 // for years under Object Lock in compliance mode, and no function may
 // delete or overwrite one, or change a retention. The purge may only add
 // records (a conditional put) and sign them; practicerequests reads them
-// and the public key; nothing else touches either.
+// and the public key; the replay after a restore lists and reads the
+// erasure records, adds its own under replays/ (a conditional put) and
+// signs them; nothing else touches either.
 
 // forbiddenOnLedger are the actions no function may hold on the evidence
 // bucket: each deletes, overwrites or unlocks a record, or changes the
@@ -74,6 +76,8 @@ func TestTemplateIAM_EvidenceLedger(t *testing.T) {
 	want := map[string][]string{
 		"PurgeFunction":            {"s3:PutObject ${EvidenceBucket.Arn}/erasures/*"},
 		"PracticeRequestsFunction": {"s3:GetObject ${EvidenceBucket.Arn}/erasures/*"},
+		"ReplayFunction": {"s3:GetObject ${EvidenceBucket.Arn}/erasures/*", "s3:ListBucket ${EvidenceBucket.Arn}",
+			"s3:PutObject ${EvidenceBucket.Arn}/replays/*"},
 	}
 	for _, fn := range fns {
 		got := grants(t, tmpl, fn, func(a string) bool { return strings.HasPrefix(a, "s3:") },
@@ -82,20 +86,41 @@ func TestTemplateIAM_EvidenceLedger(t *testing.T) {
 			t.Errorf("%s: got %v on the evidence bucket, want %v", fn, got, want[fn])
 		}
 	}
-	// The purge's put makes a new object or nothing: If-None-Match: *.
-	for _, s := range functionStatements(t, tmpl, "PurgeFunction") {
-		if slices.Contains(s.actions, "s3:PutObject") && slices.ContainsFunc(s.resources, coversLedger) {
-			if got := s.condValues("StringEquals", "s3:if-none-match"); !slices.Equal(got, []string{"*"}) {
-				t.Errorf("%s: got s3:if-none-match %v, want the put conditioned on \"*\" (never over a record)", s.sid, got)
+	// Every put on the ledger makes a new object or nothing:
+	// If-None-Match: *.
+	for _, fn := range fns {
+		for _, s := range functionStatements(t, tmpl, fn) {
+			if slices.ContainsFunc(s.actions, func(a string) bool { return like(strings.ToLower(a), "s3:putobject") }) &&
+				slices.ContainsFunc(s.resources, coversLedger) {
+				if got := s.condValues("StringEquals", "s3:if-none-match"); !slices.Equal(got, []string{"*"}) {
+					t.Errorf("%s %s: got s3:if-none-match %v, want the put conditioned on \"*\" (never over a record)", fn, s.sid, got)
+				}
 			}
 		}
 	}
+	if !slices.Contains(fns, "ReplayFunction") {
+		t.Error("got no ReplayFunction in template.yaml, want the replay held to the ledger's rules above")
+	}
+	// The replay lists the erasure records alone, and never puts one: its
+	// records go under replays/, where no erasure certificate is read.
+	for _, s := range functionStatements(t, tmpl, "ReplayFunction") {
+		if slices.Contains(s.actions, "s3:ListBucket") {
+			if got := s.condValues("StringLike", "s3:prefix"); !slices.Equal(got, []string{"erasures/*"}) {
+				t.Errorf("ReplayFunction %s: got s3:ListBucket with prefix %v, want erasures/* alone", s.sid, got)
+			}
+		}
+		if slices.Contains(s.actions, "s3:PutObject") && slices.ContainsFunc(s.resources, func(r string) bool { return strings.Contains(r, "/erasures/") }) {
+			t.Errorf("ReplayFunction %s: got s3:PutObject on %v, want its records under replays/ only", s.sid, s.resources)
+		}
+	}
 
-	// The signing key: only the purge signs, whole messages with the one
-	// algorithm; the purge and practicerequests read its public key.
+	// The signing key: only the purge and the replay sign, whole messages
+	// with the one algorithm; they and practicerequests read its public
+	// key.
 	wantKMS := map[string][]string{
 		"PurgeFunction":            {"kms:GetPublicKey ${CertificateSigningKey.Arn}", "kms:Sign ${CertificateSigningKey.Arn}"},
 		"PracticeRequestsFunction": {"kms:GetPublicKey ${CertificateSigningKey.Arn}"},
+		"ReplayFunction":           {"kms:GetPublicKey ${CertificateSigningKey.Arn}", "kms:Sign ${CertificateSigningKey.Arn}"},
 	}
 	for _, fn := range fns {
 		got := grants(t, tmpl, fn, func(a string) bool { return strings.HasPrefix(a, "kms:") }, func(string) bool { return true })

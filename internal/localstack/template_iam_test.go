@@ -240,6 +240,10 @@ func tableGrants(t *testing.T, sts []statement) []string {
 	return slices.Compact(out)
 }
 
+// restoredTable is the ARN pattern of the tables a restore makes: the
+// stack's name, then RestoreTablePrefix.
+const restoredTable = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${AWS::StackName}-${RestoreTablePrefix}*"
+
 // wantTableAccess is what each function's code reads and writes
 // (functions/<name>/main.go wires the internal/dynamostore methods it
 // uses), by partition: for each, its actions without the "dynamodb:".
@@ -282,6 +286,15 @@ var wantTableAccess = map[string][][2]string{
 		{"table PRACTICE#*#CLIENT#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
 		{"table PRACTICE#*#PRACTITIONER#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
 		{"table EXPORT#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
+	},
+	// The replay reads and deletes the clients' content, as the purge
+	// does, in a restored table (named after the stack and
+	// RestoreTablePrefix) or, told so, the live one; nothing else.
+	"ReplayFunction": {
+		{"table PRACTICE#*#CLIENT#*", "Query BatchGetItem BatchWriteItem"},
+		{"table PRACTICE#*#CHAT#*", "Query BatchGetItem BatchWriteItem"},
+		{restoredTable + " PRACTICE#*#CLIENT#*", "Query BatchGetItem BatchWriteItem"},
+		{restoredTable + " PRACTICE#*#CHAT#*", "Query BatchGetItem BatchWriteItem"},
 	},
 	"ExportWorkerFunction": {
 		{"table EXPORT#*", "GetItem UpdateItem"},
@@ -571,12 +584,14 @@ func TestTemplateIAM_SchedulerRoles(t *testing.T) {
 }
 
 // The documents bucket's keys are practices/<practiceId>/clients/…: the
-// purge deletes and the export worker reads under practices/ only, and
-// nothing else touches the bucket's objects.
+// purge (and the replay after a restore) deletes and the export worker
+// reads under practices/ only, and nothing else touches the bucket's
+// objects.
 func TestTemplateIAM_DocumentObjects(t *testing.T) {
 	tmpl := cfnTree(t)
 	want := map[string][]string{
 		"PurgeFunction":        {"s3:DeleteObject ${DocumentsBucket.Arn}/practices/*"},
+		"ReplayFunction":       {"s3:DeleteObject ${DocumentsBucket.Arn}/practices/*"},
 		"ExportWorkerFunction": {"s3:GetObject ${DocumentsBucket.Arn}/practices/*"},
 	}
 	for _, fn := range functions(t, tmpl) {

@@ -47,6 +47,7 @@ var cheapEvents = map[string]string{
 	"PracticeRequestsFunction": "practicerequests-get-client.json",
 	"ExportsFunction":          "exports-post-client.json",
 	"ExportWorkerFunction":     "{}",
+	"ReplayFunction":           "{}",
 }
 
 func main() {
