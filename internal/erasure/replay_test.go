@@ -208,3 +208,25 @@ func TestReplayer_Replay_BadCursor(t *testing.T) {
 		t.Error("Replay with another restore point's cursor: got no error")
 	}
 }
+
+// A request set aside and then completed has two records: it is replayed
+// once, by the one that ended last, even when the first ended before the
+// restore point.
+func TestReplayer_Replay_SetAsideThenCompleted(t *testing.T) {
+	f := newFixture(t)
+	r := purged(t, f)
+	setAside := r.CompletedAt.Add(-time.Hour)
+	aside := r
+	aside.CompletedAt, aside.SetAsideAt = nil, &setAside
+	if err := f.ledger.Record(context.Background(), erasure.ErasureRecord(aside, evidence.OutcomeNeedsAttention)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.ledger.Keys()); n != 2 {
+		t.Fatalf("ledger: %d certificates, want 2", n)
+	}
+	rs := restore(t)
+	got := replayed(replayAll(t, replayer(f, rs, erasure.PurgeConfig{}), setAside.Add(time.Minute)))
+	if len(got) != 1 || got[0].RequestID != r.ID || !got[0].ErasureEndedAt.Equal(*r.CompletedAt) || got[0].Deleted != wantScope {
+		t.Errorf("replayed: %+v, want %s once, by its completed record", got, r.ID)
+	}
+}
