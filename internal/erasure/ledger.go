@@ -8,7 +8,7 @@ import (
 )
 
 // RuleVersion names the rule that decides what a purge deletes (createdBy,
-// direct, InClientFolder, the phases of purge.go): every erasure record
+// direct, InClientFolder, the phase walk of walk.go): every erasure record
 // carries it, so that whoever reads the ledger later (an auditor, a replay
 // after a restore) knows which rule made it. Change it whenever the rule
 // changes what it deletes.
