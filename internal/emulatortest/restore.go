@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
@@ -91,7 +92,9 @@ func RestoreObjects(t testing.TB, st *Stack) []string {
 			segs[i] = url.PathEscape(seg)
 		}
 		src := st.Bucket + "/" + strings.Join(segs, "/") + "?versionId=" + url.QueryEscape(n.version)
-		_, err := st.S3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &st.Bucket, Key: aws.String(k), CopySource: &src})
+		_, err := st.S3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &st.Bucket, Key: aws.String(k), CopySource: &src,
+			// As the uploads carry one, so reads of the copy validate it.
+			ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256})
 		must(t, err)
 		restored = append(restored, k)
 	}
