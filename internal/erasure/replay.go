@@ -40,8 +40,10 @@ type ReplayLedger interface {
 // request: the ledger, outside the restored system, is what it trusts.
 //
 // The domain's items carry no creation time, so the walk deletes all the
-// client created, whenever: after an erasure the purge closed the client's
-// portal for good, so no content of theirs can postdate the record.
+// client created, whenever: a restored table holds nothing written after
+// the restore point, which is before the record's end, and on the live
+// table the purge closed the client's portal for good, so no content of
+// theirs can postdate the record.
 type Replayer struct {
 	env
 	walk   walker
