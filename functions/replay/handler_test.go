@@ -65,7 +65,7 @@ func newFixture(t *testing.T) *fixture {
 			if !ok {
 				t.Fatalf("replay on table %s, which the fixture has not", table)
 			}
-			return erasure.NewReplayer(m, f.objects, f.ledger, erasure.PurgeConfig{},
+			return erasure.NewReplayer(m, m, f.objects, f.ledger, erasure.PurgeConfig{},
 				erasure.Options{Now: func() time.Time { return since.Add(48 * time.Hour) }, Log: log})
 		}}
 	return f

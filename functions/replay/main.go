@@ -52,7 +52,8 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	return &Handler{
 		live: table, prefix: prefix, bucket: bucket, log: log,
 		replayer: func(restored string) *erasure.Replayer {
-			return erasure.NewReplayer(dynamostore.New(db, restored), objects, l,
+			store := dynamostore.New(db, restored)
+			return erasure.NewReplayer(store, store, objects, l,
 				erasure.PurgeConfig{Concurrency: concurrency}, erasure.Options{Now: wallclock.Now, Log: log})
 		},
 	}, nil

@@ -46,17 +46,25 @@ type ReplayLedger interface {
 // theirs can postdate the record.
 type Replayer struct {
 	env
-	walk   walker
-	ledger ReplayLedger
-	cfg    PurgeConfig
+	walk    walker
+	portals PortalCloser
+	ledger  ReplayLedger
+	cfg     PurgeConfig
+}
+
+// PortalCloser closes a client's portal for good: the marker a purge
+// leaves, which a restore from before it brings back missing.
+type PortalCloser interface {
+	ClosePortal(ctx context.Context, practiceID, clientID, requestID string, at time.Time) error
 }
 
 // NewReplayer returns the replay's use case over the restored table's
 // content and the documents bucket's objects.
-func NewReplayer(content Content, objects Objects, ledger ReplayLedger, cfg PurgeConfig, o Options) *Replayer {
-	RequirePorts("erasure.Replayer", content, objects, ledger)
+// portals closes the replayed clients' portals in the same table.
+func NewReplayer(content Content, portals PortalCloser, objects Objects, ledger ReplayLedger, cfg PurgeConfig, o Options) *Replayer {
+	RequirePorts("erasure.Replayer", content, portals, objects, ledger)
 	return &Replayer{env: env{o}, walk: walker{content: content, objects: objects, log: o.Logger(), concurrency: cfg.Concurrency},
-		ledger: ledger, cfg: cfg}
+		portals: portals, ledger: ledger, cfg: cfg}
 }
 
 // ReplayInput is what an operator gives a replay.
@@ -278,6 +286,11 @@ func (s *Replayer) latest(ctx context.Context, keys []string, trusted *evidence.
 func (s *Replayer) replayOne(ctx context.Context, rec evidence.Record, cur *replayCursor, stop time.Time) (bool, error) {
 	t := target{requestID: rec.RequestID, practiceID: rec.PracticeID, clientID: rec.ClientID}
 	if cur.Request == nil || cur.Request.RequestID != rec.RequestID {
+		// First the portal, as the purge does: a restored client must not
+		// sign in and add content while (or after) it is erased again.
+		if err := s.portals.ClosePortal(ctx, t.practiceID, t.clientID, rec.RequestID, rec.EndedAt()); err != nil {
+			return false, fmt.Errorf("replay %s: close portal: %w", rec.RequestID, err)
+		}
 		found, _, err := files{s.walk.content}.scopeHolding(ctx, t.practiceID, t.clientID, nil)
 		if err != nil {
 			return false, fmt.Errorf("replay %s: scope: %w", rec.RequestID, err)

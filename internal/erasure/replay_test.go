@@ -41,7 +41,7 @@ func purged(t *testing.T, f *fixture) erasure.Request {
 }
 
 func replayer(f *fixture, rs restored, cfg erasure.PurgeConfig) *erasure.Replayer {
-	return erasure.NewReplayer(rs.mem, rs.objects, f.ledger, cfg,
+	return erasure.NewReplayer(rs.mem, rs.mem, rs.objects, f.ledger, cfg,
 		erasure.Options{Now: f.clock.Now, NewID: func() string { return "replay-1" }, Log: slog.New(slog.DiscardHandler)})
 }
 
@@ -96,6 +96,14 @@ func TestReplayer_Replay(t *testing.T) {
 			}
 			equalKeys(t, "items after the replay", rs.mem.Keys(), without(itemsBefore, rs.seeded.gone))
 			equalStrings(t, "objects after the replay", rs.objects.Keys(), without(objectsBefore, rs.seeded.goneObjects))
+			// The restored client's portal is closed again (the restored
+			// table predates the purge's marker); the other client's is not.
+			if closed, err := rs.mem.PortalClosed(context.Background(), practiceID, clientID); err != nil || !closed {
+				t.Errorf("PortalClosed(%s) after the replay: got %v, %v; want closed", clientID, closed, err)
+			}
+			if closed, _ := rs.mem.PortalClosed(context.Background(), practiceID, otherID); closed {
+				t.Errorf("PortalClosed(%s): got closed, want open", otherID)
+			}
 
 			got := replayed(reps)
 			if len(got) != 1 {

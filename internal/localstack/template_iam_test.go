@@ -288,13 +288,16 @@ var wantTableAccess = map[string][][2]string{
 		{"table EXPORT#*", "GetItem PutItem UpdateItem ConditionCheckItem DeleteItem"},
 	},
 	// The replay reads and deletes the clients' content, as the purge
-	// does, in a restored table (named after the stack and
-	// RestoreTablePrefix) or, told so, the live one; nothing else.
+	// does, and closes their portals, in a restored table (named after the
+	// stack and RestoreTablePrefix) or, told so, the live one; nothing
+	// else.
 	"ReplayFunction": {
 		{"table PRACTICE#*#CLIENT#*", "Query BatchGetItem BatchWriteItem"},
 		{"table PRACTICE#*#CHAT#*", "Query BatchGetItem BatchWriteItem"},
 		{restoredTable + " PRACTICE#*#CLIENT#*", "Query BatchGetItem BatchWriteItem"},
 		{restoredTable + " PRACTICE#*#CHAT#*", "Query BatchGetItem BatchWriteItem"},
+		{"table PRACTICE#*#CLIENT#*", "PutItem"},
+		{restoredTable + " PRACTICE#*#CLIENT#*", "PutItem"},
 	},
 	"ExportWorkerFunction": {
 		{"table EXPORT#*", "GetItem UpdateItem"},
