@@ -420,7 +420,7 @@ func (m *Model) batchWrite(r *http.Request, body []byte, in map[string]json.RawM
 	for name, list := range items {
 		t, err := m.schema(r, name)
 		if err != nil {
-				return m.next.RoundTrip(withBody(r, body))
+			return m.next.RoundTrip(withBody(r, body))
 		}
 		if !observe {
 			if err := m.ensureShadow(r, t); err != nil {
