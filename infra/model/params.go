@@ -114,11 +114,11 @@ func Defaults() Params {
 
 // Testing are the parameters of the integration tests' second run:
 // Defaults with throttling made likely (a tenth of DynamoDB's partition
-// rates), 2% of calls answered 5xx, and a one-second index lag.
+// rates), 1% of calls answered 5xx, and a one-second index lag.
 func Testing() Params {
 	p := Defaults()
 	p.WCU, p.RCU = 100, 300
-	p.Errors = 0.02
+	p.Errors = 0.01
 	p.GSILag = time.Second
 	return p
 }
