@@ -32,7 +32,52 @@ var (
 )
 
 // New returns a Store on the named table.
-func New(db *dynamodb.Client, table string) *Store { return &Store{db: db, table: table} }
+func New(db *dynamodb.Client, table string) *Store { return &Store{db: retryingConflicts(db), table: table} }
+
+// retryingConflicts returns a client like db whose retries also cover a
+// call DynamoDB refused for a transaction in flight on one of its items:
+// a TransactionConflictException, or a TransactionCanceledException whose
+// reasons are only conflicts and throttling (the SDK retries neither).
+// Such a call had no effect, and a moment later the other transaction is
+// done, so it is safe and right to make it again; a condition that failed
+// is still an answer.
+func retryingConflicts(db *dynamodb.Client) *dynamodb.Client {
+	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		if r, ok := o.Retryer.(aws.RetryerV2); ok {
+			o.Retryer = conflictRetryer{r}
+		}
+	})
+}
+
+type conflictRetryer struct{ aws.RetryerV2 }
+
+func (r conflictRetryer) IsErrorRetryable(err error) bool {
+	return transient(err) || r.RetryerV2.IsErrorRetryable(err)
+}
+
+// transient reports whether DynamoDB refused a call, with no effect, for
+// another transaction in flight or for its rate.
+func transient(err error) bool {
+	var conflict *ddbtypes.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return true
+	}
+	var tce *ddbtypes.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return false
+	}
+	found := false
+	for _, reason := range tce.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case "", "None":
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+			found = true
+		default:
+			return false
+		}
+	}
+	return found
+}
 
 func key(pk, sk string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
