@@ -32,7 +32,9 @@ var (
 )
 
 // New returns a Store on the named table.
-func New(db *dynamodb.Client, table string) *Store { return &Store{db: retryingConflicts(db), table: table} }
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: retryingConflicts(db), table: table}
+}
 
 // retryingConflicts returns a client like db whose retries also cover a
 // call DynamoDB refused for a transaction in flight on one of its items:
