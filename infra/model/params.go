@@ -26,6 +26,10 @@
 //   - a rate of 5xx answers (DynamoDB's InternalServerError, S3's
 //     InternalError, SES's and Scheduler's internal failures).
 //
+// A call's latency is drawn when it arrives: half of it passes before the
+// call reaches the emulator, the rest on its way back, the emulator's own
+// time counting toward that rest (it stands for AWS's work on the call).
+//
 // It changes no answer beyond what AWS itself may answer: every answer is
 // moto's, or one AWS documents for the call. It is deterministic with a
 // seed (the same seed draws the same sequence; under concurrency the order

@@ -132,23 +132,46 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 }
 
 // query calls fn with each page of items under pk whose sort key starts
-// with prefix. filter and projection are optional.
+// with prefix. filter and projection are optional. The next page is read
+// while fn works on the last, so that a caller which takes its time over
+// a page (the purge, pacing its deletes) does not wait for the read too.
 func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, fn func([]map[string]ddbtypes.AttributeValue) error) error {
 	in.TableName = &s.table
 	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return translate("query", err)
+	type result struct {
+		page *dynamodb.QueryOutput
+		err  error
+	}
+	fetch := func() <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			page, err := p.NextPage(ctx)
+			ch <- result{page, err}
+		}()
+		return ch
+	}
+	if !p.HasMorePages() {
+		return nil
+	}
+	next := fetch()
+	for {
+		r := <-next
+		if r.err != nil {
+			return translate("query", r.err)
 		}
-		if len(page.Items) == 0 {
-			continue
+		more := p.HasMorePages()
+		if more {
+			next = fetch()
 		}
-		if err := fn(page.Items); err != nil {
-			return err
+		if len(r.page.Items) > 0 {
+			if err := fn(r.page.Items); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
 		}
 	}
-	return nil
 }
 
 func prefixQuery(pk, prefix string) *dynamodb.QueryInput {
