@@ -23,8 +23,8 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/safelog"
 )
 
-// childCommand runs one purge, wired as the purge function wires it, in
-// this process alone, so that its memory is its own.
+// childCommand runs one invocation of the purge, wired as the purge
+// function wires it, in this process alone, so that its memory is its own.
 const childCommand = "purge-child"
 
 type childResult struct {
@@ -53,14 +53,17 @@ func peakRSS() (int, error) {
 func runChild(args []string) error {
 	fs := flag.NewFlagSet(childCommand, flag.ContinueOnError)
 	id := fs.String("request", "", "request id")
+	deadline := fs.Duration("deadline", 15*time.Minute, "the invocation's deadline")
+	margin := fs.Duration("margin", time.Minute, "what the purge keeps free before the deadline")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	// The purge function's deadline: a Lambda invocation of 15 minutes.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	// The purge function's deadline: a Lambda invocation's.
+	ctx, cancel := context.WithTimeout(context.Background(), *deadline)
 	defer cancel()
 	var env config.Env
 	table, bucket := env.String("TABLE_NAME"), env.String("DOCUMENTS_BUCKET")
+	group, target, role, dlq := env.String("SCHEDULE_GROUP"), env.String("PURGE_FUNCTION_ARN"), env.String("SCHEDULER_ROLE_ARN"), env.String("DEAD_LETTER_ARN")
 	concurrency := env.Int("PURGE_CONCURRENCY", 8, 1, 64)
 	cfg := env.AWS()
 	if err := env.Err(); err != nil {
@@ -69,10 +72,10 @@ func runChild(args []string) error {
 	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
 	svc := erasure.NewPurger(store, store, store, store,
 		s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
-		oneshot.New(scheduler.NewFromConfig(cfg), oneshot.Config{Group: "unused", TargetARN: "unused", RoleARN: "unused", DeadLetterARN: "unused"}),
+		oneshot.New(scheduler.NewFromConfig(cfg), oneshot.Config{Group: group, TargetARN: target, RoleARN: role, DeadLetterARN: dlq}),
 		discardMailer{}, // the client's receipt email is not what is measured
 		discardLedger{}, // nor the erasure record (one KMS signature and one put)
-		erasure.PurgeConfig{Concurrency: concurrency},
+		erasure.PurgeConfig{Concurrency: concurrency, Margin: *margin},
 		erasure.Options{Log: slog.New(safelog.Handler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
 	start := time.Now()
 	r, err := svc.Purge(ctx, *id)

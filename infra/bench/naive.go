@@ -17,8 +17,9 @@ import (
 )
 
 // naive is the baseline: the same queries as the purge, then one DeleteItem
-// per item and one DeleteObject per object, one after another.
-func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store) (items, objects int, reading time.Duration, err error) {
+// per item and one DeleteObject per object, one after another, for the
+// client's content.
+func naive(ctx context.Context, st *localstack.Stack, store *dynamostore.Store, clientID string) (items, objects int, reading time.Duration, err error) {
 	del := func(k erasure.ItemKey) error {
 		_, err := st.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: map[string]ddbtypes.AttributeValue{
 			"pk": &ddbtypes.AttributeValueMemberS{Value: k.PK}, "sk": &ddbtypes.AttributeValueMemberS{Value: k.SK},

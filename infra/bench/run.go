@@ -24,6 +24,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/wellness-rtbf/rtbf/infra/model"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/evidence"
@@ -31,6 +32,29 @@ import (
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 	"github.com/wellness-rtbf/rtbf/internal/oneshot"
 )
+
+// Options are what one run does.
+type Options struct {
+	Shape Shape
+	// Other is the size of the other client, whose content must stay.
+	Other Shape
+	// RTT is the round trip the second count of the client's content adds
+	// to each call.
+	RTT time.Duration
+	// Model are the parameters of the AWS behaviour model the purge and
+	// the baseline run through.
+	Model model.Params
+	// Raw runs the purge and the baseline on the emulator itself too.
+	Raw bool
+	// Naive runs the baseline through the model, on NaiveShare of the
+	// client's content (its time then scaled up by 1/NaiveShare: the
+	// baseline is one call after another, each costing the same).
+	Naive      bool
+	NaiveShare float64
+	// Invocation is a Lambda invocation's length and Margin what the
+	// purge keeps free before its end, in modelled time.
+	Invocation, Margin time.Duration
+}
 
 // Result is what one run measured.
 type Result struct {
@@ -51,18 +75,47 @@ type Result struct {
 	// would take at least ScopeSeconds + ScopeCalls*RTT.
 	ScopeCalls      int
 	ScopeRTTSeconds float64
+
+	Model ModelResult
+}
+
+// ModelResult is the purge and the baseline through the model, in
+// modelled seconds.
+type ModelResult struct {
+	Items, Objects int
+	Seconds        float64
+	// Bound is what the model's own limits allow at best; Partition is
+	// the partition that sets it.
+	Bound                   float64
+	Partition               string
+	Throttled               int
+	Invocations, Failed     int
+	WriteCalls              int
+	PeakRSSMB               float64
+	NaiveSeconds            float64
+	NaiveItems, NaiveObjcts int
+	Calls                   map[string]int
 }
 
 const (
 	practiceID = "prac-bench"
-	clientID   = "cl-big"
+	clientID   = "cl-big"   // purged on the emulator itself
+	modelID    = "cl-model" // purged through the model
 	otherID    = "cl-other"
 	memberID   = "pr-member"
 	ownerID    = "pr-owner"
 )
 
-func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (Result, error) {
-	st, err := localstack.New(ctx, endpoint, "rtbf-bench-"+fmt.Sprint(time.Now().UnixNano()%1e9))
+func run(ctx context.Context, endpoint string, o Options) (Result, error) {
+	srv, err := model.Serve(endpoint, o.Model)
+	if err != nil {
+		return Result{}, err
+	}
+	defer srv.Close()
+	// Everything but the purge and the baseline goes through the model's
+	// observer: at once, unlimited, the model learning the items' sizes.
+	prefix := "rtbf-bench-" + fmt.Sprint(time.Now().UnixNano()%1e9)
+	st, err := localstack.New(ctx, srv.ObserverURL, prefix)
 	if err != nil {
 		return Result{}, err
 	}
@@ -72,91 +125,104 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 	store := dynamostore.New(st.DynamoDB, st.Table)
 	seeder := &seeder{st: st, store: store}
 
-	log.Printf("seeding %+v for %s, and as much again that must stay", shape, clientID)
 	start := time.Now()
 	if err := seeder.directory(ctx); err != nil {
 		return Result{}, err
 	}
-	gone, err := seeder.client(ctx, clientID, shape, "gone")
-	if err != nil {
+	log.Printf("seeding %+v for %s, which must stay", o.Other, otherID)
+	if _, err := seeder.client(ctx, otherID, o.Other, "other"); err != nil {
 		return Result{}, err
 	}
-	// What must stay: another client of the same size, and the
-	// practitioner's notes and shared documents in this client's file.
-	if _, err := seeder.client(ctx, otherID, shape, "other"); err != nil {
-		return Result{}, err
-	}
-	if err := seeder.practitionerContent(ctx, clientID, shape); err != nil {
-		return Result{}, err
-	}
-	log.Printf("seeded in %s", time.Since(start).Round(time.Millisecond))
-
-	accept := erasure.NewClientRequests(store, store, store, store, store,
-		oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
-		discardMailer{}, 0,
-		// The request is made a purge delay ago, so that its purge is due
-		// now: the purge never starts before its date.
-		erasure.Options{Now: func() time.Time { return time.Now().Add(-erasure.DefaultPurgeDelay) }, Log: slog.New(slog.DiscardHandler)})
 	if err := store.PutSetting(ctx, erasure.Setting{PracticeID: practiceID, Enabled: true}); err != nil {
 		return Result{}, err
 	}
-	actor, err := identity.NewActor(clientID+"-sub", identity.RoleClient, practiceID, clientID, "")
-	if err != nil {
+	log.Printf("seeded in %s", time.Since(start).Round(time.Millisecond))
+	var res Result
+	if o.Raw {
+		if err := runRaw(ctx, st, store, seeder, endpoint, o, &res); err != nil {
+			return Result{}, err
+		}
+	}
+	if err := runModel(ctx, st, store, seeder, srv, o, &res.Model); err != nil {
 		return Result{}, err
+	}
+	return res, nil
+}
+
+// accept makes the client's deletion request, a purge delay ago, so that
+// its purge is due now (the purge never starts before its date).
+func accept(ctx context.Context, st *localstack.Stack, store *dynamostore.Store, client string) (erasure.Request, error) {
+	svc := erasure.NewClientRequests(store, store, store, store, store,
+		oneshot.New(st.Scheduler, oneshot.Config{Group: st.ScheduleGroup, TargetARN: localstack.FunctionARN("rtbf-bench-purge"), RoleARN: st.SchedulerRole, DeadLetterARN: st.DeadLetterARN}),
+		discardMailer{}, 0,
+		erasure.Options{Now: func() time.Time { return time.Now().Add(-erasure.DefaultPurgeDelay) }, Log: slog.New(slog.DiscardHandler)})
+	actor, err := identity.NewActor(client+"-sub", identity.RoleClient, practiceID, client, "")
+	if err != nil {
+		return erasure.Request{}, err
+	}
+	req, _, err := svc.RequestDeletion(ctx, actor)
+	if err != nil {
+		return erasure.Request{}, fmt.Errorf("request deletion: %w", err)
+	}
+	return req, nil
+}
+
+// runRaw is the purge and the baseline on the emulator itself, the purge
+// behind a proxy that counts its calls.
+func runRaw(ctx context.Context, st *localstack.Stack, store *dynamostore.Store, seeder *seeder, endpoint string, o Options, res *Result) error {
+	shape := o.Shape
+	log.Printf("seeding %+v for %s (purged on the emulator itself)", shape, clientID)
+	var gone seeded
+	var err error
+	if gone, err = seeder.client(ctx, clientID, shape, "gone"); err != nil {
+		return err
+	}
+	if err := seeder.practitionerContent(ctx, clientID, shape, &gone); err != nil {
+		return err
 	}
 	scopeStart := time.Now()
 	if _, err := erasure.Scope(ctx, store, practiceID, clientID); err != nil {
-		return Result{}, fmt.Errorf("scope: %w", err)
+		return fmt.Errorf("scope: %w", err)
 	}
 	scopeSeconds := time.Since(scopeStart).Seconds()
-	scopeCalls, scopeRTTSeconds, err := scopeWithRTT(ctx, endpoint, st.Table, rtt)
+	scopeCalls, scopeRTTSeconds, err := scopeWithRTT(ctx, endpoint, st.Table, o.RTT)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	req, _, err := accept.RequestDeletion(ctx, actor)
+	req, err := accept(ctx, st, store, clientID)
 	if err != nil {
-		return Result{}, fmt.Errorf("request deletion: %w", err)
+		return err
 	}
 	if req.WillDelete != gone.counts {
-		return Result{}, fmt.Errorf("the request counts %+v, the seed made %+v", req.WillDelete, gone.counts)
+		return fmt.Errorf("the request counts %+v, the seed made %+v", req.WillDelete, gone.counts)
 	}
-
-	before, err := snapshot(ctx, st)
+	before, err := takeBefore(ctx, st, false, clientID)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	objectsBefore, err := objects(ctx, st)
-	if err != nil {
-		return Result{}, err
-	}
-
 	proxy, err := startProxy(endpoint)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	defer proxy.Close()
-	log.Printf("purging %d items and %d objects in a child process", gone.items(), len(gone.objects))
-	purgeSeconds, rss, err := runPurgeChild(ctx, st, proxy.URL, req.ID)
+	log.Printf("purging %d items and %d objects in a child process, on the emulator", gone.items(), len(gone.objects))
+	child, err := runPurgeChild(ctx, st, proxy.URL, req.ID, 15*time.Minute, time.Minute)
 	if err != nil {
-		return Result{}, err
+		return err
+	}
+	if child.Status != erasure.StatusCompleted {
+		return fmt.Errorf("purge child ended with the request %s, want completed", child.Status)
 	}
 	calls := proxy.Counts()
-	if err := checkExact(ctx, st, before, objectsBefore, gone); err != nil {
-		return Result{}, fmt.Errorf("purge: %w", err)
+	if err := checkDone(ctx, st, store, req.ID, before, gone); err != nil {
+		return err
 	}
-	done, err := store.GetRequest(ctx, req.ID)
-	if err != nil {
-		return Result{}, err
-	}
-	if done.Status != erasure.StatusCompleted || done.Deleted != gone.counts {
-		return Result{}, fmt.Errorf("purge receipt: status %s deleted %+v, want completed %+v", done.Status, done.Deleted, gone.counts)
-	}
-	res := Result{
+	*res = Result{
 		Items: gone.items(), Objects: len(gone.objects),
 		WriteCalls:    calls["BatchWriteItem"] + calls["DeleteItem"] + calls["PutItem"] + calls["UpdateItem"] + calls["TransactWriteItems"],
 		S3DeleteCalls: calls["DeleteObjects"] + calls["DeleteObject"],
-		PurgeSeconds:  purgeSeconds,
-		PeakRSSMB:     rss,
+		PurgeSeconds:  child.Seconds,
+		PeakRSSMB:     float64(child.PeakKiB) / 1024,
 		ScopeSeconds:  scopeSeconds,
 		ScopeCalls:    scopeCalls, ScopeRTTSeconds: scopeRTTSeconds,
 	}
@@ -167,20 +233,228 @@ func run(ctx context.Context, endpoint string, shape Shape, rtt time.Duration) (
 	log.Printf("seeding the same data again for the naive baseline")
 	again, err := seeder.client(ctx, clientID, shape, "gone")
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	start = time.Now()
-	n, o, reading, err := naive(ctx, st, store)
+	start := time.Now()
+	n, ob, reading, err := naive(ctx, st, store, clientID)
 	if err != nil {
-		return Result{}, fmt.Errorf("naive: %w", err)
+		return fmt.Errorf("naive: %w", err)
 	}
 	res.NaiveSeconds = time.Since(start).Seconds()
-	res.NaiveItems, res.NaiveObjects = n, o
+	res.NaiveItems, res.NaiveObjects = n, ob
 	res.NaiveReadSeconds = reading.Seconds()
-	if n != again.items() || o != len(again.objects) {
-		return Result{}, fmt.Errorf("naive deleted %d items and %d objects, want %d and %d", n, o, again.items(), len(again.objects))
+	if n != again.items() || ob != len(again.objects) {
+		return fmt.Errorf("naive deleted %d items and %d objects, want %d and %d", n, ob, again.items(), len(again.objects))
 	}
-	return res, nil
+	return nil
+}
+
+// maxFailed bounds the failed invocations runModel retries, as Lambda's
+// retries and the sweep would.
+const maxFailed = 5
+
+// runModel is the purge and the baseline through the model: the purge in
+// as many invocations (child processes, each with an invocation's
+// deadline) as it takes, each continuing where the last stopped, as the
+// continuation schedule would start it.
+func runModel(ctx context.Context, st *localstack.Stack, store *dynamostore.Store, seeder *seeder, srv *model.Server, o Options, res *ModelResult) error {
+	shape := o.Shape
+	p := o.Model
+	log.Printf("seeding %+v for %s (purged through the model)", shape, modelID)
+	gone, err := seeder.client(ctx, modelID, shape, "gone")
+	if err != nil {
+		return err
+	}
+	if err := seeder.practitionerContent(ctx, modelID, shape, &gone); err != nil {
+		return err
+	}
+	req, err := accept(ctx, st, store, modelID)
+	if err != nil {
+		return err
+	}
+	if req.WillDelete != gone.counts {
+		return fmt.Errorf("the request counts %+v, the seed made %+v", req.WillDelete, gone.counts)
+	}
+	// A table of a client ten times the default is too large for the
+	// emulator to scan twice in reasonable time: the check is then lighter.
+	before, err := takeBefore(ctx, st, shape.Journal > 50000, modelID)
+	if err != nil {
+		return err
+	}
+	res.Items, res.Objects = gone.items(), len(gone.objects)
+	res.Bound, res.Partition = gone.bound(p)
+	wall := func(d time.Duration) time.Duration { return time.Duration(float64(d) * p.TimeScale) }
+	log.Printf("purging %d items and %d objects through the model (%s), invocations of %s (%s of wall time); the bound is %.1f s, set by %s",
+		res.Items, res.Objects, p, o.Invocation, wall(o.Invocation), res.Bound, res.Partition)
+	srv.Model.ResetStats()
+	wallSeconds := 0.0
+	for {
+		child, err := runPurgeChild(ctx, st, srv.URL, req.ID, wall(o.Invocation), wall(o.Margin))
+		res.Invocations++
+		if err != nil {
+			res.Failed++
+			log.Printf("invocation %d failed: %v", res.Invocations, err)
+			if res.Failed > maxFailed {
+				return fmt.Errorf("the purge failed %d times", res.Failed)
+			}
+			continue
+		}
+		wallSeconds += child.Seconds
+		res.PeakRSSMB = max(res.PeakRSSMB, float64(child.PeakKiB)/1024)
+		log.Printf("invocation %d: %s after %.1f s (modelled)", res.Invocations, child.Status, child.Seconds/p.TimeScale)
+		if child.Status == erasure.StatusCompleted {
+			break
+		}
+		if child.Status != erasure.StatusPurging {
+			return fmt.Errorf("purge child ended with the request %s, want completed or purging", child.Status)
+		}
+	}
+	stats := srv.Model.Stats()
+	res.Seconds = wallSeconds / p.TimeScale
+	res.Throttled = stats.Throttled
+	res.Calls = stats.Calls
+	for _, op := range []string{"BatchWriteItem", "DeleteItem", "PutItem", "UpdateItem", "TransactWriteItems"} {
+		res.WriteCalls += stats.Calls["dynamodb."+op]
+	}
+	log.Printf("purge calls through the model: %v; throttled %d (%d keys held back), conflicts %d", stats.Calls, stats.Throttled, stats.Unprocessed, stats.Conflicts)
+	if err := checkDone(ctx, st, store, req.ID, before, gone); err != nil {
+		return err
+	}
+	if !o.Naive {
+		return nil
+	}
+	share := o.NaiveShare
+	if share <= 0 || share > 1 {
+		share = 1
+	}
+	sample := Shape{Journal: int(float64(shape.Journal) * share), Documents: int(float64(shape.Documents) * share),
+		Sessions: int(float64(shape.Sessions) * share), Messages: shape.Messages}
+	log.Printf("seeding %+v again for the naive baseline through the model", sample)
+	again, err := seeder.client(ctx, modelID, sample, "again")
+	if err != nil {
+		return err
+	}
+	mst, err := localstack.New(ctx, srv.URL, st.Table)
+	if err != nil {
+		return err
+	}
+	mst.Table, mst.Bucket = st.Table, st.Bucket
+	start := time.Now()
+	n, ob, _, err := naive(ctx, mst, dynamostore.New(mst.DynamoDB, mst.Table), modelID)
+	if err != nil {
+		return fmt.Errorf("naive through the model: %w", err)
+	}
+	res.NaiveSeconds = time.Since(start).Seconds() / p.TimeScale / share
+	res.NaiveItems, res.NaiveObjcts = n, ob
+	if n != again.items() || ob != len(again.objects) {
+		return fmt.Errorf("naive through the model deleted %d items and %d objects, want %d and %d", n, ob, again.items(), len(again.objects))
+	}
+	return nil
+}
+
+// before is what the table and the bucket held before a purge: every item
+// (exact), or, light, the number of items of the purged client's
+// partition and of the other client's.
+type before struct {
+	items   map[erasure.ItemKey]map[string]ddbtypes.AttributeValue
+	counts  map[string]int
+	objects map[string]string
+}
+
+func takeBefore(ctx context.Context, st *localstack.Stack, light bool, client string) (before, error) {
+	var b before
+	var err error
+	if light {
+		b.counts = map[string]int{}
+		for _, pk := range []string{dynamostore.ClientPK(practiceID, client), dynamostore.ClientPK(practiceID, otherID)} {
+			if b.counts[pk], err = countPartition(ctx, st, pk); err != nil {
+				return before{}, err
+			}
+		}
+	} else if b.items, err = snapshot(ctx, st); err != nil {
+		return before{}, err
+	}
+	b.objects, err = objects(ctx, st)
+	return b, err
+}
+
+// countPartition counts a partition's items.
+func countPartition(ctx context.Context, st *localstack.Stack, pk string) (int, error) {
+	n := 0
+	p := dynamodb.NewQueryPaginator(st.DynamoDB, &dynamodb.QueryInput{
+		TableName: &st.Table, Select: ddbtypes.SelectCount, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": &ddbtypes.AttributeValueMemberS{Value: pk}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, err
+		}
+		n += int(page.Count)
+	}
+	return n, nil
+}
+
+// checkLight checks, for a table too large to scan twice, that every key
+// of gone is gone, that the purged client's partition lost exactly those
+// of its items and the other client's partition none, and that exactly
+// gone's objects went.
+func checkLight(ctx context.Context, st *localstack.Stack, store *dynamostore.Store, b before, gone seeded) error {
+	for start := 0; start < len(gone.keys); start += 1000 {
+		left, err := store.ExistingItems(ctx, gone.keys[start:min(start+1000, len(gone.keys))])
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("item %v should be gone", left[0])
+		}
+	}
+	lost := map[string]int{}
+	for _, k := range gone.keys {
+		lost[k.PK]++
+	}
+	for pk, n := range b.counts {
+		got, err := countPartition(ctx, st, pk)
+		if err != nil {
+			return err
+		}
+		if want := n - lost[pk]; got != want {
+			return fmt.Errorf("partition %s holds %d items, want %d", pk, got, want)
+		}
+	}
+	objs, err := objects(ctx, st)
+	if err != nil {
+		return err
+	}
+	want := maps.Clone(b.objects)
+	for _, o := range gone.objects {
+		delete(want, o)
+	}
+	if !maps.Equal(objs, want) {
+		return fmt.Errorf("objects: %d left, want %d", len(objs), len(want))
+	}
+	return nil
+}
+
+// checkDone checks that the purge deleted exactly gone and that the
+// receipt counts it.
+func checkDone(ctx context.Context, st *localstack.Stack, store *dynamostore.Store, id string, b before, gone seeded) error {
+	check := func() error { return checkExact(ctx, st, b.items, b.objects, gone) }
+	if b.items == nil {
+		check = func() error { return checkLight(ctx, st, store, b, gone) }
+	}
+	if err := check(); err != nil {
+		return fmt.Errorf("purge: %w", err)
+	}
+	done, err := store.GetRequest(ctx, id)
+	if err != nil {
+		return err
+	}
+	if done.Status != erasure.StatusCompleted || done.Deleted != gone.counts {
+		return fmt.Errorf("purge receipt: status %s deleted %+v, want completed %+v", done.Status, done.Deleted, gone.counts)
+	}
+	return nil
 }
 
 type discardMailer struct{}
@@ -191,34 +465,35 @@ type discardLedger struct{}
 
 func (discardLedger) Record(context.Context, evidence.Record) error { return nil }
 
-// runPurgeChild runs the purge in a fresh process pointed at the counting
-// proxy, and returns its wall time and peak resident memory.
-func runPurgeChild(ctx context.Context, st *localstack.Stack, endpoint, requestID string) (float64, float64, error) {
+// runPurgeChild runs one invocation of the purge in a fresh process
+// pointed at endpoint, with the invocation's deadline and margin (wall
+// time), and returns what it reports: the request's status, its time and
+// its peak resident memory. An error is a failed invocation.
+func runPurgeChild(ctx context.Context, st *localstack.Stack, endpoint, requestID string, deadline, margin time.Duration) (childResult, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return 0, 0, err
+		return childResult{}, err
 	}
-	cmd := exec.CommandContext(ctx, self, childCommand, "-request", requestID)
+	cmd := exec.CommandContext(ctx, self, childCommand, "-request", requestID, "-deadline", deadline.String(), "-margin", margin.String())
 	cmd.Env = append(os.Environ(),
 		"AWS_ENDPOINT_URL="+endpoint, "AWS_REGION="+localstack.Region,
 		"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_CA_BUNDLE=",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"TABLE_NAME="+st.Table, "DOCUMENTS_BUCKET="+st.Bucket, "S3_USE_PATH_STYLE=true",
+		"SCHEDULE_GROUP="+st.ScheduleGroup, "PURGE_FUNCTION_ARN="+localstack.FunctionARN("rtbf-bench-purge"),
+		"SCHEDULER_ROLE_ARN="+st.SchedulerRole, "DEAD_LETTER_ARN="+st.DeadLetterARN,
 	)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		return 0, 0, fmt.Errorf("purge child: %w", err)
+		return childResult{}, fmt.Errorf("purge child: %w", err)
 	}
 	var r childResult
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return 0, 0, fmt.Errorf("purge child said %q: %w", out.String(), err)
+		return childResult{}, fmt.Errorf("purge child said %q: %w", out.String(), err)
 	}
-	if r.Status != erasure.StatusCompleted {
-		return 0, 0, fmt.Errorf("purge child ended with the request %s, want completed", r.Status)
-	}
-	return r.Seconds, float64(r.PeakKiB) / 1024, nil
+	return r, nil
 }
 
 // proxy forwards to the emulator and counts the calls by operation.

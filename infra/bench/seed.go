@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/wellness-rtbf/rtbf/infra/model"
 	"github.com/wellness-rtbf/rtbf/internal/dynamostore"
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
@@ -24,11 +26,64 @@ type Shape struct {
 }
 
 // seeded is what one client created: the keys and objects a purge of that
-// client deletes, and their counts.
+// client deletes, and their counts; and, per partition, the write units
+// deleting them costs and the bytes the purge's queries read there.
 type seeded struct {
 	keys    []erasure.ItemKey
 	objects []string
 	counts  erasure.Counts
+	load    map[string]*load
+}
+
+// load is what a purge asks of one partition: the write units of the
+// items it deletes there, and what it reads there first (the bytes its
+// queries read, before their filters; the items it reads one by one, in
+// read units).
+type load struct {
+	wcu       float64
+	readBytes int
+	rcu       float64
+}
+
+func (s *seeded) at(pk string) *load {
+	if s.load == nil {
+		s.load = map[string]*load{}
+	}
+	l := s.load[pk]
+	if l == nil {
+		l = &load{}
+		s.load[pk] = l
+	}
+	return l
+}
+
+// size is an item's size as DynamoDB counts it.
+func size(it any) (int, error) {
+	av, err := dynamostore.MarshalItem(it)
+	if err != nil {
+		return 0, err
+	}
+	return model.ItemSize(av), nil
+}
+
+// bound is what the model's limits allow at best: the largest, over
+// partitions, of the partition's write units at its write rate plus the
+// reads it must make first at its read rate (in modelled seconds).
+func (s seeded) bound(p model.Params) (seconds float64, partition string) {
+	for pk, l := range s.load {
+		rcu := math.Ceil(float64(l.readBytes)/4096) + l.rcu
+		t := 0.0
+		if p.WCU > 0 {
+			t += l.wcu / p.WCU
+		}
+		if p.RCU > 0 {
+			t += rcu / p.RCU
+		}
+		if t > seconds {
+			seconds, partition = t, pk
+		}
+	}
+	return seconds, partition
 }
 
 func (s seeded) items() int { return len(s.keys) }
@@ -48,7 +103,7 @@ func (s *seeder) directory(ctx context.Context) error {
 		dynamostore.PractitionerItem{PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(ownerID), ID: ownerID, Name: "Owner", Email: "owner@bench.example.com", TeamRole: "owner"},
 		dynamostore.PractitionerItem{PK: dynamostore.PracticePK(practiceID), SK: dynamostore.PractitionerSK(memberID), ID: memberID, Name: "Member", Email: "member@bench.example.com", TeamRole: "member"},
 	}
-	for _, c := range []string{clientID, otherID} {
+	for _, c := range []string{clientID, otherID, modelID} {
 		items = append(items, dynamostore.ClientItem{PK: dynamostore.ClientPK(practiceID, c), SK: dynamostore.ProfileSK, ID: c, FirstName: "Client", LastName: c, PractitionerIDs: []string{memberID}, PortalUserID: c + "-sub"})
 	}
 	return s.write(ctx, items)
@@ -62,28 +117,50 @@ func (s *seeder) client(ctx context.Context, client string, shape Shape, tag str
 	var out seeded
 	var items []any
 	pk := dynamostore.ClientPK(practiceID, client)
+	// gone adds an item the purge deletes, and reads first with a query
+	// (read) or by key (one read unit).
+	gone := func(it any, pk, sk string, read bool) error {
+		n, err := size(it)
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+		out.keys = append(out.keys, erasure.ItemKey{PK: pk, SK: sk})
+		l := out.at(pk)
+		l.wcu += model.WriteUnits(n)
+		if read {
+			l.readBytes += n
+		} else {
+			l.rcu += model.ReadUnits(n, true)
+		}
+		return nil
+	}
 	for i := range shape.Journal {
 		sk := dynamostore.JournalSK(fmt.Sprintf("%s-%s-j%06d", client, tag, i))
-		items = append(items, dynamostore.Record{PK: pk, SK: sk, Type: "journal_entry", AuthorRole: identity.RoleClient, AuthorID: client, CreatedAt: seedTime, Title: "Day", Body: body})
-		out.keys = append(out.keys, erasure.ItemKey{PK: pk, SK: sk})
+		if err := gone(dynamostore.Record{PK: pk, SK: sk, Type: "journal_entry", AuthorRole: identity.RoleClient, AuthorID: client, CreatedAt: seedTime, Title: "Day", Body: body}, pk, sk, true); err != nil {
+			return seeded{}, err
+		}
 		out.counts.JournalEntries++
 	}
 	for i := range shape.Documents {
 		id := fmt.Sprintf("%s-%s-d%05d", client, tag, i)
 		obj := fmt.Sprintf("practices/%s/clients/%s/uploads/%s.pdf", practiceID, client, id)
 		sk := dynamostore.DocumentSK(id)
-		items = append(items, dynamostore.Record{PK: pk, SK: sk, Type: "document", AuthorRole: identity.RoleClient, AuthorID: client, CreatedAt: seedTime, FileName: id + ".pdf", ObjectKeys: []string{obj}})
-		out.keys = append(out.keys, erasure.ItemKey{PK: pk, SK: sk})
+		if err := gone(dynamostore.Record{PK: pk, SK: sk, Type: "document", AuthorRole: identity.RoleClient, AuthorID: client, CreatedAt: seedTime, FileName: id + ".pdf", ObjectKeys: []string{obj}}, pk, sk, true); err != nil {
+			return seeded{}, err
+		}
 		out.objects = append(out.objects, obj)
 		out.counts.Documents++
 	}
 	for i := range shape.Sessions {
 		sid := fmt.Sprintf("%s-%s-s%04d", client, tag, i)
 		cpk := dynamostore.ChatPK(practiceID, sid)
-		items = append(items,
-			dynamostore.ChatSessionItem{PK: cpk, SK: dynamostore.SessionSK, Type: "chat_session", SessionID: sid, ClientIDs: []string{client}, PractitionerIDs: []string{memberID}, CreatedAt: seedTime},
-			dynamostore.ChatRefItem{PK: pk, SK: dynamostore.ChatRefSK(sid), Type: "chat_ref", SessionID: sid})
-		out.keys = append(out.keys, erasure.ItemKey{PK: cpk, SK: dynamostore.SessionSK}, erasure.ItemKey{PK: pk, SK: dynamostore.ChatRefSK(sid)})
+		if err := gone(dynamostore.ChatSessionItem{PK: cpk, SK: dynamostore.SessionSK, Type: "chat_session", SessionID: sid, ClientIDs: []string{client}, PractitionerIDs: []string{memberID}, CreatedAt: seedTime}, cpk, dynamostore.SessionSK, false); err != nil {
+			return seeded{}, err
+		}
+		if err := gone(dynamostore.ChatRefItem{PK: pk, SK: dynamostore.ChatRefSK(sid), Type: "chat_ref", SessionID: sid}, pk, dynamostore.ChatRefSK(sid), true); err != nil {
+			return seeded{}, err
+		}
 		out.counts.ChatSessions++
 		for m := range shape.Messages {
 			role, id := identity.RoleClient, client
@@ -91,8 +168,9 @@ func (s *seeder) client(ctx context.Context, client string, shape Shape, tag str
 				role, id = identity.RolePractitioner, memberID
 			}
 			sk := dynamostore.MessageSK(seedTime.Add(time.Duration(m)*time.Minute), fmt.Sprintf("m%03d", m))
-			items = append(items, dynamostore.Record{PK: cpk, SK: sk, Type: "chat_message", AuthorRole: role, AuthorID: id, CreatedAt: seedTime, Body: "A message in the secure messenger."})
-			out.keys = append(out.keys, erasure.ItemKey{PK: cpk, SK: sk})
+			if err := gone(dynamostore.Record{PK: cpk, SK: sk, Type: "chat_message", AuthorRole: role, AuthorID: id, CreatedAt: seedTime, Body: "A message in the secure messenger."}, cpk, sk, true); err != nil {
+				return seeded{}, err
+			}
 			out.counts.ChatMessages++
 		}
 	}
@@ -103,19 +181,29 @@ func (s *seeder) client(ctx context.Context, client string, shape Shape, tag str
 }
 
 // practitionerContent adds what a practitioner wrote in the client's file:
-// journal entries, notes and shared documents. It all stays.
-func (s *seeder) practitionerContent(ctx context.Context, client string, shape Shape) error {
+// journal entries, notes and shared documents. It all stays; the purge
+// reads the journal entries and documents (its queries read them before
+// their filters drop them), which into adds to the client's partition.
+func (s *seeder) practitionerContent(ctx context.Context, client string, shape Shape, into *seeded) error {
 	pk := dynamostore.ClientPK(practiceID, client)
 	var items []any
 	var objs []string
+	read := func(it any) {
+		if n, err := size(it); err == nil {
+			into.at(pk).readBytes += n
+		}
+	}
 	for i := range max(shape.Journal/20, 1) {
-		items = append(items,
-			dynamostore.Record{PK: pk, SK: dynamostore.JournalSK(fmt.Sprintf("prac-j%05d", i)), Type: "journal_entry", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: "A practitioner's comment."},
+		j := dynamostore.Record{PK: pk, SK: dynamostore.JournalSK(fmt.Sprintf("prac-j%05d", i)), Type: "journal_entry", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: "A practitioner's comment."}
+		read(j)
+		items = append(items, j,
 			dynamostore.Record{PK: pk, SK: fmt.Sprintf("NOTE#%05d", i), Type: "practitioner_note", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, Body: body})
 	}
 	for i := range max(shape.Documents/10, 1) {
 		obj := fmt.Sprintf("practices/%s/clients/%s/shared/plan-%04d.pdf", practiceID, client, i)
-		items = append(items, dynamostore.Record{PK: pk, SK: dynamostore.DocumentSK(fmt.Sprintf("shared-%04d", i)), Type: "document", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, ObjectKeys: []string{obj}})
+		d := dynamostore.Record{PK: pk, SK: dynamostore.DocumentSK(fmt.Sprintf("shared-%04d", i)), Type: "document", AuthorRole: identity.RolePractitioner, AuthorID: memberID, CreatedAt: seedTime, ObjectKeys: []string{obj}}
+		read(d)
+		items = append(items, d)
 		objs = append(objs, obj)
 	}
 	if err := s.write(ctx, items); err != nil {

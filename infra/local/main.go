@@ -49,6 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Root, "root", "", "repository root (default: the module containing the working directory)")
 	fs.StringVar(&o.BuildDir, "build-dir", "", "where functions are built (default: <root>/.run/build)")
 	fs.DurationVar(&o.SchedulerEvery, "scheduler-every", 10*time.Second, "how often the local scheduler fires the schedules due by the local clock; 0: only on POST /_local/scheduler/run")
+	fs.StringVar(&o.Model, "model", os.Getenv("RTBF_MODEL"), "put the AWS behaviour model (infra/model) between the functions and the emulator, with these parameters (\"default\", \"testing\", or name=value,...) [RTBF_MODEL]")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,6 +94,14 @@ func everyText(d time.Duration) string {
 		return "the scheduler fires only when asked (-scheduler-every 0)"
 	}
 	return "the scheduler also fires what is due by it every " + d.String()
+}
+
+// modelText says where the functions' AWS calls go when the model is on.
+func modelText(s *System) string {
+	if s.AWSURL == s.EmulatorURL {
+		return ""
+	}
+	return "\n  AWS model:         " + s.AWSURL + "   (the functions' AWS calls, in front of the emulator)"
 }
 
 func envOr(k, def string) string {
@@ -177,7 +186,7 @@ rtbf is running locally (Ctrl-C stops everything)
   console:           %s/   (sign in as the owner, the member or a client)
   API (JWT required):
 %s
-  emulator (moto):   %s
+  emulator (moto):   %s%s
   JWT issuer:        %s   audience %q
   tokens:            POST %s/_local/token   body: a JSON object of claims
   scheduler:         POST %s/_local/scheduler/run?at=<RFC3339>
@@ -198,7 +207,7 @@ Try it (tokens valid 12h, one for each demo user):
   curl -s -X POST -H "Authorization: Bearer $OWNER" %s/v1/clients/cl-ava/exports
   curl -s -X POST "%s/_local/scheduler/run?at=$(date -u -d '+31 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)"
 
-`, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, s.Issuer.url, s.Issuer.audience,
+`, s.URL, strings.Join(routeLines, "\n"), s.EmulatorURL, modelText(s), s.Issuer.url, s.Issuer.audience,
 		s.URL, s.URL, s.URL, everyText(s.opts.SchedulerEvery), s.URL, s.Demo.PracticeID, strings.Join(people, ", "),
 		strings.Join(tokens, "\n"), s.URL, s.URL, s.URL, s.URL, s.URL, s.URL, s.URL)
 	return err

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wellness-rtbf/rtbf/infra/model"
 	"github.com/wellness-rtbf/rtbf/internal/clock"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
@@ -38,17 +39,25 @@ type Options struct {
 	// continuation), as EventBridge Scheduler would; 0: only on request
 	// (POST /_local/scheduler/run), which tests use to stay in control.
 	SchedulerEvery time.Duration
-	Log            *slog.Logger
-	Output         io.Writer // the functions' logs, one prefixed line each
+	// Model, when set, puts the AWS behaviour model (infra/model, these
+	// parameters in its Parse form) between the functions and the
+	// emulator.
+	Model  string
+	Log    *slog.Logger
+	Output io.Writer // the functions' logs, one prefixed line each
 }
 
 // System is the running local stack.
 type System struct {
 	URL         string // the API's base URL
 	EmulatorURL string
-	Stack       *localstack.Stack
-	Demo        localstack.Demo
-	Issuer      *issuer
+	// AWSURL is the endpoint the functions call: the emulator, or the
+	// model in front of it.
+	AWSURL string
+	model  *model.Server
+	Stack  *localstack.Stack
+	Demo   localstack.Demo
+	Issuer *issuer
 
 	opts     Options
 	clock    *clock.File // the local clock, shared with the functions
@@ -122,6 +131,17 @@ func Start(parent context.Context, o Options) (_ *System, err error) {
 	}
 	if s.Demo, err = s.Stack.Seed(ctx, o.PracticeID); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
+	}
+	s.AWSURL = s.EmulatorURL
+	if o.Model != "" {
+		p, err := model.Parse(o.Model, model.Defaults())
+		if err != nil {
+			return nil, err
+		}
+		if s.model, err = model.Serve(s.EmulatorURL, p); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+		s.AWSURL = s.model.URL
 	}
 	if err := <-built; err != nil {
 		return nil, err
@@ -198,6 +218,9 @@ func (s *System) Close() {
 	s.wg.Wait()
 	for _, rt := range s.runtimes {
 		_ = rt.Close()
+	}
+	if s.model != nil {
+		s.model.Close()
 	}
 }
 
@@ -347,7 +370,7 @@ func (s *System) env(f localstack.Function, rt *runtimeAPI) ([]string, error) {
 		"AWS_DEFAULT_REGION=" + localstack.Region,
 		"AWS_ACCESS_KEY_ID=testing",
 		"AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_ENDPOINT_URL=" + s.EmulatorURL,
+		"AWS_ENDPOINT_URL=" + s.AWSURL,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null",

@@ -154,37 +154,69 @@ func (s *Store) ChatMessages(ctx context.Context, practiceID, sessionID string, 
 // batchLimit is BatchWriteItem's maximum number of requests.
 const batchLimit = 25
 
-// maxBatchAttempts bounds the retries of unprocessed items; past it the
-// purge fails and is retried whole, which is safe.
+// maxBatchAttempts bounds the retries of unprocessed keys of reads; past
+// it the call fails and the invocation is retried whole, which is safe.
 const maxBatchAttempts = 12
 
-// DeleteItems deletes keys in batches of 25, retrying unprocessed items
-// with backoff.
+// DeleteItems deletes keys in batches of 25, one BatchWriteItem each.
+// What DynamoDB leaves unprocessed, or throttles whole, is returned in an
+// *erasure.Throttled at once, not retried here: the purge sends it again
+// at the pace the partition takes (internal/erasure's pacer). The SDK
+// still retries a 5xx.
 func (s *Store) DeleteItems(ctx context.Context, keys []erasure.ItemKey) error {
+	var left []erasure.ItemKey
 	for start := 0; start < len(keys); start += batchLimit {
 		chunk := keys[start:min(start+batchLimit, len(keys))]
 		reqs := make([]ddbtypes.WriteRequest, len(chunk))
 		for i, k := range chunk {
 			reqs[i] = ddbtypes.WriteRequest{DeleteRequest: &ddbtypes.DeleteRequest{Key: key(k.PK, k.SK)}}
 		}
-		pending := map[string][]ddbtypes.WriteRequest{s.table: reqs}
-		for attempt := 0; len(pending[s.table]) > 0; attempt++ {
-			if attempt == maxBatchAttempts {
-				return fmt.Errorf("delete items: %d still unprocessed after %d attempts", len(pending[s.table]), attempt)
+		res, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]ddbtypes.WriteRequest{s.table: reqs}}, throttlingComesBack)
+		if isThrottle(err) {
+			left = append(left, chunk...)
+			continue
+		}
+		if err != nil {
+			return translate("batch delete", err)
+		}
+		for _, w := range res.UnprocessedItems[s.table] {
+			if w.DeleteRequest == nil {
+				return fmt.Errorf("batch delete: an unprocessed request that was not sent")
 			}
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return err
-				}
+			var c ContentItem
+			if err := unmarshalItem(w.DeleteRequest.Key, &c); err != nil {
+				return fmt.Errorf("batch delete: decode unprocessed key: %w", err)
 			}
-			res, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return translate("batch delete", err)
-			}
-			pending = res.UnprocessedItems
+			left = append(left, c.key())
 		}
 	}
+	if len(left) > 0 {
+		return &erasure.Throttled{Left: left}
+	}
 	return nil
+}
+
+// isThrottle reports whether DynamoDB refused a call for its rate.
+func isThrottle(err error) bool {
+	var pte *ddbtypes.ProvisionedThroughputExceededException
+	var te *ddbtypes.ThrottlingException
+	var rle *ddbtypes.RequestLimitExceeded
+	return err != nil && (errors.As(err, &pte) || errors.As(err, &te) || errors.As(err, &rle))
+}
+
+// throttlingComesBack makes a call's throttling come back to the caller
+// at once, where the SDK would try again (its retries of a throttle wait
+// about a second); a 5xx is still retried.
+func throttlingComesBack(o *dynamodb.Options) {
+	if r, ok := o.Retryer.(aws.RetryerV2); ok {
+		o.Retryer = throttleNotRetried{r}
+	}
+}
+
+type throttleNotRetried struct{ aws.RetryerV2 }
+
+func (r throttleNotRetried) IsErrorRetryable(err error) bool {
+	return !isThrottle(err) && r.RetryerV2.IsErrorRetryable(err)
 }
 
 // ExistingItems reads keys with BatchGetItem (consistent, keys only) and

@@ -37,7 +37,7 @@ var (
 
 // NewExports returns the export adapter on the named table.
 func NewExports(db *dynamodb.Client, table string) *Exports {
-	return &Exports{db: db, table: table, PageSize: 100}
+	return &Exports{db: retryingConflicts(db), table: table, PageSize: 100}
 }
 
 const skExport = "EXPORT"

@@ -34,7 +34,54 @@ var (
 )
 
 // New returns a Store on the named table.
-func New(db *dynamodb.Client, table string) *Store { return &Store{db: db, table: table} }
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: retryingConflicts(db), table: table}
+}
+
+// retryingConflicts returns a client like db whose retries also cover a
+// call DynamoDB refused for a transaction in flight on one of its items:
+// a TransactionConflictException, or a TransactionCanceledException whose
+// reasons are only conflicts and throttling (the SDK retries neither).
+// Such a call had no effect, and a moment later the other transaction is
+// done, so it is safe and right to make it again; a condition that failed
+// is still an answer.
+func retryingConflicts(db *dynamodb.Client) *dynamodb.Client {
+	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		if r, ok := o.Retryer.(aws.RetryerV2); ok {
+			o.Retryer = conflictRetryer{r}
+		}
+	})
+}
+
+type conflictRetryer struct{ aws.RetryerV2 }
+
+func (r conflictRetryer) IsErrorRetryable(err error) bool {
+	return transient(err) || r.RetryerV2.IsErrorRetryable(err)
+}
+
+// transient reports whether DynamoDB refused a call, with no effect, for
+// another transaction in flight or for its rate.
+func transient(err error) bool {
+	var conflict *ddbtypes.TransactionConflictException
+	if errors.As(err, &conflict) {
+		return true
+	}
+	var tce *ddbtypes.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return false
+	}
+	found := false
+	for _, reason := range tce.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case "", "None":
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+			found = true
+		default:
+			return false
+		}
+	}
+	return found
+}
 
 func key(pk, sk string) map[string]ddbtypes.AttributeValue {
 	return map[string]ddbtypes.AttributeValue{
@@ -130,23 +177,46 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 }
 
 // query calls fn with each page of items under pk whose sort key starts
-// with prefix. filter and projection are optional.
+// with prefix. filter and projection are optional. The next page is read
+// while fn works on the last, so that a caller which takes its time over
+// a page (the purge, pacing its deletes) does not wait for the read too.
 func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, fn func([]map[string]ddbtypes.AttributeValue) error) error {
 	in.TableName = &s.table
 	p := dynamodb.NewQueryPaginator(s.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return translate("query", err)
+	type result struct {
+		page *dynamodb.QueryOutput
+		err  error
+	}
+	fetch := func() <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			page, err := p.NextPage(ctx)
+			ch <- result{page, err}
+		}()
+		return ch
+	}
+	if !p.HasMorePages() {
+		return nil
+	}
+	next := fetch()
+	for {
+		r := <-next
+		if r.err != nil {
+			return translate("query", r.err)
 		}
-		if len(page.Items) == 0 {
-			continue
+		more := p.HasMorePages()
+		if more {
+			next = fetch()
 		}
-		if err := fn(page.Items); err != nil {
-			return err
+		if len(r.page.Items) > 0 {
+			if err := fn(r.page.Items); err != nil {
+				return err
+			}
+		}
+		if !more {
+			return nil
 		}
 	}
-	return nil
 }
 
 func prefixQuery(pk, prefix string) *dynamodb.QueryInput {

@@ -7,6 +7,14 @@
 // The emulator's URL comes from RTBF_EMULATOR_URL. The integration tests
 // carry the build tag "integration"; under it a missing emulator fails the
 // test rather than skipping it.
+//
+// With RTBF_MODEL set (infra/model's parameters, e.g. "testing"), the
+// calls of the code under test (through Faults, Partial, or a function's
+// own wiring with Through) go through the AWS behaviour model: latency,
+// throttling, transaction conflicts, 5xx answers and lagging index reads,
+// as AWS may answer. What the tests themselves do (provisioning, seeding,
+// checking) goes through its observer: at once and unlimited, seen by the
+// indexes at once.
 package emulatortest
 
 import (
@@ -37,6 +45,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/wellness-rtbf/rtbf/infra/model"
 	"github.com/wellness-rtbf/rtbf/internal/localstack"
 )
 
@@ -53,10 +62,45 @@ func URL(t testing.TB) string {
 	return strings.TrimRight(u, "/")
 }
 
+var (
+	modelOnce sync.Once
+	theModel  *model.Model
+)
+
+// Model is the AWS behaviour model the code under test goes through, one
+// per test process, when RTBF_MODEL names its parameters; nil otherwise.
+func Model() *model.Model {
+	modelOnce.Do(func() {
+		spec := os.Getenv("RTBF_MODEL")
+		if spec == "" {
+			return
+		}
+		p, err := model.Parse(spec, model.Defaults())
+		if err != nil {
+			panic("RTBF_MODEL: " + err.Error())
+		}
+		theModel = model.New(p, http.DefaultTransport)
+	})
+	return theModel
+}
+
+// codeTransport is what the calls of the code under test go through: the
+// model when it is on.
+func codeTransport() http.RoundTripper {
+	if m := Model(); m != nil {
+		return m
+	}
+	return http.DefaultTransport
+}
+
 // Config returns an SDK configuration for the emulator. transport, when not
-// nil, wraps the HTTP transport (to inject faults).
+// nil, wraps the HTTP transport (to inject faults); when nil, the calls
+// are the test's own, which pass the model's observer when it is on.
 func Config(t testing.TB, transport http.RoundTripper) aws.Config {
 	t.Helper()
+	if m := Model(); m != nil && transport == nil {
+		transport = m.Observer()
+	}
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(Region),
 		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
@@ -275,8 +319,8 @@ type rule struct {
 	body   string
 }
 
-// NewFaults wraps http.DefaultTransport.
-func NewFaults() *Faults { return &Faults{next: http.DefaultTransport} }
+// NewFaults wraps http.DefaultTransport (the model, when it is on).
+func NewFaults() *Faults { return &Faults{next: codeTransport()} }
 
 // Fail answers the next n requests that match with status (e.g. 503, which
 // the SDK retries).

@@ -57,9 +57,10 @@ type PartialStats struct {
 	KeyErrors            int // keys held back
 }
 
-// NewPartial wraps http.DefaultTransport; seed makes the choices repeatable.
+// NewPartial wraps http.DefaultTransport (the model, when it is on); seed
+// makes the choices repeatable.
 func NewPartial(seed uint64) *Partial {
-	return &Partial{next: http.DefaultTransport, MaxHeld: 2, rng: rand.New(rand.NewPCG(seed, 0)), held: map[string]int{}}
+	return &Partial{next: codeTransport(), MaxHeld: 2, rng: rand.New(rand.NewPCG(seed, 0)), held: map[string]int{}}
 }
 
 // Stats returns the counts so far.

@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -199,10 +200,24 @@ type Content interface {
 	ChatSessions(ctx context.Context, practiceID string, sessionIDs []string) (map[string]ChatSession, error)
 	ChatMessages(ctx context.Context, practiceID, sessionID string, fn func([]ChatMessage) error) error
 	// DeleteItems deletes the items; deleting a missing item is no error.
+	// A store that takes writes to one partition (ItemKey.PK) only so
+	// fast may delete some and return a *Throttled naming the others:
+	// the caller sends those again, and slows down.
 	DeleteItems(ctx context.Context, keys []ItemKey) error
 	// ExistingItems returns those of keys that exist, read consistently.
 	// A purge uses it to learn what a failed delete did.
 	ExistingItems(ctx context.Context, keys []ItemKey) ([]ItemKey, error)
+}
+
+// Throttled is DeleteItems' answer when the store declined some of the
+// keys for now, because writes to their partitions came faster than it
+// takes them: Left are the keys not deleted; every other key is gone.
+type Throttled struct {
+	Left []ItemKey
+}
+
+func (t *Throttled) Error() string {
+	return fmt.Sprintf("throttled: %d keys not deleted for now", len(t.Left))
 }
 
 // Objects deletes document objects.

@@ -2,6 +2,7 @@ package erasure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -62,6 +63,12 @@ const (
 //
 // Memory stays bounded: at most one batch of each kind is held, plus the
 // deferred keys (flushed at deferredMax) and the batches in flight.
+//
+// When the store throttles a batch (DeleteItems returns *Throttled), the
+// keys it declined go back in the queue, to travel with the next full
+// batch, and the sink slows down for their partition (pacer): it adapts
+// its pace to what the partition takes rather than sending the same keys
+// again harder.
 type sink struct {
 	ctx     context.Context
 	content Content
@@ -69,6 +76,7 @@ type sink struct {
 	record  keyLog
 	sem     chan struct{}
 	wg      sync.WaitGroup
+	pace    *pacer
 
 	items      []entry
 	objs       []string
@@ -85,10 +93,43 @@ type sink struct {
 	err            error
 	deleted        Counts
 	deletedObjects int // the objects of the documents counted in deleted
+	// retry holds the keys a throttled batch left, until the walk (or
+	// the barrier) sends them again; throttled counts how often each was
+	// declined.
+	retry     []entry
+	throttled map[ItemKey]int
 }
 
+// maxThrottled bounds how often one key may be declined before the purge
+// gives up and fails (the invocation is retried later); a store that
+// throttles keeps taking some keys, so a paced purge never gets near it.
+const maxThrottled = 100
+
 func newSink(ctx context.Context, content Content, objects Objects, record keyLog, concurrency int) *sink {
-	return &sink{ctx: ctx, content: content, objects: objects, record: record, sem: make(chan struct{}, max(concurrency, 1))}
+	return &sink{ctx: ctx, content: content, objects: objects, record: record, sem: make(chan struct{}, max(concurrency, 1)),
+		pace: newPacer(), throttled: map[ItemKey]int{}}
+}
+
+// requeue takes back the keys a throttled batch left.
+func (k *sink) requeue(es []entry) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, e := range es {
+		k.throttled[e.key]++
+		if k.throttled[e.key] > maxThrottled && k.err == nil {
+			k.err = fmt.Errorf("delete items: %v still throttled after %d tries", e.key, maxThrottled)
+		}
+	}
+	k.retry = append(k.retry, es...)
+}
+
+// retries returns the keys waiting to be sent again, and forgets them.
+func (k *sink) retries() []entry {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	es := k.retry
+	k.retry = nil
+	return es
 }
 
 func (k *sink) failed() error {
@@ -111,11 +152,12 @@ func (k *sink) fail(err error) {
 // item queues a key for deletion.
 func (k *sink) item(key ItemKey, kd kind) { k.add(entry{key: key, kind: kd}) }
 
-// add queues an entry for deletion.
+// add queues an entry for deletion, with any keys a throttled batch left.
 func (k *sink) add(e entry) {
 	k.queued++
 	k.items = append(k.items, e)
-	if len(k.items) >= itemBatch {
+	k.items = append(k.items, k.retries()...)
+	for len(k.items) >= itemBatch {
 		k.dispatch(k.items[:itemBatch])
 		k.items = append([]entry(nil), k.items[itemBatch:]...)
 	}
@@ -186,12 +228,17 @@ func (k *sink) flushObjects() {
 	}
 }
 
-// dispatch deletes one batch in the background, at most cap(sem) at once.
+// dispatch deletes one batch in the background, at most cap(sem) at once,
+// once the pace of its partitions lets it go.
 func (k *sink) dispatch(batch []entry) {
 	if len(batch) == 0 || k.failed() != nil {
 		return
 	}
 	batch = append([]entry(nil), batch...)
+	if err := k.pace.wait(k.ctx, partitions(batch)); err != nil {
+		k.fail(err)
+		return
+	}
 	select {
 	case k.sem <- struct{}{}:
 	case <-k.ctx.Done():
@@ -199,6 +246,7 @@ func (k *sink) dispatch(batch []entry) {
 		return
 	}
 	k.wg.Add(1)
+	sent := time.Now()
 	go func() {
 		defer k.wg.Done()
 		defer func() { <-k.sem }()
@@ -206,10 +254,29 @@ func (k *sink) dispatch(batch []entry) {
 		for i, e := range batch {
 			keys[i] = e.key
 		}
-		if err := k.content.DeleteItems(k.ctx, keys); err != nil {
+		var throttled *Throttled
+		switch err := k.content.DeleteItems(k.ctx, keys); {
+		case errors.As(err, &throttled):
+			left := make(map[ItemKey]bool, len(throttled.Left))
+			for _, key := range throttled.Left {
+				left[key] = true
+			}
+			var gone, back []entry
+			for _, e := range batch {
+				if left[e.key] {
+					back = append(back, e)
+				} else {
+					gone = append(gone, e)
+				}
+			}
+			k.pace.throttled(partitions(back), sent)
+			k.requeue(back)
+			batch = gone
+		case err != nil:
 			k.fail(err)
 			batch = k.resolve(batch)
 		}
+		k.pace.delivered(partitions(batch))
 		var c Counts
 		objects := 0
 		for _, e := range batch {
@@ -260,13 +327,27 @@ func (k *sink) resolve(batch []entry) []entry {
 	return gone
 }
 
+// drain sends es and waits until every key of it is gone, sending again
+// what throttled batches left.
+func (k *sink) drain(es []entry) {
+	for len(es) > 0 && k.failed() == nil {
+		for len(es) > 0 && k.failed() == nil {
+			n := min(len(es), itemBatch)
+			k.dispatch(es[:n])
+			es = es[n:]
+		}
+		k.wg.Wait()
+		es = k.retries()
+	}
+}
+
 // barrier sends everything queued, waits for it, then sends the deferred
 // keys and waits for them.
 func (k *sink) barrier() {
 	k.flushObjects()
-	k.dispatch(k.items)
+	k.wg.Wait() // the batches in flight may leave keys to send again
+	k.drain(append(k.items, k.retries()...))
 	k.items = nil
-	k.wg.Wait()
 	if k.failed() != nil {
 		k.deferred = nil
 		return
@@ -283,12 +364,7 @@ func (k *sink) barrier() {
 	}
 	k.deferred = nil
 	for _, stage := range [][]entry{sessions, links} {
-		for len(stage) > 0 && k.failed() == nil {
-			n := min(len(stage), itemBatch)
-			k.dispatch(stage[:n])
-			stage = stage[n:]
-		}
-		k.wg.Wait()
+		k.drain(stage)
 	}
 }
 
