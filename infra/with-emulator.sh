@@ -10,4 +10,8 @@ export MOTO_STATE_DIR=$(mktemp -d "$root/.run/moto.XXXXXX")
 url=$("$root/infra/moto.sh" start)
 trap '"$root/infra/moto.sh" stop; rm -rf "$MOTO_STATE_DIR"' EXIT INT TERM
 export RTBF_EMULATOR_URL="$url"
+# The emulator speaks plain HTTP: a CA bundle from the machine's
+# environment would only make the SDK refuse the tests' own HTTP clients
+# (the fault injectors, the AWS behaviour model).
+export AWS_CA_BUNDLE=
 "$@"
