@@ -53,7 +53,9 @@ func key(pk, sk string) map[string]ddbtypes.AttributeValue {
 func TestModelInFrontOfTheEmulator(t *testing.T) {
 	p := model.Defaults()
 	p.Latency = map[string]model.Dist{"dynamodb": {P50: time.Millisecond, P99: 3 * time.Millisecond}}
-	p.WCU, p.RCU = 30, 100
+	// 30 write units a partition, refilled at 3 a second: slow enough that
+	// a loaded machine's pause between two calls refills no 2-unit delete.
+	p.WCU, p.RCU, p.Burst = 3, 100, 10
 	p.GSILag = 500 * time.Millisecond
 	m := model.New(p, nil)
 	ctx := context.Background()
@@ -107,11 +109,12 @@ func TestModelInFrontOfTheEmulator(t *testing.T) {
 				t.Fatalf("item %d: held back %v, present %v", i, held, got.Item != nil)
 			}
 		}
-		// A second later the units are back.
-		time.Sleep(1100 * time.Millisecond)
+		// Once the partition has refilled the units they need (two each,
+		// at p.WCU a second), they go through.
+		time.Sleep(time.Duration(float64(2*len(left))/p.WCU*float64(time.Second)) + 200*time.Millisecond)
 		res, err = db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]ddbtypes.WriteRequest{table: left}})
 		if err != nil || len(res.UnprocessedItems[table]) != 0 {
-			t.Fatalf("after a second: %v, %d left", err, len(res.UnprocessedItems[table]))
+			t.Fatalf("after the refill: %v, %d left", err, len(res.UnprocessedItems[table]))
 		}
 	})
 
@@ -172,16 +175,27 @@ func TestModelInFrontOfTheEmulator(t *testing.T) {
 			}}})
 			return err
 		}
-		done := make(chan error)
+		// Two at once on one item: whichever arrives second, while the
+		// other is in flight (300 ms), is cancelled; the other goes through.
+		done := make(chan error, 2)
 		go func() { done <- tx() }()
-		time.Sleep(50 * time.Millisecond) // the first is in flight when the second arrives
-		err := tx()
-		var tce *ddbtypes.TransactionCanceledException
-		if !errors.As(err, &tce) || aws.ToString(tce.CancellationReasons[0].Code) != "TransactionConflict" {
-			t.Fatalf("got %v, want a cancelled transaction for TransactionConflict", err)
+		time.Sleep(50 * time.Millisecond)
+		go func() { done <- tx() }()
+		conflicts, ok := 0, 0
+		for range 2 {
+			err := <-done
+			var tce *ddbtypes.TransactionCanceledException
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &tce) && aws.ToString(tce.CancellationReasons[0].Code) == "TransactionConflict":
+				conflicts++
+			default:
+				t.Fatalf("got %v, want success or a cancelled transaction for TransactionConflict", err)
+			}
 		}
-		if err := <-done; err != nil {
-			t.Fatal(err)
+		if ok != 1 || conflicts != 1 {
+			t.Fatalf("got %d through and %d cancelled for TransactionConflict, want one each", ok, conflicts)
 		}
 		got, err := seed.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: key("P", "099"), ConsistentRead: aws.Bool(true)})
 		if err != nil || got.Item["n"].(*ddbtypes.AttributeValueMemberN).Value != "1" {
