@@ -132,8 +132,9 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize, find_nested_key
 
 # The speed-ups reproduce what this version's code computes; another version
-# gets fixes 1 and 2 only.
-_FAST = moto.__version__ == "5.2.5"
+# gets fixes 1 and 2 only, and so does RTBF_MOTO_SPEEDUPS=0 (to measure
+# what they save).
+_FAST = moto.__version__ == "5.2.5" and os.environ.get("RTBF_MOTO_SPEEDUPS", "1") != "0"
 
 # With RTBF_MOTO_STATS=<file>, how often each fast path served, written to
 # that file (JSON) when the server stops; test_serve.py checks them.

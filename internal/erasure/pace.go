@@ -23,8 +23,10 @@ import (
 //     each second by paceGrowth of itself (at least paceGrowthMin keys a
 //     second), until the store throttles again.
 //
-// Batches wait their turn before they are sent, so the keys in flight
-// fall to what the partition takes.
+// Batches are booked in the order the sink dispatches them and wait their
+// turn in flight (holding one of the sink's slots), so the keys in flight
+// fall to what the partition takes, while the walk goes on reading and
+// deleting objects until the slots are full.
 const (
 	paceCut       = 0.9
 	paceGrowth    = 0.05 // of the rate, per second
@@ -79,9 +81,16 @@ func (p *pacer) get(pk string) *pace {
 // wait blocks until the pace of every partition of a batch lets it go,
 // and books its keys.
 func (p *pacer) wait(ctx context.Context, counts map[string]int) error {
+	return sleepUntil(ctx, p.book(counts))
+}
+
+// book books a batch's keys on its partitions' paces, in the order
+// batches are booked, and returns when the batch may be sent.
+func (p *pacer) book(counts map[string]int) time.Time {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := p.now()
-	var until time.Time
+	until := now
 	for pk, n := range counts {
 		pc := p.parts[pk]
 		if pc == nil || pc.rate == 0 {
@@ -100,17 +109,20 @@ func (p *pacer) wait(ctx context.Context, counts map[string]int) error {
 			until = start
 		}
 	}
-	p.mu.Unlock()
-	d := until.Sub(now)
+	return until
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-tm.C:
 		return nil
 	}
 }

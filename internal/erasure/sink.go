@@ -228,17 +228,13 @@ func (k *sink) flushObjects() {
 	}
 }
 
-// dispatch deletes one batch in the background, at most cap(sem) at once,
-// once the pace of its partitions lets it go.
+// dispatch deletes one batch in the background, at most cap(sem) at once
+// (waiting included), once the pace of its partitions lets it go.
 func (k *sink) dispatch(batch []entry) {
 	if len(batch) == 0 || k.failed() != nil {
 		return
 	}
 	batch = append([]entry(nil), batch...)
-	if err := k.pace.wait(k.ctx, partitions(batch)); err != nil {
-		k.fail(err)
-		return
-	}
 	select {
 	case k.sem <- struct{}{}:
 	case <-k.ctx.Done():
@@ -246,10 +242,15 @@ func (k *sink) dispatch(batch []entry) {
 		return
 	}
 	k.wg.Add(1)
-	sent := time.Now()
+	at := k.pace.book(partitions(batch))
 	go func() {
 		defer k.wg.Done()
 		defer func() { <-k.sem }()
+		if err := sleepUntil(k.ctx, at); err != nil {
+			k.fail(err)
+			return
+		}
+		sent := time.Now()
 		keys := make([]ItemKey, len(batch))
 		for i, e := range batch {
 			keys[i] = e.key
