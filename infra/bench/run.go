@@ -317,6 +317,26 @@ func runModel(ctx context.Context, st *localstack.Stack, store *dynamostore.Stor
 		res.WriteCalls += stats.Calls["dynamodb."+op]
 	}
 	log.Printf("purge calls through the model: %v; throttled %d (%d keys held back), conflicts %d", stats.Calls, stats.Throttled, stats.Unprocessed, stats.Conflicts)
+	// Where the time went: when each large partition was written, and the
+	// chats' together.
+	var small [2]time.Duration
+	smallUnits := 0.0
+	for part, w := range stats.Writing {
+		if span := (w[1] - w[0]).Seconds(); stats.WriteUnits[part] >= p.WCU*10 && span > 0 {
+			log.Printf("partition %s took %.0f write units from %.1f s to %.1f s: %.0f a second, %.0f%% of its rate",
+				part, stats.WriteUnits[part], w[0].Seconds(), w[1].Seconds(), stats.WriteUnits[part]/span, 100*stats.WriteUnits[part]/span/p.WCU)
+			continue
+		}
+		if !strings.Contains(part, "#CHAT#") {
+			continue
+		}
+		if smallUnits == 0 || w[0] < small[0] {
+			small[0] = w[0]
+		}
+		small[1] = max(small[1], w[1])
+		smallUnits += stats.WriteUnits[part]
+	}
+	log.Printf("the chats' partitions took %.0f write units from %.1f s to %.1f s", smallUnits, small[0].Seconds(), small[1].Seconds())
 	if err := checkDone(ctx, st, store, req.ID, before, gone); err != nil {
 		return err
 	}

@@ -369,7 +369,7 @@ func (m *Model) writeItem(r *http.Request, op string, body []byte, in map[string
 		case !ok:
 			m.stats.Throttled++
 		default:
-			m.stats.WriteUnits[part] += cost
+			m.wrote(part, cost, m.now())
 		}
 		m.mu.Unlock()
 		if busy {
@@ -473,7 +473,7 @@ func (m *Model) batchWrite(r *http.Request, body []byte, in map[string]json.RawM
 				held++
 				continue
 			}
-			m.stats.WriteUnits[part] += cost
+			m.wrote(part, cost, now)
 		}
 		if held > 0 {
 			m.stats.Throttled++
@@ -909,7 +909,7 @@ func (m *Model) transactWrite(r *http.Request, body []byte, in map[string]json.R
 		if !cancelled {
 			for i, it := range items {
 				m.part(it.part).w.take(costs[i], now)
-				m.stats.WriteUnits[it.part] += costs[i]
+				m.wrote(it.part, costs[i], now)
 				if m.p.Conflicts {
 					m.busy[it.id]++
 				}

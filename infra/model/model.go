@@ -66,6 +66,9 @@ type Stats struct {
 	// WriteUnits and ReadUnits are the capacity units consumed, by
 	// partition ("table key-value").
 	WriteUnits, ReadUnits map[string]float64
+	// Writing is, by partition, the modelled times of its first and last
+	// write.
+	Writing map[string][2]time.Duration
 }
 
 // New returns a model with parameters p in front of next (the emulator's
@@ -85,8 +88,23 @@ func New(p Params, next http.RoundTripper) *Model {
 		sizes:    map[uint64]int32{},
 		busy:     map[uint64]int{},
 		tables:   map[string]*table{},
-		stats:    Stats{Calls: map[string]int{}, WriteUnits: map[string]float64{}, ReadUnits: map[string]float64{}},
+		stats:    newStats(),
 	}
+}
+
+func newStats() Stats {
+	return Stats{Calls: map[string]int{}, WriteUnits: map[string]float64{}, ReadUnits: map[string]float64{}, Writing: map[string][2]time.Duration{}}
+}
+
+// wrote counts write units a partition consumed; m.mu is held.
+func (m *Model) wrote(part string, units float64, now time.Duration) {
+	m.stats.WriteUnits[part] += units
+	w, ok := m.stats.Writing[part]
+	if !ok {
+		w[0] = now
+	}
+	w[1] = now
+	m.stats.Writing[part] = w
 }
 
 // Params returns the model's parameters.
@@ -100,6 +118,7 @@ func (m *Model) Stats() Stats {
 	s.Calls = maps.Clone(s.Calls)
 	s.WriteUnits = maps.Clone(s.WriteUnits)
 	s.ReadUnits = maps.Clone(s.ReadUnits)
+	s.Writing = maps.Clone(s.Writing)
 	return s
 }
 
@@ -107,7 +126,7 @@ func (m *Model) Stats() Stats {
 func (m *Model) ResetStats() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.stats = Stats{Calls: map[string]int{}, WriteUnits: map[string]float64{}, ReadUnits: map[string]float64{}}
+	m.stats = newStats()
 }
 
 // now is the modelled time since the model started.

@@ -17,8 +17,8 @@ import (
 //   - when a batch sent to a partition comes back throttled, its rate is
 //     cut to paceCut of the keys the partition took over the last second
 //     (what the store gives it), and never above paceCut of the rate it
-//     had; only once per round: a throttled batch sent before the last cut
-//     tells nothing new;
+//     had; only once per round: a throttled batch booked before the last
+//     cut tells nothing new;
 //   - while the pace holds a partition's batches back, its rate grows
 //     each second by paceGrowth of itself (at least paceGrowthMin keys a
 //     second), until the store throttles again.
@@ -39,9 +39,10 @@ const (
 )
 
 type pacer struct {
-	mu    sync.Mutex
-	parts map[string]*pace
-	now   func() time.Time
+	mu     sync.Mutex
+	parts  map[string]*pace
+	now    func() time.Time
+	pruned time.Time
 }
 
 // pace is one partition's.
@@ -51,6 +52,15 @@ type pace struct {
 	grown time.Time // when the rate last grew
 	cut   time.Time // when it was last cut
 	taken []stamp   // keys the partition took over the last paceWindow
+}
+
+// last is when the partition last took keys or was booked.
+func (pc *pace) last() time.Time {
+	t := pc.next
+	if n := len(pc.taken); n > 0 && pc.taken[n-1].at.After(t) {
+		t = pc.taken[n-1].at
+	}
+	return t
 }
 
 type stamp struct {
@@ -112,6 +122,23 @@ func (p *pacer) book(counts map[string]int) time.Time {
 	return until
 }
 
+// rebook books a batch again when the pace of one of its partitions was
+// cut after it was booked at booked, and reports whether it did.
+func (p *pacer) rebook(counts map[string]int, booked time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	cut := false
+	for pk := range counts {
+		if pc := p.parts[pk]; pc != nil && pc.cut.After(booked) {
+			cut = true
+		}
+	}
+	p.mu.Unlock()
+	if !cut {
+		return time.Time{}, false
+	}
+	return p.book(counts), true
+}
+
 func sleepUntil(ctx context.Context, t time.Time) error {
 	d := time.Until(t)
 	if d <= 0 {
@@ -127,11 +154,24 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
+// paceIdle is how long a partition's pace is kept once nothing is sent to
+// it: a purge's phase, or its next invocation, starts where the last left
+// off, but the pacer does not grow with every partition it ever paced.
+const paceIdle = 10 * time.Minute
+
 // delivered notes the keys partitions took.
 func (p *pacer) delivered(counts map[string]int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
+	if len(p.parts) > 1000 && now.Sub(p.pruned) > paceWindow {
+		p.pruned = now
+		for pk, pc := range p.parts {
+			if last := pc.last(); now.Sub(last) > paceIdle || (pc.rate == 0 && now.Sub(last) > paceWindow) {
+				delete(p.parts, pk)
+			}
+		}
+	}
 	for pk, n := range counts {
 		pc := p.get(pk)
 		pc.taken = append(pc.taken, stamp{now, n})
@@ -141,7 +181,7 @@ func (p *pacer) delivered(counts map[string]int) {
 	}
 }
 
-// throttled cuts the rate of the partitions a batch sent at sent was
+// throttled cuts the rate of the partitions a batch booked at sent was
 // throttled on.
 func (p *pacer) throttled(counts map[string]int, sent time.Time) {
 	p.mu.Lock()

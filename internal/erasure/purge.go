@@ -373,7 +373,7 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 		}
 		return next, "", false, nil
 	}
-	w := walker{content: s.content, objects: s.objects, log: s.log(), concurrency: s.cfg.Concurrency}
+	w := walker{content: s.content, objects: s.objects, log: s.log(), concurrency: s.cfg.Concurrency, pace: s.pace}
 	res, err := w.phase(ctx, target{requestID: r.ID, practiceID: r.PracticeID, clientID: r.ClientID},
 		recorder{s.requests, r.ID}, phase, cursor, stop)
 	// Record what is confirmed deleted even when the phase failed, with a

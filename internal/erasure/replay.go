@@ -63,7 +63,7 @@ type PortalCloser interface {
 // portals closes the replayed clients' portals in the same table.
 func NewReplayer(content Content, portals PortalCloser, objects Objects, ledger ReplayLedger, cfg PurgeConfig, o Options) *Replayer {
 	RequirePorts("erasure.Replayer", content, portals, objects, ledger)
-	return &Replayer{env: env{o}, walk: walker{content: content, objects: objects, log: o.Logger(), concurrency: cfg.Concurrency},
+	return &Replayer{env: env{o}, walk: walker{content: content, objects: objects, log: o.Logger(), concurrency: cfg.Concurrency, pace: newPacer()},
 		portals: portals, ledger: ledger, cfg: cfg}
 }
 

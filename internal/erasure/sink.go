@@ -105,9 +105,12 @@ type sink struct {
 // throttles keeps taking some keys, so a paced purge never gets near it.
 const maxThrottled = 100
 
-func newSink(ctx context.Context, content Content, objects Objects, record keyLog, concurrency int) *sink {
+func newSink(ctx context.Context, content Content, objects Objects, record keyLog, concurrency int, pace *pacer) *sink {
+	if pace == nil {
+		pace = newPacer()
+	}
 	return &sink{ctx: ctx, content: content, objects: objects, record: record, sem: make(chan struct{}, max(concurrency, 1)),
-		pace: newPacer(), throttled: map[ItemKey]int{}}
+		pace: pace, throttled: map[ItemKey]int{}}
 }
 
 // requeue takes back the keys a throttled batch left.
@@ -242,15 +245,25 @@ func (k *sink) dispatch(batch []entry) {
 		return
 	}
 	k.wg.Add(1)
+	// A throttle tells something new only of a batch booked after the
+	// last cut: those booked before went at the old pace.
+	booked := time.Now()
 	at := k.pace.book(partitions(batch))
 	go func() {
 		defer k.wg.Done()
 		defer func() { <-k.sem }()
-		if err := sleepUntil(k.ctx, at); err != nil {
-			k.fail(err)
-			return
+		// Wait the batch's turn, again if its pace was cut meanwhile.
+		for {
+			if err := sleepUntil(k.ctx, at); err != nil {
+				k.fail(err)
+				return
+			}
+			again, ok := k.pace.rebook(partitions(batch), booked)
+			if !ok {
+				break
+			}
+			booked, at = time.Now(), again
 		}
-		sent := time.Now()
 		keys := make([]ItemKey, len(batch))
 		for i, e := range batch {
 			keys[i] = e.key
@@ -270,7 +283,7 @@ func (k *sink) dispatch(batch []entry) {
 					gone = append(gone, e)
 				}
 			}
-			k.pace.throttled(partitions(back), sent)
+			k.pace.throttled(partitions(back), booked)
 			k.requeue(back)
 			batch = gone
 		case err != nil:

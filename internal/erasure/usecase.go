@@ -146,6 +146,9 @@ type Purger struct {
 	objects   Objects
 	scheduler Scheduler
 	cfg       PurgeConfig
+	// pace is what the purges learn of the store's partitions, kept
+	// from one phase (and invocation) to the next.
+	pace *pacer
 }
 
 // NewPurger returns the purge's use case.
@@ -159,6 +162,7 @@ func NewPurger(directory Directory, requests RequestStore, notifications Notific
 		objects:   objects,
 		scheduler: scheduler,
 		cfg:       cfg,
+		pace:      newPacer(),
 	}
 }
 

@@ -52,6 +52,9 @@ type walker struct {
 	objects     Objects
 	log         *slog.Logger
 	concurrency int // delete batches in flight (0: defaultPurgeConcurrency)
+	// pace is what the walks learn of the store's partitions, kept from
+	// one phase to the next (nil: a new pacer for each phase).
+	pace *pacer
 }
 
 // phaseResult is what one phase did and where the walk goes on.
@@ -71,7 +74,7 @@ type phaseResult struct {
 // none, as what they did is gone), until it ends or the time is up (stop;
 // the zero time never stops). Every call does at least one page's work.
 func (w walker) phase(ctx context.Context, t target, log keyLog, phase, cursor string, stop time.Time) (phaseResult, error) {
-	k := newSink(ctx, w.content, w.objects, log, cmp.Or(w.concurrency, defaultPurgeConcurrency))
+	k := newSink(ctx, w.content, w.objects, log, cmp.Or(w.concurrency, defaultPurgeConcurrency), w.pace)
 	done := cursor
 	var (
 		res     phaseResult
