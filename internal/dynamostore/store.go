@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/wellness-rtbf/rtbf/internal/erasure"
 	"github.com/wellness-rtbf/rtbf/internal/identity"
@@ -49,19 +53,86 @@ func retryingConflicts(db *dynamodb.Client) *dynamodb.Client {
 	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		if r, ok := o.Retryer.(aws.RetryerV2); ok {
 			o.Retryer = conflictRetryer{r}
+			o.APIOptions = append(slices.Clip(o.APIOptions), countFailures)
 		}
 	})
 }
 
+// failuresKey holds, in a call's context, how many of its attempts failed
+// for something other than a conflict.
+type failuresKey struct{}
+
+// countFailures gives each call a count of its failed attempts, for
+// conflictRetryer to keep other errors to the wrapped retryer's budget.
+func countFailures(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("CountFailures",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(context.WithValue(ctx, failuresKey{}, new(atomic.Int32)), in)
+		}), middleware.Before)
+}
+
+// conflictAttempts is how many times a call refused only for conflicting
+// transactions is made. DynamoDB's advice for TransactionConflict is to
+// retry with backoff; a conflict lasts as long as the other transaction
+// (tens of milliseconds), so many short waits converge where the SDK's
+// three attempts of up to seconds each do not: twenty concurrent requests
+// for one client's account, say, each conflict with whichever is in
+// flight until the first commits and the rest meet its condition.
+const conflictAttempts = 12
+
+// conflictRetryer is the SDK's retryer with a budget of its own for
+// conflicts. The SDK has no per-error attempt budget, so this wrapper
+// says it: a conflict is retried up to conflictAttempts times after a
+// jittered wait of at most 25 ms doubling per attempt (at most 250 ms),
+// spends none of the retry quota (it is no sign of DynamoDB failing);
+// every other error keeps the wrapped retryer's attempts, waits and quota.
 type conflictRetryer struct{ aws.RetryerV2 }
 
 func (r conflictRetryer) IsErrorRetryable(err error) bool {
 	return transient(err) || r.RetryerV2.IsErrorRetryable(err)
 }
 
+func (r conflictRetryer) MaxAttempts() int {
+	return max(r.RetryerV2.MaxAttempts(), conflictAttempts)
+}
+
+func (r conflictRetryer) GetRetryToken(ctx context.Context, err error) (func(error) error, error) {
+	if conflicted(err) {
+		return func(error) error { return nil }, nil
+	}
+	if failed, ok := ctx.Value(failuresKey{}).(*atomic.Int32); ok {
+		if n, most := int(failed.Add(1)), r.RetryerV2.MaxAttempts(); most > 0 && n >= most {
+			return nil, &retry.MaxAttemptsError{Attempt: n, Err: err}
+		}
+	}
+	return r.RetryerV2.GetRetryToken(ctx, err)
+}
+
+func (r conflictRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if conflicted(err) {
+		ceiling := min(25*time.Millisecond<<min(attempt, 10), 250*time.Millisecond)
+		return time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond, nil
+	}
+	// attempt counts the conflicts too: the wait is never longer than the
+	// wrapped retryer's last.
+	return r.RetryerV2.RetryDelay(min(attempt, max(r.RetryerV2.MaxAttempts()-1, 1)), err)
+}
+
 // transient reports whether DynamoDB refused a call, with no effect, for
 // another transaction in flight or for its rate.
 func transient(err error) bool {
+	return cancelledOnly(err, map[string]bool{"TransactionConflict": true, "ThrottlingError": true, "ProvisionedThroughputExceeded": true})
+}
+
+// conflicted reports whether DynamoDB refused a call, with no effect, only
+// for another transaction in flight on one of its items.
+func conflicted(err error) bool {
+	return cancelledOnly(err, map[string]bool{"TransactionConflict": true})
+}
+
+// cancelledOnly reports whether err is a TransactionConflictException, or
+// a cancelled transaction whose reasons are all in codes (or none).
+func cancelledOnly(err error, codes map[string]bool) bool {
 	var conflict *ddbtypes.TransactionConflictException
 	if errors.As(err, &conflict) {
 		return true
@@ -72,9 +143,9 @@ func transient(err error) bool {
 	}
 	found := false
 	for _, reason := range tce.CancellationReasons {
-		switch aws.ToString(reason.Code) {
-		case "", "None":
-		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
+		switch c := aws.ToString(reason.Code); {
+		case c == "" || c == "None":
+		case codes[c]:
 			found = true
 		default:
 			return false
@@ -131,7 +202,8 @@ var (
 
 // unavailable reports whether err (what the SDK returned once its retries
 // were spent) is DynamoDB throttling the call, the SDK's retry quota
-// running out (which throttling spends), or a failure on DynamoDB's side
+// running out (which throttling spends), transactions in flight on its
+// items, or a failure on DynamoDB's side
 // (a server fault, a 5xx): nothing the request did wrong, and the same
 // call may well succeed a little later.
 func unavailable(err error) bool {
@@ -146,6 +218,9 @@ func unavailable(err error) bool {
 	var quota ratelimit.QuotaExceededError
 	if errors.As(err, &quota) {
 		return true
+	}
+	if transient(err) {
+		return true // conflicts or throttling outlasted every retry
 	}
 	var tce *ddbtypes.TransactionCanceledException
 	if errors.As(err, &tce) {

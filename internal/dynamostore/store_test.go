@@ -61,7 +61,9 @@ func TestTranslate(t *testing.T) {
 		{"TransactionThroughput", cancelled("ProvisionedThroughputExceeded"), unavailable},
 		{"ConditionalCheckFailed", sdkError("PutItem", 400, &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}), condition},
 		{"TransactionCondition", cancelled("ConditionalCheckFailed", "ThrottlingError"), condition},
-		{"TransactionConflict", cancelled("TransactionConflict"), other},
+		// Conflicts that outlasted every retry: try again later.
+		{"TransactionConflict", cancelled("None", "TransactionConflict"), unavailable},
+		{"TransactionConflictException", sdkError("UpdateItem", 400, &ddbtypes.TransactionConflictException{Message: aws.String("Transaction is ongoing for the item")}), unavailable},
 		{"Validation", sdkError("Query", 400, &smithy.GenericAPIError{Code: "ValidationException", Message: "bad key", Fault: smithy.FaultClient}), other},
 		{"ResourceNotFound", sdkError("GetItem", 400, &ddbtypes.ResourceNotFoundException{Message: aws.String("no table")}), other},
 		{"Canceled", &smithy.OperationError{ServiceID: "DynamoDB", OperationName: "GetItem", Err: &smithy.CanceledError{Err: context.Canceled}}, other},
