@@ -119,7 +119,9 @@ type RequestStore interface {
 	// OutstandingRequests calls fn, a page at a time, with every request
 	// that has something left to do: a purge not finished (including those
 	// set aside), or a delivery owed. It reads an index of those alone,
-	// never the whole table.
+	// never the whole table. An index is read a moment behind the table:
+	// a request is as it was then, may have just left, or not yet come;
+	// callers read it again (GetRequest) before they act on it.
 	OutstandingRequests(ctx context.Context, fn func([]Request) error) error
 }
 

@@ -429,6 +429,29 @@ func (s *Purger) handOver(ctx context.Context, r Request) (Request, error) {
 // purge continuing elsewhere.
 var errHandedOver = errors.New("handed over")
 
+// outstanding calls fn with each request that has something left to do,
+// as the table has it now: the index the store reads it from is a moment
+// behind (a request there may have just completed, been set aside or had
+// its email sent), so each is read again before the sweep acts on it. One
+// that has since gone is skipped; one that came too late for the index is
+// the next sweep's. A request that cannot be read is an error in errs.
+func (s *Purger) outstanding(ctx context.Context, errs *[]error, fn func(Request)) error {
+	return s.requests.OutstandingRequests(ctx, func(page []Request) error {
+		for _, listed := range page {
+			r, err := s.requests.GetRequest(ctx, listed.ID)
+			switch {
+			case errors.Is(err, identity.ErrNotFound):
+				continue // rolled back meanwhile
+			case err != nil:
+				*errs = append(*errs, fmt.Errorf("read %s: %w", listed.ID, err))
+				continue
+			}
+			fn(r)
+		}
+		return nil
+	})
+}
+
 // overdueAfter is how long past its purge time a pending request counts as
 // overdue.
 const overdueAfter = time.Hour
@@ -449,47 +472,44 @@ func (s *Purger) Sweep(ctx context.Context) (SweepReport, error) {
 		errs         []error
 		purge, retry []string
 	)
-	err := s.requests.OutstandingRequests(ctx, func(page []Request) error {
-		for _, r := range page {
-			switch {
-			case r.Status == StatusAccepting:
-				if now.After(r.RequestedAt.Add(staleAccepting)) {
-					// Its acceptance died before the schedule was
-					// confirmed and the client never retried: no 2xx
-					// promised a purge, so roll it back rather than leave
-					// it half made.
-					if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
-						errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
-					}
-				}
-				continue
-			case r.Status.Pending():
-				if now.After(r.PurgeAt.Add(overdueAfter)) {
-					rep.Overdue++
-				}
-				if now.After(r.PurgeAt.Add(s.cfg.SweepGrace)) {
-					purge = append(purge, r.ID)
-				}
-			case r.Status == StatusNeedsAttention:
-				rep.NeedsAttention++
-				if r.SetAsideAt == nil || !now.Before(r.SetAsideAt.Add(retryEvery)) {
-					retry = append(retry, r.ID)
+	err := s.outstanding(ctx, &errs, func(r Request) {
+		switch {
+		case r.Status == StatusAccepting:
+			if now.After(r.RequestedAt.Add(staleAccepting)) {
+				// Its acceptance died before the schedule was
+				// confirmed and the client never retried: no 2xx
+				// promised a purge, so roll it back rather than leave
+				// it half made.
+				if err := s.requests.DeleteAcceptingRequest(ctx, r); err != nil && !errors.Is(err, identity.ErrConditionFailed) {
+					errs = append(errs, fmt.Errorf("roll back %s: %w", r.ID, err))
 				}
 			}
-			if len(r.Owed) > 0 || r.Status.Finished() {
-				// Make what is owed; a finished request owing nothing
-				// more leaves the index.
-				if err := s.deliver(ctx, r.ID, nil); err != nil {
-					errs = append(errs, fmt.Errorf("deliver %s: %w", r.ID, err))
-				}
-				if r.Status.Finished() && len(r.Owed) == 0 {
-					if err := s.requests.ReleaseDeliveries(ctx, r.ID); err != nil {
-						errs = append(errs, fmt.Errorf("release %s: %w", r.ID, err))
-					}
+			return
+		case r.Status.Pending():
+			if now.After(r.PurgeAt.Add(overdueAfter)) {
+				rep.Overdue++
+			}
+			if now.After(r.PurgeAt.Add(s.cfg.SweepGrace)) {
+				purge = append(purge, r.ID)
+			}
+		case r.Status == StatusNeedsAttention:
+			rep.NeedsAttention++
+			if r.SetAsideAt == nil || !now.Before(r.SetAsideAt.Add(retryEvery)) {
+				retry = append(retry, r.ID)
+			}
+		}
+		if len(r.Owed) > 0 || r.Status.Finished() {
+			// Make what is owed; a finished request owing nothing
+			// more leaves the index.
+			if err := s.deliver(ctx, r.ID, nil); err != nil {
+				errs = append(errs, fmt.Errorf("deliver %s: %w", r.ID, err))
+			}
+			if r.Status.Finished() && len(r.Owed) == 0 {
+				if err := s.requests.ReleaseDeliveries(ctx, r.ID); err != nil {
+					errs = append(errs, fmt.Errorf("release %s: %w", r.ID, err))
 				}
 			}
 		}
-		return nil
 	})
 	if err != nil {
 		return SweepReport{}, fmt.Errorf("outstanding requests: %w", err)
@@ -512,13 +532,10 @@ func (s *Purger) Sweep(ctx context.Context) (SweepReport, error) {
 	run(purge, false, "sweep: purging an overdue request")
 	run(retry, true, "sweep: trying again a request set aside")
 	// What is still owed once the sweep is done.
-	err = s.requests.OutstandingRequests(ctx, func(page []Request) error {
-		for _, r := range page {
-			if len(r.Owed) > 0 {
-				rep.EmailsOwed++
-			}
+	err = s.outstanding(ctx, &errs, func(r Request) {
+		if len(r.Owed) > 0 {
+			rep.EmailsOwed++
 		}
-		return nil
 	})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("outstanding requests: %w", err))

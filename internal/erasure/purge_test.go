@@ -605,3 +605,55 @@ func TestService_SweepReport(t *testing.T) {
 func sameReport(a, b erasure.SweepReport) bool {
 	return a.At.Equal(b.At) && a.Overdue == b.Overdue && a.NeedsAttention == b.NeedsAttention && a.EmailsOwed == b.EmailsOwed
 }
+
+// laggingPending is a request store whose list of outstanding requests is
+// an index a moment behind the table: each request as it was when the
+// snapshot was taken.
+type laggingPending struct {
+	erasure.RequestStore
+	then []erasure.Request
+}
+
+func (l laggingPending) OutstandingRequests(_ context.Context, fn func([]erasure.Request) error) error {
+	return fn(l.then)
+}
+
+// The sweep acts on each request as the table has it, not as its index
+// listed it a moment before: a request the index still shows scheduled,
+// owing nothing, but that has since completed owing its receipt gets the
+// receipt, once; a request the index lists but that is gone is skipped.
+func TestService_SweepReadsTheTable(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	withClientEmail(f)
+	r, _ := requested(t, f)
+	then := f.stored(t, r.ID)
+	if len(then.Owed) != 0 || then.Status != erasure.StatusScheduled {
+		t.Fatalf("before the purge: got %s owing %v, want scheduled owing nothing", then.Status, then.Owed)
+	}
+	f.clock.Set(r.PurgeAt)
+	f.mailer.FailWhen = func(e erasure.Email) bool { return strings.Contains(e.Subject, "was deleted") }
+	if _, err := f.svc.Purge(ctx, r.ID); err == nil {
+		t.Fatal("Purge with the receipt failing: got nil error, want one")
+	}
+	if got := f.stored(t, r.ID); got.Status != erasure.StatusCompleted || len(got.Owed) == 0 {
+		t.Fatalf("after the purge: got %s owing %v, want completed and owing", got.Status, got.Owed)
+	}
+	f.mailer.FailWhen = nil
+	gone := then
+	gone.ID = "not-there"
+	f.svc.Requests = laggingPending{f.mem, []erasure.Request{then, gone}}
+	rep, err := f.svc.Sweep(ctx)
+	if err != nil {
+		t.Fatalf("Sweep: got error %v, want nil", err)
+	}
+	if got := f.stored(t, r.ID); len(got.Owed) != 0 {
+		t.Errorf("after the sweep: owing %v, want nothing", got.Owed)
+	}
+	if mine, _ := emailsTo(f, adaEmail); len(mine) != 2 || !strings.Contains(mine[1].Subject, "was deleted") {
+		t.Errorf("the client's emails: got %d, want the request's and the receipt", len(mine))
+	}
+	if rep.EmailsOwed != 0 {
+		t.Errorf("EmailsOwed: got %d, want 0 (the table owes nothing now)", rep.EmailsOwed)
+	}
+}
