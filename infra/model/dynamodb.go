@@ -888,6 +888,9 @@ func (m *Model) transactWrite(r *http.Request, body []byte, in map[string]json.R
 				return nil, nil, err
 			}
 		}
+		// In flight from here: the emulator is the transaction's to use
+		// until it answers.
+		m.gate.Lock()
 		m.mu.Lock()
 		now := m.now()
 		need := map[string]float64{}
@@ -927,6 +930,7 @@ func (m *Model) transactWrite(r *http.Request, body []byte, in map[string]json.R
 		}
 		m.mu.Unlock()
 		if cancelled {
+			m.gate.Unlock()
 			var reasons []map[string]string
 			var codes []string
 			for _, it := range items {
@@ -958,7 +962,16 @@ func (m *Model) transactWrite(r *http.Request, body []byte, in map[string]json.R
 			}
 		}
 	}
-	resp, err := m.next.RoundTrip(withBody(r, body))
+	var (
+		resp *http.Response
+		err  error
+	)
+	if observe {
+		resp, err = m.next.RoundTrip(withBody(r, body))
+	} else {
+		resp, err = m.emulator.RoundTrip(withBody(r, body))
+		m.gate.Unlock()
+	}
 	if err != nil || resp.StatusCode != http.StatusOK {
 		if release != nil {
 			release()

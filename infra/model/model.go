@@ -26,8 +26,21 @@ import (
 // knowledge of item sizes and of the indexes up to date.
 type Model struct {
 	p     Params
-	next  http.RoundTripper
+	next  http.RoundTripper // the emulator, one call at a time (gate)
 	start time.Time
+
+	// gate is held while a call is at the emulator. The emulator answers
+	// one call at a time, as AWS does not: calls waiting their turn wait
+	// here, where the model can tell the wait from the work. A
+	// transaction is in flight (its items conflict) from when it reaches
+	// the emulator, not while it waits, or a crowd of callers would keep
+	// each other's transactions in flight for as long as the queue.
+	gate     sync.Mutex
+	emulator http.RoundTripper
+	// onWayBack, when set (by tests), is called with each call's
+	// operation once its answer is on its way back, before its
+	// transaction's items are released.
+	onWayBack func(op string)
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -80,8 +93,8 @@ func New(p Params, next http.RoundTripper) *Model {
 	if p.TimeScale <= 0 {
 		p.TimeScale = 1
 	}
-	return &Model{
-		p: p, next: next, start: time.Now(),
+	m := &Model{
+		p: p, emulator: next, start: time.Now(),
 		rng:      rand.New(rand.NewPCG(p.Seed, 0x5eed)),
 		parts:    map[string]*partition{},
 		prefixes: map[string]*prefix{},
@@ -90,6 +103,8 @@ func New(p Params, next http.RoundTripper) *Model {
 		tables:   map[string]*table{},
 		stats:    newStats(),
 	}
+	m.next = gated{&m.gate, next}
+	return m
 }
 
 func newStats() Stats {
@@ -231,6 +246,9 @@ func (m *Model) RoundTrip(r *http.Request) (*http.Response, error) {
 	// work on the call, part of its latency: it counts toward this half.
 	spent := time.Duration(float64(time.Since(began)) / m.p.TimeScale)
 	serr := m.sleep(ctx, lat-lat/2-spent)
+	if m.onWayBack != nil {
+		m.onWayBack(op)
+	}
 	if release != nil {
 		release()
 	}
@@ -239,6 +257,18 @@ func (m *Model) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, serr
 	}
 	return resp, nil
+}
+
+// gated sends a call to the emulator when it holds the gate.
+type gated struct {
+	gate *sync.Mutex
+	next http.RoundTripper
+}
+
+func (g gated) RoundTrip(r *http.Request) (*http.Response, error) {
+	g.gate.Lock()
+	defer g.gate.Unlock()
+	return g.next.RoundTrip(r)
 }
 
 // Observer is a RoundTripper to the emulator that passes every call

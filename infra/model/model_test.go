@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,8 +157,6 @@ func TestParse(t *testing.T) {
 type fake struct {
 	mu    sync.Mutex
 	calls map[string]int
-	// hold, when set, blocks TransactWriteItems until closed.
-	hold chan struct{}
 	// queryItems is how many items a Query returns, of itemBytes each.
 	queryItems, itemBytes int
 }
@@ -172,7 +171,6 @@ func (f *fake) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	f.mu.Lock()
 	f.calls[op]++
-	hold := f.hold
 	f.mu.Unlock()
 	var out any = map[string]any{}
 	var in map[string]json.RawMessage
@@ -206,10 +204,6 @@ func (f *fake) RoundTrip(r *http.Request) (*http.Response, error) {
 			items = append(items, item(i))
 		}
 		out = map[string]any{"Items": items, "Count": len(items), "ScannedCount": len(items)}
-	case "TransactWriteItems":
-		if hold != nil {
-			<-hold
-		}
 	case "s3 POST":
 		out = nil
 	}
@@ -333,8 +327,17 @@ func TestSDKReadsQueryThrottling(t *testing.T) {
 
 func TestSDKReadsTransactionConflicts(t *testing.T) {
 	f := newFake()
-	f.hold = make(chan struct{})
 	m := New(quick(), f)
+	// The first transaction's answer is held on its way back: it is in
+	// flight, and the emulator free for the calls that meet it.
+	hold, back := make(chan struct{}), make(chan struct{}, 1)
+	var held atomic.Bool
+	m.onWayBack = func(op string) {
+		if op == "TransactWriteItems" && held.CompareAndSwap(false, true) {
+			back <- struct{}{}
+			<-hold
+		}
+	}
 	db, _ := clients(m, 1)
 	ctx := context.Background()
 	key := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "p"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "1"}}
@@ -350,8 +353,10 @@ func TestSDKReadsTransactionConflicts(t *testing.T) {
 	}
 	first := make(chan error)
 	go func() { first <- tx(key) }()
-	if !eventually(func() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.calls["TransactWriteItems"] == 1 }) {
-		t.Fatal("the first transaction never reached the emulator")
+	select {
+	case <-back:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first transaction never came back from the emulator")
 	}
 	err := tx(other, key)
 	var tce *ddbtypes.TransactionCanceledException
@@ -364,7 +369,7 @@ func TestSDKReadsTransactionConflicts(t *testing.T) {
 	if !errors.As(err, &conflict) {
 		t.Fatalf("a put of the item: got %v, want TransactionConflictException", err)
 	}
-	close(f.hold)
+	close(hold)
 	if err := <-first; err != nil {
 		t.Fatalf("the first transaction: %v", err)
 	}
