@@ -57,7 +57,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	if err := env.Err(); err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	store := dynamostore.New(dynamostore.ForBatch(dynamodb.NewFromConfig(cfg)), table)
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 	svc := erasure.NewPurger(store, store, store, store,
 		s3objects.New(s3c, bucket),

@@ -45,7 +45,7 @@ func build(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*H
 	if err := env.Err(); err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(cfg)
+	db := dynamostore.ForBatch(dynamodb.NewFromConfig(cfg))
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 	objects := s3objects.New(s3c, bucket)
 	l := ledger.New(s3c, kms.NewFromConfig(cfg), evidenceBucket, certificateKey)

@@ -69,7 +69,7 @@ func runChild(args []string) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	store := dynamostore.New(dynamostore.ForBatch(dynamodb.NewFromConfig(cfg)), table)
 	svc := erasure.NewPurger(store, store, store, store,
 		s3objects.New(s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }), bucket),
 		oneshot.New(scheduler.NewFromConfig(cfg), oneshot.Config{Group: group, TargetARN: target, RoleARN: role, DeadLetterARN: dlq}),

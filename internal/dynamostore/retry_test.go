@@ -121,3 +121,54 @@ func repeat(s string, n int) []string {
 	}
 	return out
 }
+
+// TestForBatch: a batch client rides out a long run of throttling (more
+// than the retry quota of the SDK's standard retryer would allow across
+// calls: 500 tokens at 5 a throttled retry), one call at most
+// batchAttempts times, and keeps the conflict budget.
+func TestForBatch(t *testing.T) {
+	defer func(d time.Duration) { batchMaxBackoff = d }(batchMaxBackoff)
+	batchMaxBackoff = time.Millisecond
+	throttle := `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Throughput exceeds the current capacity of one of your table's partitions."}`
+	var calls atomic.Int32
+	fail := atomic.Int32{} // the next fail answers are throttles
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		if fail.Add(-1) >= 0 {
+			w.WriteHeader(400)
+			_, _ = io.WriteString(w, throttle)
+			return
+		}
+		_, _ = io.WriteString(w, `{"Items":[],"Count":0}`)
+	}))
+	defer srv.Close()
+	db := ForBatch(dynamodb.New(dynamodb.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("a", "b", ""),
+	}))
+	store := New(db, "t")
+	query := func() error {
+		_, err := store.db.Query(context.Background(), &dynamodb.QueryInput{TableName: aws.String("t"),
+			KeyConditionExpression: aws.String("pk = :p"), ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":p": str("p")}})
+		return err
+	}
+	for i := range 30 { // 30 calls, 270 throttled retries
+		fail.Store(int32(batchAttempts - 1))
+		calls.Store(0)
+		if err := query(); err != nil {
+			t.Fatalf("call %d, throttled %d times: %v", i, batchAttempts-1, err)
+		}
+		if got := calls.Load(); got != int32(batchAttempts) {
+			t.Fatalf("call %d: %d attempts, want %d", i, got, batchAttempts)
+		}
+	}
+	fail.Store(int32(batchAttempts))
+	calls.Store(0)
+	if err := query(); err == nil || !unavailable(err) {
+		t.Errorf("throttled every attempt: got %v, want unavailable", err)
+	}
+	if got := calls.Load(); got != int32(batchAttempts) {
+		t.Errorf("throttled every attempt: %d attempts, want %d", got, batchAttempts)
+	}
+}

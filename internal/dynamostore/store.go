@@ -58,6 +58,35 @@ func retryingConflicts(db *dynamodb.Client) *dynamodb.Client {
 	})
 }
 
+// ForBatch returns a client like db for a function that works through a
+// client's partition for minutes (the purge, the replay): DynamoDB
+// throttles a partition's reads past its read rate (and its writes; the
+// purge paces those itself), and the SDK's three attempts, after waits of
+// up to a few seconds, can fail a query a purge could have waited for,
+// turning a throttle into a failed invocation. Its calls are made up to
+// batchAttempts times, after the SDK's own backoff (up to batchMaxBackoff),
+// and spend no retry quota: the quota guards a fleet against retry storms
+// on a failing service, while a purge meets throttling as a matter of
+// course and its retries wait, rather than press harder. The function's
+// deadline still bounds it.
+func ForBatch(db *dynamodb.Client) *dynamodb.Client {
+	return dynamodb.New(db.Options(), func(o *dynamodb.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = batchAttempts
+			so.MaxBackoff = batchMaxBackoff
+			so.RateLimiter = ratelimit.None
+		})
+	})
+}
+
+// batchAttempts and batchMaxBackoff are ForBatch's budget: a partition's
+// bucket refills within a second, so ten attempts, waiting up to 1, 2, 4,
+// 8 s and then 10 s each, outlast any throttle of one.
+var (
+	batchAttempts   = 10
+	batchMaxBackoff = 10 * time.Second
+)
+
 // failuresKey holds, in a call's context, how many of its attempts failed
 // for something other than a conflict.
 type failuresKey struct{}
