@@ -149,15 +149,18 @@ func (r conflictRetryer) RetryDelay(attempt int, err error) (time.Duration, erro
 
 // transient reports whether DynamoDB refused a call, with no effect, for
 // another transaction in flight or for its rate.
-func transient(err error) bool {
-	return cancelledOnly(err, map[string]bool{"TransactionConflict": true, "ThrottlingError": true, "ProvisionedThroughputExceeded": true})
-}
+func transient(err error) bool { return cancelledOnly(err, cancelledTransient) }
 
 // conflicted reports whether DynamoDB refused a call, with no effect, only
 // for another transaction in flight on one of its items.
-func conflicted(err error) bool {
-	return cancelledOnly(err, map[string]bool{"TransactionConflict": true})
-}
+func conflicted(err error) bool { return cancelledOnly(err, cancelledConflict) }
+
+// The cancellation reasons of a transaction refused, with no effect, for a
+// conflict, and for a conflict or its rate.
+var (
+	cancelledConflict  = map[string]bool{"TransactionConflict": true}
+	cancelledTransient = map[string]bool{"TransactionConflict": true, "ThrottlingError": true, "ProvisionedThroughputExceeded": true}
+)
 
 // cancelledOnly reports whether err is a TransactionConflictException, or
 // a cancelled transaction whose reasons are all in codes (or none).

@@ -88,12 +88,6 @@ func (p *pacer) get(pk string) *pace {
 	return pc
 }
 
-// wait blocks until the pace of every partition of a batch lets it go,
-// and books its keys.
-func (p *pacer) wait(ctx context.Context, counts map[string]int) error {
-	return sleepUntil(ctx, p.book(counts))
-}
-
 // book books a batch's keys on its partitions' paces, in the order
 // batches are booked, and returns when the batch may be sent.
 func (p *pacer) book(counts map[string]int) time.Time {

@@ -66,3 +66,9 @@ func TestPacer(t *testing.T) {
 		t.Fatalf("another partition waited %v", time.Since(start))
 	}
 }
+
+// wait blocks until the pace of every partition of a batch lets it go,
+// and books its keys (what the sink's dispatch does, in one call).
+func (p *pacer) wait(ctx context.Context, counts map[string]int) error {
+	return sleepUntil(ctx, p.book(counts))
+}

@@ -106,9 +106,6 @@ type sink struct {
 const maxThrottled = 100
 
 func newSink(ctx context.Context, content Content, objects Objects, record keyLog, concurrency int, pace *pacer) *sink {
-	if pace == nil {
-		pace = newPacer()
-	}
 	return &sink{ctx: ctx, content: content, objects: objects, record: record, sem: make(chan struct{}, max(concurrency, 1)),
 		pace: pace, throttled: map[ItemKey]int{}}
 }

@@ -53,7 +53,7 @@ type walker struct {
 	log         *slog.Logger
 	concurrency int // delete batches in flight (0: defaultPurgeConcurrency)
 	// pace is what the walks learn of the store's partitions, kept from
-	// one phase to the next (nil: a new pacer for each phase).
+	// one phase to the next (required).
 	pace *pacer
 }
 
