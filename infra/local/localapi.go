@@ -433,7 +433,7 @@ type sentMail struct {
 }
 
 func (l *localAPI) mail(w http.ResponseWriter, r *http.Request) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, l.emulator+"/moto-api/data.json", nil)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, l.emulator+localstack.SentEmailPath, nil)
 	if err != nil {
 		localError(w, http.StatusInternalServerError, "internal", err.Error())
 		return

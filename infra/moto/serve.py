@@ -1,5 +1,5 @@
-"""Runs the moto server (the local AWS emulator) with two fixes and some
-speed-ups.
+"""Runs the moto server (the local AWS emulator) with two fixes, some
+speed-ups, and a filter on its state listing.
 
 The speed-ups change no answer: every response (status, headers but the
 date and request id, body) is byte for byte what moto gives without them;
@@ -95,6 +95,16 @@ the youngest generation after 100,000 allocations rather than 700.
 Reference counting still frees what each request leaves, and the collector
 still runs.
 
+10. The state listing, filtered. /moto-api/data.json?service=ses&model=
+RawMessage lists only that model's objects (the sent email the tests and
+the local console read), built as moto builds the whole listing, which by
+the end of a test run takes moto seconds; see the code below. Without the
+parameters the answer is moto's own.
+
+Slow requests: every request that waited for the lock or was served for
+more than RTBF_MOTO_SLOW_SECONDS (default 1) is written to stderr as an
+"rtbf-slow" line with its operation and both times.
+
 Profiling: with RTBF_MOTO_PROFILE=<directory>, the server profiles every
 request (cProfile, one profile per operation) and, when it stops, writes
 <operation>.prof and ops.txt (calls and seconds per operation) there. With
@@ -112,8 +122,10 @@ import gc
 import json
 import os
 import re
+import sys
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import moto
 import moto.backends as moto_backends
@@ -124,6 +136,7 @@ import moto.dynamodb.models.dynamo_type as dynamo_type
 import moto.dynamodb.models.table as table_module
 import moto.dynamodb.models.utilities as ddb_utilities
 import moto.dynamodb.responses as ddb_responses
+import moto.moto_api._internal.responses as moto_api_responses
 import moto.server as moto_server
 from botocore.utils import merge_dicts
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -803,6 +816,56 @@ if _FAST:
     _gc_thresholds = gc.get_threshold()
     gc.set_threshold(100_000, *_gc_thresholds[1:])
 
+# ---- 10. /moto-api/data.json?service=...&model=... ----
+#
+# /moto-api/data.json lists every object of every model moto ever made, and
+# moto never forgets one (every DynamoDB item, copies included), so through
+# a test run it grows: by the end of `make test` one answer took moto 10-15
+# seconds, and since requests are served one at a time (1.) every other
+# caller waited those seconds too (a Lambda's 10 s timeout, a test's).
+# The tests and the local console only want the sent email (ses
+# RawMessage), so the launcher lets them ask for it: `service` and `model`
+# (each may repeat) keep the listing to those, built exactly as moto builds
+# the whole. Without either parameter the answer is moto's own. Another moto
+# version ignores the parameters and answers the whole listing, which holds
+# the same part, only slower. This is not a speed-up of an AWS answer, so
+# RTBF_MOTO_SPEEDUPS=0 keeps it.
+
+_model_data = moto_api_responses.MotoAPIResponse.model_data
+
+
+def model_data(self, request, full_url, headers):
+    query = parse_qs(urlsplit(full_url).query)
+    services, names = query.get("service"), query.get("model")
+    if not services and not names:
+        return _model_data(self, request, full_url, headers)
+    from moto.core.model_instances import model_data as tracked
+
+    results = {}
+    for service in sorted(tracked):
+        if services and service not in services:
+            continue
+        results[service] = {}
+        for name in sorted(tracked[service]):
+            if names and name not in names:
+                continue
+            results[service][name] = []
+            for instance in tracked[service][name].instances_tracked:
+                inst_result = {}
+                for attr in dir(instance):
+                    if not attr.startswith("_"):
+                        try:
+                            json.dumps(getattr(instance, attr))
+                        except (TypeError, AttributeError, ValueError):
+                            pass
+                        else:
+                            inst_result[attr] = getattr(instance, attr)
+                results[service][name].append(inst_result)
+    return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+
+
+moto_api_responses.MotoAPIResponse.model_data = model_data
+
 # ---- 1. One request at a time (and the profiler) ----
 
 _profile_dir = os.environ.get("RTBF_MOTO_PROFILE")
@@ -840,12 +903,37 @@ _one_at_a_time = threading.Lock()
 _run_simple = moto_server.run_simple
 
 
+# A request that waited for the lock or was served for longer than this is
+# written to the server's log ("rtbf-slow ..."), so that a test that timed
+# out waiting for the emulator can say what held it (with-emulator.sh
+# prints these lines when its command fails).
+_slow_seconds = float(os.environ.get("RTBF_MOTO_SLOW_SECONDS", "1"))
+
+
+def _operation(environ):
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    return environ.get("REQUEST_METHOD", "") + " " + environ.get("PATH_INFO", "")[:120]
+
+
 def run_simple(host, port, app, **kwargs):
     def serialized(environ, start_response):
+        arrived = time.perf_counter()
         with _one_at_a_time:
-            if _profile_dir:
-                return _profiled(app, environ, start_response)
-            return list(app(environ, start_response))
+            began = time.perf_counter()
+            try:
+                if _profile_dir:
+                    return _profiled(app, environ, start_response)
+                return list(app(environ, start_response))
+            finally:
+                done = time.perf_counter()
+                if done - arrived > _slow_seconds:
+                    sys.stderr.write(
+                        f"rtbf-slow at={time.strftime('%H:%M:%S')} op={_operation(environ)} "
+                        f"waited={began - arrived:.3f}s served={done - began:.3f}s\n"
+                    )
+                    sys.stderr.flush()
 
     return _run_simple(host, port, serialized, **kwargs)
 

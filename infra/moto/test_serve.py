@@ -614,6 +614,16 @@ def model_data(c):
         print(f"MISMATCH /moto-api/data.json dynamodb: moto {answers[0][1][:300]!r}\n  serve.py {answers[1][1][:300]!r}", file=sys.stderr)
     tracked = json.loads(answers[0][1]).get("Item", [])
     c.expect(len(tracked) > 1000, f"moto tracked {len(tracked)} items")
+    # The launcher's filter (10.): one service's model, built as the whole
+    # listing builds it, and nothing else.
+    status, _, whole = c.patched.request("GET", "/moto-api/data.json")
+    status2, _, part = c.patched.request("GET", "/moto-api/data.json?service=dynamodb&model=Item")
+    c.count += 1
+    part = json.loads(part)
+    c.expect(status == status2 == 200 and list(part) == ["dynamodb"] and list(part["dynamodb"]) == ["Item"],
+             f"filtered data.json answered {status2} with {sorted(part)}")
+    c.expect(part.get("dynamodb", {}).get("Item") == json.loads(whole)["dynamodb"]["Item"],
+             "filtered data.json's dynamodb.Item differs from the whole listing's")
 
 
 if __name__ == "__main__":

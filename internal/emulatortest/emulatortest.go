@@ -277,7 +277,7 @@ type SentEmail struct {
 // SentEmails returns the raw messages sent from sender.
 func SentEmails(t testing.TB, sender string) []SentEmail {
 	t.Helper()
-	resp, err := http.Get(URL(t) + "/moto-api/data.json")
+	resp, err := http.Get(URL(t) + localstack.SentEmailPath)
 	if err != nil {
 		t.Fatalf("read emulator state: %v", err)
 	}

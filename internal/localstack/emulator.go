@@ -34,3 +34,12 @@ func PrepareEmulator(ctx context.Context, endpoint string) error {
 	}
 	return nil
 }
+
+// SentEmailPath is where the emulator lists the email it recorded as sent
+// (moto's ses RawMessage objects, under "ses" → "RawMessage"). moto's
+// /moto-api/data.json lists every object it ever made, which by the end of
+// a test run takes it seconds; the launcher (infra/moto/serve.py) keeps the
+// listing to the service and model asked for, and moto without the
+// launcher ignores the parameters and answers the whole listing, which
+// holds the same part.
+const SentEmailPath = "/moto-api/data.json?service=ses&model=RawMessage"
