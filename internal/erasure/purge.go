@@ -147,6 +147,27 @@ func (s files) chats(ctx context.Context, practiceID, clientID string, fn func(C
 }
 
 func (s files) chatsAfter(ctx context.Context, practiceID, clientID, after string, fn func(ChatRef, ChatSession, bool) error) error {
+	return s.chatPagesAfter(ctx, practiceID, clientID, after, func(page []chat) error {
+		for _, c := range page {
+			if err := fn(c.ref, c.sess, c.found); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// chat is one of the client's chat links with its session (found is false
+// for a link to a session that no longer exists).
+type chat struct {
+	ref   ChatRef
+	sess  ChatSession
+	found bool
+}
+
+// chatPagesAfter calls fn with each page of the client's chat links after
+// after, in order, each with its session.
+func (s files) chatPagesAfter(ctx context.Context, practiceID, clientID, after string, fn func([]chat) error) error {
 	return s.content.ChatRefs(ctx, practiceID, clientID, after, func(page []ChatRef) error {
 		ids := make([]string, len(page))
 		for i, ref := range page {
@@ -156,13 +177,12 @@ func (s files) chatsAfter(ctx context.Context, practiceID, clientID, after strin
 		if err != nil {
 			return fmt.Errorf("chat sessions: %w", err)
 		}
-		for _, ref := range page {
+		chats := make([]chat, len(page))
+		for i, ref := range page {
 			sess, found := sessions[ref.SessionID]
-			if err := fn(ref, sess, found); err != nil {
-				return err
-			}
+			chats[i] = chat{ref: ref, sess: sess, found: found}
 		}
-		return nil
+		return fn(chats)
 	})
 }
 

@@ -160,3 +160,57 @@ func TestService_Scope_DoneContext(t *testing.T) {
 		t.Errorf("reads started with the context done: got %d, want 0", n)
 	}
 }
+
+// chatsAhead is erasure's number of chats whose messages the purge reads
+// ahead of the chat it queues.
+const chatsAhead = 4
+
+func TestService_Purge_ReadsChatsAhead(t *testing.T) {
+	f := newFixture(t)
+	const chats = 40
+	for i := range chats {
+		sid := fmt.Sprintf("s%02d", i)
+		f.mem.AddChat(practiceID, sid, clientID)
+		f.mem.AddMessage(practiceID, sid, "m1", byClient)
+		f.mem.AddMessage(practiceID, sid, "m2", byPracA)
+	}
+	f.setEnabled(t, true)
+	r := f.request(t, clientActor(t, clientID))
+	f.clock.Set(r.PurgeAt)
+	var now, most, reads atomic.Int32
+	f.svc.Content = &hookedContent{Memory: f.mem, before: func(ctx context.Context, read string) error {
+		if read != "messages" {
+			return nil
+		}
+		n := now.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		reads.Add(1)
+		time.Sleep(2 * time.Millisecond)
+		return nil
+	}, after: func(read string) {
+		if read == "messages" {
+			now.Add(-1)
+		}
+	}}
+	got, err := f.svc.Purge(context.Background(), r.ID)
+	if err != nil || got.Status != erasure.StatusCompleted {
+		t.Fatalf("Purge: got %q, %v, want completed", got.Status, err)
+	}
+	if got.Deleted != r.WillDelete || got.Deleted.ChatSessions != chats {
+		t.Errorf("Deleted: got %+v, want %+v with %d chats", got.Deleted, r.WillDelete, chats)
+	}
+	if n := reads.Load(); n != chats {
+		t.Errorf("reads of messages: got %d, want one per chat (%d)", n, chats)
+	}
+	if m := most.Load(); m < 2 || m > chatsAhead+1 {
+		t.Errorf("at most %d chats read at once, want more than one and at most %d", m, chatsAhead+1)
+	}
+	if n := now.Load(); n != 0 {
+		t.Errorf("reads still going after the purge returned: %d", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -158,37 +159,107 @@ func (w walker) documents(ctx context.Context, t target, k *sink, stop time.Time
 	}))
 }
 
+// chatsAhead is how many chats' messages the chats phase reads ahead of
+// the chat it queues. Each conversation is a partition of its own, so its
+// reads need not wait behind the last one's: read one after another, a
+// client's hundreds of chats cost a round trip each, the phase's whole
+// time once their deletes are spread over as many partitions. Each chat
+// read ahead holds at most one page (1 MB) unqueued.
+const chatsAhead = 4
+
 // chats walks the client's chat links after cursor; *done is set to the
-// last link whose chat is fully queued.
+// last link whose chat is fully queued. Chats are queued in order, their
+// messages read up to chatsAhead chats ahead.
 func (w walker) chats(ctx context.Context, t target, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
 	cid := t.clientID
-	return stopped(files{w.content}.chatsAfter(ctx, t.practiceID, cid, cursor, func(ref ChatRef, sess ChatSession, found bool) error {
-		if !found {
-			// A link to a conversation that is gone.
-			k.later(entry{key: ref.Key, kind: kindNone})
-			*done = ref.Key.SK
-			return pageDone(k, stop)
-		}
-		whole := direct(sess, cid)
-		err := w.content.ChatMessages(ctx, t.practiceID, sess.ID, func(page []ChatMessage) error {
-			for _, m := range page {
-				if whole || createdBy(m.Author, cid) {
-					k.item(m.Key, kindMessage)
+	return stopped(files{w.content}.chatPagesAfter(ctx, t.practiceID, cid, cursor, func(page []chat) error {
+		msgs, end := w.readAhead(ctx, t.practiceID, page)
+		defer end()
+		for i, c := range page {
+			msgs.from(i)
+			if !c.found {
+				// A link to a conversation that is gone.
+				k.later(entry{key: c.ref.Key, kind: kindNone})
+				*done = c.ref.Key.SK
+				if err := pageDone(k, stop); err != nil {
+					return err
+				}
+				continue
+			}
+			whole := direct(c.sess, cid)
+			for p := range msgs.feeds[i] {
+				for _, m := range p {
+					if whole || createdBy(m.Author, cid) {
+						k.item(m.Key, kindMessage)
+					}
+				}
+				if err := pageDone(k, stop); err != nil {
+					return err
 				}
 			}
-			return pageDone(k, stop)
-		})
-		if err != nil {
-			return err
+			if err := msgs.errs[i]; err != nil {
+				return err
+			}
+			if whole {
+				// The session and the client's link to it go once no
+				// message is left behind them.
+				k.later(entry{key: c.sess.Key, kind: kindSession}, entry{key: c.ref.Key, kind: kindNone})
+			}
+			*done = c.ref.Key.SK
+			if err := pageDone(k, stop); err != nil {
+				return err
+			}
 		}
-		if whole {
-			// The session and the client's link to it go once no message
-			// is left behind them.
-			k.later(entry{key: sess.Key, kind: kindSession}, entry{key: ref.Key, kind: kindNone})
-		}
-		*done = ref.Key.SK
-		return pageDone(k, stop)
+		return nil
 	}))
+}
+
+// readAhead reads the messages of a page of chats, each chat's pages
+// through its own feed (closed when the chat is read; its error, if any, in
+// errs), chatsAhead chats ahead of the one asked for (from). end stops the
+// reads still going and waits for them.
+func (w walker) readAhead(ctx context.Context, practiceID string, page []chat) (*chatReads, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &chatReads{feeds: make([]chan []ChatMessage, len(page)), errs: make([]error, len(page))}
+	r.start = func(i int) {
+		feed := make(chan []ChatMessage, 1)
+		r.feeds[i] = feed
+		if !page[i].found {
+			close(feed)
+			return
+		}
+		r.wg.Go(func() {
+			defer close(feed)
+			r.errs[i] = w.content.ChatMessages(ctx, practiceID, page[i].sess.ID, func(p []ChatMessage) error {
+				select {
+				case feed <- p:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+		})
+	}
+	return r, func() {
+		cancel()
+		r.wg.Wait()
+	}
+}
+
+// chatReads is a page of chats being read ahead.
+type chatReads struct {
+	feeds   []chan []ChatMessage
+	errs    []error // errs[i] is set before feeds[i] closes
+	start   func(i int)
+	started int
+	wg      sync.WaitGroup
+}
+
+// from starts the reads of chats i to i+chatsAhead not started yet.
+func (r *chatReads) from(i int) {
+	for ; r.started < len(r.feeds) && r.started <= i+chatsAhead; r.started++ {
+		r.start(r.started)
+	}
 }
 
 // pageDone ends the walk when a batch failed, or when the time is up and
