@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -212,5 +213,78 @@ func TestService_Purge_ReadsChatsAhead(t *testing.T) {
 	}
 	if n := now.Load(); n != 0 {
 		t.Errorf("reads still going after the purge returned: %d", n)
+	}
+}
+
+func TestService_Purge_ChatsBesideTheJournal(t *testing.T) {
+	f := newFixture(t)
+	r, s := requested(t, f)
+	keysBefore := f.mem.Keys()
+	// The journal's walk waits until the chats' walk has read a chat's
+	// messages: walked one after the other, the journal would wait in vain.
+	chatsRead := make(chan struct{})
+	var once sync.Once
+	f.svc.Content = &hookedContent{Memory: f.mem, before: func(ctx context.Context, read string) error {
+		switch read {
+		case "messages":
+			once.Do(func() { close(chatsRead) })
+		case "journal":
+			select {
+			case <-chatsRead:
+			case <-time.After(5 * time.Second):
+				return errors.New("the chats were not walked beside the journal")
+			}
+		}
+		return nil
+	}}
+	got, err := f.svc.Purge(context.Background(), r.ID)
+	if err != nil || got.Status != erasure.StatusCompleted || got.Deleted != r.WillDelete {
+		t.Fatalf("Purge: got %q, deleted %+v, %v, want completed, %+v", got.Status, got.Deleted, err, r.WillDelete)
+	}
+	equalKeys(t, "items left", f.mem.Keys(), without(keysBefore, s.gone))
+}
+
+func TestService_Purge_AFailedWalkStopsTheOther(t *testing.T) {
+	f := newFixture(t)
+	const chats = 40
+	for i := range chats {
+		sid := fmt.Sprintf("s%02d", i)
+		f.mem.AddChat(practiceID, sid, clientID)
+		f.mem.AddMessage(practiceID, sid, "m1", byClient)
+	}
+	f.mem.AddJournal(practiceID, clientID, "j1", byClient)
+	f.setEnabled(t, true)
+	r := f.request(t, clientActor(t, clientID))
+	f.clock.Set(r.PurgeAt)
+	broken := errors.New("journal unavailable")
+	failed := make(chan struct{})
+	var first sync.Once
+	hooked := &hookedContent{Memory: f.mem, before: func(ctx context.Context, read string) error {
+		switch read {
+		case "journal":
+			close(failed)
+			return broken
+		case "messages":
+			first.Do(func() {
+				<-failed
+				time.Sleep(200 * time.Millisecond) // the failure reaches the walks
+			})
+		}
+		return nil
+	}}
+	f.svc.Content = hooked
+	if _, err := f.svc.Purge(context.Background(), r.ID); !errors.Is(err, broken) {
+		t.Fatalf("Purge: got %v, want the journal's error", err)
+	}
+	// The chats' walk stopped at its next page: the chats read ahead of
+	// it were never queued.
+	if got := f.stored(t, r.ID).Deleted; got.ChatMessages == 0 || got.ChatMessages > 1+chatsAhead || got.ChatSessions > got.ChatMessages {
+		t.Errorf("chats deleted beside the failed journal: got %+v, want 1 to %d messages and no more sessions", got, 1+chatsAhead)
+	}
+	hooked.before = func(context.Context, string) error { return nil }
+	f.clock.Advance(20 * time.Minute) // the failed invocation's lease runs out
+	got, err := f.svc.Purge(context.Background(), r.ID)
+	if err != nil || got.Status != erasure.StatusCompleted || got.Deleted != r.WillDelete {
+		t.Fatalf("retry: got %q, deleted %+v, %v, want completed, %+v", got.Status, got.Deleted, err, r.WillDelete)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -88,6 +89,9 @@ type sink struct {
 	// queued counts the keys taken on, so a walk stops for time only once
 	// it has something to show for the invocation.
 	queued int
+	// halt, when set, stops the walk at its next page with work taken on
+	// (pageDone), as when the time is up.
+	halt *atomic.Bool
 
 	mu             sync.Mutex
 	err            error

@@ -126,7 +126,9 @@ func NewClientRequests(settings SettingStore, directory Directory, requests Requ
 
 // PurgeConfig bounds a purge.
 type PurgeConfig struct {
-	// Concurrency bounds the delete batches in flight (default 8).
+	// Concurrency bounds the delete batches in flight of each of the
+	// purge's two walks, the client's own partition and the chats
+	// (default 8).
 	Concurrency int
 	// Budget, when set, caps one invocation's purge work; the invocation's
 	// deadline (less Margin, default a minute) caps it anyway.

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // The phase walk is the purge's rule at work: it reads one client's file,
-// phase by phase (journal, documents, chats), keeps what the client created
+// phase by phase (journal, then documents; the chats beside them), keeps what the client created
 // (createdBy, direct, and InClientFolder for the objects a document points
 // to) and deletes it through the sink. The purge runs it for a deletion
 // request, recording on the request what it leaves (keyLog); the replay
@@ -52,10 +53,13 @@ type walker struct {
 	content     Content
 	objects     Objects
 	log         *slog.Logger
-	concurrency int // delete batches in flight (0: defaultPurgeConcurrency)
+	concurrency int // delete batches in flight per walk (0: defaultPurgeConcurrency)
 	// pace is what the walks learn of the store's partitions, kept from
 	// one phase to the next (required).
 	pace *pacer
+	// halt, when set, stops the walks at their next page (as when the time
+	// is up): the walk beside them failed.
+	halt *atomic.Bool
 }
 
 // phaseResult is what one phase did and where the walk goes on.
@@ -70,12 +74,77 @@ type phaseResult struct {
 	Objects int
 }
 
-// phase runs one of phaseJournal, phaseDocuments and phaseChats for t,
-// from cursor (the chats phase's last chat link done; the other phases need
-// none, as what they did is gone), until it ends or the time is up (stop;
-// the zero time never stops). Every call does at least one page's work.
+// phase runs the walks for t from phase (phaseJournal, phaseDocuments or
+// phaseChats) until they end or the time is up (stop; the zero time never
+// stops). Two walks run side by side: the client's own partition (the
+// journal, then the documents, from phase; none from phaseChats) and the
+// chats, after cursor (the last chat link done). Their deletes go to
+// different partitions: the chats' to a partition each, which no rate
+// binds, while the client's partition takes its writes at the pace it
+// allows, so the chats cost no time of their own. Each walk has a sink of
+// its own (concurrency batches in flight, the pace shared); when one walk
+// fails, the other stops at its next page.
+//
+// The result says where to go on: phaseVerify when both walks ended;
+// otherwise the phase the client's walk stopped in (phaseChats when only the
+// chats are left), with the chats' cursor. Every call does at least one
+// page's work.
 func (w walker) phase(ctx context.Context, t target, log keyLog, phase, cursor string, stop time.Time) (phaseResult, error) {
+	var own []string
+	switch phase {
+	case phaseJournal:
+		own = []string{phaseJournal, phaseDocuments}
+	case phaseDocuments:
+		own = []string{phaseDocuments}
+	case phaseChats:
+	default:
+		return phaseResult{}, fmt.Errorf("unknown purge phase %q", phase)
+	}
+	var (
+		halt       atomic.Bool
+		mine, chat phaseResult
+		errs       [2]error
+		wg         sync.WaitGroup
+	)
+	w.halt = &halt
+	wg.Go(func() {
+		mine.Next = phaseChats
+		for _, p := range own {
+			res, err := w.walk(ctx, t, log, p, "", stop)
+			mine.Deleted, mine.Objects = mine.Deleted.Add(res.Deleted), mine.Objects+res.Objects
+			if err != nil || res.Stopped {
+				mine.Next, mine.Stopped, errs[0] = p, res.Stopped, err
+				break
+			}
+		}
+		if errs[0] != nil {
+			halt.Store(true)
+		}
+	})
+	wg.Go(func() {
+		chat, errs[1] = w.walk(ctx, t, log, phaseChats, cursor, stop)
+		if errs[1] != nil {
+			halt.Store(true)
+		}
+	})
+	wg.Wait()
+	res := phaseResult{Next: mine.Next, Cursor: chat.Cursor, Stopped: mine.Stopped || chat.Stopped,
+		Deleted: mine.Deleted.Add(chat.Deleted), Objects: mine.Objects + chat.Objects}
+	if res.Next == phaseChats && chat.Next == phaseVerify {
+		res.Next, res.Cursor = phaseVerify, ""
+	}
+	return res, errors.Join(errs[0], errs[1])
+}
+
+// walk runs one of phaseJournal, phaseDocuments and phaseChats for t, from
+// cursor (the chats' last chat link done; the other walks need none, as
+// what they did is gone), until it ends or the time is up. Next is
+// phaseVerify when it ended, the same phase when it stopped or failed.
+// Cursor is the last chat link whose chat is confirmed gone (cursor itself
+// after a failure, when what was queued is not known to be gone).
+func (w walker) walk(ctx context.Context, t target, log keyLog, phase, cursor string, stop time.Time) (phaseResult, error) {
 	k := newSink(ctx, w.content, w.objects, log, cmp.Or(w.concurrency, defaultPurgeConcurrency), w.pace)
+	k.halt = w.halt
 	done := cursor
 	var (
 		res     phaseResult
@@ -85,25 +154,22 @@ func (w walker) phase(ctx context.Context, t target, log keyLog, phase, cursor s
 	switch phase {
 	case phaseJournal:
 		stopped, err = w.journal(ctx, t, k, stop)
-		res.Next = phaseDocuments
 	case phaseDocuments:
 		stopped, err = w.documents(ctx, t, k, stop)
-		res.Next = phaseChats
 	case phaseChats:
 		stopped, err = w.chats(ctx, t, k, cursor, &done, stop)
-		res.Next = phaseVerify
 	default:
 		return phaseResult{}, fmt.Errorf("unknown purge phase %q", phase)
 	}
 	deleted, objects, ferr := k.finish()
 	err = errors.Join(err, ferr)
+	res.Next, res.Cursor = phaseVerify, done // everything queued is confirmed gone
 	res.Stopped, res.Deleted, res.Objects = stopped, deleted, objects
 	if stopped || err != nil {
 		res.Next = phase
+	}
+	if err != nil {
 		res.Cursor = cursor
-		if err == nil {
-			res.Cursor = done // everything queued is confirmed gone
-		}
 	}
 	return res, err
 }
@@ -269,7 +335,7 @@ func pageDone(k *sink, stop time.Time) error {
 	if err := k.failed(); err != nil {
 		return err
 	}
-	if timeUp(stop) && k.queued > 0 {
+	if (timeUp(stop) || k.halt != nil && k.halt.Load()) && k.queued > 0 {
 		return errStop
 	}
 	return nil
