@@ -12,9 +12,9 @@ import (
 )
 
 // The phase walk is the purge's rule at work: it reads one client's file,
-// phase by phase (journal, then documents; the chats beside them), keeps what the client created
-// (createdBy, direct, and InClientFolder for the objects a document points
-// to) and deletes it through the sink. The purge runs it for a deletion
+// phase by phase (journal, then documents; the chats beside them), keeps
+// what the client created (createdBy, direct, and InClientFolder for the
+// objects a document points to) and deletes it through the sink. The purge runs it for a deletion
 // request, recording on the request what it leaves (keyLog); the replay
 // after a restore (Replayer) runs the very same walk for the client of an
 // erasure record, against the restored table and bucket, and keeps what it
@@ -225,12 +225,12 @@ func (w walker) documents(ctx context.Context, t target, k *sink, stop time.Time
 	}))
 }
 
-// chatsAhead is how many chats' messages the chats phase reads ahead of
+// chatsAhead is how many chats' messages the chats' walk reads ahead of
 // the chat it queues. Each conversation is a partition of its own, so its
 // reads need not wait behind the last one's: read one after another, a
-// client's hundreds of chats cost a round trip each, the phase's whole
-// time once their deletes are spread over as many partitions. Each chat
-// read ahead holds at most one page (1 MB) unqueued.
+// client's thousands of chats would cost a round trip each, and the chats'
+// walk would outlast the client's own. Each chat read ahead holds at most
+// one page (1 MB) unqueued.
 const chatsAhead = 4
 
 // chats walks the client's chat links after cursor; *done is set to the
