@@ -393,7 +393,10 @@ func (s *Purger) runPhase(ctx context.Context, r Request, phase, cursor string, 
 		}
 		return next, "", false, nil
 	}
-	w := walker{content: s.content, objects: s.objects, log: s.log(), concurrency: s.cfg.Concurrency, pace: s.pace}
+	w := walker{content: s.content, objects: s.objects, log: s.log(), concurrency: s.cfg.Concurrency, pace: s.pace,
+		checkpoint: func(ctx context.Context, next, cursor string, deleted Counts, objects int) error {
+			return s.requests.Checkpoint(ctx, r.ID, next, cursor, deleted, objects)
+		}}
 	res, err := w.phase(ctx, target{requestID: r.ID, practiceID: r.PracticeID, clientID: r.ClientID},
 		recorder{s.requests, r.ID}, phase, cursor, stop)
 	// Record what is confirmed deleted even when the phase failed, with a

@@ -288,3 +288,29 @@ func TestService_Purge_AFailedWalkStopsTheOther(t *testing.T) {
 		t.Fatalf("retry: got %q, deleted %+v, %v, want completed, %+v", got.Status, got.Deleted, err, r.WillDelete)
 	}
 }
+
+func TestService_Purge_RecordsTheJournalBeforeTheDocuments(t *testing.T) {
+	f := newFixture(t)
+	r, _ := requested(t, f)
+	// While the documents are walked, the request already records the
+	// journal as deleted and the documents as where the purge goes on: an
+	// invocation killed outright from here loses no more than their counts.
+	var (
+		seen  erasure.Request
+		first sync.Once // the verify reads the documents again
+	)
+	f.svc.Content = &hookedContent{Memory: f.mem, before: func(ctx context.Context, read string) error {
+		if read == "documents" {
+			first.Do(func() { seen = f.stored(t, r.ID) })
+		}
+		return nil
+	}}
+	got, err := f.svc.Purge(context.Background(), r.ID)
+	if err != nil || got.Status != erasure.StatusCompleted || got.Deleted != r.WillDelete {
+		t.Fatalf("Purge: got %q, deleted %+v, %v, want completed, %+v (each counted once)", got.Status, got.Deleted, err, r.WillDelete)
+	}
+	if seen.PurgePhase != "documents" || seen.Deleted.JournalEntries != r.WillDelete.JournalEntries || seen.Deleted.Documents != 0 {
+		t.Errorf("the request while the documents were walked: phase %q, deleted %+v, want documents, the journal's %d",
+			seen.PurgePhase, seen.Deleted, r.WillDelete.JournalEntries)
+	}
+}

@@ -60,6 +60,12 @@ type walker struct {
 	// halt, when set, stops the walks at their next page (as when the time
 	// is up): the walk beside them failed.
 	halt *atomic.Bool
+	// checkpoint, when set, records what the client's walk deleted when
+	// its journal ends, and that it goes on from next (with the chats'
+	// cursor the call began with), while the documents and the chats go
+	// on: an invocation killed outright then loses no more than one walk's
+	// counts. The purge records on the request; the replay keeps its own.
+	checkpoint func(ctx context.Context, next, cursor string, deleted Counts, objects int) error
 }
 
 // phaseResult is what one phase did and where the walk goes on.
@@ -109,12 +115,20 @@ func (w walker) phase(ctx context.Context, t target, log keyLog, phase, cursor s
 	w.halt = &halt
 	wg.Go(func() {
 		mine.Next = phaseChats
-		for _, p := range own {
+		for i, p := range own {
 			res, err := w.walk(ctx, t, log, p, "", stop)
 			mine.Deleted, mine.Objects = mine.Deleted.Add(res.Deleted), mine.Objects+res.Objects
 			if err != nil || res.Stopped {
 				mine.Next, mine.Stopped, errs[0] = p, res.Stopped, err
 				break
+			}
+			if i+1 < len(own) && w.checkpoint != nil {
+				if err := w.checkpoint(ctx, own[i+1], cursor, mine.Deleted, mine.Objects); err != nil {
+					// Not recorded: the final record has them.
+					mine.Next, errs[0] = own[i+1], fmt.Errorf("checkpoint: %w", err)
+					break
+				}
+				mine.Deleted, mine.Objects = Counts{}, 0
 			}
 		}
 		if errs[0] != nil {
