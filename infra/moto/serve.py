@@ -129,6 +129,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import moto
 import moto.backends as moto_backends
+import moto.core.model_instances as model_instances
 import moto.core.responses as core_responses
 import moto.core.serialize as core_serialize
 import moto.core.parse as core_parse
@@ -825,11 +826,13 @@ if _FAST:
 # caller waited those seconds too (a Lambda's 10 s timeout, a test's).
 # The tests and the local console only want the sent email (ses
 # RawMessage), so the launcher lets them ask for it: `service` and `model`
-# (each may repeat) keep the listing to those, built exactly as moto builds
-# the whole. Without either parameter the answer is moto's own. Another moto
-# version ignores the parameters and answers the whole listing, which holds
-# the same part, only slower. This is not a speed-up of an AWS answer, so
-# RTBF_MOTO_SPEEDUPS=0 keeps it.
+# (each may repeat) keep the listing to those. moto's own code builds it,
+# from a register of models cut down to those for the call (requests run
+# one at a time, 1., so no other request sees the cut one). Without either
+# parameter the answer is moto's own. Another moto version ignores the
+# parameters and answers the whole listing, which holds the same part, only
+# slower. This is not a speed-up of an AWS answer, so RTBF_MOTO_SPEEDUPS=0
+# keeps it.
 
 _model_data = moto_api_responses.MotoAPIResponse.model_data
 
@@ -839,29 +842,16 @@ def model_data(self, request, full_url, headers):
     services, names = query.get("service"), query.get("model")
     if not services and not names:
         return _model_data(self, request, full_url, headers)
-    from moto.core.model_instances import model_data as tracked
-
-    results = {}
-    for service in sorted(tracked):
-        if services and service not in services:
-            continue
-        results[service] = {}
-        for name in sorted(tracked[service]):
-            if names and name not in names:
-                continue
-            results[service][name] = []
-            for instance in tracked[service][name].instances_tracked:
-                inst_result = {}
-                for attr in dir(instance):
-                    if not attr.startswith("_"):
-                        try:
-                            json.dumps(getattr(instance, attr))
-                        except (TypeError, AttributeError, ValueError):
-                            pass
-                        else:
-                            inst_result[attr] = getattr(instance, attr)
-                results[service][name].append(inst_result)
-    return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+    tracked = model_instances.model_data
+    model_instances.model_data = {
+        service: {name: model for name, model in models.items() if not names or name in names}
+        for service, models in tracked.items()
+        if not services or service in services
+    }
+    try:
+        return _model_data(self, request, full_url, headers)
+    finally:
+        model_instances.model_data = tracked
 
 
 moto_api_responses.MotoAPIResponse.model_data = model_data

@@ -143,11 +143,7 @@ func count[T any](read func(func([]T) error) error, keep func(T) bool) (int, err
 // chats calls fn for each chat the client takes part in, with its session
 // (found is false for a reference to a session that no longer exists).
 func (s files) chats(ctx context.Context, practiceID, clientID string, fn func(ChatRef, ChatSession, bool) error) error {
-	return s.chatsAfter(ctx, practiceID, clientID, "", fn)
-}
-
-func (s files) chatsAfter(ctx context.Context, practiceID, clientID, after string, fn func(ChatRef, ChatSession, bool) error) error {
-	return s.chatPagesAfter(ctx, practiceID, clientID, after, func(page []chat) error {
+	return s.chatPagesAfter(ctx, practiceID, clientID, "", func(page []chat) error {
 		for _, c := range page {
 			if err := fn(c.ref, c.sess, c.found); err != nil {
 				return err

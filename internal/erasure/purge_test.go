@@ -115,13 +115,21 @@ func equalStrings(t *testing.T, what string, got, want []string) {
 func requested(t *testing.T, f *fixture) (erasure.Request, seeded) {
 	t.Helper()
 	s := seedContent(f)
-	f.setEnabled(t, true)
-	r := f.request(t, clientActor(t, clientID))
+	r := due(t, f)
 	if r.WillDelete != wantScope {
 		t.Fatalf("WillDelete: got %+v, want %+v", r.WillDelete, wantScope)
 	}
-	f.clock.Set(r.PurgeAt)
 	return r, s
+}
+
+// due has the client request deletion, with the setting on, and sets the
+// clock to its purge time.
+func due(t *testing.T, f *fixture) erasure.Request {
+	t.Helper()
+	f.setEnabled(t, true)
+	r := f.request(t, clientActor(t, clientID))
+	f.clock.Set(r.PurgeAt)
+	return r
 }
 
 func TestService_Purge(t *testing.T) {

@@ -253,8 +253,8 @@ const chatsAhead = 4
 func (w walker) chats(ctx context.Context, t target, k *sink, cursor string, done *string, stop time.Time) (bool, error) {
 	cid := t.clientID
 	return stopped(files{w.content}.chatPagesAfter(ctx, t.practiceID, cid, cursor, func(page []chat) error {
-		msgs, end := w.readAhead(ctx, t.practiceID, page)
-		defer end()
+		msgs := w.readAhead(ctx, t.practiceID, page)
+		defer msgs.end()
 		for i, c := range page {
 			msgs.from(i)
 			if !c.found {
@@ -295,51 +295,59 @@ func (w walker) chats(ctx context.Context, t target, k *sink, cursor string, don
 }
 
 // readAhead reads the messages of a page of chats, each chat's pages
-// through its own feed (closed when the chat is read; its error, if any, in
-// errs), chatsAhead chats ahead of the one asked for (from). end stops the
-// reads still going and waits for them.
-func (w walker) readAhead(ctx context.Context, practiceID string, page []chat) (*chatReads, func()) {
+// through its own feed, chatsAhead chats ahead of the one asked for
+// (chatReads.from). end stops the reads still going and waits for them.
+func (w walker) readAhead(ctx context.Context, practiceID string, page []chat) *chatReads {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &chatReads{feeds: make([]chan []ChatMessage, len(page)), errs: make([]error, len(page))}
-	r.start = func(i int) {
-		feed := make(chan []ChatMessage, 1)
-		r.feeds[i] = feed
-		if !page[i].found {
-			close(feed)
-			return
-		}
-		r.wg.Go(func() {
-			defer close(feed)
-			r.errs[i] = w.content.ChatMessages(ctx, practiceID, page[i].sess.ID, func(p []ChatMessage) error {
-				select {
-				case feed <- p:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			})
-		})
-	}
-	return r, func() {
-		cancel()
-		r.wg.Wait()
-	}
+	return &chatReads{ctx: ctx, cancel: cancel, content: w.content, practiceID: practiceID, page: page,
+		feeds: make([]chan []ChatMessage, len(page)), errs: make([]error, len(page))}
 }
 
 // chatReads is a page of chats being read ahead.
 type chatReads struct {
+	ctx        context.Context
+	cancel     context.CancelFunc
+	content    Content
+	practiceID string
+	page       []chat
+	// feeds[i] carries chat i's pages and closes when it is read; errs[i]
+	// is set before.
 	feeds   []chan []ChatMessage
-	errs    []error // errs[i] is set before feeds[i] closes
-	start   func(i int)
+	errs    []error
 	started int
 	wg      sync.WaitGroup
 }
 
 // from starts the reads of chats i to i+chatsAhead not started yet.
 func (r *chatReads) from(i int) {
-	for ; r.started < len(r.feeds) && r.started <= i+chatsAhead; r.started++ {
+	for ; r.started < len(r.page) && r.started <= i+chatsAhead; r.started++ {
 		r.start(r.started)
 	}
+}
+
+func (r *chatReads) start(i int) {
+	feed := make(chan []ChatMessage, 1)
+	r.feeds[i] = feed
+	if !r.page[i].found {
+		close(feed)
+		return
+	}
+	r.wg.Go(func() {
+		defer close(feed)
+		r.errs[i] = r.content.ChatMessages(r.ctx, r.practiceID, r.page[i].sess.ID, func(p []ChatMessage) error {
+			select {
+			case feed <- p:
+				return nil
+			case <-r.ctx.Done():
+				return r.ctx.Err()
+			}
+		})
+	})
+}
+
+func (r *chatReads) end() {
+	r.cancel()
+	r.wg.Wait()
 }
 
 // pageDone ends the walk when a batch failed, or when the time is up and
